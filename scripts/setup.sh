@@ -7,6 +7,7 @@ set -euo pipefail
 APT_PACKAGES=(
   build-essential pkg-config libopenblas-dev
   python3 python3-venv python3-pip python3-pytest python3-numpy python3-torch
+  python3-onnx
 )
 
 missing=()
@@ -30,3 +31,6 @@ fi
 # Go modules (offline afterwards).
 cd "$(dirname "$0")/.."
 go mod download
+
+# ONNX Runtime 1.30.0 (CPU) for the inference backend, from npm onnxruntime-node.
+bash scripts/fetch_onnxruntime.sh
