@@ -1,0 +1,176 @@
+package checkpoint
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+
+	"github.com/openmed/openmed/core/tensor"
+)
+
+// EncodeSafetensors serialises float32 tensors in the exact layout of
+// huggingface/safetensors `serialize` (safetensors/src/tensor.rs `prepare`):
+// entries sorted by dtype alignment (all F32 here) then name, data contiguous
+// in that order, a compact JSON header with "__metadata__" first, padded with
+// spaces to a multiple of 8 bytes.
+func EncodeSafetensors(tensors map[string]*tensor.Tensor, metadata map[string]string) ([]byte, error) {
+	names := make([]string, 0, len(tensors))
+	for name, t := range tensors {
+		if name == metadataKey {
+			return nil, fmt.Errorf("tensor name %q is reserved", name)
+		}
+		if t == nil {
+			return nil, fmt.Errorf("tensor %q is nil", name)
+		}
+		if tensor.Numel(t.Shape) != len(t.Data) {
+			return nil, fmt.Errorf("tensor %q: shape %v does not match %d values", name, t.Shape, len(t.Data))
+		}
+		names = append(names, name)
+	}
+	sort.Strings(names)
+
+	var hdr bytes.Buffer
+	hdr.WriteByte('{')
+	first := true
+	if len(metadata) > 0 {
+		hdr.WriteString(`"__metadata__":{`)
+		keys := make([]string, 0, len(metadata))
+		for k := range metadata {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for i, k := range keys {
+			if i > 0 {
+				hdr.WriteByte(',')
+			}
+			writeJSONString(&hdr, k)
+			hdr.WriteByte(':')
+			writeJSONString(&hdr, metadata[k])
+		}
+		hdr.WriteByte('}')
+		first = false
+	}
+	var off int64
+	for _, name := range names {
+		t := tensors[name]
+		if !first {
+			hdr.WriteByte(',')
+		}
+		first = false
+		writeJSONString(&hdr, name)
+		hdr.WriteString(`:{"dtype":"F32","shape":[`)
+		for i, d := range t.Shape {
+			if i > 0 {
+				hdr.WriteByte(',')
+			}
+			hdr.WriteString(strconv.Itoa(d))
+		}
+		end := off + 4*int64(len(t.Data))
+		fmt.Fprintf(&hdr, `],"data_offsets":[%d,%d]}`, off, end)
+		off = end
+	}
+	hdr.WriteByte('}')
+	for hdr.Len()%8 != 0 {
+		hdr.WriteByte(' ')
+	}
+
+	out := make([]byte, 8, 8+int64(hdr.Len())+off)
+	binary.LittleEndian.PutUint64(out, uint64(hdr.Len()))
+	out = append(out, hdr.Bytes()...)
+	for _, name := range names {
+		for _, v := range tensors[name].Data {
+			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(v))
+		}
+	}
+	return out, nil
+}
+
+// WriteSafetensors writes float32 tensors to path in Hugging Face's layout
+// (see EncodeSafetensors), atomically: a temporary file in the same folder is
+// written, fsynced and renamed over path.
+func WriteSafetensors(path string, tensors map[string]*tensor.Tensor, metadata map[string]string) error {
+	buf, err := EncodeSafetensors(tensors, metadata)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return WriteFileAtomic(path, buf)
+}
+
+// WriteFileAtomic writes data to path through a temporary file in the same
+// directory that is fsynced and then renamed, so readers see either the old
+// or the new file, never a partial one.
+func WriteFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	fail := func(err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// writeJSONString writes s as a JSON string escaped the way serde_json does
+// (only '"', '\\' and control characters; non-ASCII is written as-is).
+func writeJSONString(b *bytes.Buffer, s string) {
+	const hex = "0123456789abcdef"
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\b':
+			b.WriteString(`\b`)
+		case '\f':
+			b.WriteString(`\f`)
+		default:
+			if c < 0x20 {
+				b.WriteString(`\u00`)
+				b.WriteByte(hex[c>>4])
+				b.WriteByte(hex[c&0xf])
+			} else {
+				b.WriteByte(c)
+			}
+		}
+	}
+	b.WriteByte('"')
+}
