@@ -1,0 +1,118 @@
+package tensor
+
+import (
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+)
+
+// ThreadsEnv is the environment variable that sets the number of threads used
+// by both OpenBLAS and openmed's Go kernels (default: the number of CPUs).
+const ThreadsEnv = "OPENMED_THREADS"
+
+var (
+	poolMu  sync.Mutex
+	threads int // guarded by poolMu; workers started so far
+	active  atomic.Int32
+	tasks   chan task
+)
+
+type task struct {
+	fn     func(lo, hi int)
+	lo, hi int
+	wg     *sync.WaitGroup
+}
+
+func init() {
+	n := runtime.NumCPU()
+	if s := os.Getenv(ThreadsEnv); s != "" {
+		if v, err := strconv.Atoi(s); err == nil && v > 0 {
+			n = v
+		}
+	}
+	SetThreads(n)
+}
+
+// SetThreads sets the thread count of OpenBLAS (openblas_set_num_threads) and
+// of the Go worker pool in one place. Values below 1 mean 1. It is the only
+// place that changes the count; OPENMED_THREADS sets it at start-up.
+func SetThreads(n int) {
+	if n < 1 {
+		n = 1
+	}
+	poolMu.Lock()
+	defer poolMu.Unlock()
+	setBLASThreads(n)
+	if n > threads {
+		if tasks == nil {
+			tasks = make(chan task, 256)
+		}
+		for i := threads; i < n; i++ {
+			go worker()
+		}
+	}
+	threads = max(threads, n)
+	active.Store(int32(n))
+}
+
+// Threads is the current thread count (see SetThreads).
+func Threads() int { return int(active.Load()) }
+
+func worker() {
+	for t := range tasks {
+		t.fn(t.lo, t.hi)
+		t.wg.Done()
+	}
+}
+
+var wgPool = sync.Pool{New: func() any { return new(sync.WaitGroup) }}
+
+// Parallel runs fn over [0, n) split into contiguous chunks, one per thread,
+// on the worker pool, and returns when all are done. Work below minPerChunk
+// items per chunk runs inline (no goroutine hand-off), so small tensors do
+// not pay scheduling costs. fn must be safe to run concurrently on disjoint
+// ranges.
+func Parallel(n, minPerChunk int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	t := int(active.Load())
+	if minPerChunk < 1 {
+		minPerChunk = 1
+	}
+	if c := n / minPerChunk; c < t {
+		t = c
+	}
+	if t <= 1 {
+		fn(0, n)
+		return
+	}
+	wg := wgPool.Get().(*sync.WaitGroup)
+	chunk := (n + t - 1) / t
+	wg.Add(t - 1)
+	lo := chunk
+	for i := 1; i < t; i++ {
+		hi := min(lo+chunk, n)
+		tasks <- task{fn: fn, lo: lo, hi: hi, wg: wg}
+		lo = hi
+	}
+	fn(0, min(chunk, n))
+	wg.Wait()
+	wgPool.Put(wg)
+}
+
+// WithSingleThreadedBLAS runs fn with OpenBLAS limited to one thread, so fn
+// may call Sgemm from several Go workers at once (e.g. attention over
+// batch×heads, each product too small to be worth splitting). The previous
+// count is restored afterwards. Not meant to be nested or called concurrently
+// with other BLAS-heavy work.
+func WithSingleThreadedBLAS(fn func()) {
+	n := Threads()
+	if n > 1 {
+		setBLASThreads(1)
+		defer setBLASThreads(n)
+	}
+	fn()
+}
