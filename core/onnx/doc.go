@@ -1,0 +1,16 @@
+// Package onnx writes the ONNX graph of a (merged) token-classification model
+// so ONNX Runtime, Optimum and transformers.js can run it.
+//
+// The package has three layers:
+//
+//   - proto.go encodes the subset of onnx.proto (ModelProto, GraphProto,
+//     NodeProto, AttributeProto, TensorProto, ValueInfoProto, TypeProto) with
+//     google.golang.org/protobuf/encoding/protowire; field numbers follow
+//     onnx/onnx.proto (IR version 8, opset 17).
+//   - Builder (builder.go, ops.go) is a small graph-builder API with one helper
+//     per ONNX operator, so an encoder architecture is a plain Go function.
+//   - bert.go builds BERT and ELECTRA token-classification graphs from a Hugging
+//     Face config and state_dict, and export.go lays the result out the way
+//     HF Optimum / transformers.js expect: <out>/onnx/model.onnx next to
+//     config.json and the tokenizer files.
+package onnx

@@ -1,0 +1,158 @@
+package onnx
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/openmed/openmed/core/checkpoint"
+)
+
+// ModelPath is where the graph goes inside an exported folder: HF Optimum and
+// transformers.js read "<repo>/onnx/model.onnx" next to config.json.
+const ModelPath = "onnx/model.onnx"
+
+// TokenizerFiles are copied from the model folder to the export folder when
+// present, so the export is self-contained for transformers.js / Optimum.
+var TokenizerFiles = []string{
+	"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+	"vocab.txt", "vocab.json", "merges.txt", "spm.model", "sentencepiece.bpe.model",
+}
+
+// ExportOptions tune Export. The zero value is valid.
+type ExportOptions struct {
+	// ProducerVersion is written to ModelProto.producer_version (default "dev").
+	ProducerVersion string
+}
+
+// ExportResult describes what Export wrote.
+type ExportResult struct {
+	// ModelFile is the path of the written model.onnx.
+	ModelFile string
+	// Copied lists the files copied next to it (config.json first).
+	Copied []string
+	// Bytes is the size of model.onnx.
+	Bytes int
+	// Nodes and Initializers count the graph's nodes and weights.
+	Nodes, Initializers int
+}
+
+// Export reads a Hugging Face token-classification folder (config.json and
+// model.safetensors / pytorch_model.bin, e.g. a merged LoRA model) and writes
+// outDir/onnx/model.onnx plus config.json and the tokenizer files, the layout
+// HF Optimum's ORTModelForTokenClassification and transformers.js load.
+func Export(modelDir, outDir string, opts ExportOptions) (*ExportResult, error) {
+	cfg, err := checkpoint.LoadConfig(modelDir)
+	if err != nil {
+		return nil, fmt.Errorf("onnx export: %w", err)
+	}
+	state, err := checkpoint.LoadWeights(modelDir)
+	if err != nil {
+		return nil, fmt.Errorf("onnx export: %w", err)
+	}
+	b, err := BuildTokenClassifier(cfg, state)
+	if err != nil {
+		return nil, fmt.Errorf("onnx export of %s: %w", modelDir, err)
+	}
+	version := opts.ProducerVersion
+	if version == "" {
+		version = "dev"
+	}
+	m, err := b.Model("openmed", version, KeyValue{Key: "model_type", Value: string(cfg.ModelType)})
+	if err != nil {
+		return nil, fmt.Errorf("onnx export of %s: %w", modelDir, err)
+	}
+	data := m.Marshal()
+	res := &ExportResult{
+		ModelFile: filepath.Join(outDir, filepath.FromSlash(ModelPath)),
+		Bytes:     len(data), Nodes: len(m.Graph.Nodes), Initializers: len(m.Graph.Initializers),
+	}
+	if err := writeFileAtomic(res.ModelFile, data); err != nil {
+		return nil, fmt.Errorf("onnx export: %w", err)
+	}
+	for _, name := range append([]string{checkpoint.ConfigFile}, TokenizerFiles...) {
+		src, dst := filepath.Join(modelDir, name), filepath.Join(outDir, name)
+		copied, err := copyIfPresent(src, dst)
+		if err != nil {
+			return nil, fmt.Errorf("onnx export: %w", err)
+		}
+		if copied {
+			res.Copied = append(res.Copied, dst)
+		}
+	}
+	return res, nil
+}
+
+// WriteModel encodes m and writes it to path atomically.
+func WriteModel(path string, m *Model) error { return writeFileAtomic(path, m.Marshal()) }
+
+// writeFileAtomic writes data to a temp file in path's directory, fsyncs it
+// and renames it over path, so readers never see a partial model.
+func writeFileAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", tmp, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", tmp, err)
+	}
+	if err = os.Chmod(tmp, 0o644); err != nil {
+		return fmt.Errorf("chmod %s: %w", tmp, err)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("rename %s: %w", path, err)
+	}
+	return nil
+}
+
+// copyIfPresent copies src to dst (atomically) when src exists and is not dst.
+func copyIfPresent(src, dst string) (bool, error) {
+	in, err := os.Open(src)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer in.Close()
+	if same, _ := sameFile(src, dst); same {
+		return true, nil
+	}
+	data, err := io.ReadAll(in)
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", src, err)
+	}
+	return true, writeFileAtomic(dst, data)
+}
+
+func sameFile(a, b string) (bool, error) {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false, err
+	}
+	sb, err := os.Stat(b)
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(sa, sb), nil
+}

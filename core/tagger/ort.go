@@ -1,0 +1,311 @@
+package tagger
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/openmed/openmed/core/tensor"
+)
+
+// Device selects the ONNX Runtime execution provider.
+type Device int
+
+// Devices. The npm onnxruntime-node build openmed ships is CPU-only.
+const (
+	// DeviceCPU is ORT's default CPU execution provider.
+	DeviceCPU Device = iota
+	// DeviceCUDA is the CUDA execution provider (needs a CUDA build of ORT).
+	DeviceCUDA
+)
+
+// String is the CLI spelling ("cpu", "cuda").
+func (d Device) String() string {
+	switch d {
+	case DeviceCPU:
+		return "cpu"
+	case DeviceCUDA:
+		return "cuda"
+	}
+	return fmt.Sprintf("Device(%d)", int(d))
+}
+
+// ParseDevice reads "cpu" or "cuda".
+func ParseDevice(s string) (Device, error) {
+	switch s {
+	case "cpu", "":
+		return DeviceCPU, nil
+	case "cuda", "gpu":
+		return DeviceCUDA, nil
+	}
+	return DeviceCPU, fmt.Errorf("tagger: unknown device %q (want cpu or cuda)", s)
+}
+
+// ORTOptions configure an ORT session. The zero value means: library found by
+// ResolveORTLibrary, one intra-op thread per core, CPU.
+type ORTOptions struct {
+	// LibraryPath overrides the libonnxruntime.so.1 search (see ResolveORTLibrary).
+	LibraryPath string
+	// IntraOpThreads is ORT's intra_op_num_threads; 0 means one per core.
+	IntraOpThreads int
+	// Device picks the execution provider.
+	Device Device
+}
+
+// ORTBackend runs an exported token-classification model (onnx/model.onnx)
+// with ONNX Runtime. It is safe for concurrent use: ORT documents
+// OrtSession::Run as thread-safe, each call here creates its own input and
+// output tensors, and a read–write lock keeps Close from racing a Run.
+type ORTBackend struct {
+	mu      sync.RWMutex
+	session *ort.DynamicAdvancedSession
+	path    string
+	inputs  []string // model input names, in session order
+	types   bool     // model takes token_type_ids
+	labels  int
+	threads int
+	closed  bool
+}
+
+var _ Backend = (*ORTBackend)(nil)
+
+// ErrClosed is returned by Logits after Close.
+var ErrClosed = errors.New("tagger: backend is closed")
+
+// ModelFile resolves path to an ONNX file: a .onnx file itself, or a folder
+// holding onnx/model.onnx (the HF Optimum / transformers.js layout) or model.onnx.
+func ModelFile(path string) (string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("tagger: ONNX model %s: %w", path, err)
+	}
+	if !st.IsDir() {
+		return path, nil
+	}
+	for _, rel := range []string{filepath.Join("onnx", "model.onnx"), "model.onnx"} {
+		if p := filepath.Join(path, rel); fileExists(p) {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("tagger: %s has no onnx/model.onnx or model.onnx (run `openmed export --model DIR --out %s`)", path, path)
+}
+
+// NewORT opens an ONNX token-classification model (see ModelFile for path)
+// in a dynamic-shape ORT session. The model must have int64 inputs input_ids
+// and attention_mask (token_type_ids optional) and a float32 output logits
+// [batch, seq, num_labels].
+func NewORT(path string, opts ORTOptions) (*ORTBackend, error) {
+	file, err := ModelFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := initORT(opts.LibraryPath); err != nil {
+		return nil, err
+	}
+	ins, outs, err := ort.GetInputOutputInfo(file)
+	if err != nil {
+		return nil, fmt.Errorf("tagger: reading %s: %w", file, err)
+	}
+	be := &ORTBackend{path: file, threads: opts.IntraOpThreads}
+	if be.threads <= 0 {
+		be.threads = defaultThreads()
+	}
+	if err := be.checkSignature(ins, outs); err != nil {
+		return nil, err
+	}
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("tagger: ORT session options: %w", err)
+	}
+	defer so.Destroy()
+	if err := so.SetIntraOpNumThreads(be.threads); err != nil {
+		return nil, fmt.Errorf("tagger: ORT intra-op threads %d: %w", be.threads, err)
+	}
+	if err := so.SetInterOpNumThreads(1); err != nil {
+		return nil, fmt.Errorf("tagger: ORT inter-op threads: %w", err)
+	}
+	if err := appendDevice(so, opts.Device); err != nil {
+		return nil, err
+	}
+	s, err := ort.NewDynamicAdvancedSession(file, be.inputs, []string{"logits"}, so)
+	if err != nil {
+		return nil, fmt.Errorf("tagger: ORT session for %s: %w", file, err)
+	}
+	be.session = s
+	return be, nil
+}
+
+// appendDevice registers the execution provider for d.
+func appendDevice(so *ort.SessionOptions, d Device) error {
+	switch d {
+	case DeviceCPU:
+		return nil
+	case DeviceCUDA:
+		cuda, err := ort.NewCUDAProviderOptions()
+		if err != nil {
+			return fmt.Errorf("tagger: --device cuda: this ONNX Runtime build has no CUDA execution provider (%v); the bundled npm onnxruntime-node library is CPU-only: use --device cpu or point %s at a CUDA build of libonnxruntime", err, EnvORTLib)
+		}
+		defer cuda.Destroy()
+		if err := so.AppendExecutionProviderCUDA(cuda); err != nil {
+			return fmt.Errorf("tagger: --device cuda: this ONNX Runtime build has no usable CUDA execution provider (%v); use --device cpu or point %s at a CUDA build of libonnxruntime", err, EnvORTLib)
+		}
+		return nil
+	}
+	return fmt.Errorf("tagger: unsupported device %v", d)
+}
+
+// checkSignature validates the model's inputs and output and records them.
+func (be *ORTBackend) checkSignature(ins, outs []ort.InputOutputInfo) error {
+	have := map[string]ort.InputOutputInfo{}
+	for _, in := range ins {
+		have[in.Name] = in
+		if in.DataType != ort.TensorElementDataTypeInt64 {
+			return fmt.Errorf("tagger: %s: input %q is %v, want int64", be.path, in.Name, in.DataType)
+		}
+		switch in.Name {
+		case "input_ids", "attention_mask":
+		case "token_type_ids":
+			be.types = true
+		default:
+			return fmt.Errorf("tagger: %s: unexpected model input %q (want input_ids, attention_mask[, token_type_ids])", be.path, in.Name)
+		}
+		be.inputs = append(be.inputs, in.Name)
+	}
+	for _, need := range []string{"input_ids", "attention_mask"} {
+		if _, ok := have[need]; !ok {
+			return fmt.Errorf("tagger: %s: model has no %q input", be.path, need)
+		}
+	}
+	for _, o := range outs {
+		if o.Name != "logits" {
+			continue
+		}
+		if o.DataType != ort.TensorElementDataTypeFloat || len(o.Dimensions) != 3 || o.Dimensions[2] <= 0 {
+			return fmt.Errorf("tagger: %s: output logits is %v, want float32 [batch, seq, num_labels]", be.path, o.String())
+		}
+		be.labels = int(o.Dimensions[2])
+		return nil
+	}
+	return fmt.Errorf("tagger: %s: model has no \"logits\" output", be.path)
+}
+
+// NumLabels is the size of the logits' last axis.
+func (be *ORTBackend) NumLabels() int { return be.labels }
+
+// Threads is the intra-op thread count the session was created with.
+func (be *ORTBackend) Threads() int { return be.threads }
+
+// Path is the .onnx file the session runs.
+func (be *ORTBackend) Path() string { return be.path }
+
+// Logits runs the model on one batch; see Backend. It returns an error (never
+// panics) for ragged or mismatched inputs and after Close.
+func (be *ORTBackend) Logits(inputIDs, attentionMask, tokenTypeIDs [][]int64) (*tensor.Tensor, error) {
+	batch, seq, err := batchShape(inputIDs, attentionMask, tokenTypeIDs)
+	if err != nil {
+		return nil, err
+	}
+	be.mu.RLock()
+	defer be.mu.RUnlock()
+	if be.closed {
+		return nil, ErrClosed
+	}
+	shape := ort.NewShape(int64(batch), int64(seq))
+	values := make([]ort.Value, 0, len(be.inputs))
+	defer func() {
+		for _, v := range values {
+			v.Destroy()
+		}
+	}()
+	for _, name := range be.inputs {
+		var rows [][]int64
+		switch name {
+		case "input_ids":
+			rows = inputIDs
+		case "attention_mask":
+			rows = attentionMask
+		case "token_type_ids":
+			rows = tokenTypeIDs // nil → zeros
+		}
+		t, err := ort.NewTensor(shape, flatten(rows, batch, seq))
+		if err != nil {
+			return nil, fmt.Errorf("tagger: input %s: %w", name, err)
+		}
+		values = append(values, t)
+	}
+	out := tensor.New(batch, seq, be.labels)
+	ot, err := ort.NewTensor(ort.NewShape(int64(batch), int64(seq), int64(be.labels)), out.Data)
+	if err != nil {
+		return nil, fmt.Errorf("tagger: logits buffer: %w", err)
+	}
+	defer ot.Destroy()
+	if err := be.session.Run(values, []ort.Value{ot}); err != nil {
+		return nil, fmt.Errorf("tagger: ORT run of %s on [%d,%d]: %w", be.path, batch, seq, err)
+	}
+	return out, nil
+}
+
+// Close releases the ORT session. It waits for running Logits calls and is
+// idempotent. The process-global ORT environment stays loaded for later sessions.
+func (be *ORTBackend) Close() error {
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	if be.closed {
+		return nil
+	}
+	be.closed = true
+	if be.session == nil {
+		return nil
+	}
+	err := be.session.Destroy()
+	be.session = nil
+	if err != nil {
+		return fmt.Errorf("tagger: closing ORT session %s: %w", be.path, err)
+	}
+	return nil
+}
+
+// batchShape checks that ids, mask (and token types, when given) are the same
+// non-empty rectangle and returns its size.
+func batchShape(ids, mask, types [][]int64) (batch, seq int, err error) {
+	if len(ids) == 0 || len(ids[0]) == 0 {
+		return 0, 0, fmt.Errorf("tagger: empty batch (input_ids is [%d][…])", len(ids))
+	}
+	batch, seq = len(ids), len(ids[0])
+	check := func(name string, rows [][]int64) error {
+		if len(rows) != batch {
+			return fmt.Errorf("tagger: %s has %d rows, input_ids has %d", name, len(rows), batch)
+		}
+		for i, r := range rows {
+			if len(r) != seq {
+				return fmt.Errorf("tagger: %s row %d has %d tokens, want %d (pad every row to the same length)", name, i, len(r), seq)
+			}
+		}
+		return nil
+	}
+	if err := check("input_ids", ids); err != nil {
+		return 0, 0, err
+	}
+	if err := check("attention_mask", mask); err != nil {
+		return 0, 0, err
+	}
+	if types != nil {
+		if err := check("token_type_ids", types); err != nil {
+			return 0, 0, err
+		}
+	}
+	return batch, seq, nil
+}
+
+// flatten copies rows into one row-major slice; nil rows give zeros.
+func flatten(rows [][]int64, batch, seq int) []int64 {
+	out := make([]int64, batch*seq)
+	for i, r := range rows {
+		copy(out[i*seq:], r)
+	}
+	return out
+}

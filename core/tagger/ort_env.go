@@ -1,0 +1,143 @@
+package tagger
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// EnvORTLib names the environment variable that points at libonnxruntime.so.1.
+const EnvORTLib = "OPENMED_ORT_LIB"
+
+// ORTLibRelPath is where scripts/fetch_onnxruntime.sh (run by `make setup`)
+// puts ONNX Runtime 1.30.0, relative to the repository root.
+const ORTLibRelPath = "third_party/onnxruntime/libonnxruntime.so.1"
+
+// ortSystemLib is the soname the dynamic loader searches for last.
+const ortSystemLib = "libonnxruntime.so.1"
+
+// ErrORTNotFound reports that no ONNX Runtime shared library was found.
+var ErrORTNotFound = errors.New("tagger: ONNX Runtime library libonnxruntime.so.1 not found: run `make setup` (scripts/fetch_onnxruntime.sh) or set " + EnvORTLib + " to its path")
+
+// ortEnv is the process-global ONNX Runtime environment. ORT allows one
+// OrtEnv per process (onnxruntime_go keeps it in a package variable), so it is
+// created once, by the first session, from the first library path resolved.
+// Unlike a bare sync.Once, a failed initialisation (bad path) can be retried
+// with a corrected path; a successful one is final.
+var ortEnv struct {
+	sync.Mutex
+	lib string // library the environment was created from; "" until then
+}
+
+// ResolveORTLibrary finds libonnxruntime.so.1: explicit (an option) first,
+// then $OPENMED_ORT_LIB, then <repo>/third_party/onnxruntime/libonnxruntime.so.1
+// searched upward from the executable's directory and from the working
+// directory, then the system's (dlopen of "libonnxruntime.so.1" through the
+// loader path, returned as that soname). An explicit or environment path that
+// does not exist is an error naming it.
+func ResolveORTLibrary(explicit string) (string, error) {
+	for _, c := range []struct{ path, from string }{{explicit, "option"}, {os.Getenv(EnvORTLib), EnvORTLib}} {
+		if c.path == "" {
+			continue
+		}
+		if _, err := os.Stat(c.path); err != nil {
+			return "", fmt.Errorf("tagger: ONNX Runtime library %q (from %s): %w; run `make setup` or set %s to libonnxruntime.so.1",
+				c.path, c.from, err, EnvORTLib)
+		}
+		return c.path, nil
+	}
+	var starts []string
+	if exe, err := os.Executable(); err == nil {
+		if real, err := filepath.EvalSymlinks(exe); err == nil {
+			exe = real
+		}
+		starts = append(starts, filepath.Dir(exe))
+	}
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	for _, s := range starts {
+		if p := findUpward(s, filepath.FromSlash(ORTLibRelPath)); p != "" {
+			return p, nil
+		}
+	}
+	for _, dir := range []string{"/usr/local/lib", "/usr/lib", "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu"} {
+		if p := filepath.Join(dir, ortSystemLib); fileExists(p) {
+			return p, nil
+		}
+	}
+	return "", ErrORTNotFound
+}
+
+// findUpward returns dir/rel for the first ancestor dir of start (inclusive)
+// where it exists.
+func findUpward(start, rel string) string {
+	dir := filepath.Clean(start)
+	for {
+		if p := filepath.Join(dir, rel); fileExists(p) {
+			return p
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
+
+// initORT creates the process-global ORT environment from lib (resolved with
+// ResolveORTLibrary) if it does not exist yet. A later call naming a different
+// library is an error: ORT cannot be reloaded in one process.
+func initORT(explicit string) (string, error) {
+	ortEnv.Lock()
+	defer ortEnv.Unlock()
+	if ortEnv.lib != "" {
+		if explicit != "" && !sameLib(explicit, ortEnv.lib) {
+			return "", fmt.Errorf("tagger: ONNX Runtime already initialised from %s in this process; cannot switch to %s", ortEnv.lib, explicit)
+		}
+		return ortEnv.lib, nil
+	}
+	lib, err := ResolveORTLibrary(explicit)
+	if err != nil {
+		return "", err
+	}
+	ort.SetSharedLibraryPath(lib)
+	if err := ort.InitializeEnvironment(ort.WithLogLevelFatal()); err != nil {
+		return "", fmt.Errorf("tagger: loading ONNX Runtime from %s: %w (run `make setup` or set %s)", lib, err, EnvORTLib)
+	}
+	ortEnv.lib = lib
+	return lib, nil
+}
+
+func sameLib(a, b string) bool {
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	if errA != nil || errB != nil {
+		return filepath.Clean(a) == filepath.Clean(b)
+	}
+	return os.SameFile(sa, sb)
+}
+
+// ORTVersion is the version string of the loaded ONNX Runtime ("" before the
+// first session is created).
+func ORTVersion() string {
+	ortEnv.Lock()
+	defer ortEnv.Unlock()
+	if ortEnv.lib == "" {
+		return ""
+	}
+	return ort.GetVersion()
+}
+
+// defaultThreads is the intra-op thread count when none is given: one per core.
+func defaultThreads() int { return runtime.NumCPU() }
