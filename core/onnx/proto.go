@@ -204,7 +204,7 @@ func (n *Node) marshal() []byte {
 	return b
 }
 
-func (a *Attribute) marshal() []byte {
+func (a Attribute) marshal() []byte {
 	var b []byte
 	b = appendStringField(b, 1, a.Name)
 	switch a.Type {

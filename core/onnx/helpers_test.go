@@ -1,0 +1,51 @@
+package onnx
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// sharedDir returns ../shared relative to the repository root (the directory
+// holding go.mod), skipping the test when it is absent.
+func sharedDir(t testing.TB) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	dir := wd
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skipf("../shared not found: no go.mod above %s", wd)
+		}
+		dir = parent
+	}
+	shared := filepath.Join(dir, "..", "shared")
+	if _, err := os.Stat(filepath.Join(shared, "fixtures")); err != nil {
+		t.Skipf("../shared not found: %s has no fixtures/ (%v)", shared, err)
+	}
+	return shared
+}
+
+// pythonONNX returns /usr/bin/python3 when it can import onnx (Debian
+// python3-onnx). Under CI=true its absence fails the test, since `make setup`
+// installs it; elsewhere the test is skipped with a clear message.
+func pythonONNX(t testing.TB) string {
+	t.Helper()
+	const py = "/usr/bin/python3"
+	out, err := exec.Command(py, "-c", "import onnx; print(onnx.__version__)").CombinedOutput()
+	if err != nil {
+		msg := "python3-onnx unavailable on " + py + " (make setup installs it): " + string(out)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return py
+}
