@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/openmed/openmed/core/tagger"
+)
+
+// sharedFixtures returns ../shared/fixtures beside the repository root,
+// skipping when it is absent.
+func sharedFixtures(t *testing.T) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	dir := wd
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skipf("../shared not found: no go.mod above %s", wd)
+		}
+		dir = parent
+	}
+	fx := filepath.Join(dir, "..", "shared", "fixtures")
+	if _, err := os.Stat(fx); err != nil {
+		t.Skipf("../shared not found: %v", err)
+	}
+	return fx
+}
+
+// runCLI executes the root command with args and returns its output.
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	cmd := newExportCmd()
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	return out.String(), err
+}
+
+func TestExportCommandRegistered(t *testing.T) {
+	c, _, err := rootCmd.Find([]string{"export"})
+	require.NoError(t, err)
+	assert.Equal(t, "export", c.Name())
+}
+
+func TestExportCommand(t *testing.T) {
+	fx := filepath.Join(sharedFixtures(t), "bert")
+	out := t.TempDir()
+	stdout, err := runCLI(t, "--model", fx, "--out", out)
+	require.NoError(t, err, stdout)
+	assert.Contains(t, stdout, filepath.Join(out, "onnx", "model.onnx"))
+	assert.FileExists(t, filepath.Join(out, "onnx", "model.onnx"))
+	assert.FileExists(t, filepath.Join(out, "config.json"))
+
+	// The exported folder loads in the ORT backend with the config's labels.
+	if _, err := tagger.ResolveORTLibrary(""); err == nil {
+		be, err := tagger.NewORT(out, tagger.ORTOptions{IntraOpThreads: 1})
+		require.NoError(t, err)
+		defer be.Close()
+		assert.Equal(t, 5, be.NumLabels())
+
+		stdout, err = runCLI(t, "--model", fx, "--out", out, "--verify", "--threads", "1")
+		require.NoError(t, err, stdout)
+		assert.Contains(t, stdout, "logits [1 4 5]")
+
+		_, err = runCLI(t, "--model", fx, "--out", t.TempDir(), "--verify", "--device", "cuda")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "CUDA")
+	} else if os.Getenv("CI") == "true" {
+		t.Fatalf("ONNX Runtime missing under CI=true: %v", err)
+	}
+}
+
+func TestExportCommandErrors(t *testing.T) {
+	_, err := runCLI(t, "--out", t.TempDir())
+	assert.ErrorContains(t, err, `"model"`)
+	_, err = runCLI(t, "--model", filepath.Join(t.TempDir(), "nope"), "--out", t.TempDir())
+	assert.ErrorContains(t, err, "nope")
+	_, err = runCLI(t, "--model", t.TempDir(), "--out", t.TempDir(), "--device", "tpu")
+	assert.ErrorContains(t, err, `unknown device "tpu"`)
+}
