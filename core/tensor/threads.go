@@ -116,3 +116,27 @@ func WithSingleThreadedBLAS(fn func()) {
 	}
 	fn()
 }
+
+// ParallelChunks splits [0, n) into at most Threads() contiguous chunks and
+// runs fn(chunk, lo, hi) for each on the worker pool; chunk < Threads()
+// indexes per-worker scratch buffers.
+func ParallelChunks(n int, fn func(chunk, lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	t := min(int(active.Load()), n)
+	if t <= 1 {
+		fn(0, 0, n)
+		return
+	}
+	chunk := (n + t - 1) / t
+	Parallel(t, 1, func(clo, chi int) {
+		for c := clo; c < chi; c++ {
+			lo := c * chunk
+			hi := min(lo+chunk, n)
+			if lo < hi {
+				fn(c, lo, hi)
+			}
+		}
+	})
+}

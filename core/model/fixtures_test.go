@@ -1,0 +1,149 @@
+package model
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// sharedDir returns ../shared relative to the repository root (the directory
+// holding go.mod), skipping the test when it is absent.
+func sharedDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	require.NoError(t, err)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("../shared not found: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+	shared := filepath.Join(dir, "..", "shared")
+	if _, err := os.Stat(filepath.Join(shared, "fixtures")); err != nil {
+		t.Skipf("../shared not found: %s (fixtures live beside the repo root)", shared)
+	}
+	return shared
+}
+
+// jArray is the fixtures' JSON array encoding.
+type jArray struct {
+	DType string    `json:"dtype"`
+	Shape []int     `json:"shape"`
+	Data  []float64 `json:"data"`
+}
+
+func (a jArray) f32() []float32 {
+	out := make([]float32, len(a.Data))
+	for i, v := range a.Data {
+		out[i] = float32(v)
+	}
+	return out
+}
+
+func (a jArray) i32() []int32 {
+	out := make([]int32, len(a.Data))
+	for i, v := range a.Data {
+		out[i] = int32(v)
+	}
+	return out
+}
+
+type jInputs struct {
+	InputIDs      jArray  `json:"input_ids"`
+	AttentionMask jArray  `json:"attention_mask"`
+	TokenTypeIDs  *jArray `json:"token_type_ids"`
+	Labels        jArray  `json:"labels"`
+}
+
+func (in jInputs) batch() *Batch {
+	b := &Batch{Batch: in.InputIDs.Shape[0], SeqLen: in.InputIDs.Shape[1], InputIDs: in.InputIDs.i32(), AttentionMask: in.AttentionMask.f32()}
+	if in.TokenTypeIDs != nil {
+		b.TokenTypeIDs = in.TokenTypeIDs.i32()
+	}
+	return b
+}
+
+type caseFile struct {
+	Inputs  jInputs `json:"inputs"`
+	Outputs struct {
+		Logits          jArray   `json:"logits"`
+		LastHiddenState jArray   `json:"last_hidden_state"`
+		Loss            float64  `json:"loss"`
+		HiddenStates    []jArray `json:"hidden_states"`
+		Attentions      []jArray `json:"attentions"`
+		MaskedLogits    jArray   `json:"masked_logits"`
+	} `json:"outputs"`
+	MaskedPositions [][2]int `json:"masked_positions"`
+}
+
+func readJSON(t testing.TB, path string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, v), path)
+}
+
+func maxAbsDiff(t testing.TB, want []float64, got []float32) float64 {
+	t.Helper()
+	require.Equal(t, len(want), len(got))
+	var m float64
+	for i, w := range want {
+		m = math.Max(m, math.Abs(w-float64(got[i])))
+	}
+	return m
+}
+
+// refCrossEntropy is torch's CrossEntropyLoss(ignore_index=-100,
+// label_smoothing=eps, reduction="mean") in float64, with dL/dlogits.
+func refCrossEntropy(logits []float32, c int, labels []int32, eps float64) (float64, []float32) {
+	n := len(labels)
+	grad := make([]float32, len(logits))
+	var loss float64
+	count := 0
+	for i := 0; i < n; i++ {
+		if labels[i] != -100 {
+			count++
+		}
+	}
+	for i := 0; i < n; i++ {
+		y := labels[i]
+		if y == -100 {
+			continue
+		}
+		row := logits[i*c : (i+1)*c]
+		mx := math.Inf(-1)
+		for _, v := range row {
+			mx = math.Max(mx, float64(v))
+		}
+		var s float64
+		for _, v := range row {
+			s += math.Exp(float64(v) - mx)
+		}
+		lse := mx + math.Log(s)
+		var meanNLL float64
+		for j, v := range row {
+			p := math.Exp(float64(v) - lse)
+			meanNLL += lse - float64(v)
+			target := eps / float64(c)
+			if int32(j) == y {
+				target += 1 - eps
+			}
+			grad[i*c+j] = float32((p - target) / float64(count))
+		}
+		loss += (1-eps)*(lse-float64(row[y])) + eps*meanNLL/float64(c)
+	}
+	return loss / float64(count), grad
+}
+
+func linkOrSkip(t testing.TB, src, dst string) {
+	t.Helper()
+	require.NoError(t, os.Symlink(src, dst))
+}

@@ -1,0 +1,131 @@
+package model
+
+import "github.com/openmed/openmed/core/tensor"
+
+// EncoderLayer is BertLayer (post-LN): a = LN₁(dropout(O(attn(h))) + h);
+// out = LN₂(dropout(Out(act(Inter(a)))) + a). Inter's bias and the
+// activation are fused (tensor.BiasAct) when Inter is a plain *Linear.
+type EncoderLayer struct {
+	Attention *SelfAttention
+	// AttnOut is attention.output.dense.
+	AttnOut Projection
+	AttnLN  *LayerNorm
+	// Inter is intermediate.dense; Act its activation (config hidden_act).
+	Inter Projection
+	Act   tensor.Activation
+	// Out is output.dense.
+	Out   Projection
+	OutLN *LayerNorm
+	// AttnDrop and OutDrop are the hidden_dropout_prob dropouts.
+	AttnDrop, OutDrop Dropout
+
+	x             []float32 // input (not owned)
+	ctxOut, sum1  []float32 // attention output after dropout, residual sum
+	a             []float32 // LN₁ output
+	z, g          []float32 // pre-activation (bias added), activation
+	o, sum2, outp []float32
+	n             int
+}
+
+// Params lists the layer's parameters in HF state_dict order.
+func (l *EncoderLayer) Params() []*tensor.Param {
+	ps := l.Attention.Params()
+	ps = append(ps, l.AttnOut.Params()...)
+	ps = append(ps, l.AttnLN.Params()...)
+	ps = append(ps, l.Inter.Params()...)
+	ps = append(ps, l.Out.Params()...)
+	return append(ps, l.OutLN.Params()...)
+}
+
+// HasTrainable reports whether any parameter of the layer is trainable.
+func (l *EncoderLayer) HasTrainable() bool { return anyTrainable(l.Params()) }
+
+// Output returns the layer's last output [tokens, hidden].
+func (l *EncoderLayer) Output() []float32 { return l.outp }
+
+// Forward runs the layer on x [tokens, hidden] and returns its output (a
+// buffer owned by l).
+func (l *EncoderLayer) Forward(x []float32, b *Batch, train bool, rng *uint64) []float32 {
+	n := b.Tokens()
+	H := l.AttnOut.OutFeatures()
+	F := l.Inter.OutFeatures()
+	l.x, l.n = x, n
+	ctx := l.Attention.Forward(x, b, train, rng)
+	l.ctxOut = grow(l.ctxOut, n*H)
+	l.sum1 = grow(l.sum1, n*H)
+	l.a = grow(l.a, n*H)
+	l.z = grow(l.z, n*F)
+	l.g = grow(l.g, n*F)
+	l.o = grow(l.o, n*H)
+	l.sum2 = grow(l.sum2, n*H)
+	l.outp = grow(l.outp, n*H)
+
+	l.AttnOut.Forward(l.ctxOut, ctx, n)
+	l.AttnDrop.Forward(l.ctxOut, l.ctxOut, train, rng)
+	tensor.Add(l.sum1, l.ctxOut, x)
+	l.AttnLN.Forward(l.a, l.sum1, n)
+
+	if lin, ok := l.Inter.(*Linear); ok {
+		lin.ForwardNoBias(l.z, l.a, n)
+		var bias []float32
+		if lin.Bias != nil {
+			bias = lin.Bias.Value.Data
+		}
+		tensor.BiasAct(l.g, l.z, bias, n, F, l.Act)
+	} else {
+		l.Inter.Forward(l.z, l.a, n)
+		tensor.BiasAct(l.g, l.z, nil, n, F, l.Act)
+	}
+	l.Out.Forward(l.o, l.g, n)
+	l.OutDrop.Forward(l.o, l.o, train, rng)
+	tensor.Add(l.sum2, l.o, l.a)
+	l.OutLN.Forward(l.outp, l.sum2, n)
+	return l.outp
+}
+
+// workspace holds backward buffers shared by all layers of an encoder.
+type workspace struct {
+	d1, d2, d3, dq, dk, dv []float32 // [tokens, hidden]
+	dF                     []float32 // [tokens, intermediate]
+}
+
+func (w *workspace) ensure(n, H, F int) {
+	w.d1 = grow(w.d1, n*H)
+	w.d2 = grow(w.d2, n*H)
+	w.d3 = grow(w.d3, n*H)
+	w.dq = grow(w.dq, n*H)
+	w.dk = grow(w.dk, n*H)
+	w.dv = grow(w.dv, n*H)
+	w.dF = grow(w.dF, n*F)
+}
+
+// Backward takes dout (dL/d output; overwritten) and writes dL/dx into dx
+// unless dx is nil (the first layer over frozen embeddings needs none).
+func (l *EncoderLayer) Backward(dx, dout []float32, ws *workspace) {
+	n := l.n
+	// LN₂: dsum2 in place.
+	l.OutLN.Backward(dout, l.sum2, dout, n)
+	// Residual: da = dsum2 (+ Inter's input gradient below); dO = dropout'(dsum2).
+	da := ws.d1
+	copy(da, dout)
+	l.OutDrop.Backward(dout, dout)
+	l.Out.Backward(ws.dF, l.g, dout, n, false)
+	tensor.ActBackward(ws.dF, ws.dF, l.z, l.Act)
+	l.Inter.Backward(da, l.a, ws.dF, n, true)
+	// LN₁: dsum1 in place in da.
+	l.AttnLN.Backward(da, l.sum1, da, n)
+	// Residual into dx; attention output gradient.
+	if dx != nil {
+		copy(dx, da)
+	}
+	l.AttnDrop.Backward(da, da)
+	dctx := ws.d2
+	l.AttnOut.Backward(dctx, l.Attention.ctx, da, n, false)
+	if dx == nil {
+		l.Attention.Backward(nil, dctx, ws.dq, ws.dk, ws.dv)
+		return
+	}
+	// Attention writes its input gradient into d3, then it joins the residual.
+	l.Attention.Backward(ws.d3, dctx, ws.dq, ws.dk, ws.dv)
+	tensor.AddInPlace(dx, ws.d3)
+}

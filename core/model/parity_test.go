@@ -1,0 +1,82 @@
+package model
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestParityWithHFFixtures checks logits, every hidden state, every
+// attention map and the HF loss against transformers 4.36.2 outputs for
+// the bert and electra fixtures (all positions, padded ones included).
+func TestParityWithHFFixtures(t *testing.T) {
+	shared := sharedDir(t)
+	for _, arch := range []string{"bert", "electra"} {
+		t.Run(arch, func(t *testing.T) {
+			dir := filepath.Join(shared, "fixtures", arch)
+			var c caseFile
+			readJSON(t, filepath.Join(dir, "case.json"), &c)
+			m, err := Load(dir, TokenClassification)
+			require.NoError(t, err)
+			logits, err := m.Forward(c.Inputs.batch())
+			require.NoError(t, err)
+			assert.Equal(t, c.Outputs.Logits.Shape, logits.Shape)
+			d := maxAbsDiff(t, c.Outputs.Logits.Data, logits.Data)
+			t.Logf("%s logits max|diff| = %.3g", arch, d)
+			assert.LessOrEqual(t, d, 1e-4, "logits")
+			assert.LessOrEqual(t, maxAbsDiff(t, c.Outputs.LastHiddenState.Data, m.LastHidden()), 1e-4, "last_hidden_state")
+			hs := m.Encoder.HiddenStates()
+			require.Len(t, hs, len(c.Outputs.HiddenStates))
+			for i, want := range c.Outputs.HiddenStates {
+				assert.LessOrEqual(t, maxAbsDiff(t, want.Data, hs[i]), 1e-4, "hidden_states[%d]", i)
+			}
+			for i, want := range c.Outputs.Attentions {
+				assert.LessOrEqual(t, maxAbsDiff(t, want.Data, m.Encoder.Layers[i].Attention.Probs()), 1e-5, "attentions[%d]", i)
+			}
+			loss, _ := refCrossEntropy(logits.Data, logits.Shape[2], c.Inputs.Labels.i32(), 0)
+			assert.InDelta(t, c.Outputs.Loss, loss, 1e-5, "loss")
+		})
+	}
+}
+
+// TestParityPytorchBin loads the same weights from pytorch_model.bin.
+func TestParityPytorchBin(t *testing.T) {
+	shared := sharedDir(t)
+	dir := filepath.Join(shared, "fixtures", "bert")
+	var c caseFile
+	readJSON(t, filepath.Join(dir, "case.json"), &c)
+	tmp := t.TempDir()
+	for _, f := range []string{"config.json", "pytorch_model.bin"} {
+		linkOrSkip(t, filepath.Join(dir, f), filepath.Join(tmp, f))
+	}
+	m, err := Load(tmp, TokenClassification)
+	require.NoError(t, err)
+	logits, err := m.Forward(c.Inputs.batch())
+	require.NoError(t, err)
+	assert.LessOrEqual(t, maxAbsDiff(t, c.Outputs.Logits.Data, logits.Data), 1e-4)
+}
+
+// TestParityMLM checks BertForMaskedLM logits (tied decoder) and loss.
+func TestParityMLM(t *testing.T) {
+	shared := sharedDir(t)
+	dir := filepath.Join(shared, "fixtures", "bert")
+	var c caseFile
+	readJSON(t, filepath.Join(dir, "mlm.json"), &c)
+	m, err := Load(filepath.Join(dir, "mlm"), MaskedLM)
+	require.NoError(t, err)
+	logits, err := m.Forward(c.Inputs.batch())
+	require.NoError(t, err)
+	assert.Equal(t, []int{2, 12, 128}, logits.Shape)
+	assert.LessOrEqual(t, maxAbsDiff(t, c.Outputs.Logits.Data, logits.Data), 1e-4, "logits")
+	assert.LessOrEqual(t, maxAbsDiff(t, c.Outputs.LastHiddenState.Data, m.LastHidden()), 1e-4, "last_hidden_state")
+	L := logits.Shape[1]
+	V := logits.Shape[2]
+	for k, pos := range c.MaskedPositions {
+		row := logits.Data[(pos[0]*L+pos[1])*V : (pos[0]*L+pos[1]+1)*V]
+		assert.LessOrEqual(t, maxAbsDiff(t, c.Outputs.MaskedLogits.Data[k*V:(k+1)*V], row), 1e-4, "masked_logits[%d]", k)
+	}
+	loss, _ := refCrossEntropy(logits.Data, V, c.Inputs.Labels.i32(), 0)
+	assert.InDelta(t, c.Outputs.Loss, loss, 1e-4, "loss")
+}
