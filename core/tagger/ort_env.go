@@ -95,9 +95,14 @@ func fileExists(p string) bool {
 	return err == nil && !st.IsDir()
 }
 
-// initORT creates the process-global ORT environment from lib (resolved with
-// ResolveORTLibrary) if it does not exist yet. A later call naming a different
-// library is an error: ORT cannot be reloaded in one process.
+// InitORT loads ONNX Runtime and creates the process-global environment if
+// that has not happened yet, and returns the library path in use. explicit
+// (may be "") is resolved with ResolveORTLibrary. A later call naming a
+// different library is an error: ORT cannot be reloaded in one process.
+// NewORT calls it; callers use it to check availability up front or to run
+// their own onnxruntime_go sessions in the same environment.
+func InitORT(explicit string) (string, error) { return initORT(explicit) }
+
 func initORT(explicit string) (string, error) {
 	ortEnv.Lock()
 	defer ortEnv.Unlock()
