@@ -155,7 +155,9 @@ func TestTPEBeatsRandom(t *testing.T) {
 func TestSamplersReproducible(t *testing.T) {
 	space, f := quadSpace()
 	space = append(space, Int("k", 0, 30, 3), IntLog("r", 1, 64))
-	g := func(p map[string]any) float64 { return f(p) + math.Abs(p["k"].(float64)-12)/10 + math.Abs(math.Log2(p["r"].(float64))-3) }
+	g := func(p map[string]any) float64 {
+		return f(p) + math.Abs(p["k"].(float64)-12)/10 + math.Abs(math.Log2(p["r"].(float64))-3)
+	}
 	mk := func(seed uint64, multivariate bool) Sampler {
 		o := DefaultTPEOptions()
 		o.Parzen.Multivariate = multivariate
