@@ -56,7 +56,6 @@ func (e *Encoder) Backward(dh []float32) {
 	n := e.n
 	H := e.hidden
 	F := e.Layers[0].Inter.OutFeatures()
-	e.ws.ensure(n, H, F)
 	embTrain := e.Embeddings.HasTrainable()
 	first := -1
 	for i, l := range e.Layers {
@@ -68,6 +67,7 @@ func (e *Encoder) Backward(dh []float32) {
 	if first < 0 && !embTrain {
 		return
 	}
+	e.ws.ensure(n, H, F)
 	e.dbuf[0] = grow(e.dbuf[0], n*H)
 	e.dbuf[1] = grow(e.dbuf[1], n*H)
 	cur := dh

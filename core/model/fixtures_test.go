@@ -147,3 +147,5 @@ func linkOrSkip(t testing.TB, src, dst string) {
 	t.Helper()
 	require.NoError(t, os.Symlink(src, dst))
 }
+
+func sqrt(x float64) float64 { return math.Sqrt(x) }

@@ -14,6 +14,10 @@ type GradCheckResult struct {
 	Analytic, Numeric float64
 	// Checked is the number of elements compared.
 	Checked int
+	// Scale is max_j |numeric_j|; when it is at rounding-noise level (the
+	// true gradient is 0, e.g. an attention key bias under softmax's shift
+	// invariance) callers should compare absolute values instead.
+	Scale float64
 }
 
 // GradCheck compares an analytic gradient with float64 central differences
@@ -46,7 +50,7 @@ func GradCheck(loss func() float64, x, analytic []float32, eps float32, maxSampl
 	for k, i := range idx {
 		e := math.Abs(float64(analytic[i])-num[k]) / (scale + 1e-6)
 		if e >= res.MaxErr {
-			res = GradCheckResult{MaxErr: e, Index: i, Analytic: float64(analytic[i]), Numeric: num[k], Checked: len(idx)}
+			res = GradCheckResult{MaxErr: e, Index: i, Analytic: float64(analytic[i]), Numeric: num[k], Checked: len(idx), Scale: scale}
 		}
 	}
 	return res
