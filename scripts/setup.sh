@@ -34,3 +34,9 @@ go mod download
 
 # ONNX Runtime 1.30.0 (CPU) for the inference backend, from npm onnxruntime-node.
 bash scripts/fetch_onnxruntime.sh
+
+# transformers.js (tests/js) for the cross-language check of the ONNX export.
+# ONNXRUNTIME_NODE_INSTALL=skip: onnxruntime-node's post-install only fetches CUDA parts.
+if [ ! -d tests/js/node_modules/@huggingface/transformers ]; then
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --prefix tests/js --no-audit --no-fund
+fi
