@@ -1,0 +1,382 @@
+package tokenize
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+)
+
+type jsonFile struct {
+	AddedTokens   []AddedToken    `json:"added_tokens"`
+	Normalizer    json.RawMessage `json:"normalizer"`
+	PreTokenizer  json.RawMessage `json:"pre_tokenizer"`
+	PostProcessor json.RawMessage `json:"post_processor"`
+	Model         json.RawMessage `json:"model"`
+}
+
+type typed struct {
+	Type string `json:"type"`
+}
+
+func isNull(r json.RawMessage) bool {
+	r = bytes.TrimSpace(r)
+	return len(r) == 0 || string(r) == "null"
+}
+
+// FromTokenizerJSON loads a Hugging Face tokenizer.json file.
+func FromTokenizerJSON(path string) (*Tokenizer, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("tokenize: %w", err)
+	}
+	t, err := ParseTokenizerJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("tokenize: %s: %w", path, err)
+	}
+	return t, nil
+}
+
+// ParseTokenizerJSON builds a Tokenizer from the bytes of a tokenizer.json.
+// Errors name the offending field.
+func ParseTokenizerJSON(data []byte) (*Tokenizer, error) {
+	var f jsonFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("tokenizer.json: %w", err)
+	}
+	t := &Tokenizer{added: f.AddedTokens}
+	var err error
+	if isNull(f.Model) {
+		return nil, fmt.Errorf("model: missing")
+	}
+	if t.model, err = parseModel(f.Model); err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	if !isNull(f.Normalizer) {
+		if t.normalizer, err = parseNormalizer(f.Normalizer); err != nil {
+			return nil, fmt.Errorf("normalizer: %w", err)
+		}
+	}
+	if !isNull(f.PreTokenizer) {
+		if t.pre, err = parsePreTokenizer(f.PreTokenizer); err != nil {
+			return nil, fmt.Errorf("pre_tokenizer: %w", err)
+		}
+	}
+	if !isNull(f.PostProcessor) {
+		if t.post, err = parsePostProcessor(f.PostProcessor); err != nil {
+			return nil, fmt.Errorf("post_processor: %w", err)
+		}
+	}
+	if err := t.finish(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func parseModel(raw json.RawMessage) (model, error) {
+	var ty typed
+	if err := json.Unmarshal(raw, &ty); err != nil {
+		return nil, err
+	}
+	switch ty.Type {
+	case "WordPiece", "":
+		var m struct {
+			UnkToken                string           `json:"unk_token"`
+			ContinuingSubwordPrefix *string          `json:"continuing_subword_prefix"`
+			MaxInputCharsPerWord    *int             `json:"max_input_chars_per_word"`
+			Vocab                   map[string]int32 `json:"vocab"`
+		}
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, fmt.Errorf("WordPiece: %w", err)
+		}
+		if m.Vocab == nil {
+			if ty.Type == "" {
+				return nil, fmt.Errorf("type: missing")
+			}
+			return nil, fmt.Errorf("vocab: missing")
+		}
+		prefix, maxChars := "##", 100
+		if m.ContinuingSubwordPrefix != nil {
+			prefix = *m.ContinuingSubwordPrefix
+		}
+		if m.MaxInputCharsPerWord != nil {
+			maxChars = *m.MaxInputCharsPerWord
+		}
+		if m.UnkToken == "" {
+			m.UnkToken = "[UNK]"
+		}
+		return newWordPiece(m.Vocab, m.UnkToken, prefix, maxChars)
+	case "Unigram":
+		var m struct {
+			UnkID        *int                `json:"unk_id"`
+			Vocab        [][]json.RawMessage `json:"vocab"`
+			ByteFallback bool                `json:"byte_fallback"`
+		}
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, fmt.Errorf("Unigram: %w", err)
+		}
+		pieces := make([]string, len(m.Vocab))
+		scores := make([]float64, len(m.Vocab))
+		for i, e := range m.Vocab {
+			if len(e) != 2 {
+				return nil, fmt.Errorf("vocab[%d]: want [piece, score], got %d elements", i, len(e))
+			}
+			if err := json.Unmarshal(e[0], &pieces[i]); err != nil {
+				return nil, fmt.Errorf("vocab[%d][0]: %w", i, err)
+			}
+			if err := json.Unmarshal(e[1], &scores[i]); err != nil {
+				return nil, fmt.Errorf("vocab[%d][1]: %w", i, err)
+			}
+		}
+		return newUnigram(pieces, scores, m.UnkID, m.ByteFallback)
+	}
+	return nil, fmt.Errorf("type %q is not supported (WordPiece, Unigram)", ty.Type)
+}
+
+func parseNormalizer(raw json.RawMessage) (normalizer, error) {
+	var ty typed
+	if err := json.Unmarshal(raw, &ty); err != nil {
+		return nil, err
+	}
+	switch ty.Type {
+	case "Sequence":
+		var s struct {
+			Normalizers []json.RawMessage `json:"normalizers"`
+		}
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, fmt.Errorf("Sequence: %w", err)
+		}
+		var seq sequenceNormalizer
+		for i, r := range s.Normalizers {
+			n, err := parseNormalizer(r)
+			if err != nil {
+				return nil, fmt.Errorf("normalizers[%d]: %w", i, err)
+			}
+			seq = append(seq, n)
+		}
+		return seq, nil
+	case "BertNormalizer":
+		c := struct {
+			CleanText          *bool `json:"clean_text"`
+			HandleChineseChars *bool `json:"handle_chinese_chars"`
+			StripAccents       *bool `json:"strip_accents"`
+			Lowercase          *bool `json:"lowercase"`
+		}{}
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return nil, fmt.Errorf("BertNormalizer: %w", err)
+		}
+		def := func(b *bool) bool { return b == nil || *b }
+		return newBertNormalizer(BertNormalizerConfig{
+			CleanText: def(c.CleanText), HandleChineseChars: def(c.HandleChineseChars),
+			StripAccents: c.StripAccents, Lowercase: def(c.Lowercase),
+		}), nil
+	case "Lowercase":
+		return lowercaseNormalizer{}, nil
+	case "Strip":
+		c := struct {
+			Left  *bool `json:"strip_left"`
+			Right *bool `json:"strip_right"`
+		}{}
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return nil, fmt.Errorf("Strip: %w", err)
+		}
+		return stripNormalizer{left: c.Left == nil || *c.Left, right: c.Right == nil || *c.Right}, nil
+	case "Precompiled":
+		c := struct {
+			Charsmap *string `json:"precompiled_charsmap"`
+		}{}
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return nil, fmt.Errorf("Precompiled: %w", err)
+		}
+		if c.Charsmap == nil {
+			return nil, fmt.Errorf("Precompiled.precompiled_charsmap: missing")
+		}
+		b, err := base64.StdEncoding.DecodeString(*c.Charsmap)
+		if err != nil {
+			return nil, fmt.Errorf("Precompiled.precompiled_charsmap: %w", err)
+		}
+		if len(b) == 0 {
+			return sequenceNormalizer{}, nil
+		}
+		p, err := newPrecompiled(b)
+		if err != nil {
+			return nil, fmt.Errorf("Precompiled: %w", err)
+		}
+		return p, nil
+	case "Replace":
+		c := struct {
+			Pattern struct {
+				String *string `json:"String"`
+				Regex  *string `json:"Regex"`
+			} `json:"pattern"`
+			Content *string `json:"content"`
+		}{}
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return nil, fmt.Errorf("Replace: %w", err)
+		}
+		if c.Content == nil {
+			return nil, fmt.Errorf("Replace.content: missing")
+		}
+		return newReplace(c.Pattern.String, c.Pattern.Regex, *c.Content)
+	}
+	return nil, fmt.Errorf("type %q is not supported (Sequence, BertNormalizer, Lowercase, Strip, Precompiled, Replace)", ty.Type)
+}
+
+func parsePreTokenizer(raw json.RawMessage) (preTokenizer, error) {
+	var ty typed
+	if err := json.Unmarshal(raw, &ty); err != nil {
+		return nil, err
+	}
+	switch ty.Type {
+	case "Sequence":
+		var s struct {
+			P []json.RawMessage `json:"pretokenizers"`
+		}
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, fmt.Errorf("Sequence: %w", err)
+		}
+		var seq sequencePreTokenizer
+		for i, r := range s.P {
+			p, err := parsePreTokenizer(r)
+			if err != nil {
+				return nil, fmt.Errorf("pretokenizers[%d]: %w", i, err)
+			}
+			seq = append(seq, p)
+		}
+		if len(seq) == 1 {
+			return seq[0], nil
+		}
+		return seq, nil
+	case "BertPreTokenizer":
+		return bertPreTokenizer{}, nil
+	case "WhitespaceSplit":
+		return whitespaceSplit{}, nil
+	case "Metaspace":
+		c := struct {
+			Replacement    *string `json:"replacement"`
+			PrependScheme  *string `json:"prepend_scheme"`
+			AddPrefixSpace *bool   `json:"add_prefix_space"`
+			Split          *bool   `json:"split"`
+		}{}
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return nil, fmt.Errorf("Metaspace: %w", err)
+		}
+		m := &metaspace{repl: "\u2581", split: c.Split == nil || *c.Split}
+		if c.Replacement != nil {
+			if len([]rune(*c.Replacement)) != 1 {
+				return nil, fmt.Errorf("Metaspace.replacement %q: want exactly one char", *c.Replacement)
+			}
+			m.repl = *c.Replacement
+		}
+		switch {
+		case c.PrependScheme != nil:
+			s, err := parsePrependScheme(*c.PrependScheme)
+			if err != nil {
+				return nil, fmt.Errorf("Metaspace.%w", err)
+			}
+			m.scheme = s
+		case c.AddPrefixSpace != nil && !*c.AddPrefixSpace:
+			m.scheme = PrependNever
+		}
+		return m, nil
+	}
+	return nil, fmt.Errorf("type %q is not supported (Sequence, BertPreTokenizer, WhitespaceSplit, Metaspace)", ty.Type)
+}
+
+func parsePostProcessor(raw json.RawMessage) (*template, error) {
+	var ty typed
+	if err := json.Unmarshal(raw, &ty); err != nil {
+		return nil, err
+	}
+	switch ty.Type {
+	case "TemplateProcessing":
+		var c struct {
+			Single   []map[string]json.RawMessage `json:"single"`
+			Pair     []map[string]json.RawMessage `json:"pair"`
+			Specials map[string]struct {
+				ID     string   `json:"id"`
+				IDs    []int32  `json:"ids"`
+				Tokens []string `json:"tokens"`
+			} `json:"special_tokens"`
+		}
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return nil, fmt.Errorf("TemplateProcessing: %w", err)
+		}
+		t := &template{specials: make(map[string]specialEntry)}
+		for k, v := range c.Specials {
+			if len(v.IDs) != len(v.Tokens) {
+				return nil, fmt.Errorf("TemplateProcessing.special_tokens[%q]: %d ids but %d tokens", k, len(v.IDs), len(v.Tokens))
+			}
+			t.specials[k] = specialEntry{ids: v.IDs, tokens: v.Tokens}
+		}
+		var err error
+		if t.single, err = parseTemplate(c.Single); err != nil {
+			return nil, fmt.Errorf("TemplateProcessing.single%w", err)
+		}
+		if t.pair, err = parseTemplate(c.Pair); err != nil {
+			return nil, fmt.Errorf("TemplateProcessing.pair%w", err)
+		}
+		return t, t.validate()
+	case "BertProcessing":
+		var c struct {
+			Sep []json.RawMessage `json:"sep"`
+			Cls []json.RawMessage `json:"cls"`
+		}
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return nil, fmt.Errorf("BertProcessing: %w", err)
+		}
+		if len(c.Sep) != 2 || len(c.Cls) != 2 {
+			return nil, fmt.Errorf("BertProcessing.sep/cls: want [token, id]")
+		}
+		var sep, cls string
+		var sepID, clsID int32
+		for _, x := range []struct {
+			r json.RawMessage
+			v any
+		}{{c.Sep[0], &sep}, {c.Sep[1], &sepID}, {c.Cls[0], &cls}, {c.Cls[1], &clsID}} {
+			if err := json.Unmarshal(x.r, x.v); err != nil {
+				return nil, fmt.Errorf("BertProcessing.sep/cls: %w", err)
+			}
+		}
+		return bertTemplate(cls, clsID, sep, sepID), nil
+	}
+	return nil, fmt.Errorf("type %q is not supported (TemplateProcessing, BertProcessing)", ty.Type)
+}
+
+func parseTemplate(items []map[string]json.RawMessage) ([]templateItem, error) {
+	var out []templateItem
+	for i, it := range items {
+		var x struct {
+			ID     string `json:"id"`
+			TypeID int32  `json:"type_id"`
+		}
+		if r, ok := it["SpecialToken"]; ok {
+			if err := json.Unmarshal(r, &x); err != nil {
+				return nil, fmt.Errorf("[%d].SpecialToken: %w", i, err)
+			}
+			if x.ID == "" {
+				return nil, fmt.Errorf("[%d].SpecialToken.id: missing", i)
+			}
+			out = append(out, templateItem{Special: x.ID, TypeID: x.TypeID})
+			continue
+		}
+		if r, ok := it["Sequence"]; ok {
+			if err := json.Unmarshal(r, &x); err != nil {
+				return nil, fmt.Errorf("[%d].Sequence: %w", i, err)
+			}
+			seq := 0
+			switch x.ID {
+			case "A":
+			case "B":
+				seq = 1
+			default:
+				return nil, fmt.Errorf("[%d].Sequence.id %q: want A or B", i, x.ID)
+			}
+			out = append(out, templateItem{Seq: seq, TypeID: x.TypeID})
+			continue
+		}
+		return nil, fmt.Errorf("[%d]: want SpecialToken or Sequence", i)
+	}
+	return out, nil
+}
