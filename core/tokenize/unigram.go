@@ -62,9 +62,9 @@ func (u *unigram) idToToken(id int32) (string, bool) {
 }
 
 type bestNode struct {
-	score  float64
-	start  int32 // -1: unset
-	id     int32
+	score float64
+	start int32 // -1: unset
+	id    int32
 }
 
 func (u *unigram) tokenize(word []byte, out []piece, ws *workspace) []piece {
