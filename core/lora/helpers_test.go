@@ -1,0 +1,113 @@
+package lora
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/openmed/openmed/core/model"
+	"github.com/stretchr/testify/require"
+)
+
+// sharedDir returns ../shared relative to the repository root (the directory
+// holding go.mod), skipping the test when it is absent.
+func sharedDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	require.NoError(t, err)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("../shared not found: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+	shared := filepath.Join(dir, "..", "shared")
+	if _, err := os.Stat(filepath.Join(shared, "fixtures")); err != nil {
+		t.Skipf("../shared not found: %s (fixtures live beside the repo root)", shared)
+	}
+	return shared
+}
+
+type jArray struct {
+	DType string    `json:"dtype"`
+	Shape []int     `json:"shape"`
+	Data  []float64 `json:"data"`
+}
+
+func (a jArray) f32() []float32 {
+	out := make([]float32, len(a.Data))
+	for i, v := range a.Data {
+		out[i] = float32(v)
+	}
+	return out
+}
+
+func (a jArray) i32() []int32 {
+	out := make([]int32, len(a.Data))
+	for i, v := range a.Data {
+		out[i] = int32(v)
+	}
+	return out
+}
+
+type loraFile struct {
+	Inputs struct {
+		InputIDs      jArray  `json:"input_ids"`
+		AttentionMask jArray  `json:"attention_mask"`
+		TokenTypeIDs  *jArray `json:"token_type_ids"`
+		Labels        jArray  `json:"labels"`
+	} `json:"inputs"`
+	TrainableKeys   []string          `json:"trainable_parameter_keys"`
+	InitialParams   map[string]jArray `json:"initial_params"`
+	Grads           map[string]jArray `json:"grads"`
+	UpdatedParams   map[string]jArray `json:"updated_params"`
+	Logits          jArray            `json:"logits"`
+	Loss            float64           `json:"loss"`
+	LogitsAfterStep jArray            `json:"logits_after_step"`
+	LossAfterStep   float64           `json:"loss_after_step"`
+	MergedLayer0    struct {
+		Initial      map[string]jArray `json:"initial"`
+		AfterStep    map[string]jArray `json:"after_step"`
+		ModulePrefix string            `json:"module_prefix"`
+	} `json:"merged_layer0"`
+	Optimizer struct {
+		LR          float64   `json:"lr"`
+		Betas       []float64 `json:"betas"`
+		Eps         float64   `json:"eps"`
+		WeightDecay float64   `json:"weight_decay"`
+	} `json:"optimizer"`
+}
+
+func (f *loraFile) batch() *model.Batch {
+	in := f.Inputs
+	b := &model.Batch{Batch: in.InputIDs.Shape[0], SeqLen: in.InputIDs.Shape[1], InputIDs: in.InputIDs.i32(), AttentionMask: in.AttentionMask.f32()}
+	if in.TokenTypeIDs != nil {
+		b.TokenTypeIDs = in.TokenTypeIDs.i32()
+	}
+	return b
+}
+
+func readLoraFile(t testing.TB, path string) *loraFile {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var f loraFile
+	require.NoError(t, json.Unmarshal(data, &f), path)
+	return &f
+}
+
+func maxAbsDiff(t testing.TB, want []float64, got []float32) float64 {
+	t.Helper()
+	require.Equal(t, len(want), len(got))
+	var m float64
+	for i, w := range want {
+		m = math.Max(m, math.Abs(w-float64(got[i])))
+	}
+	return m
+}
