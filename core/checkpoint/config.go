@@ -92,6 +92,23 @@ func (c *Config) EmbeddingDim() int {
 	return c.HiddenSize
 }
 
+// BasePrefix is the state_dict prefix of the base model inside the *For*
+// classes (transformers' base_model_prefix): "bert", "electra", "deberta",
+// "roberta"; "" for an unknown model type.
+func (c *Config) BasePrefix() string {
+	switch c.ModelType {
+	case ModelBERT:
+		return "bert"
+	case ModelElectra:
+		return "electra"
+	case ModelDebertaV2:
+		return "deberta"
+	case ModelRoberta:
+		return "roberta"
+	}
+	return ""
+}
+
 // NumLabels is the number of classes (len(id2label), PretrainedConfig.num_labels).
 func (c *Config) NumLabels() int {
 	if len(c.ID2Label) > 0 {

@@ -40,6 +40,7 @@ func TestLoadConfigFixtures(t *testing.T) {
 			assert.Equal(t, 5, c.NumLabels())
 			assert.Equal(t, []string{"O", "B-Disease", "I-Disease", "B-Chemical", "I-Chemical"}, c.Labels())
 			assert.Equal(t, 3, c.Label2ID["B-Chemical"])
+			assert.Equal(t, map[string]string{"bert": "bert", "electra": "electra", "deberta_v3": "deberta"}[arch], c.BasePrefix())
 		})
 	}
 	c, err := LoadConfig(fixture(t, "deberta_v3", "config.json"))

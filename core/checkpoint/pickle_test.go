@@ -314,7 +314,7 @@ func FuzzUnpickle(f *testing.F) {
 			if zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b))); err == nil {
 				for _, zf := range zr.File {
 					if strings.HasSuffix(zf.Name, "data.pkl") {
-						if d, err := readEntry(zf, 1<<20); err == nil {
+						if d, err := readEntry(zf, 1<<20, int64(len(b))); err == nil {
 							f.Add(d)
 						}
 					}
@@ -324,9 +324,7 @@ func FuzzUnpickle(f *testing.F) {
 	}
 	src := make([]float32, 64)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		storages := map[string]*storageRef{}
 		refs, err := unpickleStateDict(data)
-		_ = storages
 		if err != nil {
 			return
 		}

@@ -62,7 +62,7 @@ func DecodePytorchBin(r io.ReaderAt, size int64) (map[string]*tensor.Tensor, err
 	}
 	prefix := path.Dir(pkl.Name)
 	if bo, ok := files[prefix+"/byteorder"]; ok {
-		b, err := readEntry(bo, 16)
+		b, err := readEntry(bo, 16, size)
 		if err != nil {
 			return nil, err
 		}
@@ -70,7 +70,7 @@ func DecodePytorchBin(r io.ReaderAt, size int64) (map[string]*tensor.Tensor, err
 			return nil, fmt.Errorf("%s: byte order %q is not supported", bo.Name, b)
 		}
 	}
-	data, err := readEntry(pkl, maxPickleBytes)
+	data, err := readEntry(pkl, maxPickleBytes, size)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func DecodePytorchBin(r io.ReaderAt, size int64) (map[string]*tensor.Tensor, err
 		if hi != 0 || nbytes > zf.UncompressedSize64 || nbytes > math.MaxInt32*8 {
 			return nil, fmt.Errorf("storage %s claims %d %s elements but the entry has %d bytes", name, s.numel, s.dtype, zf.UncompressedSize64)
 		}
-		raw, err := readEntry(zf, int64(nbytes))
+		raw, err := readEntry(zf, int64(nbytes), size)
 		if err != nil {
 			return nil, err
 		}
@@ -121,18 +121,25 @@ func DecodePytorchBin(r io.ReaderAt, size int64) (map[string]*tensor.Tensor, err
 	return out, nil
 }
 
-// readEntry reads at most limit bytes of a zip entry; memory grows with the
-// bytes actually present, never with the size the archive claims.
-func readEntry(zf *zip.File, limit int64) ([]byte, error) {
+// readEntry reads at most limit bytes of a zip entry. Memory is sized up
+// front only for stored (uncompressed, as torch writes them) entries whose
+// claimed size fits in the archive; otherwise it grows with the bytes actually
+// present, never with the size the archive claims.
+func readEntry(zf *zip.File, limit, archiveSize int64) ([]byte, error) {
 	rc, err := zf.Open()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", zf.Name, err)
 	}
 	defer rc.Close()
-	var buf bytes.Buffer
-	if zf.UncompressedSize64 < uint64(limit) {
-		buf.Grow(int(zf.UncompressedSize64))
+	if zf.Method == zip.Store && zf.UncompressedSize64 <= uint64(archiveSize) {
+		n := min(int64(zf.UncompressedSize64), limit)
+		out := make([]byte, n)
+		if _, err := io.ReadFull(rc, out); err != nil {
+			return nil, fmt.Errorf("%s: %w", zf.Name, err)
+		}
+		return out, nil
 	}
+	var buf bytes.Buffer
 	if _, err := io.Copy(&buf, io.LimitReader(rc, limit)); err != nil {
 		return nil, fmt.Errorf("%s: %w", zf.Name, err)
 	}
