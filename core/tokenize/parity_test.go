@@ -69,3 +69,54 @@ func TestParityWithHFReference(t *testing.T) {
 		})
 	}
 }
+
+// TestLegacyFilesMatchTokenizerJSON checks that building the tokenizer from
+// vocab.txt / spm.model (+ tokenizer_config.json) gives the same encodings
+// as the tokenizer.json transformers' converters wrote, on all corpus and
+// tricky texts.
+func TestLegacyFilesMatchTokenizerJSON(t *testing.T) {
+	shared := sharedDir(t)
+	texts := append(readTexts(t, filepath.Join(shared, "tokenizers", "ref", "texts_corpus.jsonl")),
+		readTexts(t, filepath.Join(shared, "tokenizers", "ref", "texts_tricky.jsonl"))...)
+	require.Greater(t, len(texts), 9000)
+	for _, c := range []struct{ dir, legacy string }{
+		{"pubmedbert-abstract", "vocab.txt"},
+		{"bert-base-uncased", "vocab.txt"},
+		{"bert-base-cased", "vocab.txt"},
+		{"biobert-v1.1", "vocab.txt"},
+		{"deberta-v3", "spm.model"},
+	} {
+		t.Run(c.dir, func(t *testing.T) {
+			dir := filepath.Join(shared, "tokenizers", c.dir)
+			want, err := FromTokenizerJSON(filepath.Join(dir, "tokenizer.json"))
+			require.NoError(t, err)
+			got, err := Load(filepath.Join(dir, c.legacy))
+			require.NoError(t, err)
+			require.Equal(t, want.VocabSize(), got.VocabSize())
+			require.Equal(t, want.Special(), got.Special())
+			require.Equal(t, want.AddedTokens(), got.AddedTokens())
+			we, err := want.EncodeBatch(texts)
+			require.NoError(t, err)
+			ge, err := got.EncodeBatch(texts)
+			require.NoError(t, err)
+			for i := range texts {
+				require.Equal(t, we[i], ge[i], "text %d %q", i, texts[i])
+			}
+		})
+	}
+	// AutoTokenizer on a BioBERT folder without tokenizer_config.json uses
+	// BertTokenizer's default do_lower_case=True.
+	t.Run("biobert-default-lowercase", func(t *testing.T) {
+		want, err := FromTokenizerJSON(filepath.Join(shared, "tokenizers", "biobert-base-cased-v1.x-autotokenizer-lowercase", "tokenizer.json"))
+		require.NoError(t, err)
+		got, err := FromVocab(filepath.Join(shared, "tokenizers", "biobert-v1.1", "vocab.txt"), Options{})
+		require.NoError(t, err)
+		we, err := want.EncodeBatch(texts)
+		require.NoError(t, err)
+		ge, err := got.EncodeBatch(texts)
+		require.NoError(t, err)
+		for i := range texts {
+			require.Equal(t, we[i], ge[i], "text %d %q", i, texts[i])
+		}
+	})
+}
