@@ -53,7 +53,7 @@ func TestWeightTransposed(t *testing.T) {
 	assert.Equal(t, "lin.weight.T", name)
 	got := b.graph.Initializers[0]
 	assert.Equal(t, []int64{3, 2}, got.Dims)
-	assert.Equal(t, FloatTensor("x", []float32{1, 4, 2, 5, 3, 6}).RawData, got.RawData)
+	assert.Equal(t, []float32{1, 4, 2, 5, 3, 6}, got.Floats)
 }
 
 func fixtureConfig(t *testing.T, arch string) (*checkpoint.Config, map[string]*tensor.Tensor) {

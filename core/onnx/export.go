@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -35,7 +36,7 @@ type ExportResult struct {
 	// Copied lists the files copied next to it (config.json first).
 	Copied []string
 	// Bytes is the size of model.onnx.
-	Bytes int
+	Bytes int64
 	// Nodes and Initializers count the graph's nodes and weights.
 	Nodes, Initializers int
 }
@@ -65,13 +66,12 @@ func Export(modelDir, outDir string, opts ExportOptions) (*ExportResult, error) 
 	if err != nil {
 		return nil, fmt.Errorf("onnx export of %s: %w", modelDir, err)
 	}
-	data := m.Marshal()
 	res := &ExportResult{
 		ModelFile: filepath.Join(outDir, filepath.FromSlash(ModelPath)),
-		Bytes:     len(data), Nodes: len(m.Graph.Nodes), Initializers: len(m.Graph.Initializers),
+		Bytes:     m.Size(), Nodes: len(m.Graph.Nodes), Initializers: len(m.Graph.Initializers),
 	}
-	if err := writeFileAtomic(res.ModelFile, data); err != nil {
-		return nil, fmt.Errorf("onnx export: %w", err)
+	if err := WriteModel(res.ModelFile, m); err != nil {
+		return nil, fmt.Errorf("onnx export of %s: %w", modelDir, err)
 	}
 	for _, name := range append([]string{checkpoint.ConfigFile}, TokenizerFiles...) {
 		src, dst := filepath.Join(modelDir, name), filepath.Join(outDir, name)
@@ -86,12 +86,25 @@ func Export(modelDir, outDir string, opts ExportOptions) (*ExportResult, error) 
 	return res, nil
 }
 
-// WriteModel encodes m and writes it to path atomically.
-func WriteModel(path string, m *Model) error { return writeFileAtomic(path, m.Marshal()) }
+// WriteModel streams m to path atomically (temp file, fsync, rename). Models
+// above protobuf's 2 GiB limit are refused: they would need ONNX external
+// data, which openmed does not write yet.
+func WriteModel(path string, m *Model) error {
+	if size := m.Size(); size > MaxProtoSize {
+		return fmt.Errorf("write %s: model is %d bytes, above protobuf's 2 GiB limit (ONNX external data is not supported)", path, size)
+	}
+	return writeFileAtomic(path, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<20)
+		if _, err := m.WriteTo(bw); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
+}
 
-// writeFileAtomic writes data to a temp file in path's directory, fsyncs it
-// and renames it over path, so readers never see a partial model.
-func writeFileAtomic(path string, data []byte) (err error) {
+// writeFileAtomic writes a temp file in path's directory with write, fsyncs
+// it and renames it over path, so readers never see a partial file.
+func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
@@ -107,7 +120,7 @@ func writeFileAtomic(path string, data []byte) (err error) {
 			os.Remove(tmp)
 		}
 	}()
-	if _, err = f.Write(data); err != nil {
+	if err = write(f); err != nil {
 		return fmt.Errorf("write %s: %w", tmp, err)
 	}
 	if err = f.Sync(); err != nil {
@@ -142,7 +155,10 @@ func copyIfPresent(src, dst string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("read %s: %w", src, err)
 	}
-	return true, writeFileAtomic(dst, data)
+	return true, writeFileAtomic(dst, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
 }
 
 func sameFile(a, b string) (bool, error) {

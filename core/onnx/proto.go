@@ -1,7 +1,9 @@
 package onnx
 
 import (
+	"bytes"
 	"encoding/binary"
+	"io"
 	"math"
 	"strconv"
 
@@ -66,13 +68,24 @@ func Fixed(n int64) Dim { return Dim{Value: n} }
 // ("batch_size", "sequence_length").
 func Symbolic(name string) Dim { return Dim{Param: name} }
 
-// TensorProto is a constant tensor (an initializer or a Constant value). Data
-// is stored little-endian in raw_data, as torch.onnx and Optimum do.
+// TensorProto is a constant tensor (an initializer). Its values are written
+// little-endian in raw_data, as torch.onnx and Optimum do: RawData as is, or,
+// when RawData is nil, Floats encoded on the fly (so a weight is never copied
+// into a byte slice before it is written).
 type TensorProto struct {
 	Name     string
 	DataType DataType
 	Dims     []int64
 	RawData  []byte
+	Floats   []float32
+}
+
+// rawLen is the length of raw_data in bytes.
+func (t *TensorProto) rawLen() int {
+	if t.RawData != nil {
+		return len(t.RawData)
+	}
+	return 4 * len(t.Floats)
 }
 
 // Attribute is a node attribute (AttributeProto); exactly one value field is
@@ -140,24 +153,75 @@ type KeyValue struct{ Key, Value string }
 
 // Marshal encodes the model in the protobuf wire format of onnx.proto.
 func (m *Model) Marshal() []byte {
-	var b []byte
-	b = appendVarintField(b, 1, uint64(m.IRVersion))
-	b = appendStringField(b, 2, m.ProducerName)
-	b = appendStringField(b, 3, m.ProducerVersion)
-	b = appendStringField(b, 6, m.DocString)
+	var buf bytes.Buffer
+	buf.Grow(int(m.Size()))
+	_, _ = m.WriteTo(&buf) // bytes.Buffer writes cannot fail
+	return buf.Bytes()
+}
+
+// MaxProtoSize is protobuf's 2 GiB message limit; larger models would need
+// ONNX external data, which openmed does not write.
+const MaxProtoSize = 1<<31 - 1
+
+// Size is the encoded size of the model in bytes.
+func (m *Model) Size() int64 {
+	head, tail := m.headTail()
+	n := int64(len(head) + len(tail))
 	if m.Graph != nil {
-		b = appendMessage(b, 7, m.Graph.marshal())
+		g := m.Graph.size()
+		n += int64(protowire.SizeTag(7)) + int64(protowire.SizeVarint(uint64(g))) + g
 	}
+	return n
+}
+
+// headTail are the model's small fields before and after the graph.
+func (m *Model) headTail() (head, tail []byte) {
+	head = appendVarintField(head, 1, uint64(m.IRVersion))
+	head = appendStringField(head, 2, m.ProducerName)
+	head = appendStringField(head, 3, m.ProducerVersion)
+	head = appendStringField(head, 6, m.DocString)
 	for _, o := range m.OpsetImports {
 		var ob []byte
 		ob = appendStringField(ob, 1, o.Domain)
 		ob = appendVarintField(ob, 2, uint64(o.Version))
-		b = appendMessage(b, 8, ob)
+		tail = appendMessage(tail, 8, ob)
 	}
 	for _, kv := range m.Metadata {
-		b = appendMessage(b, 14, marshalKeyValue(kv))
+		tail = appendMessage(tail, 14, marshalKeyValue(kv))
 	}
-	return b
+	return head, tail
+}
+
+// WriteTo streams the encoded model to w without building it in memory:
+// initializer data goes straight from the weights to w. It implements
+// io.WriterTo.
+func (m *Model) WriteTo(w io.Writer) (int64, error) {
+	cw := &countingWriter{w: w}
+	head, tail := m.headTail()
+	cw.write(head)
+	if m.Graph != nil {
+		g := m.Graph.size()
+		cw.write(protowire.AppendVarint(protowire.AppendTag(nil, 7, protowire.BytesType), uint64(g)))
+		m.Graph.writeTo(cw)
+	}
+	cw.write(tail)
+	return cw.n, cw.err
+}
+
+// countingWriter keeps the first error and the byte count.
+type countingWriter struct {
+	w   io.Writer
+	n   int64
+	err error
+}
+
+func (c *countingWriter) write(b []byte) {
+	if c.err != nil || len(b) == 0 {
+		return
+	}
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	c.err = err
 }
 
 func marshalKeyValue(kv KeyValue) []byte {
@@ -167,22 +231,40 @@ func marshalKeyValue(kv KeyValue) []byte {
 	return b
 }
 
-func (g *Graph) marshal() []byte {
-	var b []byte
+// parts are the graph's small fields: nodes and name before the
+// initializers, inputs and outputs after them.
+func (g *Graph) parts() (head, tail []byte) {
 	for i := range g.Nodes {
-		b = appendMessage(b, 1, g.Nodes[i].marshal())
+		head = appendMessage(head, 1, g.Nodes[i].marshal())
 	}
-	b = appendStringField(b, 2, g.Name)
-	for _, t := range g.Initializers {
-		b = appendMessage(b, 5, t.marshal())
-	}
+	head = appendStringField(head, 2, g.Name)
 	for _, v := range g.Inputs {
-		b = appendMessage(b, 11, v.marshal())
+		tail = appendMessage(tail, 11, v.marshal())
 	}
 	for _, v := range g.Outputs {
-		b = appendMessage(b, 12, v.marshal())
+		tail = appendMessage(tail, 12, v.marshal())
 	}
-	return b
+	return head, tail
+}
+
+func (g *Graph) size() int64 {
+	head, tail := g.parts()
+	n := int64(len(head) + len(tail))
+	for _, t := range g.Initializers {
+		ts := t.size()
+		n += int64(protowire.SizeTag(5)) + int64(protowire.SizeVarint(uint64(ts))) + ts
+	}
+	return n
+}
+
+func (g *Graph) writeTo(cw *countingWriter) {
+	head, tail := g.parts()
+	cw.write(head)
+	for _, t := range g.Initializers {
+		cw.write(protowire.AppendVarint(protowire.AppendTag(nil, 5, protowire.BytesType), uint64(t.size())))
+		t.writeTo(cw)
+	}
+	cw.write(tail)
 }
 
 func (n *Node) marshal() []byte {
@@ -242,7 +324,8 @@ func (a Attribute) marshal() []byte {
 	return b
 }
 
-func (t *TensorProto) marshal() []byte {
+// header is the tensor's fields other than raw_data.
+func (t *TensorProto) header() []byte {
 	var b []byte
 	for _, d := range t.Dims { // proto2 repeated int64 dims = 1 (unpacked)
 		b = protowire.AppendTag(b, 1, protowire.VarintType)
@@ -252,8 +335,34 @@ func (t *TensorProto) marshal() []byte {
 	b = protowire.AppendVarint(b, uint64(t.DataType))
 	b = appendStringField(b, 8, t.Name)
 	b = protowire.AppendTag(b, 9, protowire.BytesType)
-	b = protowire.AppendBytes(b, t.RawData)
-	return b
+	return protowire.AppendVarint(b, uint64(t.rawLen()))
+}
+
+func (t *TensorProto) size() int64 { return int64(len(t.header()) + t.rawLen()) }
+
+// writeTo writes the tensor message body, encoding Floats in chunks.
+func (t *TensorProto) writeTo(cw *countingWriter) {
+	cw.write(t.header())
+	if t.RawData != nil {
+		cw.write(t.RawData)
+		return
+	}
+	const chunk = 1 << 14
+	buf := make([]byte, 4*chunk)
+	for i := 0; i < len(t.Floats); i += chunk {
+		end := min(i+chunk, len(t.Floats))
+		for j, v := range t.Floats[i:end] {
+			binary.LittleEndian.PutUint32(buf[4*j:], math.Float32bits(v))
+		}
+		cw.write(buf[:4*(end-i)])
+	}
+}
+
+// marshal encodes the tensor message body in memory.
+func (t *TensorProto) marshal() []byte {
+	var buf bytes.Buffer
+	t.writeTo(&countingWriter{w: &buf})
+	return buf.Bytes()
 }
 
 func (v *ValueInfo) marshal() []byte {
@@ -304,13 +413,10 @@ func appendVarintField(b []byte, num protowire.Number, v uint64) []byte {
 	return protowire.AppendVarint(b, v)
 }
 
-// FloatTensor makes a FLOAT TensorProto from row-major values.
+// FloatTensor makes a FLOAT TensorProto from row-major values. It keeps a
+// reference to data (no copy); the values are encoded when written.
 func FloatTensor(name string, data []float32, dims ...int64) *TensorProto {
-	raw := make([]byte, 4*len(data))
-	for i, v := range data {
-		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
-	}
-	return &TensorProto{Name: name, DataType: Float, Dims: append([]int64(nil), dims...), RawData: raw}
+	return &TensorProto{Name: name, DataType: Float, Dims: append([]int64(nil), dims...), Floats: data}
 }
 
 // Int64Tensor makes an INT64 TensorProto from row-major values.

@@ -1,7 +1,9 @@
 package onnx
 
 import (
+	"bytes"
 	"encoding/binary"
+	"errors"
 	"math"
 	"testing"
 
@@ -149,4 +151,51 @@ func TestInt64TensorLittleEndian(t *testing.T) {
 	require.Len(t, tp.RawData, 16)
 	assert.Equal(t, int64(-1), int64(binary.LittleEndian.Uint64(tp.RawData)))
 	assert.Equal(t, int64(1<<40), int64(binary.LittleEndian.Uint64(tp.RawData[8:])))
+}
+
+func TestStreamingMatchesMarshal(t *testing.T) {
+	b := NewBuilder("g")
+	x := b.Input("x", Float, Fixed(40000))
+	big := make([]float32, 40000) // spans several encoder chunks
+	for i := range big {
+		big[i] = float32(i) * 0.5
+	}
+	y := b.Add(x, b.Initializer(FloatTensor("w", big, 40000)))
+	y = b.Add(y, b.Initializer(&TensorProto{Name: "r", DataType: Float, Dims: []int64{1}, RawData: []byte{0, 0, 128, 63}}))
+	b.Output(y, "y", Float, Fixed(40000))
+	m, err := b.Model("openmed", "t")
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	n, err := m.WriteTo(&buf)
+	require.NoError(t, err)
+	assert.EqualValues(t, buf.Len(), n)
+	assert.EqualValues(t, buf.Len(), m.Size())
+	assert.Equal(t, buf.Bytes(), m.Marshal())
+	g := decode(t, pick(decode(t, buf.Bytes()), 7)[0].bytes)
+	raw := pick(decode(t, pick(g, 5)[0].bytes), 9)[0].bytes
+	require.Len(t, raw, 4*len(big))
+	for i := range big {
+		require.Equal(t, big[i], math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:])), "value %d", i)
+	}
+	r := pick(decode(t, pick(g, 5)[1].bytes), 9)[0].bytes
+	assert.Equal(t, []byte{0, 0, 128, 63}, r)
+}
+
+type failingWriter struct{ after int }
+
+func (f *failingWriter) Write(p []byte) (int, error) {
+	if f.after -= len(p); f.after < 0 {
+		return 0, errors.New("disk full")
+	}
+	return len(p), nil
+}
+
+func TestWriteToReportsErrors(t *testing.T) {
+	b := NewBuilder("g")
+	x := b.Input("x", Float, Fixed(1000))
+	b.Output(b.Add(x, b.Initializer(FloatTensor("w", make([]float32, 1000), 1000))), "y", Float, Fixed(1000))
+	m, err := b.Model("openmed", "t")
+	require.NoError(t, err)
+	_, err = m.WriteTo(&failingWriter{after: 100})
+	assert.ErrorContains(t, err, "disk full")
 }
