@@ -1,6 +1,10 @@
 package checkpoint
 
 import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/openmed/openmed/core/tensor"
@@ -43,4 +47,34 @@ func TestWithBasePrefix(t *testing.T) {
 	assert.Equal(t, sortedKeys(st), sortedKeys(same))
 	_, err = WithBasePrefix(map[string]*tensor.Tensor{"classifier.weight": tensor.New(1)}, "bert")
 	assert.ErrorIs(t, err, ErrNoBaseModel)
+}
+
+func TestLoadWeightsSharded(t *testing.T) {
+	st, err := ReadSafetensors(fixture(t, "electra", "model.safetensors"))
+	require.NoError(t, err)
+	dir := t.TempDir()
+	shards := []map[string]*tensor.Tensor{{}, {}}
+	weightMap := map[string]string{}
+	for i, k := range sortedKeys(st) {
+		shards[i%2][k] = st[k]
+		weightMap[k] = fmt.Sprintf("model-%05d-of-00002.safetensors", i%2+1)
+	}
+	for i, s := range shards {
+		require.NoError(t, WriteSafetensors(filepath.Join(dir, fmt.Sprintf("model-%05d-of-00002.safetensors", i+1)), s, map[string]string{"format": "pt"}))
+	}
+	idx, err := json.Marshal(map[string]any{"metadata": map[string]any{"total_size": 1}, "weight_map": weightMap})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, SafeWeightsIndexFile), idx, 0o644))
+	got, err := LoadWeights(dir)
+	require.NoError(t, err)
+	require.Equal(t, sortedKeys(st), sortedKeys(got))
+	for k, v := range st {
+		assert.Equal(t, v.Data, got[k].Data, k)
+	}
+	// A weight_map entry pointing outside the folder is refused.
+	weightMap["classifier.bias"] = "../evil.safetensors"
+	idx, _ = json.Marshal(map[string]any{"weight_map": weightMap})
+	require.NoError(t, os.WriteFile(filepath.Join(dir, SafeWeightsIndexFile), idx, 0o644))
+	_, err = LoadWeights(dir)
+	assert.ErrorContains(t, err, "weight_map")
 }
