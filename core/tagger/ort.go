@@ -78,7 +78,7 @@ var ErrClosed = errors.New("tagger: backend is closed")
 
 // ModelFile resolves path to an ONNX file: a .onnx file itself, or a folder
 // holding onnx/model.onnx (the HF Optimum / transformers.js layout) or model.onnx.
-func ModelFile(path string) (string, error) {
+func ONNXModelFile(path string) (string, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return "", fmt.Errorf("tagger: ONNX model %s: %w", path, err)
@@ -87,7 +87,7 @@ func ModelFile(path string) (string, error) {
 		return path, nil
 	}
 	for _, rel := range []string{filepath.Join("onnx", "model.onnx"), "model.onnx"} {
-		if p := filepath.Join(path, rel); fileExists(p) {
+		if p := filepath.Join(path, rel); ortFileExists(p) {
 			return p, nil
 		}
 	}
@@ -99,7 +99,7 @@ func ModelFile(path string) (string, error) {
 // and attention_mask (token_type_ids optional) and a float32 output logits
 // [batch, seq, num_labels].
 func NewORT(path string, opts ORTOptions) (*ORTBackend, error) {
-	file, err := ModelFile(path)
+	file, err := ONNXModelFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +112,7 @@ func NewORT(path string, opts ORTOptions) (*ORTBackend, error) {
 	}
 	be := &ORTBackend{path: file, threads: opts.IntraOpThreads}
 	if be.threads <= 0 {
-		be.threads = defaultThreads()
+		be.threads = ortDefaultThreads()
 	}
 	if err := be.checkSignature(ins, outs); err != nil {
 		return nil, err
@@ -205,7 +205,7 @@ func (be *ORTBackend) Path() string { return be.path }
 // Logits runs the model on one batch; see Backend. It returns an error (never
 // panics) for ragged or mismatched inputs and after Close.
 func (be *ORTBackend) Logits(inputIDs, attentionMask, tokenTypeIDs [][]int64) (*tensor.Tensor, error) {
-	batch, seq, err := batchShape(inputIDs, attentionMask, tokenTypeIDs)
+	batch, seq, err := ortBatchShape(inputIDs, attentionMask, tokenTypeIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +231,7 @@ func (be *ORTBackend) Logits(inputIDs, attentionMask, tokenTypeIDs [][]int64) (*
 		case "token_type_ids":
 			rows = tokenTypeIDs // nil → zeros
 		}
-		t, err := ort.NewTensor(shape, flatten(rows, batch, seq))
+		t, err := ort.NewTensor(shape, ortFlatten(rows, batch, seq))
 		if err != nil {
 			return nil, fmt.Errorf("tagger: input %s: %w", name, err)
 		}
@@ -271,7 +271,7 @@ func (be *ORTBackend) Close() error {
 
 // batchShape checks that ids, mask (and token types, when given) are the same
 // non-empty rectangle and returns its size.
-func batchShape(ids, mask, types [][]int64) (batch, seq int, err error) {
+func ortBatchShape(ids, mask, types [][]int64) (batch, seq int, err error) {
 	if len(ids) == 0 || len(ids[0]) == 0 {
 		return 0, 0, fmt.Errorf("tagger: empty batch (input_ids is [%d][…])", len(ids))
 	}
@@ -302,7 +302,7 @@ func batchShape(ids, mask, types [][]int64) (batch, seq int, err error) {
 }
 
 // flatten copies rows into one row-major slice; nil rows give zeros.
-func flatten(rows [][]int64, batch, seq int) []int64 {
+func ortFlatten(rows [][]int64, batch, seq int) []int64 {
 	out := make([]int64, batch*seq)
 	for i, r := range rows {
 		copy(out[i*seq:], r)

@@ -16,12 +16,12 @@ import (
 // BenchmarkORTFixture is the latency of one Logits call on the shared BERT
 // fixture's [2,12] batch (1 intra-op thread).
 func BenchmarkORTFixture(b *testing.B) {
-	requireORT(b)
-	fx := filepath.Join(sharedDir(b), "fixtures", "bert")
+	ortRequire(b)
+	fx := filepath.Join(ortSharedDir(b), "fixtures", "bert")
 	out := b.TempDir()
 	_, err := onnx.Export(fx, out, onnx.ExportOptions{})
 	require.NoError(b, err)
-	c := loadCase(b, filepath.Join(fx, "case.json"))
+	c := ortLoadCase(b, filepath.Join(fx, "case.json"))
 	be, err := NewORT(out, ORTOptions{IntraOpThreads: 1})
 	require.NoError(b, err)
 	defer be.Close()
@@ -36,7 +36,7 @@ func BenchmarkORTFixture(b *testing.B) {
 
 // syntheticBERT writes a random BertForTokenClassification with the given
 // sizes (weights N(0, 0.02²)) as an HF folder and returns it.
-func syntheticBERT(b *testing.B, hidden, layers, heads, inter, vocab, labels int) string {
+func ortSyntheticBERT(b *testing.B, hidden, layers, heads, inter, vocab, labels int) string {
 	dir := b.TempDir()
 	cfg := &checkpoint.Config{
 		ModelType: checkpoint.ModelBERT, VocabSize: vocab, HiddenSize: hidden, NumHiddenLayers: layers,
@@ -90,8 +90,8 @@ func syntheticBERT(b *testing.B, hidden, layers, heads, inter, vocab, labels int
 // vocab, 5 labels) with one intra-op thread per core — the paper's inference
 // window size. Random weights: only speed is measured here.
 func BenchmarkORTBertBase(b *testing.B) {
-	requireORT(b)
-	dir := syntheticBERT(b, 768, 12, 12, 3072, 30522, 5)
+	ortRequire(b)
+	dir := ortSyntheticBERT(b, 768, 12, 12, 3072, 30522, 5)
 	be, err := NewORT(dir, ORTOptions{})
 	require.NoError(b, err)
 	defer be.Close()

@@ -62,12 +62,12 @@ func ResolveORTLibrary(explicit string) (string, error) {
 		starts = append(starts, wd)
 	}
 	for _, s := range starts {
-		if p := findUpward(s, filepath.FromSlash(ORTLibRelPath)); p != "" {
+		if p := ortFindUpward(s, filepath.FromSlash(ORTLibRelPath)); p != "" {
 			return p, nil
 		}
 	}
 	for _, dir := range []string{"/usr/local/lib", "/usr/lib", "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu"} {
-		if p := filepath.Join(dir, ortSystemLib); fileExists(p) {
+		if p := filepath.Join(dir, ortSystemLib); ortFileExists(p) {
 			return p, nil
 		}
 	}
@@ -76,10 +76,10 @@ func ResolveORTLibrary(explicit string) (string, error) {
 
 // findUpward returns dir/rel for the first ancestor dir of start (inclusive)
 // where it exists.
-func findUpward(start, rel string) string {
+func ortFindUpward(start, rel string) string {
 	dir := filepath.Clean(start)
 	for {
-		if p := filepath.Join(dir, rel); fileExists(p) {
+		if p := filepath.Join(dir, rel); ortFileExists(p) {
 			return p
 		}
 		parent := filepath.Dir(dir)
@@ -90,7 +90,7 @@ func findUpward(start, rel string) string {
 	}
 }
 
-func fileExists(p string) bool {
+func ortFileExists(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && !st.IsDir()
 }
@@ -107,7 +107,7 @@ func initORT(explicit string) (string, error) {
 	ortEnv.Lock()
 	defer ortEnv.Unlock()
 	if ortEnv.lib != "" {
-		if explicit != "" && !sameLib(explicit, ortEnv.lib) {
+		if explicit != "" && !ortSameLib(explicit, ortEnv.lib) {
 			return "", fmt.Errorf("tagger: ONNX Runtime already initialised from %s in this process; cannot switch to %s", ortEnv.lib, explicit)
 		}
 		return ortEnv.lib, nil
@@ -124,7 +124,7 @@ func initORT(explicit string) (string, error) {
 	return lib, nil
 }
 
-func sameLib(a, b string) bool {
+func ortSameLib(a, b string) bool {
 	sa, errA := os.Stat(a)
 	sb, errB := os.Stat(b)
 	if errA != nil || errB != nil {
@@ -145,4 +145,4 @@ func ORTVersion() string {
 }
 
 // defaultThreads is the intra-op thread count when none is given: one per core.
-func defaultThreads() int { return runtime.NumCPU() }
+func ortDefaultThreads() int { return runtime.NumCPU() }

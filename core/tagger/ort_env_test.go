@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestResolveORTLibraryOrder(t *testing.T) {
+func TestORTResolveLibraryOrder(t *testing.T) {
 	dir := t.TempDir()
 	explicit := filepath.Join(dir, "explicit.so")
 	fromEnv := filepath.Join(dir, "env.so")
@@ -32,18 +32,18 @@ func TestResolveORTLibraryOrder(t *testing.T) {
 	assert.Contains(t, err.Error(), "make setup")
 }
 
-func TestFindUpward(t *testing.T) {
+func TestORTFindUpward(t *testing.T) {
 	root := t.TempDir()
 	lib := filepath.Join(root, filepath.FromSlash(ORTLibRelPath))
 	require.NoError(t, os.MkdirAll(filepath.Dir(lib), 0o755))
 	require.NoError(t, os.WriteFile(lib, []byte("x"), 0o644))
 	deep := filepath.Join(root, "a", "b", "c")
 	require.NoError(t, os.MkdirAll(deep, 0o755))
-	assert.Equal(t, lib, findUpward(deep, filepath.FromSlash(ORTLibRelPath)))
-	assert.Equal(t, "", findUpward(t.TempDir(), filepath.FromSlash(ORTLibRelPath)))
+	assert.Equal(t, lib, ortFindUpward(deep, filepath.FromSlash(ORTLibRelPath)))
+	assert.Equal(t, "", ortFindUpward(t.TempDir(), filepath.FromSlash(ORTLibRelPath)))
 }
 
-func TestParseDevice(t *testing.T) {
+func TestORTParseDevice(t *testing.T) {
 	for in, want := range map[string]Device{"cpu": DeviceCPU, "": DeviceCPU, "cuda": DeviceCUDA} {
 		got, err := ParseDevice(in)
 		require.NoError(t, err)
@@ -54,10 +54,10 @@ func TestParseDevice(t *testing.T) {
 	assert.Equal(t, "cuda", DeviceCUDA.String())
 }
 
-// TestLoadBadLibrary loads a file that is not a shared library in a fresh
+// TestORTLoadBadLibrary loads a file that is not a shared library in a fresh
 // process (the ORT environment is process-global, so this test re-executes
 // the test binary) and checks that NewORT returns a clear error.
-func TestLoadBadLibrary(t *testing.T) {
+func TestORTLoadBadLibrary(t *testing.T) {
 	if os.Getenv("OPENMED_TEST_BAD_LIB") != "" {
 		_, err := NewORT(os.Getenv("OPENMED_TEST_MODEL"), ORTOptions{LibraryPath: os.Getenv("OPENMED_TEST_BAD_LIB")})
 		if err == nil {
@@ -66,10 +66,10 @@ func TestLoadBadLibrary(t *testing.T) {
 		os.Stderr.WriteString("ERR: " + err.Error() + "\n")
 		os.Exit(0)
 	}
-	dir, _ := exportFixture(t, "bert")
+	dir, _ := ortExportFixture(t, "bert")
 	bad := filepath.Join(t.TempDir(), "libonnxruntime.so.1")
 	require.NoError(t, os.WriteFile(bad, []byte("not an ELF file"), 0o644))
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLoadBadLibrary$")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestORTLoadBadLibrary$")
 	cmd.Env = append(os.Environ(), "OPENMED_TEST_BAD_LIB="+bad, "OPENMED_TEST_MODEL="+dir)
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "child must return an error, not crash or succeed:\n%s", out)

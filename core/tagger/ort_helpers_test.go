@@ -11,7 +11,7 @@ import (
 
 // sharedDir returns ../shared relative to the repository root (the directory
 // holding go.mod), skipping the test when it is absent.
-func sharedDir(t testing.TB) string {
+func ortSharedDir(t testing.TB) string {
 	t.Helper()
 	wd, err := os.Getwd()
 	require.NoError(t, err)
@@ -35,7 +35,7 @@ func sharedDir(t testing.TB) string {
 
 // requireORT skips when ONNX Runtime is unavailable, except under CI=true,
 // where `make setup` installs it and its absence is a failure.
-func requireORT(t testing.TB) {
+func ortRequire(t testing.TB) {
 	t.Helper()
 	if _, err := initORT(""); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -46,36 +46,36 @@ func requireORT(t testing.TB) {
 }
 
 // jsonArray is the fixtures' {"dtype","shape","data"} array encoding.
-type jsonArray struct {
+type ortJSONArray struct {
 	DType string    `json:"dtype"`
 	Shape []int     `json:"shape"`
 	Data  []float64 `json:"data"`
 }
 
 // fixtureCase is the part of case.json the ORT tests use.
-type fixtureCase struct {
+type ortFixtureCase struct {
 	Inputs struct {
-		InputIDs      jsonArray `json:"input_ids"`
-		AttentionMask jsonArray `json:"attention_mask"`
-		TokenTypeIDs  jsonArray `json:"token_type_ids"`
+		InputIDs      ortJSONArray `json:"input_ids"`
+		AttentionMask ortJSONArray `json:"attention_mask"`
+		TokenTypeIDs  ortJSONArray `json:"token_type_ids"`
 	} `json:"inputs"`
 	Outputs struct {
-		Logits jsonArray `json:"logits"`
+		Logits ortJSONArray `json:"logits"`
 	} `json:"outputs"`
 }
 
-func loadCase(t testing.TB, path string) *fixtureCase {
+func ortLoadCase(t testing.TB, path string) *ortFixtureCase {
 	t.Helper()
 	raw, err := os.ReadFile(path)
 	require.NoError(t, err)
-	var c fixtureCase
+	var c ortFixtureCase
 	require.NoError(t, json.Unmarshal(raw, &c), path)
 	require.Len(t, c.Outputs.Logits.Shape, 3, "%s: logits shape", path)
 	return &c
 }
 
 // rows turns a [B,L] int64 array into rows.
-func (a jsonArray) rows(t testing.TB) [][]int64 {
+func (a ortJSONArray) rows(t testing.TB) [][]int64 {
 	t.Helper()
 	if len(a.Shape) == 0 {
 		return nil

@@ -15,13 +15,13 @@ import (
 )
 
 // exportFixture writes the ONNX export of a shared fixture into a temp dir.
-func exportFixture(t *testing.T, arch string) (dir string, c *fixtureCase) {
+func ortExportFixture(t *testing.T, arch string) (dir string, c *ortFixtureCase) {
 	t.Helper()
-	fx := filepath.Join(sharedDir(t), "fixtures", arch)
+	fx := filepath.Join(ortSharedDir(t), "fixtures", arch)
 	out := t.TempDir()
 	_, err := onnx.Export(fx, out, onnx.ExportOptions{})
 	require.NoError(t, err)
-	return out, loadCase(t, filepath.Join(fx, "case.json"))
+	return out, ortLoadCase(t, filepath.Join(fx, "case.json"))
 }
 
 // TestORTMatchesHFLogits is the export→ORT parity test: the Go-written graph,
@@ -30,8 +30,8 @@ func exportFixture(t *testing.T, arch string) (dir string, c *fixtureCase) {
 func TestORTMatchesHFLogits(t *testing.T) {
 	for _, arch := range []string{"bert", "electra"} {
 		t.Run(arch, func(t *testing.T) {
-			requireORT(t)
-			dir, c := exportFixture(t, arch)
+			ortRequire(t)
+			dir, c := ortExportFixture(t, arch)
 			be, err := NewORT(dir, ORTOptions{IntraOpThreads: 1})
 			require.NoError(t, err)
 			defer be.Close()
@@ -54,8 +54,8 @@ func TestORTMatchesHFLogits(t *testing.T) {
 // TestORTBatchIndependence checks dynamic shapes: each row run alone (batch 1,
 // its own length) gives the same logits as inside the padded batch.
 func TestORTBatchIndependence(t *testing.T) {
-	requireORT(t)
-	dir, c := exportFixture(t, "bert")
+	ortRequire(t)
+	dir, c := ortExportFixture(t, "bert")
 	be, err := NewORT(dir, ORTOptions{IntraOpThreads: 1})
 	require.NoError(t, err)
 	defer be.Close()
@@ -81,8 +81,8 @@ func TestORTBatchIndependence(t *testing.T) {
 
 // TestORTConcurrent runs the same session from several goroutines.
 func TestORTConcurrent(t *testing.T) {
-	requireORT(t)
-	dir, c := exportFixture(t, "electra")
+	ortRequire(t)
+	dir, c := ortExportFixture(t, "electra")
 	be, err := NewORT(dir, ORTOptions{IntraOpThreads: 1})
 	require.NoError(t, err)
 	defer be.Close()
@@ -117,8 +117,8 @@ func TestORTConcurrent(t *testing.T) {
 }
 
 func TestORTErrors(t *testing.T) {
-	requireORT(t)
-	dir, c := exportFixture(t, "bert")
+	ortRequire(t)
+	dir, c := ortExportFixture(t, "bert")
 
 	t.Run("missing file", func(t *testing.T) {
 		_, err := NewORT(filepath.Join(t.TempDir(), "nope.onnx"), ORTOptions{})
