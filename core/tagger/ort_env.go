@@ -37,9 +37,9 @@ var ortEnv struct {
 // ResolveORTLibrary finds libonnxruntime.so.1: explicit (an option) first,
 // then $OPENMED_ORT_LIB, then <repo>/third_party/onnxruntime/libonnxruntime.so.1
 // searched upward from the executable's directory and from the working
-// directory, then the system's (dlopen of "libonnxruntime.so.1" through the
-// loader path, returned as that soname). An explicit or environment path that
-// does not exist is an error naming it.
+// directory, then the system's (libonnxruntime.so.1 in $LD_LIBRARY_PATH,
+// /usr/local/lib or /usr/lib[/<triplet>]). An explicit or environment path
+// that does not exist is an error naming it; finding nothing is ErrORTNotFound.
 func ResolveORTLibrary(explicit string) (string, error) {
 	for _, c := range []struct{ path, from string }{{explicit, "option"}, {os.Getenv(EnvORTLib), EnvORTLib}} {
 		if c.path == "" {
@@ -66,7 +66,12 @@ func ResolveORTLibrary(explicit string) (string, error) {
 			return p, nil
 		}
 	}
-	for _, dir := range []string{"/usr/local/lib", "/usr/lib", "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu"} {
+	system := filepath.SplitList(os.Getenv("LD_LIBRARY_PATH"))
+	system = append(system, "/usr/local/lib", "/usr/lib", "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu")
+	for _, dir := range system {
+		if dir == "" {
+			continue
+		}
 		if p := filepath.Join(dir, ortSystemLib); ortFileExists(p) {
 			return p, nil
 		}

@@ -76,3 +76,22 @@ func TestORTLoadBadLibrary(t *testing.T) {
 	assert.Contains(t, string(out), "ERR: tagger: loading ONNX Runtime from "+bad)
 	assert.Contains(t, string(out), "make setup")
 }
+
+func TestORTResolveFromLDLibraryPath(t *testing.T) {
+	// Away from the repository (working dir and go test's binary both in temp
+	// dirs) and without OPENMED_ORT_LIB, the soname in LD_LIBRARY_PATH is found.
+	dir := t.TempDir()
+	lib := filepath.Join(dir, ortSystemLib)
+	require.NoError(t, os.WriteFile(lib, []byte("x"), 0o644))
+	t.Setenv(EnvORTLib, "")
+	t.Setenv("LD_LIBRARY_PATH", dir)
+	t.Chdir(t.TempDir())
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	if ortFindUpward(filepath.Dir(exe), filepath.FromSlash(ORTLibRelPath)) != "" {
+		t.Skipf("test binary %s sits under a third_party/onnxruntime; cannot isolate the system search", exe)
+	}
+	got, err := ResolveORTLibrary("")
+	require.NoError(t, err)
+	assert.Equal(t, lib, got)
+}
