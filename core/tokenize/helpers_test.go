@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -87,4 +88,23 @@ func readTexts(t testing.TB, path string) []string {
 var refTokenizers = []string{
 	"pubmedbert-abstract", "bert-base-uncased", "bert-base-cased", "biobert-v1.1",
 	"biobert-base-cased-v1.x-autotokenizer-lowercase", "deberta-v3",
+}
+
+var (
+	loadedMu sync.Mutex
+	loaded   = map[string]*Tokenizer{}
+)
+
+// loadShared loads (once per test binary) a reference tokenizer.json.
+func loadShared(t testing.TB, shared, name string) *Tokenizer {
+	t.Helper()
+	loadedMu.Lock()
+	defer loadedMu.Unlock()
+	if tk, ok := loaded[name]; ok {
+		return tk
+	}
+	tk, err := FromTokenizerJSON(filepath.Join(shared, "tokenizers", name, "tokenizer.json"))
+	require.NoError(t, err)
+	loaded[name] = tk
+	return tk
 }

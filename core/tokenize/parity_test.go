@@ -44,8 +44,7 @@ func TestParityWithHFReference(t *testing.T) {
 	shared := sharedDir(t)
 	for _, name := range refTokenizers {
 		t.Run(name, func(t *testing.T) {
-			tk, err := FromTokenizerJSON(filepath.Join(shared, "tokenizers", name, "tokenizer.json"))
-			require.NoError(t, err)
+			tk := loadShared(t, shared, name)
 			for _, set := range []string{"corpus", "tricky"} {
 				refs := readRef(t, filepath.Join(shared, "tokenizers", "ref", name, set+".jsonl.gz"))
 				require.NotEmpty(t, refs)
@@ -88,8 +87,7 @@ func TestLegacyFilesMatchTokenizerJSON(t *testing.T) {
 	} {
 		t.Run(c.dir, func(t *testing.T) {
 			dir := filepath.Join(shared, "tokenizers", c.dir)
-			want, err := FromTokenizerJSON(filepath.Join(dir, "tokenizer.json"))
-			require.NoError(t, err)
+			want := loadShared(t, shared, c.dir)
 			got, err := Load(filepath.Join(dir, c.legacy))
 			require.NoError(t, err)
 			require.Equal(t, want.VocabSize(), got.VocabSize())
@@ -107,8 +105,7 @@ func TestLegacyFilesMatchTokenizerJSON(t *testing.T) {
 	// AutoTokenizer on a BioBERT folder without tokenizer_config.json uses
 	// BertTokenizer's default do_lower_case=True.
 	t.Run("biobert-default-lowercase", func(t *testing.T) {
-		want, err := FromTokenizerJSON(filepath.Join(shared, "tokenizers", "biobert-base-cased-v1.x-autotokenizer-lowercase", "tokenizer.json"))
-		require.NoError(t, err)
+		want := loadShared(t, shared, "biobert-base-cased-v1.x-autotokenizer-lowercase")
 		got, err := FromVocab(filepath.Join(shared, "tokenizers", "biobert-v1.1", "vocab.txt"), Options{})
 		require.NoError(t, err)
 		we, err := want.EncodeBatch(texts)
