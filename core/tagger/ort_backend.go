@@ -1,3 +1,6 @@
+// Package tagger turns text into entities; this part holds the Backend
+// interface (token ids → logits) and its ONNX Runtime implementation
+// (ort*.go), which runs the graphs core/onnx exports.
 package tagger
 
 import "github.com/openmed/openmed/core/tensor"
