@@ -163,13 +163,18 @@ func (r *Reader) parseLine(line string) (Token, bool, error) {
 	if strings.IndexByte(line, '\t') >= 0 {
 		fields = strings.Split(line, "\t")
 		for i, f := range fields {
-			fields[i] = strings.Trim(f, " \v\f")
+			fields[i] = strings.Trim(f, " \r\v\f")
 			if fields[i] == "" {
 				return Token{}, false, r.errorf(r.line, "column %d is empty", i+1)
 			}
 		}
 	} else {
 		fields = strings.Fields(line)
+	}
+	for i, f := range fields {
+		if strings.IndexByte(f, '\r') >= 0 {
+			return Token{}, false, r.errorf(r.line, "column %d contains a carriage return", i+1)
+		}
 	}
 	if fields[0] == DocStart {
 		return Token{}, true, nil

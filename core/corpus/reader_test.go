@@ -62,6 +62,7 @@ func TestReaderErrorsNameFileAndLine(t *testing.T) {
 		{"empty type", "a\tB-\n", "bad.tsv:1: invalid tag \"B-\""},
 		{"lowercase", "a\to\n", "bad.tsv:1: invalid tag \"o\""},
 		{"empty column", "a\t\tO\n", "bad.tsv:1: column 2 is empty"},
+		{"carriage return inside", "a\tO\nx\ry\tO\n", "bad.tsv:2: column 1 contains a carriage return"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
