@@ -53,7 +53,7 @@ type segment struct {
 
 // find splits s into text and added-token segments covering all of s
 // (HF AddedVocabulary::find_matches).
-func (m *matcher) find(s []byte, out []segment) []segment {
+func (m *matcher) find(s string, out []segment) []segment {
 	if m == nil || len(s) == 0 {
 		if len(s) > 0 {
 			out = append(out, segment{0, len(s), -1})
@@ -66,7 +66,7 @@ func (m *matcher) find(s []byte, out []segment) []segment {
 		hit := -1
 		for _, k := range cands {
 			p := m.patterns[k]
-			if len(p) <= len(s)-i && string(s[i:i+len(p)]) == p {
+			if len(p) <= len(s)-i && s[i:i+len(p)] == p {
 				hit = k
 				break
 			}
@@ -88,7 +88,7 @@ func (m *matcher) find(s []byte, out []segment) []segment {
 		if tok.LStrip {
 			ns := start
 			for ns > 0 {
-				r, sz := utf8.DecodeLastRune(s[:ns])
+				r, sz := utf8.DecodeLastRuneInString(s[:ns])
 				if !unicode.IsSpace(r) {
 					break
 				}
@@ -101,7 +101,7 @@ func (m *matcher) find(s []byte, out []segment) []segment {
 		}
 		if tok.RStrip {
 			for stop < len(s) {
-				r, sz := utf8.DecodeRune(s[stop:])
+				r, sz := utf8.DecodeRuneInString(s[stop:])
 				if !unicode.IsSpace(r) {
 					break
 				}
@@ -125,12 +125,12 @@ func isWordRune(r rune) bool {
 	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) || unicode.Is(unicode.Pc, r) || unicode.Is(unicode.Nd, r)
 }
 
-func endsWithWord(s []byte) bool {
-	r, _ := utf8.DecodeLastRune(s)
+func endsWithWord(s string) bool {
+	r, _ := utf8.DecodeLastRuneInString(s)
 	return len(s) > 0 && isWordRune(r)
 }
 
-func startsWithWord(s []byte) bool {
-	r, _ := utf8.DecodeRune(s)
+func startsWithWord(s string) bool {
+	r, _ := utf8.DecodeRuneInString(s)
 	return len(s) > 0 && isWordRune(r)
 }

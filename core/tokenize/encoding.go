@@ -36,7 +36,7 @@ func (e *Encoding) grow(n int) {
 	if cap(e.IDs)-len(e.IDs) >= n {
 		return
 	}
-	c := len(e.IDs) + n
+	c := max(len(e.IDs)+n, 2*cap(e.IDs))
 	e.IDs = append(make([]int32, 0, c), e.IDs...)
 	e.Tokens = append(make([]string, 0, c), e.Tokens...)
 	e.TypeIDs = append(make([]int32, 0, c), e.TypeIDs...)
@@ -96,8 +96,8 @@ type charConverter struct {
 	idx   []int32 // char index of every byte
 }
 
-func newCharConverter(text string) *charConverter {
-	c := &charConverter{n: len(text), ascii: true}
+func (c *charConverter) reset(text string) {
+	c.n, c.ascii = len(text), true
 	for i := 0; i < len(text); i++ {
 		if text[i] >= 0x80 {
 			c.ascii = false
@@ -105,9 +105,12 @@ func newCharConverter(text string) *charConverter {
 		}
 	}
 	if c.ascii {
-		return c
+		return
 	}
-	c.idx = make([]int32, len(text))
+	if cap(c.idx) < len(text) {
+		c.idx = make([]int32, len(text), 2*len(text))
+	}
+	c.idx = c.idx[:len(text)]
 	ci := int32(-1)
 	for i := 0; i < len(text); i++ {
 		if text[i] < 0x80 || text[i] >= 0xC0 {
@@ -118,7 +121,6 @@ func newCharConverter(text string) *charConverter {
 		}
 		c.idx[i] = ci
 	}
-	return c
 }
 
 func (c *charConverter) convert(o Offset) Offset {

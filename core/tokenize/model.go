@@ -43,7 +43,20 @@ type model interface {
 
 // workspace holds per-goroutine scratch buffers.
 type workspace struct {
-	best   []bestNode
-	pieces []piece
-	rev    []piece
+	best       []bestNode
+	pieces     []piece
+	rev        []piece
+	toks       []rawTok
+	segs       []segment
+	norm       normalized
+	pieceViews []view
+	words      []view
+	views      []view
+	conv       charConverter
+}
+
+// converter prepares the byte-to-code-point converter of text.
+func (ws *workspace) converter(text string) *charConverter {
+	ws.conv.reset(text)
+	return &ws.conv
 }

@@ -14,14 +14,49 @@ type normalized struct {
 	align   []span
 	shift   int
 	origLen int
+	// spare buffers recycled between successive rewrites (see buffers/commit).
+	spareNorm  []byte
+	spareAlign []span
+}
+
+// buffers returns empty recycled output buffers with room for capHint bytes.
+func (n *normalized) buffers(capHint int) ([]byte, []span) {
+	out, al := n.spareNorm[:0], n.spareAlign[:0]
+	if cap(out) < capHint {
+		out = make([]byte, 0, capHint)
+	}
+	if cap(al) < capHint {
+		al = make([]span, 0, capHint)
+	}
+	return out, al
+}
+
+// commit installs a rewritten string, keeping the old buffers for reuse.
+func (n *normalized) commit(out []byte, al []span) {
+	n.spareNorm, n.spareAlign = n.norm, n.align
+	n.norm, n.align = out, al
 }
 
 // newNormalized builds the identity normalization of text[start:end]: each
 // byte aligns to the whole code point it belongs to (HF's From<&str>).
 func newNormalized(text string, start, end int) *normalized {
-	n := &normalized{shift: start, origLen: end - start}
-	n.norm = append(make([]byte, 0, end-start+8), text[start:end]...)
-	n.align = make([]span, 0, end-start+8)
+	n := &normalized{}
+	n.reset(text, start, end)
+	return n
+}
+
+// reset makes n the identity normalization of text[start:end], reusing its
+// buffers.
+func (n *normalized) reset(text string, start, end int) {
+	n.shift, n.origLen = start, end-start
+	if cap(n.norm) < end-start+8 {
+		n.norm = make([]byte, 0, 2*(end-start)+8)
+	}
+	if cap(n.align) < end-start+8 {
+		n.align = make([]span, 0, 2*(end-start)+8)
+	}
+	n.norm = append(n.norm[:0], text[start:end]...)
+	n.align = n.align[:0]
 	for i := start; i < end; {
 		c := text[i]
 		if c < utf8.RuneSelf {
@@ -35,7 +70,6 @@ func newNormalized(text string, start, end int) *normalized {
 		}
 		i += sz
 	}
-	return n
 }
 
 // alignAt returns the alignment of normalized byte idx, clamping where HF
@@ -104,8 +138,12 @@ type transformer struct {
 
 func (n *normalized) transformer(ns, ne, initialOffset int) *transformer {
 	t := &transformer{n: n, ns: ns, ne: ne, pos: ns}
-	t.out = make([]byte, 0, ne-ns+8)
-	t.al = make([]span, 0, ne-ns+8)
+	if ns == 0 && ne == len(n.norm) {
+		t.out, t.al = n.buffers(ne + ne/4 + 8)
+	} else {
+		t.out = make([]byte, 0, ne-ns+8)
+		t.al = make([]span, 0, ne-ns+8)
+	}
 	for i := 0; i < initialOffset && t.pos < ne; i++ {
 		t.pos += t.runeLen()
 	}
@@ -155,7 +193,7 @@ func (t *transformer) emit(r rune, ch int) {
 func (t *transformer) done() {
 	n := t.n
 	if t.ns == 0 && t.ne == len(n.norm) {
-		n.norm, n.align = t.out, t.al
+		n.commit(t.out, t.al)
 		return
 	}
 	norm := make([]byte, 0, len(n.norm)-(t.ne-t.ns)+len(t.out))

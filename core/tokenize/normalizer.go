@@ -68,8 +68,7 @@ func newBertNormalizer(c BertNormalizerConfig) *bertNormalizer {
 // alignment; the space inserted before a CJK char carries the previous kept
 // char's alignment).
 func (b *bertNormalizer) normalize(n *normalized) {
-	out := make([]byte, 0, len(n.norm)+8)
-	al := make([]span, 0, len(n.norm)+8)
+	out, al := n.buffers(len(n.norm) + len(n.norm)/4 + 8)
 	lastKept, anyKept := span{n.shift, n.shift}, false
 	var buf []rune
 	for pos := 0; pos < len(n.norm); {
@@ -117,7 +116,7 @@ func (b *bertNormalizer) normalize(n *normalized) {
 		}
 		lastKept, anyKept = a, true
 	}
-	n.norm, n.align = out, al
+	n.commit(out, al)
 }
 
 // expand returns what r becomes after strip_accents and lowercase.
@@ -207,8 +206,7 @@ func (s stripNormalizer) normalize(n *normalized) {
 		return
 	}
 	// Kept chars keep their alignment; removed ones vanish (HF lrstrip).
-	n.norm = append([]byte(nil), n.norm[start:end]...)
-	n.align = append([]span(nil), n.align[start:end]...)
+	n.norm, n.align = n.norm[start:end], n.align[start:end]
 }
 
 // replaceNormalizer is HF's normalizers.Replace with a literal or a regex.

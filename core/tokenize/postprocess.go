@@ -52,43 +52,6 @@ func (t *template) added(pair bool) int {
 	return n
 }
 
-// apply wraps the raw encodings a (and b for pairs) with the template.
-func (t *template) apply(a, b *Encoding) *Encoding {
-	items := t.single
-	if b != nil {
-		items = t.pair
-	}
-	out := &Encoding{}
-	n := a.Len() + t.added(b != nil)
-	if b != nil {
-		n += b.Len()
-	}
-	out.grow(n)
-	for _, it := range items {
-		if it.Special != "" {
-			sp := t.specials[it.Special]
-			for k, id := range sp.ids {
-				out.push(id, sp.tokens[k], it.TypeID, true, -1, -1, Offset{}, Offset{})
-			}
-			continue
-		}
-		src := a
-		if it.Seq == 1 {
-			src = b
-		}
-		if src == nil {
-			continue
-		}
-		s := out.Len()
-		out.appendRange(src, 0, src.Len())
-		for i := s; i < out.Len(); i++ {
-			out.TypeIDs[i] = it.TypeID
-			out.SequenceIDs[i] = it.Seq
-		}
-	}
-	return out
-}
-
 func bertTemplate(cls string, clsID int32, sep string, sepID int32) *template {
 	return &template{
 		single: []templateItem{{Special: cls}, {Seq: 0}, {Special: sep}},

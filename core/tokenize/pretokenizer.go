@@ -98,8 +98,7 @@ func (m *metaspace) rewrite(n *normalized) {
 		}
 	}
 	if spaces > 0 {
-		out := make([]byte, 0, len(n.norm)+spaces*(len(m.repl)-1)+len(m.repl))
-		al := make([]span, 0, cap(out))
+		out, al := n.buffers(len(n.norm) + spaces*(len(m.repl)-1) + len(m.repl))
 		for i, c := range n.norm {
 			if c == ' ' {
 				out = append(out, m.repl...)
@@ -111,7 +110,7 @@ func (m *metaspace) rewrite(n *normalized) {
 			out = append(out, c)
 			al = append(al, n.align[i])
 		}
-		n.norm, n.align = out, al
+		n.commit(out, al)
 	}
 	if len(n.norm) == 0 {
 		return
@@ -126,9 +125,8 @@ func (m *metaspace) rewrite(n *normalized) {
 	}
 	if pre {
 		a := n.align[0]
-		out := make([]byte, 0, len(n.norm)+len(m.repl))
+		out, al := n.buffers(len(n.norm) + len(m.repl))
 		out = append(append(out, m.repl...), n.norm...)
-		al := make([]span, 0, len(out))
 		for k := 0; k < len(m.repl); k++ {
 			al = append(al, a)
 		}
@@ -139,7 +137,7 @@ func (m *metaspace) rewrite(n *normalized) {
 			al = append(al, last)
 		}
 		al = append(al, n.align[sz:]...)
-		n.norm, n.align = out, al
+		n.commit(out, al)
 	}
 }
 
@@ -153,6 +151,10 @@ func (bertPreTokenizer) preTokenize(in []view, out []view) []view {
 		start := v.s
 		for i := v.s; i < v.e; {
 			c := b[i]
+			if c < utf8.RuneSelf && asciiClass[c] == 0 {
+				i++
+				continue
+			}
 			var r rune = rune(c)
 			sz := 1
 			if c >= utf8.RuneSelf {
@@ -216,3 +218,17 @@ func (s sequencePreTokenizer) preTokenize(in []view, out []view) []view {
 	}
 	return append(out, cur...)
 }
+
+// asciiClass classifies ASCII bytes for the BertPreTokenizer: 1 whitespace,
+// 2 punctuation, 0 neither.
+var asciiClass = func() (t [128]uint8) {
+	for c := rune(0); c < 128; c++ {
+		switch {
+		case isRustWhitespace(c):
+			t[c] = 1
+		case isBertPunct(c):
+			t[c] = 2
+		}
+	}
+	return t
+}()

@@ -153,9 +153,9 @@ func (t *Tokenizer) Encode(text string, opts ...EncodeOption) (*Encoding, error)
 	c := t.config(opts)
 	ws := t.pool.Get().(*workspace)
 	defer t.pool.Put(ws)
-	raw := &Encoding{}
-	t.encodeRaw(text, -1, raw, ws)
-	return t.finishEncoding(raw, nil, c)
+	ws.toks = ws.toks[:0]
+	t.encodeRaw(text, -1, ws)
+	return t.build(ws, len(ws.toks), 0, false, c)
 }
 
 // EncodePair encodes a pair of texts (HF encode((a, b))).
@@ -166,10 +166,11 @@ func (t *Tokenizer) EncodePair(a, b string, opts ...EncodeOption) (*Encoding, er
 	c := t.config(opts)
 	ws := t.pool.Get().(*workspace)
 	defer t.pool.Put(ws)
-	ra, rb := &Encoding{}, &Encoding{}
-	t.encodeRaw(a, -1, ra, ws)
-	t.encodeRaw(b, -1, rb, ws)
-	return t.finishEncoding(ra, rb, c)
+	ws.toks = ws.toks[:0]
+	t.encodeRaw(a, -1, ws)
+	na := len(ws.toks)
+	t.encodeRaw(b, -1, ws)
+	return t.build(ws, na, len(ws.toks)-na, true, c)
 }
 
 // EncodeWords encodes pre-split words (HF is_split_into_words=True): each
@@ -184,127 +185,177 @@ func (t *Tokenizer) EncodeWords(words []string, opts ...EncodeOption) (*Encoding
 	c := t.config(opts)
 	ws := t.pool.Get().(*workspace)
 	defer t.pool.Put(ws)
-	raw := &Encoding{}
+	ws.toks = ws.toks[:0]
 	for i, w := range words {
-		t.encodeRaw(w, i, raw, ws)
+		t.encodeRaw(w, i, ws)
 	}
-	return t.finishEncoding(raw, nil, c)
+	return t.build(ws, len(ws.toks), 0, false, c)
 }
 
-func (t *Tokenizer) finishEncoding(a, b *Encoding, c encodeConfig) (*Encoding, error) {
+// rawTok is one model or added token before post-processing.
+type rawTok struct {
+	id        int32
+	word      int32
+	tok       string
+	off, coff Offset
+}
+
+// build truncates, post-processes and pads ws.toks ([0, na) first sequence,
+// [na, na+nb) second) into a fresh Encoding with a handful of allocations.
+func (t *Tokenizer) build(ws *workspace, na, nb int, pair bool, c encodeConfig) (*Encoding, error) {
+	withSpecial := !c.noSpecial && t.post != nil
 	if c.maxLen > 0 {
 		budget := c.maxLen
-		if !c.noSpecial && t.post != nil {
-			budget -= t.post.added(b != nil)
+		if withSpecial {
+			budget -= t.post.added(pair)
 		}
 		if budget < 0 {
 			return nil, fmt.Errorf("tokenize: max length %d is smaller than the %d special tokens", c.maxLen, c.maxLen-budget)
 		}
-		truncatePair(a, b, budget)
-	}
-	out := a
-	if !c.noSpecial && t.post != nil {
-		out = t.post.apply(a, b)
-	} else if b != nil {
-		out = &Encoding{}
-		out.appendRange(a, 0, a.Len())
-		s := out.Len()
-		out.appendRange(b, 0, b.Len())
-		for i := s; i < out.Len(); i++ {
-			out.SequenceIDs[i] = 1
+		for na+nb > budget { // HF longest_first
+			if na >= nb {
+				na--
+			} else {
+				nb--
+			}
 		}
 	}
-	if c.padTo > 0 {
+	b := ws.toks[len(ws.toks)-nb:]
+	if !pair {
+		b = nil
+	}
+	a := ws.toks[:na]
+	items := []templateItem{{Seq: 0}, {Seq: 1, TypeID: 0}}
+	if withSpecial {
+		items = t.post.single
+		if pair {
+			items = t.post.pair
+		}
+	} else if !pair {
+		items = items[:1]
+	}
+	total := 0
+	for _, it := range items {
+		switch {
+		case it.Special != "":
+			total += len(t.post.specials[it.Special].ids)
+		case it.Seq == 0:
+			total += len(a)
+		default:
+			total += len(b)
+		}
+	}
+	n := max(total, c.padTo)
+	e := newEncoding(n)
+	i := 0
+	for _, it := range items {
+		if it.Special != "" {
+			sp := t.post.specials[it.Special]
+			for k, id := range sp.ids {
+				e.IDs[i], e.Tokens[i], e.TypeIDs[i] = id, sp.tokens[k], it.TypeID
+				e.AttentionMask[i], e.SpecialTokensMask[i] = 1, 1
+				e.WordIDs[i], e.SequenceIDs[i] = -1, -1
+				i++
+			}
+			continue
+		}
+		src := a
+		if it.Seq == 1 {
+			src = b
+		}
+		for _, r := range src {
+			e.IDs[i], e.Tokens[i], e.TypeIDs[i] = r.id, r.tok, it.TypeID
+			e.AttentionMask[i] = 1
+			e.WordIDs[i], e.SequenceIDs[i] = int(r.word), it.Seq
+			e.Offsets[i], e.CharOffsets[i] = r.off, r.coff
+			i++
+		}
+	}
+	if i < n {
 		pad := t.special.PAD
 		tok, _ := t.IDToToken(pad)
 		if pad < 0 {
 			pad = 0
 		}
-		out.Pad(c.padTo, pad, tok)
-	}
-	return out, nil
-}
-
-// truncatePair is HF's longest_first truncation without overflow.
-func truncatePair(a, b *Encoding, budget int) {
-	if b == nil {
-		if a.Len() > budget {
-			cut(a, budget)
-		}
-		return
-	}
-	for a.Len()+b.Len() > budget {
-		if a.Len() >= b.Len() {
-			cut(a, a.Len()-1)
-		} else {
-			cut(b, b.Len()-1)
+		for ; i < n; i++ {
+			e.IDs[i], e.Tokens[i], e.SpecialTokensMask[i] = pad, tok, 1
+			e.WordIDs[i], e.SequenceIDs[i] = -1, -1
 		}
 	}
+	return e, nil
 }
 
-func cut(e *Encoding, n int) {
-	e.IDs, e.Tokens, e.TypeIDs = e.IDs[:n], e.Tokens[:n], e.TypeIDs[:n]
-	e.AttentionMask, e.SpecialTokensMask = e.AttentionMask[:n], e.SpecialTokensMask[:n]
-	e.WordIDs, e.SequenceIDs = e.WordIDs[:n], e.SequenceIDs[:n]
-	e.Offsets, e.CharOffsets = e.Offsets[:n], e.CharOffsets[:n]
+// newEncoding allocates an Encoding of n zero tokens in four blocks.
+func newEncoding(n int) *Encoding {
+	i32 := make([]int32, 4*n)
+	ints := make([]int, 2*n)
+	offs := make([]Offset, 2*n)
+	return &Encoding{
+		IDs: i32[:n:n], TypeIDs: i32[n : 2*n : 2*n], AttentionMask: i32[2*n : 3*n : 3*n], SpecialTokensMask: i32[3*n:],
+		WordIDs: ints[:n:n], SequenceIDs: ints[n:],
+		Offsets: offs[:n:n], CharOffsets: offs[n:],
+		Tokens: make([]string, n),
+	}
 }
 
-// encodeRaw appends the tokens of text (no post-processing) to enc. word < 0
-// numbers words by pre-tokenized split; otherwise every token gets word.
-func (t *Tokenizer) encodeRaw(text string, word int, enc *Encoding, ws *workspace) {
+// encodeRaw appends the tokens of text (no post-processing) to ws.toks.
+// word < 0 numbers words by pre-tokenized split (HF word ids); otherwise
+// every token gets word.
+func (t *Tokenizer) encodeRaw(text string, word int, ws *workspace) {
 	if text == "" {
 		return
 	}
-	conv := newCharConverter(text)
+	conv := ws.converter(text)
 	split := 0
-	wordOf := func() int {
+	wordOf := func() int32 {
 		if word >= 0 {
-			return word
+			return int32(word)
 		}
-		return split
+		return int32(split)
 	}
-	var segBuf [8]segment
-	segs := t.raw.find([]byte(text), segBuf[:0])
-	for _, sg := range segs {
+	ws.segs = t.raw.find(text, ws.segs[:0])
+	for _, sg := range ws.segs {
 		if sg.tok >= 0 {
 			a := t.raw.tokens[sg.tok]
 			off := Offset{sg.s, sg.e}
-			enc.push(a.ID, text[sg.s:sg.e], 0, false, wordOf(), 0, off, conv.convert(off))
+			ws.toks = append(ws.toks, rawTok{a.ID, wordOf(), text[sg.s:sg.e], off, conv.convert(off)})
 			split++
 			continue
 		}
-		n := newNormalized(text, sg.s, sg.e)
+		n := &ws.norm
+		n.reset(text, sg.s, sg.e)
 		if t.normalizer != nil {
 			t.normalizer.normalize(n)
 		}
 		if len(n.norm) == 0 {
 			continue
 		}
-		var pieces []view
+		pieces := append(ws.pieceViews[:0], view{n, 0, len(n.norm)})
 		if t.norm != nil {
-			for _, s2 := range t.norm.find(n.norm, nil) {
+			pieces = pieces[:0]
+			for _, s2 := range t.norm.find(string(n.norm), nil) {
 				if s2.tok < 0 {
 					pieces = append(pieces, view{n.slice(s2.s, s2.e), 0, s2.e - s2.s})
 					continue
 				}
 				pieces = append(pieces, view{n, s2.s, -1 - s2.tok}) // marker: added token
 			}
-		} else {
-			pieces = []view{{n, 0, len(n.norm)}}
 		}
+		ws.pieceViews = pieces
 		for _, pv := range pieces {
 			if pv.e < 0 {
 				a := t.norm.tokens[-1-pv.e]
 				s, e := pv.s, pv.s+len(t.norm.patterns[-1-pv.e])
 				os, oe := pv.n.convert(s, e)
 				off := Offset{os, oe}
-				enc.push(a.ID, string(pv.n.norm[s:e]), 0, false, wordOf(), 0, off, conv.convert(off))
+				ws.toks = append(ws.toks, rawTok{a.ID, wordOf(), string(pv.n.norm[s:e]), off, conv.convert(off)})
 				split++
 				continue
 			}
-			words := []view{pv}
+			words := append(ws.words[:0], pv)
 			if t.pre != nil {
-				words = t.pre.preTokenize(words, nil)
+				words = t.pre.preTokenize(words, ws.views[:0])
+				ws.views = words
 			}
 			for _, w := range words {
 				if w.e <= w.s {
@@ -313,7 +364,6 @@ func (t *Tokenizer) encodeRaw(text string, word int, enc *Encoding, ws *workspac
 				b := w.n.norm[w.s:w.e]
 				ps := t.model.tokenize(b, ws.pieces[:0], ws)
 				ws.pieces = ps
-				enc.grow(len(ps))
 				for _, p := range ps {
 					os, oe := w.n.convert(w.s+p.s, w.s+p.e)
 					off := Offset{os, oe}
@@ -323,7 +373,7 @@ func (t *Tokenizer) encodeRaw(text string, word int, enc *Encoding, ws *workspac
 					} else {
 						tok, _ = t.model.idToToken(p.id)
 					}
-					enc.push(p.id, tok, 0, false, wordOf(), 0, off, conv.convert(off))
+					ws.toks = append(ws.toks, rawTok{p.id, wordOf(), tok, off, conv.convert(off)})
 				}
 				split++
 			}
