@@ -200,6 +200,15 @@ func TestOptimizeGoroutineWorkers(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 12, maxDone)
+	sawETA := false
+	for _, p := range progress {
+		if p.Event == ProgressFinished && p.Done < p.Total && p.ETA > 0 {
+			sawETA = true
+			// ETA extrapolates the finishing rate: elapsed/finished × remaining.
+			assert.InDelta(t, float64(p.Elapsed)/float64(p.Done)*float64(p.Total-p.Done), float64(p.ETA), float64(p.Elapsed))
+		}
+	}
+	assert.True(t, sawETA, "an ETA is estimated once trials finish")
 	for _, tr := range trials {
 		assert.GreaterOrEqual(t, *tr.Value, *best.Value)
 	}

@@ -253,3 +253,29 @@ func TestTPESplitRanksPrunedAfterComplete(t *testing.T) {
 	assert.Equal(t, 1, below[1].number, "deeper pruned trial ranks before shallower one")
 	_ = space
 }
+
+func TestTPEConstantLiarCountsRunningTrials(t *testing.T) {
+	space := Space{Float("x", 0, 1)}
+	v := func(x float64) *float64 { return &x }
+	var hist []FrozenTrial
+	for i := 0; i < 3; i++ {
+		hist = append(hist, FrozenTrial{Number: i, State: StateComplete, Value: v(float64(i)), Params: map[string]any{"x": 0.1 * float64(i+1)}})
+	}
+	hist = append(hist, FrozenTrial{Number: 3, State: StateRunning, Params: map[string]any{"x": 0.9}})
+	opt := DefaultTPEOptions()
+	opt.NStartupTrials = 4
+	plain, err := NewTPESampler(5, opt)
+	require.NoError(t, err)
+	opt.ConstantLiar = true
+	liar, err := NewTPESampler(5, opt)
+	require.NoError(t, err)
+	// Without the liar only 3 observations exist (< 4 start-up): TPE's random start-up.
+	p, err := plain.Sample(space, Minimize, hist, 4)
+	require.NoError(t, err)
+	rngStartup := sampleRandomSpace(trialRNG(5, streamTPE, 4), space)
+	assert.Equal(t, rngStartup, p)
+	// With the liar the running trial is a 4th (worst) observation, so TPE proper runs.
+	q, err := liar.Sample(space, Minimize, hist, 4)
+	require.NoError(t, err)
+	assert.NotEqual(t, rngStartup, q)
+}
