@@ -8,12 +8,28 @@
 //   - samplers: our own TPE ([TPESampler], Bergstra et al. 2011 with Optuna's defaults) and
 //     random search ([RandomSampler]), both seeded and reproducible;
 //   - a median pruner ([MedianPruner], Optuna's MedianPruner defaults);
-//   - a durable study ([Study]): an append-only, fsync'd JSONL event log in a study
-//     directory that survives crashes, resumes where it stopped (a trial whose process died
-//     is re-queued with the same parameters), and is shared safely by several worker
-//     processes (flock) and goroutine workers;
+//   - a durable study ([Study]) shared safely by several worker processes and goroutines;
 //   - a progress hook ([Progress]) for the CLI's progress bar.
 //
 // The objective is any Go function ([Objective]); this package does not depend on the
 // trainer.
+//
+// # Study directory
+//
+//	study.json    the [Config] (direction, space, sampler, pruner), written once, atomically
+//	trials.jsonl  the append-only event log, one JSON [Event] per line, fsync'd per event
+//	study.lock    flock'ed around "read log, sample, append start" and around every append
+//	workers/      <host>-<pid>-<random>.lock, flock'ed by each live Optimize call
+//
+// Events (see [Event]):
+//
+//	{"event":"start","trial":3,"attempt":1,"time":…,"worker":"h-12-ab","params":{"learning_rate":3e-5,…}}
+//	{"event":"report","trial":3,"attempt":1,"time":…,"step":0,"value":0.71}
+//	{"event":"finish","trial":3,"attempt":1,"time":…,"state":"complete","value":0.83}
+//
+// Trials are rebuilt by replaying the log ([ReadEvents], [Replay]). A line cut short by a
+// crash is ignored, and the next writer starts on a fresh line. A trial still "running"
+// whose worker lock is free belonged to a dead process: the next claim re-starts it with
+// the same parameters and attempt+1, superseding the dead attempt's reports. Finished
+// trials are never run again, so a killed search resumes where it stopped.
 package hpo

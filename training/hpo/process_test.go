@@ -196,3 +196,48 @@ func TestTwoWorkerProcesses(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, entries, "workers remove their lock files on a clean exit")
 }
+
+// TestLiveWorkerTakesOverDeadWorkersTrial: worker A hangs in trial 0 and is SIGKILLed
+// while worker B runs; B re-queues trial 0 (same parameters, attempt 2) and the study
+// still ends with exactly the requested trials, each finished once.
+func TestLiveWorkerTakesOverDeadWorkersTrial(t *testing.T) {
+	const n = 6
+	dir := t.TempDir()
+	s, err := Create(dir, testConfig())
+	require.NoError(t, err)
+	a := startWorker(t, dir, envNTrials+"="+strconv.Itoa(n), envSleepMS+"=1", envHangTrial+"=0")
+	deadline := time.Now().Add(60 * time.Second)
+	var before []FrozenTrial
+	for {
+		require.True(t, time.Now().Before(deadline), "worker A never started trial 0")
+		before, err = s.Trials()
+		require.NoError(t, err)
+		if len(before) == 1 && len(before[0].Intermediate) == 1 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	deadWorker := before[0].Worker
+	b := startWorker(t, dir, envNTrials+"="+strconv.Itoa(n), envSleepMS+"=60")
+	require.NoError(t, a.Process.Signal(syscall.SIGKILL))
+	require.Error(t, a.Wait())
+	require.NoError(t, b.Wait())
+
+	after, err := s.Trials()
+	require.NoError(t, err)
+	require.Len(t, after, n)
+	for i, tr := range after {
+		assert.Equal(t, i, tr.Number)
+		assert.Equal(t, StateComplete, tr.State, "trial %d", i)
+		assert.NotEqual(t, deadWorker, tr.Worker, "trial %d finished by the live worker", i)
+	}
+	assert.Equal(t, 2, after[0].Attempt)
+	assert.Equal(t, before[0].Params, after[0].Params)
+	starts, finishes := eventsByTrial(t, s)
+	for i := 0; i < n; i++ {
+		assert.Equal(t, 1, finishes[i], "trial %d finished once", i)
+	}
+	assert.Len(t, starts[0], 2)
+	_, err = os.Stat(dir + "/" + WorkersDir + "/" + deadWorker + ".lock")
+	assert.True(t, os.IsNotExist(err), "the dead worker's stale lock file is cleaned up")
+}
