@@ -9,6 +9,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/openmed/openmed/core/onnx"
 	"github.com/openmed/openmed/core/tensor"
 )
 
@@ -110,15 +111,15 @@ func NewORT(path string, opts ORTOptions) (*ORTBackend, error) {
 	if _, err := initORT(opts.LibraryPath); err != nil {
 		return nil, err
 	}
-	ins, outs, err := ort.GetInputOutputInfo(file)
+	sig, err := onnx.ReadSignature(file)
 	if err != nil {
-		return nil, fmt.Errorf("tagger: reading %s: %w", file, err)
+		return nil, fmt.Errorf("tagger: %w", err)
 	}
 	be := &ORTBackend{path: file, threads: opts.IntraOpThreads}
 	if be.threads <= 0 {
 		be.threads = ortDefaultThreads()
 	}
-	if err := be.checkSignature(ins, outs); err != nil {
+	if err := be.checkSignature(sig); err != nil {
 		return nil, err
 	}
 	so, err := ort.NewSessionOptions()
@@ -140,7 +141,7 @@ func NewORT(path string, opts ORTOptions) (*ORTBackend, error) {
 	if err := appendDevice(so, opts.Device); err != nil {
 		return nil, err
 	}
-	s, err := ort.NewDynamicAdvancedSession(file, be.inputs, []string{"logits"}, so)
+	s, err := ort.NewDynamicAdvancedSession(file, be.inputs, []string{onnx.OutputLogits}, so)
 	if err != nil {
 		return nil, fmt.Errorf("tagger: ORT session for %s: %w", file, err)
 	}
@@ -167,42 +168,41 @@ func appendDevice(so *ort.SessionOptions, d Device) error {
 	return fmt.Errorf("tagger: unsupported device %v", d)
 }
 
-// checkSignature validates the model's inputs and output and records them.
-func (be *ORTBackend) checkSignature(ins, outs []ort.InputOutputInfo) error {
-	have := map[string]ort.InputOutputInfo{}
-	for _, in := range ins {
-		have[in.Name] = in
-		if in.DataType != ort.TensorElementDataTypeInt64 {
-			return fmt.Errorf("tagger: %s: input %q is %v, want int64", be.path, in.Name, in.DataType)
+// checkSignature validates the model's inputs and output and records them
+// (read from the file with onnx.ReadSignature, which skips the weights, so
+// the model is parsed by ORT only once).
+func (be *ORTBackend) checkSignature(sig *onnx.Signature) error {
+	for _, in := range sig.Inputs {
+		if in.ElemType != onnx.Int64 {
+			return fmt.Errorf("tagger: %s: input %q is %v, want INT64", be.path, in.Name, in.ElemType)
 		}
 		switch in.Name {
-		case "input_ids", "attention_mask":
-		case "token_type_ids":
+		case onnx.InputIDs, onnx.AttentionMask:
+		case onnx.TokenTypeIDs:
 			be.types = true
 		default:
 			return fmt.Errorf("tagger: %s: unexpected model input %q (want input_ids, attention_mask[, token_type_ids])", be.path, in.Name)
 		}
 		be.inputs = append(be.inputs, in.Name)
 	}
-	for _, need := range []string{"input_ids", "attention_mask"} {
-		if _, ok := have[need]; !ok {
+	for _, need := range []string{onnx.InputIDs, onnx.AttentionMask} {
+		if _, ok := sig.Input(need); !ok {
 			return fmt.Errorf("tagger: %s: model has no %q input", be.path, need)
 		}
 	}
-	for _, o := range outs {
-		if o.Name != "logits" {
-			continue
-		}
-		if o.DataType != ort.TensorElementDataTypeFloat || len(o.Dimensions) != 3 || o.Dimensions[2] <= 0 {
-			return fmt.Errorf("tagger: %s: output logits is %v, want float32 [batch, seq, num_labels]", be.path, o.String())
-		}
-		be.labels = int(o.Dimensions[2])
-		return nil
+	o, ok := sig.Output(onnx.OutputLogits)
+	if !ok {
+		return fmt.Errorf("tagger: %s: model has no %q output", be.path, onnx.OutputLogits)
 	}
-	return fmt.Errorf("tagger: %s: model has no \"logits\" output", be.path)
+	if o.ElemType != onnx.Float || len(o.Dims) != 3 {
+		return fmt.Errorf("tagger: %s: output logits is %v with %d axes, want FLOAT [batch, seq, num_labels]", be.path, o.ElemType, len(o.Dims))
+	}
+	be.labels = int(o.Dims[2].Value) // 0 when symbolic: ORT allocates the output
+	return nil
 }
 
-// NumLabels is the size of the logits' last axis.
+// NumLabels is the size of the logits' last axis (0 when the model leaves it
+// symbolic; Logits then reports it in the result's shape).
 func (be *ORTBackend) NumLabels() int { return be.labels }
 
 // Threads is the intra-op thread count the session was created with.
@@ -233,11 +233,11 @@ func (be *ORTBackend) Logits(inputIDs, attentionMask, tokenTypeIDs [][]int64) (*
 	for _, name := range be.inputs {
 		var rows [][]int64
 		switch name {
-		case "input_ids":
+		case onnx.InputIDs:
 			rows = inputIDs
-		case "attention_mask":
+		case onnx.AttentionMask:
 			rows = attentionMask
-		case "token_type_ids":
+		case onnx.TokenTypeIDs:
 			rows = tokenTypeIDs // nil → zeros
 		}
 		t, err := ort.NewTensor(shape, ortFlatten(rows, batch, seq))
@@ -246,6 +246,10 @@ func (be *ORTBackend) Logits(inputIDs, attentionMask, tokenTypeIDs [][]int64) (*
 		}
 		values = append(values, t)
 	}
+	if be.labels == 0 {
+		return be.runAllocated(values, batch, seq)
+	}
+	// ORT writes straight into the Go tensor's buffer.
 	out := tensor.New(batch, seq, be.labels)
 	ot, err := ort.NewTensor(ort.NewShape(int64(batch), int64(seq), int64(be.labels)), out.Data)
 	if err != nil {
@@ -256,6 +260,25 @@ func (be *ORTBackend) Logits(inputIDs, attentionMask, tokenTypeIDs [][]int64) (*
 		return nil, fmt.Errorf("tagger: ORT run of %s on [%d,%d]: %w", be.path, batch, seq, err)
 	}
 	return out, nil
+}
+
+// runAllocated runs a model whose num_labels axis is symbolic: ORT allocates
+// the output and the logits are copied out.
+func (be *ORTBackend) runAllocated(values []ort.Value, batch, seq int) (*tensor.Tensor, error) {
+	outs := []ort.Value{nil}
+	if err := be.session.Run(values, outs); err != nil {
+		return nil, fmt.Errorf("tagger: ORT run of %s on [%d,%d]: %w", be.path, batch, seq, err)
+	}
+	defer outs[0].Destroy()
+	ft, ok := outs[0].(*ort.Tensor[float32])
+	if !ok {
+		return nil, fmt.Errorf("tagger: %s: logits is not a float32 tensor", be.path)
+	}
+	shape := ft.GetShape()
+	if len(shape) != 3 || shape[0] != int64(batch) || shape[1] != int64(seq) {
+		return nil, fmt.Errorf("tagger: %s: logits shape %v, want [%d %d num_labels]", be.path, shape, batch, seq)
+	}
+	return tensor.FromData(append([]float32(nil), ft.GetData()...), batch, seq, int(shape[2]))
 }
 
 // Close releases the ORT session. It waits for running Logits calls and is
