@@ -3,8 +3,40 @@ package tensor
 /*
 #cgo LDFLAGS: -lopenblas
 #include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
 void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
+char *openblas_get_corename(void);
+// Present only in DYNAMIC_ARCH builds (Debian's); weak so other builds link.
+extern void gotoblas_dynamic_init(void) __attribute__((weak));
+extern void gotoblas_dynamic_quit(void) __attribute__((weak));
+
+// openmed_fix_coretype re-selects OpenBLAS's kernels when DYNAMIC_ARCH fell
+// back to the generic "Prescott" (SSE3) core on a CPU it does not know (e.g.
+// Sapphire Rapids under a hypervisor in OpenBLAS 0.3.21), which costs ~10x
+// in SGEMM. It honours an explicit OPENBLAS_CORETYPE and returns 1 when it
+// switched.
+static int openmed_fix_coretype(void) {
+	const char *cn = openblas_get_corename();
+	const char *want = NULL;
+	if (getenv("OPENBLAS_CORETYPE") != NULL || cn == NULL || strcmp(cn, "Prescott") != 0) return 0;
+	if (gotoblas_dynamic_init == NULL || gotoblas_dynamic_quit == NULL) return 0;
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
+		want = "SkylakeX";
+	} else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+		want = "Haswell";
+	} else if (__builtin_cpu_supports("avx")) {
+		want = "Sandybridge";
+	}
+	if (want == NULL) return 0;
+	setenv("OPENBLAS_CORETYPE", want, 0);
+	gotoblas_dynamic_quit();
+	gotoblas_dynamic_init();
+	return 1;
+}
 */
 import "C"
 
@@ -73,6 +105,15 @@ func checkGemmOperand(name string, s []float32, rows, cols, ld int) {
 		panic(fmt.Sprintf("tensor.Sgemm: operand %s of %dx%d (ld %d) needs %d values, has %d", name, rows, cols, ld, (rows-1)*ld+cols, len(s)))
 	}
 }
+
+func fixCoreType() { C.openmed_fix_coretype() }
+
+// BLASCore names the OpenBLAS kernel set in use (openblas_get_corename, e.g.
+// "SkylakeX", "Haswell"). When OpenBLAS's DYNAMIC_ARCH detection falls back
+// to the generic "Prescott" core on a CPU it does not recognise, openmed
+// re-selects the kernels from the CPU's features at start-up (an explicit
+// OPENBLAS_CORETYPE always wins).
+func BLASCore() string { return C.GoString(C.openblas_get_corename()) }
 
 func setBLASThreads(n int) { C.openblas_set_num_threads(C.int(n)) }
 

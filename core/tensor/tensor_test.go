@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"math"
+	"os"
 	"math/rand/v2"
 	"testing"
 
@@ -303,4 +304,13 @@ func TestParallelCoversRange(t *testing.T) {
 		require.Equal(t, int32(1), h, "index %d", i)
 	}
 	assert.Equal(t, 3, Threads())
+}
+
+func TestBLASCoreIsNotGenericFallback(t *testing.T) {
+	core := BLASCore()
+	t.Logf("OpenBLAS core: %s", core)
+	assert.NotEmpty(t, core)
+	if os.Getenv("OPENBLAS_CORETYPE") == "" {
+		assert.NotEqual(t, "Prescott", core, "DYNAMIC_ARCH fallback should have been corrected")
+	}
 }

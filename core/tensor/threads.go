@@ -26,6 +26,7 @@ type task struct {
 }
 
 func init() {
+	fixCoreType() // before any BLAS call
 	n := runtime.NumCPU()
 	if s := os.Getenv(ThreadsEnv); s != "" {
 		if v, err := strconv.Atoi(s); err == nil && v > 0 {
