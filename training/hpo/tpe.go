@@ -20,7 +20,9 @@ type TPEOptions struct {
 	// ConstantLiar counts running trials as the worst observations so parallel workers
 	// avoid proposing the same point (Optuna constant_liar, default off).
 	ConstantLiar bool `json:"constant_liar,omitempty"`
-	// Gamma gives the number of "good" trials among n; nil means [DefaultGamma].
+	// Gamma gives the number of "good" trials among n; nil means [DefaultGamma]. Like
+	// Parzen.Weights it is not stored in study.json: a custom one reaches a study through
+	// RunOptions.Sampler.
 	Gamma func(n int) int `json:"-"`
 }
 

@@ -279,3 +279,26 @@ func TestTPEConstantLiarCountsRunningTrials(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotEqual(t, rngStartup, q)
 }
+
+// BenchmarkTPESamplePaperSpace times one TPE suggestion over the paper's 6-parameter space
+// with 39 finished trials (the last suggestion of a 40-trial search).
+func BenchmarkTPESamplePaperSpace(b *testing.B) {
+	for _, mv := range []bool{false, true} {
+		b.Run(fmt.Sprintf("multivariate=%v", mv), func(b *testing.B) {
+			space := PaperSpace()
+			opt := DefaultTPEOptions()
+			opt.Parzen.Multivariate = mv
+			s, err := NewTPESampler(1, opt)
+			require.NoError(b, err)
+			hist := runInMemory(b, RandomSampler{Seed: 2}, space, Maximize, func(p map[string]any) float64 {
+				return -math.Abs(math.Log10(p[ParamLearningRate].(float64)) + 4)
+			}, 39)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := s.Sample(space, Maximize, hist, 39); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -105,14 +105,15 @@ func (t *Trial) Report(step int, value float64) error {
 		return fmt.Errorf("hpo: trial %d: negative step %d", t.frozen.Number, step)
 	}
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	st, v := step, value
 	ev := Event{Kind: EventReport, Trial: t.frozen.Number, Attempt: t.frozen.Attempt, Time: time.Now().UTC(), Step: &st, Value: &v}
 	if err := t.study.appendLocked(ev); err != nil {
+		t.mu.Unlock()
 		return err
 	}
 	t.frozen.setIntermediate(step, value)
-	t.run.notify(ProgressReported, t.frozen, nil)
+	t.mu.Unlock()
+	t.run.notify(ProgressReported, t.snapshot(), nil)
 	return nil
 }
 
