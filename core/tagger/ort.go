@@ -81,7 +81,7 @@ var _ Backend = (*ORTBackend)(nil)
 // ErrClosed is returned by Logits after Close.
 var ErrClosed = errors.New("tagger: backend is closed")
 
-// ModelFile resolves path to an ONNX file: a .onnx file itself, or a folder
+// ONNXModelFile resolves path to an ONNX file: a .onnx file itself, or a folder
 // holding onnx/model.onnx (the HF Optimum / transformers.js layout) or model.onnx.
 func ONNXModelFile(path string) (string, error) {
 	st, err := os.Stat(path)
@@ -99,7 +99,7 @@ func ONNXModelFile(path string) (string, error) {
 	return "", fmt.Errorf("tagger: %s has no onnx/model.onnx or model.onnx (run `openmed export --model DIR --out %s`)", path, path)
 }
 
-// NewORT opens an ONNX token-classification model (see ModelFile for path)
+// NewORT opens an ONNX token-classification model (see ONNXModelFile for path)
 // in a dynamic-shape ORT session. The model must have int64 inputs input_ids
 // and attention_mask (token_type_ids optional) and a float32 output logits
 // [batch, seq, num_labels].
@@ -204,6 +204,10 @@ func (be *ORTBackend) checkSignature(sig *onnx.Signature) error {
 // NumLabels is the size of the logits' last axis (0 when the model leaves it
 // symbolic; Logits then reports it in the result's shape).
 func (be *ORTBackend) NumLabels() int { return be.labels }
+
+// UsesTokenTypes reports whether the model takes token_type_ids (BERT and
+// ELECTRA do; DeBERTa-v3 with type_vocab_size 0 does not).
+func (be *ORTBackend) UsesTokenTypes() bool { return be.types }
 
 // Threads is the intra-op thread count the session was created with.
 func (be *ORTBackend) Threads() int { return be.threads }

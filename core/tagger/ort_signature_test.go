@@ -35,6 +35,7 @@ func TestORTSymbolicLabelAxis(t *testing.T) {
 	for _, dim := range []onnx.Dim{onnx.Fixed(1), onnx.Symbolic("num_labels")} {
 		be, err := NewORT(ortToyModel(t, dim, onnx.Int64, onnx.OutputLogits), ORTOptions{IntraOpThreads: 1})
 		require.NoError(t, err)
+		assert.False(t, be.UsesTokenTypes())
 		got, err := be.Logits([][]int64{{5, 6, 7}, {8, 9, 0}}, [][]int64{{1, 1, 1}, {1, 0, 1}}, nil)
 		require.NoError(t, err)
 		assert.Equal(t, []int{2, 3, 1}, got.Shape, "%+v", dim)

@@ -37,6 +37,7 @@ func TestORTMatchesHFLogits(t *testing.T) {
 			defer be.Close()
 			want := c.Outputs.Logits
 			require.Equal(t, want.Shape[2], be.NumLabels())
+			assert.True(t, be.UsesTokenTypes())
 
 			got, err := be.Logits(c.Inputs.InputIDs.rows(t), c.Inputs.AttentionMask.rows(t), c.Inputs.TokenTypeIDs.rows(t))
 			require.NoError(t, err)
