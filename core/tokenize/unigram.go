@@ -42,7 +42,7 @@ func newUnigram(pieces []string, scores []float64, unkID *int, byteFallback bool
 			u.minScore = scores[i]
 		}
 	}
-	u.trie = buildByteTrie(u.ids)
+	u.trie = buildByteTrie(u.ids, u.scores)
 	return u, nil
 }
 
@@ -88,16 +88,24 @@ func (u *unigram) tokenize(word []byte, out []piece, ws *workspace) []piece {
 			_, mblen = utf8.DecodeRune(word[pos:])
 		}
 		single := false
-		u.trie.prefixes(word[pos:], func(length int, id int32) {
-			t := &best[pos+length]
-			cand := u.scores[id] + here
-			if t.start < 0 || cand > t.score {
-				t.score, t.start, t.id = cand, int32(pos), id
+		tr := u.trie
+		for i, node := pos+1, tr.root[word[pos]]; node >= 0; i++ {
+			nd := &tr.nodes[node]
+			if id := nd.id; id >= 0 {
+				t := &best[i]
+				cand := nd.score + here
+				if t.start < 0 || cand > t.score {
+					t.score, t.start, t.id = cand, int32(pos), id
+				}
+				if i-pos == mblen {
+					single = true
+				}
 			}
-			if length == mblen {
-				single = true
+			if i >= n {
+				break
 			}
-		})
+			node = tr.child(node, word[i])
+		}
 		if !single {
 			t := &best[pos+mblen]
 			cand := unkScore + here
@@ -156,17 +164,29 @@ func (u *unigram) tokenize(word []byte, out []piece, ws *workspace) []piece {
 func byteToPiece(b byte) string { return fmt.Sprintf("<0x%02X>", b) }
 
 // byteTrie is a static trie over the bytes of the vocabulary pieces, used
-// for SentencePiece's common-prefix search.
+// for SentencePiece's common-prefix search. Nodes are numbered breadth-first
+// so that a node's children are consecutive; nodes with many children also
+// get a direct 256-entry table. Each node stores its piece's score, so the
+// Viterbi inner loop touches one node per byte.
 type byteTrie struct {
 	root   [256]int32 // child of the root per byte, or -1
-	first  []int32    // per node: first edge index
-	count  []int32    // per node: number of edges
-	id     []int32    // per node: piece id or -1
-	labels []byte
-	next   []int32
+	nodes  []trieNode
+	labels []byte  // label of the edge into each node
+	dense  []int32 // 256 children per dense node
 }
 
-func buildByteTrie(ids map[string]int32) *byteTrie {
+type trieNode struct {
+	score float64
+	id    int32 // piece id or -1
+	fc    int32 // first child
+	nc    int32 // number of children
+	dense int32 // offset into dense, or -1
+}
+
+// denseMin is the child count from which a node gets a direct table.
+const denseMin = 8
+
+func buildByteTrie(ids map[string]int32, scores []float64) *byteTrie {
 	keys := make([]string, 0, len(ids))
 	for k := range ids {
 		if k != "" {
@@ -178,85 +198,76 @@ func buildByteTrie(ids map[string]int32) *byteTrie {
 		id       int32
 		children map[byte]int32
 	}
-	nodes := []tmpNode{{id: -1}}
+	tmp := []tmpNode{{id: -1}}
 	for _, k := range keys {
 		cur := int32(0)
 		for i := 0; i < len(k); i++ {
-			if nodes[cur].children == nil {
-				nodes[cur].children = make(map[byte]int32, 2)
+			if tmp[cur].children == nil {
+				tmp[cur].children = make(map[byte]int32, 2)
 			}
-			nx, ok := nodes[cur].children[k[i]]
+			nx, ok := tmp[cur].children[k[i]]
 			if !ok {
-				nx = int32(len(nodes))
-				nodes = append(nodes, tmpNode{id: -1})
-				nodes[cur].children[k[i]] = nx
+				nx = int32(len(tmp))
+				tmp = append(tmp, tmpNode{id: -1})
+				tmp[cur].children[k[i]] = nx
 			}
 			cur = nx
 		}
-		nodes[cur].id = ids[k]
+		tmp[cur].id = ids[k]
 	}
-	t := &byteTrie{first: make([]int32, len(nodes)), count: make([]int32, len(nodes)), id: make([]int32, len(nodes))}
+	t := &byteTrie{nodes: make([]trieNode, len(tmp)), labels: make([]byte, len(tmp))}
 	for i := range t.root {
 		t.root[i] = -1
 	}
-	for i, nd := range nodes {
-		t.id[i] = nd.id
-		t.first[i] = int32(len(t.labels))
-		t.count[i] = int32(len(nd.children))
-		bs := make([]int, 0, len(nd.children))
-		for b := range nd.children {
+	// Breadth-first renumbering: order[new] = old.
+	order := []int32{0}
+	newID := make([]int32, len(tmp))
+	for q := 0; q < len(order); q++ {
+		old := order[q]
+		nd := &t.nodes[q]
+		nd.id, nd.dense, nd.fc = tmp[old].id, -1, int32(len(order))
+		if nd.id >= 0 {
+			nd.score = scores[nd.id]
+		}
+		bs := make([]int, 0, len(tmp[old].children))
+		for b := range tmp[old].children {
 			bs = append(bs, int(b))
 		}
 		sort.Ints(bs)
+		nd.nc = int32(len(bs))
 		for _, b := range bs {
-			t.labels = append(t.labels, byte(b))
-			t.next = append(t.next, nd.children[byte(b)])
-			if i == 0 {
-				t.root[b] = nd.children[byte(b)]
+			c := tmp[old].children[byte(b)]
+			newID[c] = int32(len(order))
+			t.labels[len(order)] = byte(b)
+			order = append(order, c)
+		}
+		if len(bs) >= denseMin {
+			nd.dense = int32(len(t.dense))
+			for k := 0; k < 256; k++ {
+				t.dense = append(t.dense, -1)
 			}
+			for k, b := range bs {
+				t.dense[int(nd.dense)+b] = nd.fc + int32(k)
+			}
+		}
+	}
+	for b := 0; b < 256; b++ {
+		if c, ok := tmp[0].children[byte(b)]; ok {
+			t.root[b] = newID[c]
 		}
 	}
 	return t
 }
 
 func (t *byteTrie) child(node int32, c byte) int32 {
-	lo, hi := t.first[node], t.first[node]+t.count[node]
-	if hi-lo <= 8 {
-		for i := lo; i < hi; i++ {
-			if t.labels[i] == c {
-				return t.next[i]
-			}
-		}
-		return -1
+	nd := &t.nodes[node]
+	if nd.dense >= 0 {
+		return t.dense[int(nd.dense)+int(c)]
 	}
-	for lo < hi {
-		m := (lo + hi) / 2
-		switch l := t.labels[m]; {
-		case l == c:
-			return t.next[m]
-		case l < c:
-			lo = m + 1
-		default:
-			hi = m
+	for i := nd.fc; i < nd.fc+nd.nc; i++ {
+		if t.labels[i] == c {
+			return i
 		}
 	}
 	return -1
-}
-
-// prefixes calls f for every vocabulary piece that is a prefix of s, shortest
-// first.
-func (t *byteTrie) prefixes(s []byte, f func(length int, id int32)) {
-	if len(s) == 0 {
-		return
-	}
-	node := t.root[s[0]]
-	for i := 1; node >= 0; i++ {
-		if id := t.id[node]; id >= 0 {
-			f(i, id)
-		}
-		if i >= len(s) {
-			return
-		}
-		node = t.child(node, s[i])
-	}
 }
