@@ -75,7 +75,7 @@ type tpeObs struct {
 // Sample implements [Sampler].
 func (s *TPESampler) Sample(space Space, dir Direction, history []FrozenTrial, number int) (map[string]any, error) {
 	rng := trialRNG(s.seed, streamTPE, number)
-	var obs []tpeObs
+	var obs, running []tpeObs
 	for _, t := range history {
 		if t.Number == number {
 			continue
@@ -97,7 +97,7 @@ func (s *TPESampler) Sample(space Space, dir Direction, history []FrozenTrial, n
 			if !s.opt.ConstantLiar {
 				continue
 			}
-			o.step, o.loss = math.Inf(-1), math.Inf(1)
+			o.step, o.loss = math.Inf(1), math.Inf(1)
 		default:
 			continue
 		}
@@ -106,12 +106,22 @@ func (s *TPESampler) Sample(space Space, dir Direction, history []FrozenTrial, n
 			return nil, fmt.Errorf("hpo: tpe: trial %d: %w", t.Number, err)
 		}
 		o.x = x
-		obs = append(obs, o)
+		if t.State == StateRunning {
+			running = append(running, o)
+		} else {
+			obs = append(obs, o)
+		}
 	}
+	// Start-up and γ count finished trials only; running ones (constant liar) always
+	// join the "above" group, as in Optuna's _split_trials.
 	if len(obs) < s.opt.NStartupTrials {
 		return sampleRandomSpace(rng, space), nil
 	}
 	below, above := splitObservations(obs, s.opt.Gamma(len(obs)))
+	if len(running) > 0 {
+		above = append(above, running...)
+		sort.Slice(above, func(i, j int) bool { return above[i].number < above[j].number })
+	}
 
 	out := make(map[string]any, len(space))
 	if s.opt.Parzen.Multivariate {

@@ -258,26 +258,37 @@ func TestTPEConstantLiarCountsRunningTrials(t *testing.T) {
 	space := Space{Float("x", 0, 1)}
 	v := func(x float64) *float64 { return &x }
 	var hist []FrozenTrial
-	for i := 0; i < 3; i++ {
+	for i := 0; i < 4; i++ {
 		hist = append(hist, FrozenTrial{Number: i, State: StateComplete, Value: v(float64(i)), Params: map[string]any{"x": 0.1 * float64(i+1)}})
 	}
-	hist = append(hist, FrozenTrial{Number: 3, State: StateRunning, Params: map[string]any{"x": 0.9}})
 	opt := DefaultTPEOptions()
 	opt.NStartupTrials = 4
+	opt.NEICandidates = 64
 	plain, err := NewTPESampler(5, opt)
 	require.NoError(t, err)
 	opt.ConstantLiar = true
 	liar, err := NewTPESampler(5, opt)
 	require.NoError(t, err)
-	// Without the liar only 3 observations exist (< 4 start-up): TPE's random start-up.
-	p, err := plain.Sample(space, Minimize, hist, 4)
+	// Without running trials the liar changes nothing.
+	p, err := plain.Sample(space, Minimize, hist, 9)
 	require.NoError(t, err)
-	rngStartup := sampleRandomSpace(trialRNG(5, streamTPE, 4), space)
-	assert.Equal(t, rngStartup, p)
-	// With the liar the running trial is a 4th (worst) observation, so TPE proper runs.
-	q, err := liar.Sample(space, Minimize, hist, 4)
+	q, err := liar.Sample(space, Minimize, hist, 9)
 	require.NoError(t, err)
-	assert.NotEqual(t, rngStartup, q)
+	assert.Equal(t, p, q)
+	// Running trials do not count towards the start-up: 3 finished < 4 → random start-up.
+	short := append(append([]FrozenTrial(nil), hist[:3]...), FrozenTrial{Number: 3, State: StateRunning, Params: map[string]any{"x": 0.5}})
+	r, err := liar.Sample(space, Minimize, short, 9)
+	require.NoError(t, err)
+	assert.Equal(t, sampleRandomSpace(trialRNG(5, streamTPE, 9), space), r)
+	// A running trial sitting on the best point joins g(x) and pushes the liar's
+	// suggestion away from it; without the liar it is ignored.
+	withRunning := append(append([]FrozenTrial(nil), hist...), FrozenTrial{Number: 4, State: StateRunning, Params: map[string]any{"x": p["x"].(float64)}})
+	p2, err := plain.Sample(space, Minimize, withRunning, 9)
+	require.NoError(t, err)
+	assert.Equal(t, p, p2)
+	q2, err := liar.Sample(space, Minimize, withRunning, 9)
+	require.NoError(t, err)
+	assert.NotEqual(t, p, q2)
 }
 
 // BenchmarkTPESamplePaperSpace times one TPE suggestion over the paper's 6-parameter space
