@@ -107,8 +107,15 @@ func TestKillMidTrialAndResume(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	sum, err := s.Summary()
+	require.NoError(t, err)
+	assert.Equal(t, 1, sum.Running)
+	assert.Equal(t, 0, sum.Orphaned, "the worker is alive and holds its lock")
 	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 	werr := cmd.Wait()
+	sum, err = s.Summary()
+	require.NoError(t, err)
+	assert.Equal(t, 1, sum.Orphaned, "the killed worker's trial is orphaned")
 	require.Error(t, werr, "the worker was killed")
 	for i := 0; i < hang; i++ {
 		require.Equal(t, StateComplete, before[i].State)

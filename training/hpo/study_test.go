@@ -295,6 +295,13 @@ func TestOptimizeCancelLeavesTrialForResume(t *testing.T) {
 
 	s2, err := Open(dir)
 	require.NoError(t, err)
+	sum, err := s2.Summary()
+	require.NoError(t, err)
+	assert.Equal(t, Summary{Trials: 3, Complete: 2, Running: 1, Orphaned: 1, Best: sum.Best}, sum)
+	require.NotNil(t, sum.Best)
+	best, ok := bestTrial(Minimize, before)
+	require.True(t, ok)
+	assert.Equal(t, best.Number, sum.Best.Number)
 	var calls []int
 	err = s2.Optimize(context.Background(), func(ctx context.Context, tr *Trial) (float64, error) {
 		calls = append(calls, tr.Number())
