@@ -137,3 +137,19 @@ func prefixRank(p byte) int {
 	}
 	return 4
 }
+
+// Documents groups the sentences by Sentence.Doc, in file order: one group
+// per document of a file with -DOCSTART- lines (JNLPBA, CLL), a single group
+// otherwise. Documents that contain no sentence are omitted.
+func (c *Corpus) Documents() [][]Sentence {
+	var out [][]Sentence
+	for i := 0; i < len(c.Sentences); {
+		j := i + 1
+		for j < len(c.Sentences) && c.Sentences[j].Doc == c.Sentences[i].Doc {
+			j++
+		}
+		out = append(out, c.Sentences[i:j:j])
+		i = j
+	}
+	return out
+}

@@ -9,6 +9,7 @@ import (
 	"iter"
 	"os"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -35,14 +36,15 @@ func WithTagColumn(col int) Option { return func(c *config) { c.tagColumn = col 
 // mark. Columns are tab-separated when a line has a tab, otherwise separated
 // by runs of spaces.
 type Reader struct {
-	br   *bufio.Reader
-	name string
-	cfg  config
-	line int   // number of the last line read
-	doc  int   // -DOCSTART- lines seen so far
-	err  error // sticky error (io.EOF at the end)
-	tags map[string]string
-	buf  []byte
+	br     *bufio.Reader
+	name   string
+	cfg    config
+	line   int   // number of the last line read
+	doc    int   // -DOCSTART- lines seen so far
+	err    error // sticky error (io.EOF at the end)
+	tags   map[string]string
+	buf    []byte
+	fields []string // scratch for splitting a line
 }
 
 // NewReader returns a Reader over r; name is used in error messages
@@ -159,9 +161,16 @@ func (r *Reader) errorf(line int, format string, args ...any) error {
 
 // parseLine splits one non-blank line into a token.
 func (r *Reader) parseLine(line string) (Token, bool, error) {
-	var fields []string
+	fields := r.fields[:0]
 	if strings.IndexByte(line, '\t') >= 0 {
-		fields = strings.Split(line, "\t")
+		for rest := line; ; {
+			f, after, more := strings.Cut(rest, "\t")
+			fields = append(fields, f)
+			if !more {
+				break
+			}
+			rest = after
+		}
 		for i, f := range fields {
 			fields[i] = strings.Trim(f, " \r\v\f")
 			if fields[i] == "" {
@@ -169,8 +178,9 @@ func (r *Reader) parseLine(line string) (Token, bool, error) {
 			}
 		}
 	} else {
-		fields = strings.Fields(line)
+		fields = appendFields(fields, line)
 	}
+	r.fields = fields
 	for i, f := range fields {
 		if strings.IndexByte(f, '\r') >= 0 {
 			return Token{}, false, r.errorf(r.line, "column %d contains a carriage return", i+1)
@@ -249,4 +259,24 @@ func ReadFile(path string, opts ...Option) (*Corpus, error) {
 	}
 	defer f.Close()
 	return Read(f, path, opts...)
+}
+
+// appendFields appends the runs of non-space characters of line (as
+// strings.Fields does) to dst.
+func appendFields(dst []string, line string) []string {
+	start := -1
+	for i, c := range line {
+		if unicode.IsSpace(c) {
+			if start >= 0 {
+				dst = append(dst, line[start:i])
+				start = -1
+			}
+		} else if start < 0 {
+			start = i
+		}
+	}
+	if start >= 0 {
+		dst = append(dst, line[start:])
+	}
+	return dst
 }

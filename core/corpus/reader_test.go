@@ -48,6 +48,10 @@ func TestReaderFormatVariants(t *testing.T) {
 	assert.Equal(t, 12, s2.Line)
 
 	assert.Equal(t, 6, c.Tokens())
+	docs := c.Documents()
+	require.Len(t, docs, 2)
+	assert.Len(t, docs[0], 2)
+	assert.Len(t, docs[1], 1)
 	assert.Equal(t, []string{"O", "B", "B-Disease", "I-Disease"}, c.Labels())
 }
 

@@ -51,6 +51,9 @@ func TestSharedCorporaMatchStats(t *testing.T) {
 			assert.Equal(t, want.Sents, len(c.Sentences), "sentences")
 			assert.Equal(t, want.Toks, c.Tokens(), "tokens")
 			assert.Equal(t, want.Docs, c.Docs, "documents")
+			if want.Docs > 0 {
+				assert.Len(t, c.Documents(), want.Docs, "documents with sentences")
+			}
 			types := map[string]int{}
 			ments := 0
 			for _, s := range c.Sentences {
