@@ -1,10 +1,12 @@
 package tagger
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -186,4 +188,55 @@ func TestORTErrors(t *testing.T) {
 		_, err = be.Logits(c.Inputs.InputIDs.rows(t), c.Inputs.AttentionMask.rows(t), nil)
 		assert.ErrorIs(t, err, ErrClosed)
 	})
+}
+
+// TestORTCloseWhileRunning closes a session while goroutines are calling
+// Logits: every call either succeeds or returns ErrClosed, nothing crashes.
+func TestORTCloseWhileRunning(t *testing.T) {
+	ortRequire(t)
+	dir, c := ortExportFixture(t, "bert")
+	be, err := NewORT(dir, ORTOptions{IntraOpThreads: 1})
+	require.NoError(t, err)
+	ids, mask := c.Inputs.InputIDs.rows(t), c.Inputs.AttentionMask.rows(t)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, closed := 0, 0
+	var other []error
+	start := make(chan struct{})
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for i := 0; i < 50; i++ {
+				_, err := be.Logits(ids, mask, nil)
+				mu.Lock()
+				switch {
+				case err == nil:
+					ok++
+				case errors.Is(err, ErrClosed):
+					closed++
+				default:
+					other = append(other, err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	close(start)
+	for {
+		mu.Lock()
+		n, done := ok, ok+closed+len(other)
+		mu.Unlock()
+		if n >= 10 || done == 200 {
+			break
+		}
+		runtime.Gosched()
+	}
+	require.NoError(t, be.Close())
+	wg.Wait()
+	assert.Empty(t, other)
+	assert.GreaterOrEqual(t, ok, 10)
+	assert.Equal(t, 200, ok+closed)
+	t.Logf("%d runs before Close, %d after", ok, closed)
 }
