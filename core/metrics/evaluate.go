@@ -21,6 +21,8 @@ type Scores struct {
 
 // Report is the result of Evaluate.
 type Report struct {
+	// Mode and Scheme are the decoding settings used (Scheme matters in
+	// strict mode only).
 	Mode   scheme.Mode   `json:"mode"`
 	Scheme scheme.Scheme `json:"scheme"`
 	// Micro pools all entities (seqeval average='micro'); it is the number
@@ -39,8 +41,9 @@ type Report struct {
 	// TokenAccuracy is the fraction of tokens whose tag is exactly right
 	// (seqeval accuracy_score); 0 when there are no tokens.
 	TokenAccuracy float64 `json:"token_accuracy"`
-	Sentences     int     `json:"sentences"`
-	Tokens        int     `json:"tokens"`
+	// Sentences and Tokens count the evaluated input.
+	Sentences int `json:"sentences"`
+	Tokens    int `json:"tokens"`
 }
 
 // Evaluate scores pred against gold (one tag slice per sentence), entity by

@@ -217,6 +217,7 @@ func percentile(sorted []float64, q float64) float64 {
 // Comparison is the full paired comparison of two systems that `openmed eval
 // --against` prints.
 type Comparison struct {
+	// A and B are the full reports of the two systems.
 	A *Report `json:"a"`
 	B *Report `json:"b"`
 	// Test is the approximate-randomization test of A versus B.
