@@ -26,6 +26,9 @@ type unigram struct {
 
 func newUnigram(pieces []string, scores []float64, unkID *int, byteFallback bool) (*unigram, error) {
 	u := &unigram{pieces: pieces, scores: scores, ids: make(map[string]int32, len(pieces)), byteFallback: byteFallback}
+	if unkID == nil {
+		return nil, fmt.Errorf("model.unk_id: required (an unknown char would have no segmentation)")
+	}
 	if unkID != nil {
 		if len(pieces) == 0 {
 			return nil, fmt.Errorf("model.vocab is empty but unk_id is set")

@@ -46,6 +46,9 @@ func newWordPiece(vocab map[string]int32, unk, prefix string, maxChars int) (*wo
 			}
 		}
 	}
+	if int(maxID) > 2*len(vocab)+1024 {
+		return nil, fmt.Errorf("model.vocab: ids up to %d for %d entries (ids must be dense)", maxID, len(vocab))
+	}
 	if prefix == "" {
 		w.cont = vocab
 		w.maxContLen = w.maxLen
