@@ -232,4 +232,3 @@ func FuzzEncode(f *testing.F) {
 		}
 	})
 }
-
