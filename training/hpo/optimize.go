@@ -93,13 +93,20 @@ func (s *Study) Optimize(ctx context.Context, obj Objective, opt RunOptions) err
 		return err
 	}
 
+	// An I/O error in one goroutine stops the others (their trials stay running and are
+	// re-queued on resume).
+	inner, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
 	errs := make([]error, opt.Workers)
 	for w := 0; w < opt.Workers; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			errs[w] = r.workerLoop(ctx, obj)
+			if err := r.workerLoop(inner, obj); err != nil && !errors.Is(err, context.Canceled) {
+				errs[w] = err
+				cancel()
+			}
 		}(w)
 	}
 	wg.Wait()

@@ -383,3 +383,50 @@ func TestReplayAttempts(t *testing.T) {
 	_, err = Replay([]Event{{Kind: EventReport, Trial: 4, Attempt: 1, Step: &step, Value: &one}})
 	assert.ErrorContains(t, err, "unknown trial 4")
 }
+
+func TestOptimizeStopsOnLogError(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Create(dir, testConfig())
+	require.NoError(t, err)
+	obj := func(ctx context.Context, tr *Trial) (float64, error) {
+		if tr.Number() == 1 {
+			// Corrupt the log: a well-formed event for an unknown trial.
+			f, err := os.OpenFile(filepath.Join(dir, LogFile), os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				return 0, err
+			}
+			defer f.Close()
+			if _, err := f.WriteString(`{"event":"report","trial":77,"attempt":1,"time":"2026-01-01T00:00:00Z","step":0,"value":1}` + "\n"); err != nil {
+				return 0, err
+			}
+		}
+		return testValue(tr)
+	}
+	err = s.Optimize(context.Background(), obj, RunOptions{NTrials: 6, Workers: 2})
+	require.ErrorContains(t, err, "unknown trial 77")
+	_, err = s.Trials()
+	assert.ErrorContains(t, err, "unknown trial 77")
+	_, err = s.Summary()
+	assert.Error(t, err)
+}
+
+func TestOptimizeArguments(t *testing.T) {
+	s, err := Create(t.TempDir(), testConfig())
+	require.NoError(t, err)
+	assert.Error(t, s.Optimize(context.Background(), nil, RunOptions{NTrials: 1}))
+	assert.Error(t, s.Optimize(context.Background(), fastObjective, RunOptions{}))
+	// A panicking objective fails its trial, not the study.
+	err = s.Optimize(context.Background(), func(ctx context.Context, tr *Trial) (float64, error) {
+		if tr.Number() == 0 {
+			panic("boom")
+		}
+		return testValue(tr)
+	}, RunOptions{NTrials: 2})
+	require.NoError(t, err)
+	trials, err := s.Trials()
+	require.NoError(t, err)
+	require.Len(t, trials, 2)
+	assert.Equal(t, StateFailed, trials[0].State)
+	assert.Contains(t, trials[0].Error, "boom")
+	assert.Equal(t, StateComplete, trials[1].State)
+}
