@@ -47,7 +47,7 @@ func runEvalCmd(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
-func writeTemp(t *testing.T, name, content string) string {
+func evalWriteTemp(t *testing.T, name, content string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
 	require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
@@ -96,8 +96,8 @@ func TestEvalNCBIGoldAgainstItself(t *testing.T) {
 }
 
 func TestEvalModesAndReport(t *testing.T) {
-	gold := writeTemp(t, "gold.tsv", "a\tB-NP\nb\tI-NP\nc\tO\n\nd\tB-X\n")
-	pred := writeTemp(t, "pred.tsv", "a\tI-NP\nb\tI-NP\nc\tO\n\nd\tO\n")
+	gold := evalWriteTemp(t, "gold.tsv", "a\tB-NP\nb\tI-NP\nc\tO\n\nd\tB-X\n")
+	pred := evalWriteTemp(t, "pred.tsv", "a\tI-NP\nb\tI-NP\nc\tO\n\nd\tO\n")
 	out, err := runEvalCmd(t, "--gold", gold, "--pred", pred, "--digits", "2")
 	require.NoError(t, err)
 	assert.Contains(t, out, "          NP       1.00      1.00      1.00         1\n")
@@ -118,18 +118,18 @@ func TestEvalModesAndReport(t *testing.T) {
 }
 
 func TestEvalTokenMismatchNamesLine(t *testing.T) {
-	gold := writeTemp(t, "gold.tsv", "a\tO\nb\tO\n\nc\tO\nd\tB-X\n")
-	pred := writeTemp(t, "pred.tsv", "a\tO\nb\tO\n\nc\tO\nD\tB-X\n")
+	gold := evalWriteTemp(t, "gold.tsv", "a\tO\nb\tO\n\nc\tO\nd\tB-X\n")
+	pred := evalWriteTemp(t, "pred.tsv", "a\tO\nb\tO\n\nc\tO\nD\tB-X\n")
 	_, err := runEvalCmd(t, "--gold", gold, "--pred", pred)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), pred+":5 has \"D\"")
 	assert.Contains(t, err.Error(), gold+":5")
 
-	fewer := writeTemp(t, "fewer.tsv", "a\tO\nb\tO\n")
+	fewer := evalWriteTemp(t, "fewer.tsv", "a\tO\nb\tO\n")
 	_, err = runEvalCmd(t, "--gold", gold, "--pred", fewer)
 	assert.ErrorContains(t, err, gold+":4: sentence 2 has no counterpart in "+fewer)
 
-	badTag := writeTemp(t, "bad.tsv", "a\tO\nb\tB_X\n")
+	badTag := evalWriteTemp(t, "bad.tsv", "a\tO\nb\tB_X\n")
 	_, err = runEvalCmd(t, "--gold", gold, "--pred", badTag)
 	assert.ErrorContains(t, err, badTag+":2: invalid tag \"B_X\"")
 }
@@ -157,7 +157,7 @@ func TestEvalAgainst(t *testing.T) {
 		}
 		b.WriteString(line)
 	}
-	degraded := writeTemp(t, "degraded.tsv", b.String())
+	degraded := evalWriteTemp(t, "degraded.tsv", b.String())
 
 	out, err := runEvalCmd(t, "--gold", test, "--pred", test, "--against", degraded,
 		"--format", "json", "--shuffles", "2000", "--resamples", "500")
