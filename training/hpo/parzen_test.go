@@ -79,7 +79,7 @@ func TestParzenFloatDensityIntegratesToOne(t *testing.T) {
 			} {
 				e, err := NewParzenEstimator(Space{p}, [][]float64{randomObs(rng, p, n)}, opt)
 				require.NoError(t, err)
-				got := integrate(e, p, 20000)
+				got := integrate(e, p, 5000)
 				assert.InDelta(t, 1.0, got, 2e-3, "%s n=%d opt=%+v", p.Name, n, opt)
 			}
 		}
