@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -66,7 +67,7 @@ intervals for each F1 and for the difference.`,
 	fl.StringVar(&f.pred, "pred", "", "predicted CoNLL file (same tokens as --gold)")
 	fl.StringVar(&f.against, "against", "", "second predicted file: test PRED against it")
 	fl.StringVar(&f.mode, "mode", "default", "entity decoding: default (seqeval/conlleval lenient) or strict")
-	fl.StringVar(&f.scheme, "scheme", "IOB2", "tag scheme for --mode strict: IOB1, IOB2, IOE1, IOE2, IOBES, BILOU")
+	fl.StringVar(&f.scheme, "scheme", "IOB2", "tag scheme for --mode strict: IOB1, IOB2, IOE1, IOE2, IOBES, BILOU, or auto (seqeval's auto_detect on the gold file)")
 	fl.StringVar(&f.format, "format", "text", "output: text (classification report) or json")
 	fl.IntVar(&f.digits, "digits", 4, "digits in the text report")
 	fl.IntVar(&f.tagColumn, "tag-column", 1, "0-based column of the tag (negative counts from the end)")
@@ -104,18 +105,16 @@ func runEval(w io.Writer, f evalFlags) error {
 	if err != nil {
 		return fmt.Errorf("eval: --mode: %w", err)
 	}
-	sch, err := scheme.ParseScheme(f.scheme)
-	if err != nil {
-		return fmt.Errorf("eval: --scheme: %w", err)
+	autoScheme := strings.EqualFold(f.scheme, "auto")
+	var sch scheme.Scheme
+	if !autoScheme {
+		if sch, err = scheme.ParseScheme(f.scheme); err != nil {
+			return fmt.Errorf("eval: --scheme: %w", err)
+		}
 	}
 	format, err := parseEvalFormat(f.format)
 	if err != nil {
 		return err
-	}
-	opts := []metrics.Option{
-		metrics.WithMode(mode), metrics.WithScheme(sch),
-		metrics.WithShuffles(f.shuffles), metrics.WithResamples(f.resamples),
-		metrics.WithConfidence(f.confidence), metrics.WithSeed(f.seed),
 	}
 	read := func(path string) (*corpus.Corpus, error) {
 		return corpus.ReadFile(path, corpus.WithTagColumn(f.tagColumn))
@@ -123,6 +122,16 @@ func runEval(w io.Writer, f evalFlags) error {
 	gold, err := read(f.gold)
 	if err != nil {
 		return err
+	}
+	if autoScheme {
+		if sch, err = scheme.Detect(gold.Tags()); err != nil {
+			return fmt.Errorf("eval: --scheme auto: %s: %w", f.gold, err)
+		}
+	}
+	opts := []metrics.Option{
+		metrics.WithMode(mode), metrics.WithScheme(sch),
+		metrics.WithShuffles(f.shuffles), metrics.WithResamples(f.resamples),
+		metrics.WithConfidence(f.confidence), metrics.WithSeed(f.seed),
 	}
 	pred, err := read(f.pred)
 	if err != nil {

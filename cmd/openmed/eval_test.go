@@ -109,6 +109,16 @@ func TestEvalModesAndReport(t *testing.T) {
 	assert.Contains(t, out, "          NP       0.00      0.00      0.00         1\n")
 	assert.Contains(t, out, "mode strict IOB2")
 
+	iobes := evalWriteTemp(t, "iobes.tsv", "a\tB-X\nb\tE-X\nc\tO\nd\tS-Y\n")
+	iobesPred := evalWriteTemp(t, "iobes_pred.tsv", "a\tB-X\nb\tI-X\nc\tO\nd\tS-Y\n")
+	out, err = runEvalCmd(t, "--gold", iobes, "--pred", iobesPred, "--mode", "strict", "--scheme", "auto", "--digits", "2")
+	require.NoError(t, err)
+	assert.Contains(t, out, "mode strict IOBES")
+	assert.Contains(t, out, "   micro avg       1.00      0.50      0.67         2\n")
+	onlyIO := evalWriteTemp(t, "io.tsv", "a\tI-X\nb\tO\n")
+	_, err = runEvalCmd(t, "--gold", onlyIO, "--pred", onlyIO, "--mode", "strict", "--scheme", "auto")
+	assert.ErrorContains(t, err, "--scheme auto") // {I, O} is ambiguous for seqeval's auto_detect
+
 	_, err = runEvalCmd(t, "--gold", gold, "--pred", pred, "--mode", "loose")
 	assert.ErrorContains(t, err, "--mode")
 	_, err = runEvalCmd(t, "--gold", gold, "--pred", pred, "--format", "xml")
