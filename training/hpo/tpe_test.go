@@ -104,16 +104,31 @@ func tpeProblems() []tpeProblem {
 		{"neg-quadratic-maximize", negQuad, Maximize},
 		{"hartmann6", hartmann6, Minimize},
 		{"branin", branin, Minimize},
+		{"paper-space-surrogate", paperSurrogate, Maximize},
+	}
+}
+
+// paperSurrogate is a smooth stand-in for dev F1 over [PaperSpace]: best near
+// lr=2e-4, batch 16, LoRA rank 16, small weight decay, warm-up and dropout.
+func paperSurrogate() (Space, func(map[string]any) float64) {
+	return PaperSpace(), func(p map[string]any) float64 {
+		u := (math.Log10(p[ParamLearningRate].(float64)) + 3.7) / 0.3
+		b := map[float64]float64{8: 0.02, 16: 0, 32: 0.03}[p[ParamBatchSize].(float64)]
+		r := map[float64]float64{4: 0.03, 8: 0.01, 16: 0, 32: 0.01}[p[ParamLoRARank].(float64)]
+		wd := (p[ParamWeightDecay].(float64) - 0.02) / 0.05
+		wr := (p[ParamWarmupRatio].(float64) - 0.06) / 0.1
+		dr := (p[ParamLoRADropout].(float64) - 0.1) / 0.15
+		return 0.9 - 0.05*u*u - b - r - 0.01*(wd*wd+wr*wr+dr*dr)
 	}
 }
 
 // tpeWins counts the seeds 0..19 where TPE's best value after 40 trials is strictly
-// better than random search's (independent random streams for the two).
-func tpeWins(t *testing.T, pr tpeProblem, opt TPEOptions) (int, []string) {
+// better than random search's (independent random streams for the two), and reports
+// whether TPE's median best value beats random's.
+func tpeWins(t *testing.T, pr tpeProblem, opt TPEOptions) (wins int, medianBetter bool, log []string) {
 	space, f := pr.make()
 	require.NoError(t, space.Validate())
-	wins := 0
-	var log []string
+	var bts, brs []float64
 	for seed := uint64(0); seed < 20; seed++ {
 		tpe, err := NewTPESampler(seed, opt)
 		require.NoError(t, err)
@@ -122,25 +137,28 @@ func tpeWins(t *testing.T, pr tpeProblem, opt TPEOptions) (int, []string) {
 		if pr.dir.Better(bt, br) {
 			wins++
 		}
+		bts, brs = append(bts, bt), append(brs, br)
 		log = append(log, fmt.Sprintf("seed %d: tpe %.4f random %.4f", seed, bt, br))
 	}
-	return wins, log
+	return wins, pr.dir.Better(median(bts), median(brs)), log
 }
 
 // TestTPEBeatsRandom is the acceptance test: at 40 trials (10 random start-up
 // trials) multivariate TPE reaches a better best value than random search in ≥ 80% of 20
 // seeds on the shifted log-axis quadratic with a categorical that moves the optimum (both
-// directions) and on Hartmann-6. Univariate TPE (Optuna's default) and Branin are logged
-// and held to a weaker bar: measured over 100 seeds, univariate TPE wins 55–75% of
-// pairings on these 2-D problems at 40 trials (its l(x) has only 4 "good" observations
-// plus a prior with clipped bandwidths ≥ range/6), so ≥ 80% is not a property it has.
+// directions), on Hartmann-6 and on a paper-space surrogate of dev F1; on Branin it must
+// be on par. Univariate TPE (Optuna's default) must win ≥ 50% of seeds everywhere, and
+// both must have a better median best value than random. Measured over 100 seeds,
+// univariate TPE wins only 55–75% of the pairings on the 2-D problems (its l(x) holds 4
+// "good" observations plus the prior, with bandwidths clipped to ≥ range/6), so ≥ 80% is
+// not a property it has there; it reaches 18/20 on the 6-parameter paper space.
 func TestTPEBeatsRandom(t *testing.T) {
 	mv := DefaultTPEOptions()
 	mv.Parzen.Multivariate = true
 	for _, pr := range tpeProblems() {
 		t.Run(pr.name, func(t *testing.T) {
-			wm, logm := tpeWins(t, pr, mv)
-			wu, logu := tpeWins(t, pr, DefaultTPEOptions())
+			wm, medm, logm := tpeWins(t, pr, mv)
+			wu, medu, logu := tpeWins(t, pr, DefaultTPEOptions())
 			t.Logf("%s: TPE better than random in %d/20 seeds (multivariate), %d/20 (univariate)", pr.name, wm, wu)
 			if pr.name == "branin" {
 				assert.GreaterOrEqual(t, wm, 10, "multivariate TPE at least on par with random on Branin:\n%v", logm)
@@ -148,6 +166,8 @@ func TestTPEBeatsRandom(t *testing.T) {
 				assert.GreaterOrEqual(t, wm, 16, "multivariate TPE must beat random in ≥ 80%% of seeds:\n%v", logm)
 			}
 			assert.GreaterOrEqual(t, wu, 10, "univariate TPE at least on par with random:\n%v", logu)
+			assert.True(t, medm, "multivariate TPE's median best beats random's:\n%v", logm)
+			assert.True(t, medu, "univariate TPE's median best beats random's:\n%v", logu)
 		})
 	}
 }
