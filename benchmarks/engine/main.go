@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,6 +36,7 @@ type options struct {
 	peakN                              int
 	full                               bool
 	jsonOut                            bool
+	cpuProfile                         string
 }
 
 // Result is what one benchmark run reports (JSON with --json).
@@ -75,6 +77,7 @@ func main() {
 	flag.IntVar(&o.peakN, "peak", 2048, "size n of the n³ SGEMM peak measurement (0 = skip)")
 	flag.BoolVar(&o.full, "full", false, "full fine-tuning instead of LoRA")
 	flag.BoolVar(&o.jsonOut, "json", false, "print one JSON line")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the timed steps to this file")
 	flag.Parse()
 	res, err := run(o)
 	if err != nil {
@@ -165,6 +168,17 @@ func run(o options) (*Result, error) {
 		if err := step(); err != nil {
 			return nil, err
 		}
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	for i := 0; i < o.steps; i++ {
 		t0 := time.Now()

@@ -72,9 +72,7 @@ func (a *SelfAttention) Forward(x []float32, batch *Batch, train bool, rng *uint
 				if a.mask != nil {
 					km = a.mask[bi*L : (bi+1)*L]
 				}
-				for i := 0; i < L; i++ {
-					tensor.SoftmaxRow(P[i*L:(i+1)*L], km)
-				}
+				tensor.SoftmaxRowsSerial(P, L, L, km)
 				src := P
 				if a.dropOn {
 					src = a.scratch[c*2*L*L : c*2*L*L+L*L]
@@ -133,9 +131,7 @@ func (a *SelfAttention) Backward(dx, dctx, dq, dk, dv []float32) {
 				if !needQ && !needK {
 					continue
 				}
-				for i := 0; i < L; i++ {
-					tensor.SoftmaxBackwardRow(dP[i*L:(i+1)*L], dP[i*L:(i+1)*L], P[i*L:(i+1)*L])
-				}
+				tensor.SoftmaxBackwardRowsSerial(dP, dP, P, L, L)
 				if needQ {
 					tensor.Sgemm(tensor.NoTrans, tensor.NoTrans, L, d, L, scale, dP, L, a.k[off:], H, 0, dq[off:], H)
 				}

@@ -15,14 +15,12 @@ func Dropout(y, x []float32, p float32, seed uint64, offset int) {
 	}
 	scale := 1 / (1 - p)
 	thr := dropThreshold(p)
+	if len(x) < 65536 {
+		cDropout(y[:len(x)], x, thr, scale, seed, offset)
+		return
+	}
 	Parallel(len(x), 8192, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			if hash32(seed, uint64(offset+i)) >= thr {
-				y[i] = x[i] * scale
-			} else {
-				y[i] = 0
-			}
-		}
+		cDropout(y[lo:hi], x[lo:hi], thr, scale, seed, offset+lo)
 	})
 }
 
@@ -37,15 +35,6 @@ func dropThreshold(p float32) uint32 {
 		return ^uint32(0)
 	}
 	return uint32(float64(p) * 4294967296.0)
-}
-
-// hash32 is splitmix64 over seed and index, truncated to 32 bits.
-func hash32(seed, i uint64) uint32 {
-	z := seed + (i+1)*0x9e3779b97f4a7c15
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	z ^= z >> 31
-	return uint32(z >> 32)
 }
 
 // SplitMix64 advances a splitmix64 state and returns the next value; layers
