@@ -35,4 +35,6 @@ func cDropout(y, x []float32, thr uint32, scale float32, seed uint64, offset int
 	C.om_dropout(fptr(y), fptr(x), C.long(len(x)), C.uint32_t(thr), C.float(scale), C.uint64_t(seed), C.long(offset))
 }
 
-func hash32(seed uint64, i uint64) uint32 { return uint32(C.om_hash32(C.uint64_t(seed), C.uint32_t(i))) }
+func hash32(seed uint64, i uint64) uint32 {
+	return uint32(C.om_hash32(C.uint64_t(seed), C.uint32_t(i)))
+}
