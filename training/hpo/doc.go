@@ -26,6 +26,7 @@
 //	{"event":"start","trial":3,"attempt":1,"time":…,"worker":"h-12-ab","params":{"learning_rate":3e-5,…}}
 //	{"event":"report","trial":3,"attempt":1,"time":…,"step":0,"value":0.71}
 //	{"event":"finish","trial":3,"attempt":1,"time":…,"state":"complete","value":0.83}
+//	{"event":"enqueue","trial":4,"attempt":0,"time":…,"params":{"batch_size":16}}
 //
 // Trials are rebuilt by replaying the log ([ReadEvents], [Replay]). A line cut short by a
 // crash is ignored, and the next writer starts on a fresh line. A trial still "running"

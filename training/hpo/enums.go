@@ -62,11 +62,13 @@ const (
 	StatePruned
 	// StateFailed: the objective returned an error (or a non-finite value).
 	StateFailed
+	// StateWaiting: enqueued ([Study.Enqueue]), not started yet (Optuna's WAITING).
+	StateWaiting
 )
 
-var stateNames = []string{"running", "complete", "pruned", "failed"}
+var stateNames = []string{"running", "complete", "pruned", "failed", "waiting"}
 
-// String returns the state's name ("running", "complete", "pruned", "failed").
+// String returns the state's name ("running", "complete", "pruned", "failed", "waiting").
 func (s TrialState) String() string { return enumName(stateNames, int(s), "TrialState") }
 
 // MarshalText encodes the state as its name.
@@ -80,7 +82,9 @@ func (s *TrialState) UnmarshalText(b []byte) error {
 }
 
 // Finished reports whether the state is final (complete, pruned or failed).
-func (s TrialState) Finished() bool { return s != StateRunning }
+func (s TrialState) Finished() bool {
+	return s == StateComplete || s == StatePruned || s == StateFailed
+}
 
 // ParamKind is the kind of a search-space dimension, as Optuna's FloatDistribution,
 // IntDistribution and CategoricalDistribution.

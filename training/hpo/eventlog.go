@@ -22,11 +22,13 @@ const (
 	EventReport
 	// EventFinish ends a trial: complete, pruned or failed.
 	EventFinish
+	// EventEnqueue adds a waiting trial with fixed (possibly partial) parameters.
+	EventEnqueue
 )
 
-var eventNames = []string{"start", "report", "finish"}
+var eventNames = []string{"start", "report", "finish", "enqueue"}
 
-// String returns "start", "report" or "finish".
+// String returns "start", "report", "finish" or "enqueue".
 func (k EventKind) String() string { return enumName(eventNames, int(k), "EventKind") }
 
 // MarshalText encodes the kind as its name.
@@ -119,13 +121,13 @@ func (ev Event) validate() error {
 	if ev.Trial < 0 {
 		return fmt.Errorf("trial %d: negative trial number", ev.Trial)
 	}
-	if ev.Attempt < 1 {
+	if ev.Attempt < 1 && ev.Kind != EventEnqueue {
 		return fmt.Errorf("trial %d: attempt must be ≥ 1, got %d", ev.Trial, ev.Attempt)
 	}
 	switch ev.Kind {
-	case EventStart:
+	case EventStart, EventEnqueue:
 		if ev.Params == nil {
-			return fmt.Errorf("trial %d: start event without params", ev.Trial)
+			return fmt.Errorf("trial %d: %s event without params", ev.Trial, ev.Kind)
 		}
 	case EventReport:
 		if ev.Step == nil || ev.Value == nil {
@@ -197,15 +199,21 @@ func syncDir(dir string) {
 	}
 }
 
-// Replay rebuilds the trials from events in log order, returned by trial number. A start
-// event with a higher attempt re-starts a running trial (its curve is reset); events of
-// superseded attempts are ignored. Inconsistent logs (a finished trial started again, a
+// Replay rebuilds the trials from events in log order, returned by trial number. An
+// enqueue event adds a waiting trial; a start event starts it, or with a higher attempt
+// re-starts a running trial (its curve is reset); events of superseded attempts are
+// ignored. Inconsistent logs (a finished trial started again, a
 // report for an unknown trial) are errors.
 func Replay(events []Event) ([]FrozenTrial, error) {
 	byNum := map[int]*FrozenTrial{}
 	for i, ev := range events {
 		t := byNum[ev.Trial]
 		switch ev.Kind {
+		case EventEnqueue:
+			if t != nil {
+				return nil, fmt.Errorf("hpo: event %d: trial %d enqueued twice", i+1, ev.Trial)
+			}
+			byNum[ev.Trial] = &FrozenTrial{Number: ev.Trial, State: StateWaiting, Params: ev.Params}
 		case EventStart:
 			if t != nil {
 				if t.State.Finished() {
@@ -225,6 +233,9 @@ func Replay(events []Event) ([]FrozenTrial, error) {
 			}
 			if ev.Attempt != t.Attempt {
 				continue // a superseded attempt
+			}
+			if t.State == StateWaiting {
+				return nil, fmt.Errorf("hpo: event %d: %s for trial %d before it started", i+1, ev.Kind, ev.Trial)
 			}
 			if t.State.Finished() {
 				return nil, fmt.Errorf("hpo: event %d: %s for trial %d after it finished", i+1, ev.Kind, ev.Trial)

@@ -51,7 +51,8 @@ type run struct {
 // Optimize runs trials of obj until the study holds opt.NTrials trials, in opt.Workers
 // goroutines. Each trial is claimed under the study's flock: read the log (seeing every
 // worker's results), pick a trial whose worker process died (re-queued with the same
-// parameters and the next attempt) or else sample a new one, and append its start event.
+// parameters and the next attempt), else an enqueued trial, else sample a new one, and
+// append its start event.
 // Every event is fsync'd, so a crashed study resumes where it stopped: finished trials
 // are never repeated or lost.
 //
@@ -147,8 +148,9 @@ func (r *run) workerLoop(ctx context.Context, obj Objective) error {
 }
 
 // claim takes the study lock, reads the log and starts the next trial: the lowest
-// numbered trial whose worker died, else a newly sampled one if the budget allows. It
-// returns nil when there is nothing left for this process to do.
+// numbered trial whose worker died, else the lowest enqueued one, else a newly sampled
+// one if the budget allows. It returns nil when there is nothing left for this process
+// to do.
 func (r *run) claim() (*Trial, error) {
 	t, trials, err := r.claimLocked()
 	if err != nil || t == nil {
@@ -188,19 +190,32 @@ func (r *run) claimLocked() (*Trial, []FrozenTrial, error) {
 		}
 	}
 	if !found {
-		if len(trials) >= r.opt.NTrials {
-			return nil, nil, nil
+		// An enqueued trial: its fixed parameters, the rest sampled.
+		number, fixed := -1, map[string]any(nil)
+		for _, t := range trials {
+			if t.State == StateWaiting {
+				number, fixed = t.Number, t.Params
+				break
+			}
 		}
-		number := 0
-		if len(trials) > 0 {
-			number = trials[len(trials)-1].Number + 1
+		if number < 0 {
+			if len(trials) >= r.opt.NTrials {
+				return nil, nil, nil
+			}
+			number = 0
+			if len(trials) > 0 {
+				number = trials[len(trials)-1].Number + 1
+			}
 		}
 		params, err := r.sampler.Sample(s.cfg.Space, s.cfg.Direction, trials, number)
 		if err != nil {
 			return nil, nil, fmt.Errorf("hpo: sample trial %d: %w", number, err)
 		}
+		for k, v := range fixed {
+			params[k] = v
+		}
 		if _, err := s.cfg.Space.internalParams(params); err != nil {
-			return nil, nil, fmt.Errorf("hpo: sampler proposed invalid trial %d: %w", number, err)
+			return nil, nil, fmt.Errorf("hpo: invalid parameters for trial %d: %w", number, err)
 		}
 		ev = Event{Kind: EventStart, Trial: number, Attempt: 1, Params: params}
 	}

@@ -28,8 +28,9 @@ type Progress struct {
 	Trial FrozenTrial
 	// Total is the study's trial budget ([RunOptions.NTrials]).
 	Total int
-	// Done counts finished trials (Complete + Pruned + Failed); Running the others.
-	Done, Complete, Pruned, Failed, Running int
+	// Done counts finished trials (Complete + Pruned + Failed); Running and Waiting
+	// (enqueued, not started) the others.
+	Done, Complete, Pruned, Failed, Running, Waiting int
 	// Best is the best complete trial so far; nil before the first.
 	Best *FrozenTrial
 	// Elapsed is the time since this Optimize call started.
@@ -50,6 +51,8 @@ func computeProgress(ev ProgressEvent, tr FrozenTrial, trials []FrozenTrial, dir
 			p.Pruned++
 		case StateFailed:
 			p.Failed++
+		case StateWaiting:
+			p.Waiting++
 		default:
 			p.Running++
 		}

@@ -430,3 +430,56 @@ func TestOptimizeArguments(t *testing.T) {
 	assert.Contains(t, trials[0].Error, "boom")
 	assert.Equal(t, StateComplete, trials[1].State)
 }
+
+func TestEnqueue(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Create(dir, testConfig())
+	require.NoError(t, err)
+	full := map[string]any{"lr": 1e-3, "y": 1.0, "c": "a", "k": 3}
+	n0, err := s.Enqueue(full)
+	require.NoError(t, err)
+	n1, err := s.Enqueue(map[string]any{"c": "c"})
+	require.NoError(t, err)
+	assert.Equal(t, []int{0, 1}, []int{n0, n1})
+	_, err = s.Enqueue(map[string]any{"nope": 1})
+	assert.ErrorContains(t, err, `"nope"`)
+	_, err = s.Enqueue(map[string]any{"c": "z"})
+	assert.Error(t, err)
+	_, err = s.Enqueue(map[string]any{"k": 4})
+	assert.ErrorContains(t, err, "grid")
+	fs, err := Create(t.TempDir(), Config{Direction: Minimize, Space: Space{FloatStep("f", 0, 1, 0.1)},
+		Sampler: SamplerConfig{Kind: SamplerRandom}, Pruner: PrunerConfig{Kind: PrunerNone, Median: DefaultMedianPruner()}})
+	require.NoError(t, err)
+	_, err = fs.Enqueue(map[string]any{"f": 0.1 * 3}) // 0.30000000000000004: snapped to the grid
+	require.NoError(t, err)
+	ft, err := fs.Trials()
+	require.NoError(t, err)
+	assert.InDelta(t, 0.3, ft[0].Params["f"].(float64), 1e-15)
+	sum, err := s.Summary()
+	require.NoError(t, err)
+	assert.Equal(t, 2, sum.Waiting)
+
+	require.NoError(t, s.Optimize(context.Background(), fastObjective, RunOptions{NTrials: 5}))
+	trials, err := s.Trials()
+	require.NoError(t, err)
+	require.Len(t, trials, 5, "enqueued trials count towards the budget")
+	assert.Equal(t, map[string]any{"lr": 1e-3, "y": 1.0, "c": "a", "k": 3.0}, trials[0].Params)
+	assert.Equal(t, "c", trials[1].Params["c"], "the fixed parameter is kept")
+	for _, name := range []string{"lr", "y", "k"} {
+		assert.Contains(t, trials[1].Params, name, "the others are sampled")
+	}
+	for _, tr := range trials {
+		assert.Equal(t, StateComplete, tr.State)
+		assert.Equal(t, 1, tr.Attempt)
+	}
+	// Enqueued after trials exist: runs next, beyond the previous budget.
+	n5, err := s.Enqueue(map[string]any{"y": -2.0})
+	require.NoError(t, err)
+	assert.Equal(t, 5, n5)
+	require.NoError(t, s.Optimize(context.Background(), fastObjective, RunOptions{NTrials: 5}))
+	trials, err = s.Trials()
+	require.NoError(t, err)
+	require.Len(t, trials, 6)
+	assert.Equal(t, -2.0, trials[5].Params["y"])
+	assert.Equal(t, StateComplete, trials[5].State)
+}

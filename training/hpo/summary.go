@@ -5,7 +5,7 @@ import "path/filepath"
 // Summary is a study's state at a glance (for `openmed search --status`-style reports).
 type Summary struct {
 	// Trials counts every trial; the others split it by state.
-	Trials, Complete, Pruned, Failed, Running int
+	Trials, Complete, Pruned, Failed, Running, Waiting int
 	// Orphaned counts running trials whose worker process is gone: the next Optimize call
 	// re-runs them with the same parameters.
 	Orphaned int
@@ -30,6 +30,8 @@ func (s *Study) Summary() (Summary, error) {
 			sum.Pruned++
 		case StateFailed:
 			sum.Failed++
+		case StateWaiting:
+			sum.Waiting++
 		default:
 			sum.Running++
 			a, seen := alive[t.Worker]
