@@ -17,6 +17,7 @@ type normalized struct {
 	// spare buffers recycled between successive rewrites (see buffers/commit).
 	spareNorm  []byte
 	spareAlign []span
+	changes    []change // scratch for normalizers that build change lists
 }
 
 // buffers returns empty recycled output buffers with room for capHint bytes.

@@ -95,55 +95,56 @@ func (p *precompiled) transform(chunk []byte) ([]byte, bool) {
 	return p.blob[v:end], true
 }
 
+// normalize rewrites n per grapheme. Like tokenizers 0.23 it records one
+// (char, change) transformation per output char: the i-th char of a
+// replacement replaces the unit's i-th old char (0) while old chars remain,
+// further chars are insertions (+1), and old chars left over are removed by
+// lowering the change of the last recorded transformation (so an empty
+// replacement folds its removal into the previous char, and is dropped when
+// nothing precedes it). The list is then applied with HF's transform rules.
 func (p *precompiled) normalize(n *normalized) {
 	s := n.norm
-	var t *transformer
-	pushed := false // some transformation has been recorded before
-	start := func(i int) {
-		// Everything before i was unchanged: copy it as (c, 0) emits would.
-		t = n.transformer(0, len(s), 0)
-		t.out = append(t.out, s[:i]...)
-		t.al = append(t.al, n.align[:i]...)
-		t.pos = i
-	}
-	emitNorm := func(old []byte, rep []byte, at int) {
-		if t == nil {
-			start(at)
-		}
-		// tokenizers 0.23 keeps every replacement char on the alignment of
-		// the unit it replaces: the first char consumes the whole unit, the
-		// others are insertions; an empty replacement removes the unit.
-		if len(rep) == 0 {
-			// The removal is folded into the previous transformation; with
-			// none before it, nothing is consumed and the next char takes
-			// this unit's alignment (as HF does).
-			if pushed {
-				t.pos += len(old)
-			}
+	var tr []change
+	started := false
+	// begin switches to recording at byte i: everything before is unchanged.
+	begin := func(i int) {
+		if started {
 			return
 		}
-		pushed = true
+		started = true
+		tr = n.changes[:0]
+		for _, r := range string(s[:i]) {
+			tr = append(tr, change{r, 0})
+		}
+	}
+	replace := func(old, rep []byte, at int) {
+		begin(at)
 		oldCount := utf8.RuneCount(old)
-		i := 0
+		k := 0
 		for _, r := range string(rep) {
-			if i == 0 {
-				t.emit(r, -(oldCount - 1))
+			if k < oldCount {
+				tr = append(tr, change{r, 0})
 			} else {
-				t.emit(r, 1)
+				tr = append(tr, change{r, 1})
 			}
-			i++
+			k++
+		}
+		if removed := oldCount - k; removed > 0 && len(tr) > 0 {
+			tr[len(tr)-1].c -= removed
+		}
+	}
+	keep := func(r rune) {
+		if started {
+			tr = append(tr, change{r, 0})
 		}
 	}
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf && (i+1 == len(s) || (s[i+1] < utf8.RuneSelf && !(c == '\r' && s[i+1] == '\n'))) {
 			if e := &p.ascii[c]; e.ok {
-				emitNorm(s[i:i+1], e.rep, i)
+				replace(s[i:i+1], e.rep, i)
 			} else {
-				pushed = true
-				if t != nil {
-					t.emit(rune(c), 0)
-				}
+				keep(rune(c))
 			}
 			i++
 			continue
@@ -154,7 +155,7 @@ func (p *precompiled) normalize(n *normalized) {
 		}
 		if len(g) < 6 {
 			if rep, ok := p.transform(g); ok {
-				emitNorm(g, rep, i)
+				replace(g, rep, i)
 				i += len(g)
 				continue
 			}
@@ -162,18 +163,16 @@ func (p *precompiled) normalize(n *normalized) {
 		for j := 0; j < len(g); {
 			r, sz := utf8.DecodeRune(g[j:])
 			if rep, ok := p.transform(g[j : j+sz]); ok {
-				emitNorm(g[j:j+sz], rep, i+j)
+				replace(g[j:j+sz], rep, i+j)
 			} else {
-				pushed = true
-				if t != nil {
-					t.emit(r, 0)
-				}
+				keep(r)
 			}
 			j += sz
 		}
 		i += len(g)
 	}
-	if t != nil {
-		t.done()
+	if started {
+		n.changes = tr
+		n.transformRange(0, len(n.norm), tr, 0)
 	}
 }
