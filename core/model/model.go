@@ -60,6 +60,10 @@ type Model struct {
 	dh     []float32
 	batch  *Batch
 	slots  []ProjectionSlot
+
+	// gathered-MLM buffers (mlm_gather.go)
+	positions           []int
+	gathered, dgathered []float32
 }
 
 // archOf maps a config's model_type to an Arch.

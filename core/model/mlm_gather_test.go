@@ -1,0 +1,88 @@
+package model
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/openmed/openmed/core/checkpoint"
+)
+
+func gatherTestConfig(t *testing.T) *checkpoint.Config {
+	t.Helper()
+	cfg, err := checkpoint.ParseConfig([]byte(`{"model_type":"bert","vocab_size":50,"hidden_size":16,
+	"num_hidden_layers":2,"num_attention_heads":2,"intermediate_size":32,"hidden_act":"gelu",
+	"max_position_embeddings":32,"type_vocab_size":2,"layer_norm_eps":1e-12,"initializer_range":0.2}`))
+	require.NoError(t, err)
+	return cfg
+}
+
+// The gathered MLM path gives the full path's logits at the masked positions
+// and the same parameter gradients when the loss only looks at them.
+func TestForwardMaskedEqualsFullPath(t *testing.T) {
+	cfg := gatherTestConfig(t)
+	full, err := New(cfg, MaskedLM, 3)
+	require.NoError(t, err)
+	gath, err := New(cfg, MaskedLM, 3)
+	require.NoError(t, err)
+	b := &Batch{Batch: 2, SeqLen: 7, InputIDs: make([]int32, 14), AttentionMask: make([]float32, 14)}
+	for i := range b.InputIDs {
+		b.InputIDs[i] = int32((i*7 + 3) % 50)
+		b.AttentionMask[i] = 1
+	}
+	b.AttentionMask[13] = 0
+	positions := []int{1, 4, 8, 12}
+	V := cfg.VocabSize
+
+	lf, err := full.Forward(b)
+	require.NoError(t, err)
+	lg, err := gath.ForwardMasked(b, positions)
+	require.NoError(t, err)
+	require.Equal(t, []int{len(positions), V}, lg.Shape)
+	for i, p := range positions {
+		for v := 0; v < V; v++ {
+			require.InDelta(t, lf.Data[p*V+v], lg.Data[i*V+v], 1e-5, "pos %d vocab %d", p, v)
+		}
+	}
+	// dL/dlogits: an arbitrary function of the masked rows only.
+	dfull := make([]float32, len(lf.Data))
+	dg := make([]float32, len(lg.Data))
+	for i, p := range positions {
+		for v := 0; v < V; v++ {
+			g := float32(math.Sin(float64(i*V+v))) * 0.1
+			dfull[p*V+v] = g
+			dg[i*V+v] = g
+		}
+	}
+	full.ZeroGrad()
+	gath.ZeroGrad()
+	require.NoError(t, full.Backward(dfull))
+	require.NoError(t, gath.BackwardMasked(dg))
+	pf, pg := full.Params(), gath.Params()
+	require.Equal(t, len(pf), len(pg))
+	nonzero := 0
+	for i := range pf {
+		require.Equal(t, pf[i].Name, pg[i].Name)
+		if pf[i].Grad == nil {
+			continue
+		}
+		for j := range pf[i].Grad.Data {
+			require.InDelta(t, pf[i].Grad.Data[j], pg[i].Grad.Data[j], 1e-5, "%s[%d]", pf[i].Name, j)
+			if pf[i].Grad.Data[j] != 0 {
+				nonzero++
+			}
+		}
+	}
+	require.Greater(t, nonzero, 100)
+}
+
+func TestForwardMaskedErrors(t *testing.T) {
+	cfg := gatherTestConfig(t)
+	m, err := New(cfg, MaskedLM, 1)
+	require.NoError(t, err)
+	b := &Batch{Batch: 1, SeqLen: 3, InputIDs: []int32{1, 2, 3}}
+	_, err = m.ForwardMasked(b, []int{3})
+	require.ErrorContains(t, err, "outside")
+	require.ErrorContains(t, m.BackwardMasked(nil), "before ForwardMasked")
+}
