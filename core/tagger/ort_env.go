@@ -112,6 +112,11 @@ func initORT(explicit string) (string, error) {
 	ortEnv.Lock()
 	defer ortEnv.Unlock()
 	if ortEnv.lib != "" {
+		if explicit != "" {
+			if _, err := ResolveORTLibrary(explicit); err != nil {
+				return "", err
+			}
+		}
 		if explicit != "" && !ortSameLib(explicit, ortEnv.lib) {
 			return "", fmt.Errorf("tagger: ONNX Runtime already initialised from %s in this process; cannot switch to %s", ortEnv.lib, explicit)
 		}
