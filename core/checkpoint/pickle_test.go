@@ -272,6 +272,12 @@ sd = {
   "param": torch.nn.Parameter(torch.randn(2, 2)),
 }
 torch.save(sd, sys.argv[1] + "/pytorch_model.bin")
+lin = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.LayerNorm(2))
+torch.save(lin.state_dict(), sys.argv[1] + "/module.bin")  # OrderedDict with _metadata (BUILD)
+with open(sys.argv[1] + "/module.f32", "wb") as f:
+  for k in sorted(lin.state_dict()):
+    v = lin.state_dict()[k].reshape(-1)
+    f.write(struct.pack("<%df" % v.numel(), *v.tolist()))
 with open(sys.argv[1] + "/expect.f32", "wb") as f:
   for k in sorted(sd):
     v = sd[k].detach().float().contiguous().reshape(-1)
@@ -294,6 +300,19 @@ with open(sys.argv[1] + "/expect.f32", "wb") as f:
 	assert.Equal(t, len(expect), pos)
 	assert.Equal(t, []int{6, 4}, raw["t"].Shape)
 	assert.Equal(t, []int{2, 3}, raw["slice"].Shape)
+
+	mod, err := ReadPytorchBin(filepath.Join(dir, "module.bin"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"0.bias", "0.weight", "1.bias", "1.weight"}, sortedKeys(mod))
+	modWant, err := os.ReadFile(filepath.Join(dir, "module.f32"))
+	require.NoError(t, err)
+	var modGot []float32
+	for _, k := range sortedKeys(mod) {
+		modGot = append(modGot, mod[k].Data...)
+	}
+	want := make([]float32, len(modWant)/4)
+	require.NoError(t, F32.decode(modWant, want))
+	assert.Equal(t, want, modGot)
 
 	m, err := LoadWeights(dir)
 	require.NoError(t, err)
