@@ -277,3 +277,22 @@ func fuzzSeedDir() string {
 	}
 	return ""
 }
+
+func TestWriteSafetensorsAtomicOnError(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "model.safetensors")
+	good := map[string]*tensor.Tensor{"a": mustT(t, []float32{1, 2})}
+	require.NoError(t, WriteSafetensors(p, good, nil))
+	before, err := os.ReadFile(p)
+	require.NoError(t, err)
+	bad := map[string]*tensor.Tensor{"a": {Shape: []int{3}, Data: []float32{1}}}
+	err = WriteSafetensors(p, bad, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), p)
+	after, err := os.ReadFile(p)
+	require.NoError(t, err)
+	assert.Equal(t, before, after, "failed write leaves the old file")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "no temporary file left behind")
+}

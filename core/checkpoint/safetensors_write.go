@@ -1,9 +1,11 @@
 package checkpoint
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -19,16 +21,25 @@ import (
 // in that order, a compact JSON header with "__metadata__" first, padded with
 // spaces to a multiple of 8 bytes.
 func EncodeSafetensors(tensors map[string]*tensor.Tensor, metadata map[string]string) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := encodeSafetensors(&buf, tensors, metadata); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// encodeSafetensors streams the file to w (no second copy of the data).
+func encodeSafetensors(w io.Writer, tensors map[string]*tensor.Tensor, metadata map[string]string) error {
 	names := make([]string, 0, len(tensors))
 	for name, t := range tensors {
 		if name == metadataKey {
-			return nil, fmt.Errorf("tensor name %q is reserved", name)
+			return fmt.Errorf("tensor name %q is reserved", name)
 		}
 		if t == nil {
-			return nil, fmt.Errorf("tensor %q is nil", name)
+			return fmt.Errorf("tensor %q is nil", name)
 		}
 		if tensor.Numel(t.Shape) != len(t.Data) {
-			return nil, fmt.Errorf("tensor %q: shape %v does not match %d values", name, t.Shape, len(t.Data))
+			return fmt.Errorf("tensor %q: shape %v does not match %d values", name, t.Shape, len(t.Data))
 		}
 		names = append(names, name)
 	}
@@ -79,32 +90,45 @@ func EncodeSafetensors(tensors map[string]*tensor.Tensor, metadata map[string]st
 		hdr.WriteByte(' ')
 	}
 
-	out := make([]byte, 8, 8+int64(hdr.Len())+off)
-	binary.LittleEndian.PutUint64(out, uint64(hdr.Len()))
-	out = append(out, hdr.Bytes()...)
+	bw := bufio.NewWriterSize(w, 1<<20)
+	_ = binary.Write(bw, binary.LittleEndian, uint64(hdr.Len()))
+	_, _ = bw.Write(hdr.Bytes())
+	var chunk []byte
 	for _, name := range names {
-		for _, v := range tensors[name].Data {
-			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(v))
+		data := tensors[name].Data
+		for len(data) > 0 {
+			n := min(len(data), 1<<16)
+			chunk = chunk[:0]
+			for _, v := range data[:n] {
+				chunk = binary.LittleEndian.AppendUint32(chunk, math.Float32bits(v))
+			}
+			if _, err := bw.Write(chunk); err != nil {
+				return err
+			}
+			data = data[n:]
 		}
 	}
-	return out, nil
+	return bw.Flush()
 }
 
 // WriteSafetensors writes float32 tensors to path in Hugging Face's layout
 // (see EncodeSafetensors), atomically: a temporary file in the same folder is
 // written, fsynced and renamed over path.
 func WriteSafetensors(path string, tensors map[string]*tensor.Tensor, metadata map[string]string) error {
-	buf, err := EncodeSafetensors(tensors, metadata)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return WriteFileAtomic(path, buf)
+	return writeAtomic(path, func(w io.Writer) error { return encodeSafetensors(w, tensors, metadata) })
 }
 
 // WriteFileAtomic writes data to path through a temporary file in the same
 // directory that is fsynced and then renamed, so readers see either the old
 // or the new file, never a partial one.
 func WriteFileAtomic(path string, data []byte) error {
+	return writeAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+func writeAtomic(path string, write func(io.Writer) error) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -116,7 +140,7 @@ func WriteFileAtomic(path string, data []byte) error {
 		os.Remove(tmp)
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if _, err := f.Write(data); err != nil {
+	if err := write(f); err != nil {
 		return fail(err)
 	}
 	if err := f.Sync(); err != nil {
