@@ -115,8 +115,8 @@ func (l *Linear) Forward(y, x []float32, n int) {
 		tensor.Dropout(c.xd, x[:n*in], l.Dropout, c.seed, 0)
 		xd = c.xd
 	}
-	tensor.Sgemm(tensor.NoTrans, tensor.Trans, n, r, in, 1, xd, in, l.A.Value.Data, in, 0, c.u, r)
-	tensor.Sgemm(tensor.NoTrans, tensor.Trans, n, out, r, l.Scaling, c.u, r, l.B.Value.Data, r, 1, y, out)
+	tensor.SgemmParallel(tensor.NoTrans, tensor.Trans, n, r, in, 1, xd, in, l.A.Value.Data, in, 0, c.u, r)
+	tensor.SgemmParallel(tensor.NoTrans, tensor.Trans, n, out, r, l.Scaling, c.u, r, l.B.Value.Data, r, 1, y, out)
 }
 
 // Backward pops the cache of the matching Forward, accumulates dA and dB,
@@ -135,25 +135,25 @@ func (l *Linear) Backward(dx, x, dy []float32, n int, accumulate bool) {
 		xd = c.xd
 	}
 	if l.B.Grad != nil {
-		tensor.Sgemm(tensor.Trans, tensor.NoTrans, out, r, n, l.Scaling, dy, out, c.u, r, 1, l.B.Grad.Data, r)
+		tensor.SgemmParallel(tensor.Trans, tensor.NoTrans, out, r, n, l.Scaling, dy, out, c.u, r, 1, l.B.Grad.Data, r)
 	}
 	if l.A.Grad == nil && dx == nil {
 		return
 	}
 	l.du = grow(l.du, n*r)
-	tensor.Sgemm(tensor.NoTrans, tensor.NoTrans, n, r, out, l.Scaling, dy, out, l.B.Value.Data, r, 0, l.du, r)
+	tensor.SgemmParallel(tensor.NoTrans, tensor.NoTrans, n, r, out, l.Scaling, dy, out, l.B.Value.Data, r, 0, l.du, r)
 	if l.A.Grad != nil {
-		tensor.Sgemm(tensor.Trans, tensor.NoTrans, r, in, n, 1, l.du, r, xd, in, 1, l.A.Grad.Data, in)
+		tensor.SgemmParallel(tensor.Trans, tensor.NoTrans, r, in, n, 1, l.du, r, xd, in, 1, l.A.Grad.Data, in)
 	}
 	if dx == nil {
 		return
 	}
 	if !c.drop {
-		tensor.Sgemm(tensor.NoTrans, tensor.NoTrans, n, in, r, 1, l.du, r, l.A.Value.Data, in, 1, dx, in)
+		tensor.SgemmParallel(tensor.NoTrans, tensor.NoTrans, n, in, r, 1, l.du, r, l.A.Value.Data, in, 1, dx, in)
 		return
 	}
 	l.dxd = grow(l.dxd, n*in)
-	tensor.Sgemm(tensor.NoTrans, tensor.NoTrans, n, in, r, 1, l.du, r, l.A.Value.Data, in, 0, l.dxd, in)
+	tensor.SgemmParallel(tensor.NoTrans, tensor.NoTrans, n, in, r, 1, l.du, r, l.A.Value.Data, in, 0, l.dxd, in)
 	tensor.Dropout(l.dxd, l.dxd, l.Dropout, c.seed, 0)
 	tensor.AddInPlace(dx[:n*in], l.dxd)
 }
@@ -163,7 +163,7 @@ func (l *Linear) Backward(dx, x, dy []float32, n int, accumulate bool) {
 func (l *Linear) DeltaWeight() *tensor.Tensor {
 	in, out, r := l.InFeatures(), l.OutFeatures(), l.Rank()
 	d := tensor.New(out, in)
-	tensor.Sgemm(tensor.NoTrans, tensor.NoTrans, out, in, r, l.Scaling, l.B.Value.Data, r, l.A.Value.Data, in, 0, d.Data, in)
+	tensor.SgemmParallel(tensor.NoTrans, tensor.NoTrans, out, in, r, l.Scaling, l.B.Value.Data, r, l.A.Value.Data, in, 0, d.Data, in)
 	return d
 }
 
@@ -174,7 +174,7 @@ func (l *Linear) Merge() {
 		return
 	}
 	in, out, r := l.InFeatures(), l.OutFeatures(), l.Rank()
-	tensor.Sgemm(tensor.NoTrans, tensor.NoTrans, out, in, r, l.Scaling, l.B.Value.Data, r, l.A.Value.Data, in, 1, l.Base.Weight.Value.Data, in)
+	tensor.SgemmParallel(tensor.NoTrans, tensor.NoTrans, out, in, r, l.Scaling, l.B.Value.Data, r, l.A.Value.Data, in, 1, l.Base.Weight.Value.Data, in)
 	l.merged = true
 }
 
@@ -184,7 +184,7 @@ func (l *Linear) Unmerge() {
 		return
 	}
 	in, out, r := l.InFeatures(), l.OutFeatures(), l.Rank()
-	tensor.Sgemm(tensor.NoTrans, tensor.NoTrans, out, in, r, -l.Scaling, l.B.Value.Data, r, l.A.Value.Data, in, 1, l.Base.Weight.Value.Data, in)
+	tensor.SgemmParallel(tensor.NoTrans, tensor.NoTrans, out, in, r, -l.Scaling, l.B.Value.Data, r, l.A.Value.Data, in, 1, l.Base.Weight.Value.Data, in)
 	l.merged = false
 }
 

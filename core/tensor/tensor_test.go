@@ -324,3 +324,34 @@ func TestBLASCoreIsNotGenericFallback(t *testing.T) {
 		assert.NotEqual(t, "Prescott", core, "DYNAMIC_ARCH fallback should have been corrected")
 	}
 }
+
+func TestSgemmParallelMatchesSgemm(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	orig := Threads()
+	defer SetThreads(orig)
+	SetThreads(3)
+	for _, ta := range []Transpose{NoTrans, Trans} {
+		for _, tb := range []Transpose{NoTrans, Trans} {
+			for _, dims := range [][3]int{{300, 70, 200}, {70, 300, 200}} {
+				m, n, k := dims[0], dims[1], dims[2]
+				ar, ac := m, k
+				if ta == Trans {
+					ar, ac = k, m
+				}
+				br, bc := k, n
+				if tb == Trans {
+					br, bc = n, k
+				}
+				a := randSlice(r, ar*ac, 1)
+				b := randSlice(r, br*bc, 1)
+				c1 := randSlice(r, m*n, 1)
+				c2 := append([]float32(nil), c1...)
+				Sgemm(ta, tb, m, n, k, 0.7, a, ac, b, bc, 0.3, c1, n)
+				SgemmParallel(ta, tb, m, n, k, 0.7, a, ac, b, bc, 0.3, c2, n)
+				for i := range c1 {
+					require.InDelta(t, c1[i], c2[i], 1e-4, "ta=%v tb=%v dims=%v i=%d", ta, tb, dims, i)
+				}
+			}
+		}
+	}
+}
