@@ -1,0 +1,254 @@
+package parity
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openmed/openmed/benchmarks/training/features"
+	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/corpus"
+	"github.com/openmed/openmed/core/lora"
+	"github.com/openmed/openmed/core/model"
+	"github.com/openmed/openmed/core/tensor"
+	"github.com/openmed/openmed/core/tokenize"
+	"github.com/openmed/openmed/training/loss"
+	"github.com/openmed/openmed/training/optim"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// loopRecipe is the recipe of the loop-parity case (issue #5 item 5): the
+// paper's optimiser settings at a tiny scale.
+type loopRecipe struct {
+	Steps          int     `json:"steps"`
+	LR             float64 `json:"lr"`
+	WeightDecay    float64 `json:"weight_decay"`
+	Warmup         int     `json:"warmup"`
+	LabelSmoothing float32 `json:"label_smoothing"`
+	MaxGradNorm    float64 `json:"max_grad_norm"`
+}
+
+var recipe = loopRecipe{Steps: 50, LR: 1e-3, WeightDecay: 0.01, Warmup: 5, LabelSmoothing: 0.1, MaxGradNorm: 1.0}
+
+const (
+	loopSentences = 64
+	loopBatch     = 8
+	// loopLossTol is the per-step loss tolerance of the issue.
+	loopLossTol = 1e-3
+)
+
+// peerBatch is one padded batch as the peer reads it.
+type peerBatch struct {
+	IDs    [][]int32   `json:"ids"`
+	Mask   [][]float32 `json:"mask"`
+	Labels [][]int32   `json:"labels"`
+}
+
+// loopCase is the file peer_loop.py reads.
+type loopCase struct {
+	loopRecipe
+	Mode        string         `json:"mode"`
+	Config      string         `json:"config"`
+	BaseWeights string         `json:"base_weights"`
+	AdapterInit string         `json:"adapter_init,omitempty"`
+	Lora        map[string]any `json:"lora,omitempty"`
+	NoDecay     []string       `json:"no_decay"`
+	Batches     []peerBatch    `json:"batches"`
+	Result      string         `json:"result"`
+	Final       string         `json:"final"`
+}
+
+// peerResult is what peer_loop.py writes.
+type peerResult struct {
+	Losses    []float64 `json:"losses"`
+	GradNorms []float64 `json:"grad_norms"`
+	LRs       []float64 `json:"lrs"`
+	Torch     string    `json:"torch"`
+}
+
+// loopBatches tokenizes the first 64 NCBI-Disease training sentences with the
+// PubMedBERT vocabulary and folds the ids into the fixture's 128-word
+// vocabulary: specials 0–4 ([PAD] [UNK] [CLS] [SEP] [MASK]) stay, every
+// other id becomes id % 123 + 5. Windows are 64 tokens (the fixture's
+// max_position_embeddings) with 16 overlap; 8 padded batches of 8.
+func loopBatches(t *testing.T, shared string, cfg *checkpoint.Config) []features.Padded {
+	tok, err := tokenize.Load(filepath.Join(shared, "tokenizers", "pubmedbert-abstract"))
+	require.NoError(t, err)
+	c, err := corpus.ReadFile(filepath.Join(shared, "data", "NCBI-Disease", "train.tsv"))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(c.Sentences), loopSentences)
+	fold := func(id int32) int32 {
+		if id < 5 {
+			return id
+		}
+		return id%123 + 5
+	}
+	feats, err := features.Build(tok, c.Sentences[:loopSentences], c.Name, features.Label2ID(cfg),
+		features.Options{MaxLen: cfg.MaxPositionEmbeddings, Stride: 16, MapID: fold})
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(feats), loopSentences)
+	feats = feats[:loopSentences]
+	var out []features.Padded
+	for i := 0; i < len(feats); i += loopBatch {
+		out = append(out, features.Pad(feats[i:i+loopBatch], int32(cfg.PadTokenID)))
+	}
+	return out
+}
+
+// goLoop runs the recipe on m over params the way the trainer composes a step:
+// zero grads, forward, label-smoothed CE, backward, clip, lr from the
+// schedule (LambdaLR: step s uses Factor(s)), AdamW step.
+func goLoop(t *testing.T, m *model.Model, params []*tensor.Param, batches []features.Padded) (losses, norms, lrs []float64) {
+	opt, err := optim.NewAdamW(params, optim.WithLR(recipe.LR), optim.WithWeightDecay(recipe.WeightDecay))
+	require.NoError(t, err)
+	sched := optim.CosineWithWarmup(recipe.Warmup, recipe.Steps)
+	c := m.Config.NumLabels()
+	var dl []float32
+	for step := 0; step < recipe.Steps; step++ {
+		p := batches[step%len(batches)]
+		b := &model.Batch{Batch: p.Batch, SeqLen: p.SeqLen, InputIDs: p.IDs, AttentionMask: p.Mask}
+		opt.ZeroGrad()
+		logits, err := m.Forward(b)
+		require.NoError(t, err)
+		n := b.Tokens()
+		dl = append(dl[:0], make([]float32, n*c)...)
+		l, count, err := loss.CrossEntropyChecked(logits.Data, n, c, p.Labels, recipe.LabelSmoothing, dl)
+		require.NoError(t, err)
+		require.Positive(t, count)
+		require.NoError(t, m.Backward(dl))
+		norms = append(norms, optim.ClipGradNorm(params, recipe.MaxGradNorm))
+		lr := sched.LR(recipe.LR, step)
+		opt.SetLR(lr)
+		opt.Step()
+		losses, lrs = append(losses, float64(l)), append(lrs, lr)
+	}
+	return losses, norms, lrs
+}
+
+func TestLoopParityWithPyTorch(t *testing.T) {
+	shared := sharedDir(t)
+	requireTorch(t)
+	root := repoRoot(t)
+	fixture := filepath.Join(shared, "fixtures", "bert")
+	cfg, err := checkpoint.LoadConfig(filepath.Join(fixture, checkpoint.ConfigFile))
+	require.NoError(t, err)
+	batches := loopBatches(t, shared, cfg)
+
+	for _, mode := range []string{"lora", "full"} {
+		t.Run(mode, func(t *testing.T) {
+			dir := t.TempDir()
+			m, err := model.Load(fixture, model.TokenClassification)
+			require.NoError(t, err)
+			m.SetTraining(false) // dropout off on both sides
+			lc := loopCase{loopRecipe: recipe, Mode: mode, Config: filepath.Join(fixture, checkpoint.ConfigFile),
+				BaseWeights: filepath.Join(fixture, checkpoint.SafeWeightsFile),
+				Result:      filepath.Join(dir, "result.json"), Final: filepath.Join(dir, "final.safetensors")}
+			var params []*tensor.Param
+			var final func() map[string]*tensor.Tensor
+			keyOf := func(p *tensor.Param) string { return p.Name }
+			if mode == "lora" {
+				ad, err := lora.Apply(m, lora.NewConfig(lora.WithRank(4), lora.WithAlpha(8), lora.WithTargets("query", "value"), lora.WithSeed(11)))
+				require.NoError(t, err)
+				params = ad.TrainableParams()
+				// Both sides start from Go's LoRA init (A Kaiming-uniform, B zero).
+				lc.AdapterInit = filepath.Join(dir, "adapter_init.safetensors")
+				require.NoError(t, checkpoint.WriteSafetensors(lc.AdapterInit, ad.StateDict(), map[string]string{"format": "pt"}))
+				lc.Lora = map[string]any{"r": 4, "alpha": 8, "targets": []string{"query", "value"}}
+				final = ad.StateDict
+				keyOf = func(p *tensor.Param) string { return checkpoint.AdapterPrefix + p.Name }
+			} else {
+				params = m.TrainableParams()
+				final = m.StateDict
+			}
+			sd := final()
+			for _, p := range params {
+				_, ok := sd[keyOf(p)]
+				require.True(t, ok, "trainable %s has no state-dict key %s", p.Name, keyOf(p))
+				if p.NoDecay {
+					lc.NoDecay = append(lc.NoDecay, keyOf(p))
+				}
+			}
+			require.NotEmpty(t, lc.NoDecay)
+			for _, b := range batches {
+				lc.Batches = append(lc.Batches, peerBatch{IDs: features.Rows(b.IDs, b.Batch, b.SeqLen),
+					Mask: features.Rows(b.Mask, b.Batch, b.SeqLen), Labels: features.Rows(b.Labels, b.Batch, b.SeqLen)})
+			}
+			casePath := filepath.Join(dir, "case.json")
+			require.NoError(t, features.WriteJSON(casePath, lc))
+
+			start := time.Now()
+			goLosses, goNorms, goLRs := goLoop(t, m, params, batches)
+			goTime := time.Since(start)
+
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			start = time.Now()
+			out, err := exec.CommandContext(ctx, python, filepath.Join(root, "benchmarks", "training", "peer_loop.py"), casePath).CombinedOutput()
+			require.NoError(t, err, "peer_loop.py: %s", out)
+			peerTime := time.Since(start)
+			var pr peerResult
+			require.NoError(t, features.ReadJSON(lc.Result, &pr))
+			require.Len(t, pr.Losses, recipe.Steps)
+
+			maxLoss, maxNorm := 0.0, 0.0
+			for s := 0; s < recipe.Steps; s++ {
+				assert.InDelta(t, pr.LRs[s], goLRs[s], 1e-12, "step %d lr", s)
+				assert.InDelta(t, pr.Losses[s], goLosses[s], loopLossTol, "step %d loss", s)
+				assert.InDelta(t, pr.GradNorms[s], goNorms[s], 1e-3*max(1, pr.GradNorms[s]), "step %d grad norm", s)
+				maxLoss = max(maxLoss, math.Abs(pr.Losses[s]-goLosses[s]))
+				maxNorm = max(maxNorm, math.Abs(pr.GradNorms[s]-goNorms[s]))
+			}
+			// Training must actually move the loss, or the comparison is empty.
+			assert.Less(t, goLosses[recipe.Steps-1], goLosses[0]-0.1, "loss did not decrease")
+
+			peerFinal, err := checkpoint.ReadSafetensors(lc.Final)
+			require.NoError(t, err)
+			maxParam, worst := paramDiff(t, final(), peerFinal, params, keyOf, false)
+			assert.Less(t, maxParam, finalParamTol, "final parameter %s", worst)
+			// Attention key biases have an exactly zero gradient (q·b_k is the
+			// same for every key, and softmax ignores it), so AdamW normalises
+			// pure rounding noise: bound them by the total learning rate instead.
+			maxKey, worstKey := paramDiff(t, final(), peerFinal, params, keyOf, true)
+			sumLR := 0.0
+			for _, lr := range goLRs {
+				sumLR += lr
+			}
+			assert.Less(t, maxKey, sumLR, "key bias %s", worstKey)
+			t.Logf("%s: %d steps, loss %.4f → %.4f; max |Δloss| %.2e, max |Δgrad-norm| %.2e, max |Δparam| %.2e (%s), key biases %.2e; go %v, peer %v (torch %s, incl. start-up)",
+				mode, recipe.Steps, goLosses[0], goLosses[recipe.Steps-1], maxLoss, maxNorm, maxParam, worst, maxKey, goTime.Round(time.Millisecond), peerTime.Round(time.Millisecond), pr.Torch)
+		})
+	}
+}
+
+// finalParamTol bounds the final-parameter difference after 50 AdamW steps
+// (attention key biases excepted, see the test).
+const finalParamTol = 1e-4
+
+// paramDiff compares the trainable tensors of two state dicts and returns the
+// largest absolute difference and where it is: over the attention key biases
+// when keyBias, over every other parameter otherwise.
+func paramDiff(t *testing.T, ours, peer map[string]*tensor.Tensor, params []*tensor.Param, keyOf func(*tensor.Param) string, keyBias bool) (float64, string) {
+	t.Helper()
+	worst, where := 0.0, ""
+	for _, p := range params {
+		k := keyOf(p)
+		if strings.HasSuffix(k, "attention.self.key.bias") != keyBias {
+			continue
+		}
+		a, b := ours[k], peer[k]
+		require.NotNil(t, b, "peer final state lacks %s", k)
+		require.Equal(t, a.Shape, b.Shape, k)
+		for i := range a.Data {
+			if d := math.Abs(float64(a.Data[i] - b.Data[i])); d > worst {
+				worst, where = d, fmt.Sprintf("%s[%d]", k, i)
+			}
+		}
+	}
+	return worst, where
+}
