@@ -91,11 +91,17 @@ func bertDimsFrom(cfg *checkpoint.Config) (bertDims, error) {
 		d.emb = cfg.HiddenSize // BERT has no embedding_size
 	case checkpoint.ModelElectra:
 		d.prefix = "electra"
+	case checkpoint.ModelDebertaV2:
+		d.prefix = "deberta"
 	default:
-		return d, fmt.Errorf("onnx: config.json model_type %q: export supports %q and %q", cfg.ModelType, checkpoint.ModelBERT, checkpoint.ModelElectra)
+		return d, fmt.Errorf("onnx: config.json model_type %q: export supports %q, %q and %q",
+			cfg.ModelType, checkpoint.ModelBERT, checkpoint.ModelElectra, checkpoint.ModelDebertaV2)
 	}
 	if d.eps == 0 {
 		d.eps = defaultLayerEps
+		if cfg.ModelType == checkpoint.ModelDebertaV2 {
+			d.eps = 1e-7 // DebertaV2Config.layer_norm_eps default
+		}
 	}
 	if raw := cfg.Raw("position_embedding_type"); raw != nil && strings.Trim(string(raw), `" `) != "absolute" {
 		return d, fmt.Errorf("onnx: config.json position_embedding_type %s: only \"absolute\" is supported", raw)
@@ -138,6 +144,9 @@ func BuildTokenClassifier(cfg *checkpoint.Config, state map[string]*tensor.Tenso
 	if err != nil {
 		return nil, err
 	}
+	if cfg.ModelType == checkpoint.ModelDebertaV2 {
+		return buildDebertaV2(cfg, d, state)
+	}
 	w := &weights{m: state}
 	b := NewBuilder(d.prefix + "_token_classification")
 	batch, seq := Symbolic(AxisBatch), Symbolic(AxisSequence)
@@ -153,14 +162,18 @@ func BuildTokenClassifier(cfg *checkpoint.Config, state map[string]*tensor.Tenso
 	for l := 0; l < d.layers; l++ {
 		x = bertLayer(b, w, d, l, x, ext)
 	}
+	return finishClassifier(b, w, d, string(cfg.ModelType), x)
+}
+
+// finishClassifier applies the token-classification head (dropout is the
+// identity in eval mode, then classifier Linear) and declares the logits output.
+func finishClassifier(b *Builder, w *weights, d bertDims, arch, x string) (*Builder, error) {
 	b.SetScope("/classifier")
-	logits := b.Linear(x,
-		b.WeightTransposed("classifier.weight", w.get("classifier.weight", d.labels, d.hidden)),
-		b.Weight("classifier.bias", w.get("classifier.bias", d.labels)))
-	if err := w.err(string(cfg.ModelType)); err != nil {
+	logits := linear(b, w, "classifier", x, d.labels, d.hidden)
+	if err := w.err(arch); err != nil {
 		return nil, err
 	}
-	b.Output(logits, OutputLogits, Float, batch, seq, Fixed(int64(d.labels)))
+	b.Output(logits, OutputLogits, Float, Symbolic(AxisBatch), Symbolic(AxisSequence), Fixed(int64(d.labels)))
 	return b, b.Err()
 }
 
@@ -228,7 +241,13 @@ func bertLayer(b *Builder, w *weights, d bertDims, l int, x, ext string) string 
 	scores := b.Div(b.MatMul(q, k), b.ScalarFloat(float32(math.Sqrt(float64(d.headDim)))))
 	probs := b.Softmax(b.Add(scores, ext), -1)
 	ctx := b.Reshape(b.Transpose(b.MatMul(probs, v), 0, 2, 1, 3), 0, 0, int64(d.hidden))
+	return layerTail(b, w, d, p, scope, ctx, x)
+}
 
+// layerTail is the part of a BERT/ELECTRA/DeBERTa layer after the attention
+// context: SelfOutput (dense, LN(+x)), Intermediate (dense, act) and Output
+// (dense, LN(+residual)). p is the layer's state_dict prefix.
+func layerTail(b *Builder, w *weights, d bertDims, p, scope, ctx, x string) string {
 	b.SetScope(scope + "/attention/output")
 	a := linear(b, w, p+"attention.output.dense", ctx, d.hidden, d.hidden)
 	a = layerNorm(b, w, p+"attention.output.LayerNorm", b.Add(a, x), d.hidden, d.eps)

@@ -85,9 +85,9 @@ func TestBuildTokenClassifierErrors(t *testing.T) {
 	})
 	t.Run("unsupported model type", func(t *testing.T) {
 		c := *cfg
-		c.ModelType = checkpoint.ModelDebertaV2
+		c.ModelType = checkpoint.ModelRoberta
 		_, err := BuildTokenClassifier(&c, w)
-		assert.ErrorContains(t, err, `model_type "deberta-v2"`)
+		assert.ErrorContains(t, err, `model_type "roberta"`)
 	})
 	t.Run("unsupported activation", func(t *testing.T) {
 		c := *cfg
@@ -110,7 +110,7 @@ func TestBuildTokenClassifierErrors(t *testing.T) {
 }
 
 func TestBuildTokenClassifierStructure(t *testing.T) {
-	for _, arch := range []string{"bert", "electra"} {
+	for _, arch := range []string{"bert", "electra", "deberta_v3"} {
 		t.Run(arch, func(t *testing.T) {
 			cfg, w := fixtureConfig(t, arch)
 			b, err := BuildTokenClassifier(cfg, w)
@@ -124,7 +124,11 @@ func TestBuildTokenClassifierStructure(t *testing.T) {
 				assert.Equal(t, Int64, in.ElemType)
 				assert.Equal(t, []Dim{Symbolic(AxisBatch), Symbolic(AxisSequence)}, in.Dims)
 			}
-			assert.Equal(t, []string{InputIDs, AttentionMask, TokenTypeIDs}, ins)
+			if arch == "deberta_v3" { // type_vocab_size 0: no token_type_ids (Optimum does the same)
+				assert.Equal(t, []string{InputIDs, AttentionMask}, ins)
+			} else {
+				assert.Equal(t, []string{InputIDs, AttentionMask, TokenTypeIDs}, ins)
+			}
 			require.Len(t, g.Outputs, 1)
 			assert.Equal(t, ValueInfo{Name: OutputLogits, ElemType: Float,
 				Dims: []Dim{Symbolic(AxisBatch), Symbolic(AxisSequence), Fixed(5)}}, g.Outputs[0])
@@ -132,11 +136,20 @@ func TestBuildTokenClassifierStructure(t *testing.T) {
 			for _, n := range g.Nodes {
 				ops[n.OpType]++
 			}
-			// 1 embedding LN + 2 per layer; one softmax and one erf per layer.
-			assert.Equal(t, 1+2*cfg.NumHiddenLayers, ops["LayerNormalization"])
+			// 1 embedding LN + 2 per layer (+ DeBERTa's rel_embeddings LN);
+			// one softmax and one erf per layer.
+			lns := 1 + 2*cfg.NumHiddenLayers
+			if arch == "deberta_v3" {
+				lns++
+			}
+			assert.Equal(t, lns, ops["LayerNormalization"])
 			assert.Equal(t, cfg.NumHiddenLayers, ops["Softmax"])
 			assert.Equal(t, cfg.NumHiddenLayers, ops["Erf"])
-			assert.Equal(t, 1, ops["Range"], "position ids from Range(0, seq_len)")
+			assert.Equal(t, 1, ops["Range"], "positions from Range(0, seq_len)")
+			if arch == "deberta_v3" {
+				assert.Equal(t, 2*cfg.NumHiddenLayers, ops["GatherElements"], "c2p and p2c per layer")
+				assert.Equal(t, 2*cfg.NumHiddenLayers, ops["Where"], "XSoftmax fill and zero per layer")
+			}
 			// Every state_dict weight ends up as exactly one initializer.
 			inits := map[string]bool{}
 			for _, in := range g.Initializers {

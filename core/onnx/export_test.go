@@ -26,7 +26,7 @@ for o in m.graph.output:
 func TestExportPassesONNXChecker(t *testing.T) {
 	shared := sharedDir(t)
 	py := pythonONNX(t)
-	for _, arch := range []string{"bert", "electra"} {
+	for _, arch := range []string{"bert", "electra", "deberta_v3"} {
 		t.Run(arch, func(t *testing.T) {
 			out := t.TempDir()
 			res, err := Export(filepath.Join(shared, "fixtures", arch), out, ExportOptions{})
@@ -99,15 +99,20 @@ func TestExportErrors(t *testing.T) {
 
 	// config.json present but no weights.
 	dir := t.TempDir()
-	src := filepath.Join(sharedDir(t), "fixtures", "bert", "config.json")
-	data, err := os.ReadFile(src)
+	data, err := os.ReadFile(filepath.Join(sharedDir(t), "fixtures", "bert", "config.json"))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), data, 0o644))
 	_, err = Export(dir, t.TempDir(), ExportOptions{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), dir)
 
-	// DeBERTa is a later issue: a clear error, not a broken graph.
-	_, err = Export(filepath.Join(sharedDir(t), "fixtures", "deberta_v3"), t.TempDir(), ExportOptions{})
-	assert.ErrorContains(t, err, "deberta-v2")
+	// Unsupported architectures: a clear error, not a broken graph.
+	cfg := filepath.Join(t.TempDir(), "roberta")
+	require.NoError(t, os.MkdirAll(cfg, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(cfg, "config.json"), []byte(strings.Replace(string(data), `"model_type": "bert"`, `"model_type": "roberta"`, 1)), 0o644))
+	src, err := os.ReadFile(filepath.Join(sharedDir(t), "fixtures", "bert", "model.safetensors"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(cfg, "model.safetensors"), src, 0o644))
+	_, err = Export(cfg, t.TempDir(), ExportOptions{})
+	assert.ErrorContains(t, err, `model_type "roberta"`)
 }

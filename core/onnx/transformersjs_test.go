@@ -31,7 +31,7 @@ func TestTransformersJSLoadsExport(t *testing.T) {
 		}
 		t.Skip(msg)
 	}
-	for _, arch := range []string{"bert", "electra"} {
+	for _, arch := range []string{"bert", "electra", "deberta_v3"} {
 		t.Run(arch, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), arch)
 			_, err := Export(filepath.Join(shared, "fixtures", arch), out, ExportOptions{})
