@@ -148,6 +148,7 @@ func TestFullModelGradients(t *testing.T) {
 		{"bert-gelu", tinyConfig("gelu", 0), TokenClassification},
 		{"electra-gelu_new", tinyConfig("gelu_new", 6), TokenClassification},
 		{"bert-mlm", tinyConfig("gelu", 0), MaskedLM},
+		{"electra-generator-mlm", tinyConfig("gelu", 6), MaskedLM},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := New(tc.cfg, tc.task, 7)
@@ -291,4 +292,21 @@ func abs32(x float32) float32 {
 		return -x
 	}
 	return x
+}
+
+func TestElectraGeneratorHeadNames(t *testing.T) {
+	m, err := New(tinyConfig("gelu_new", 6), MaskedLM, 1)
+	require.NoError(t, err)
+	shapes := map[string][]int{}
+	for _, p := range m.Params() {
+		shapes[p.Name] = p.Value.Shape
+	}
+	assert.Equal(t, []int{6, 8}, shapes["generator_predictions.dense.weight"])
+	assert.Equal(t, []int{6}, shapes["generator_predictions.LayerNorm.weight"])
+	assert.Equal(t, []int{17}, shapes["generator_lm_head.bias"])
+	assert.NotContains(t, shapes, "generator_lm_head.weight", "tied to electra.embeddings.word_embeddings.weight")
+	assert.Equal(t, tensor.GELU, m.MLM.Act, "ElectraGeneratorPredictions always uses exact gelu")
+	logits, err := m.Forward(tinyBatch())
+	require.NoError(t, err)
+	assert.Equal(t, []int{2, 6, 17}, logits.Shape)
 }

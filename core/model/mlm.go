@@ -2,10 +2,14 @@ package model
 
 import "github.com/openmed/openmed/core/tensor"
 
-// MLMHead is BertOnlyMLMHead: logits = LN(act(Transform(h)))·Eᵀ + bias, with
-// the decoder weight tied to the word embeddings (HF _tied_weights_keys:
-// cls.predictions.decoder.weight is the embedding tensor and is not saved)
-// and the decoder bias tied to cls.predictions.bias.
+// MLMHead is a masked-LM head logits = LN(act(Transform(h)))·Eᵀ + bias with
+// the decoder weight tied to the word embeddings E (HF _tied_weights_keys:
+// the decoder weight is the embedding tensor and is not saved). For BERT it
+// is BertOnlyMLMHead (cls.predictions.transform.dense H→H with hidden_act,
+// cls.predictions.transform.LayerNorm, decoder bias tied to
+// cls.predictions.bias); for ELECTRA it is the generator head
+// (generator_predictions.dense H→embedding_size with exact GELU,
+// generator_predictions.LayerNorm, generator_lm_head with its own bias).
 type MLMHead struct {
 	// Transform is cls.predictions.transform.dense.
 	Transform Projection
@@ -22,7 +26,17 @@ type MLMHead struct {
 	dt              []float32
 }
 
-func newMLMHead(H int, eps float32, act tensor.Activation, word *tensor.Param, vocab int) *MLMHead {
+func newMLMHead(arch Arch, H, E int, eps float32, act tensor.Activation, word *tensor.Param, vocab int) *MLMHead {
+	if arch == ELECTRA {
+		return &MLMHead{
+			Transform: NewLinear("generator_predictions.dense", H, E, true),
+			Act:       tensor.GELU, // ElectraGeneratorPredictions: get_activation("gelu")
+			LN:        NewLayerNorm("generator_predictions.LayerNorm", E, eps),
+			Decoder:   word,
+			Bias:      newParam("generator_lm_head.bias", true, vocab),
+			vocab:     vocab,
+		}
+	}
 	return &MLMHead{
 		Transform: NewLinear("cls.predictions.transform.dense", H, H, true),
 		Act:       act,

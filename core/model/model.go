@@ -36,7 +36,8 @@ const (
 	// TokenClassification is XxxForTokenClassification: dropout + Linear
 	// (the paper's BIO tagging head).
 	TokenClassification Task = iota
-	// MaskedLM is BertForMaskedLM's head (for domain-adaptive pre-training).
+	// MaskedLM is BertForMaskedLM's head, or ElectraForMaskedLM's generator
+	// head (for domain-adaptive pre-training).
 	MaskedLM
 )
 
@@ -152,10 +153,7 @@ func build(cfg *checkpoint.Config, task Task) (*Model, error) {
 		m.ClassifierDropout.P = hd
 		m.Classifier = NewLinear("classifier", H, nl, true)
 	case MaskedLM:
-		if arch != BERT {
-			return nil, fmt.Errorf("model: masked-LM head is implemented for bert only")
-		}
-		m.MLM = newMLMHead(H, eps, act, emb.Word, cfg.VocabSize)
+		m.MLM = newMLMHead(arch, H, E, eps, act, emb.Word, cfg.VocabSize)
 	}
 	return m, nil
 }
@@ -373,7 +371,11 @@ func (m *Model) projections() []ProjectionSlot {
 		out = append(out, ProjectionSlot{"classifier", &m.Classifier})
 	}
 	if m.MLM != nil {
-		out = append(out, ProjectionSlot{"cls.predictions.transform.dense", &m.MLM.Transform})
+		name := "cls.predictions.transform.dense"
+		if m.Arch == ELECTRA {
+			name = "generator_predictions.dense"
+		}
+		out = append(out, ProjectionSlot{name, &m.MLM.Transform})
 	}
 	return out
 }
