@@ -17,6 +17,7 @@ import (
 	"github.com/openmed/openmed/core/model"
 	"github.com/openmed/openmed/core/tensor"
 	"github.com/openmed/openmed/core/tokenize"
+	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/loss"
 	"github.com/openmed/openmed/training/optim"
 	"github.com/stretchr/testify/assert"
@@ -72,31 +73,38 @@ type peerResult struct {
 	Torch     string    `json:"torch"`
 }
 
-// loopBatches tokenizes the first 64 NCBI-Disease training sentences with the
-// PubMedBERT vocabulary and folds the ids into the fixture's 128-word
-// vocabulary: specials 0–4 ([PAD] [UNK] [CLS] [SEP] [MASK]) stay, every
-// other id becomes id % 123 + 5. Windows are 64 tokens (the fixture's
-// max_position_embeddings) with 16 overlap; 8 padded batches of 8.
+// loopBatches encodes the first 64 NCBI-Disease training sentences with the
+// trainer's feature builder (training.BuildDataset: first-sub-token labels,
+// word-aligned windows, here 64 tokens — the fixture's max_position_embeddings
+// — with 16 overlap) and the PubMedBERT vocabulary, then folds the ids into
+// the fixture's 128-word vocabulary: specials 0–4 ([PAD] [UNK] [CLS] [SEP]
+// [MASK]) stay, every other id becomes id % 123 + 5. 8 padded batches of 8.
 func loopBatches(t *testing.T, shared string, cfg *checkpoint.Config) []features.Padded {
 	tok, err := tokenize.Load(filepath.Join(shared, "tokenizers", "pubmedbert-abstract"))
 	require.NoError(t, err)
 	c, err := corpus.ReadFile(filepath.Join(shared, "data", "NCBI-Disease", "train.tsv"))
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(c.Sentences), loopSentences)
-	fold := func(id int32) int32 {
-		if id < 5 {
-			return id
-		}
-		return id%123 + 5
-	}
-	feats, err := features.Build(tok, c.Sentences[:loopSentences], c.Name, features.Label2ID(cfg),
-		features.Options{MaxLen: cfg.MaxPositionEmbeddings, Stride: 16, MapID: fold})
+	c.Sentences = c.Sentences[:loopSentences]
+	labels, err := training.NewLabelSet(cfg.Labels())
 	require.NoError(t, err)
-	require.GreaterOrEqual(t, len(feats), loopSentences)
-	feats = feats[:loopSentences]
+	d, err := training.BuildDataset(c, tok, labels, training.DataOptions{MaxLen: cfg.MaxPositionEmbeddings, Stride: 16})
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(d.Examples), loopSentences)
+	exs := d.Examples[:loopSentences]
+	for i := range exs {
+		ids := make([]int32, len(exs[i].IDs))
+		for j, id := range exs[i].IDs {
+			if id >= 5 {
+				id = id%123 + 5
+			}
+			ids[j] = id
+		}
+		exs[i].IDs = ids
+	}
 	var out []features.Padded
-	for i := 0; i < len(feats); i += loopBatch {
-		out = append(out, features.Pad(feats[i:i+loopBatch], int32(cfg.PadTokenID)))
+	for i := 0; i < len(exs); i += loopBatch {
+		out = append(out, features.Pad(exs[i:i+loopBatch], int32(cfg.PadTokenID)))
 	}
 	return out
 }
