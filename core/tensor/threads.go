@@ -106,17 +106,35 @@ func Parallel(n, minPerChunk int, fn func(lo, hi int)) {
 
 // WithSingleThreadedBLAS runs fn with OpenBLAS limited to one thread, so fn
 // may call Sgemm from several Go workers at once (e.g. attention over
-// batch×heads, each product too small to be worth splitting). The previous
-// count is restored afterwards. Not meant to be nested or called concurrently
-// with other BLAS-heavy work.
+// batch×heads, each product too small to be worth splitting). Regions may
+// overlap across goroutines: a counter keeps OpenBLAS single-threaded until
+// the last one ends, then restores Threads().
 func WithSingleThreadedBLAS(fn func()) {
-	n := Threads()
-	if n > 1 {
-		setBLASThreads(1)
-		defer setBLASThreads(n)
+	if Threads() <= 1 {
+		fn()
+		return
 	}
+	stMu.Lock()
+	if stDepth == 0 {
+		setBLASThreads(1)
+	}
+	stDepth++
+	stMu.Unlock()
+	defer func() {
+		stMu.Lock()
+		stDepth--
+		if stDepth == 0 {
+			setBLASThreads(Threads())
+		}
+		stMu.Unlock()
+	}()
 	fn()
 }
+
+var (
+	stMu    sync.Mutex
+	stDepth int
+)
 
 // ParallelChunks splits [0, n) into at most Threads() contiguous chunks and
 // runs fn(chunk, lo, hi) for each on the worker pool; chunk < Threads()
