@@ -22,9 +22,10 @@ func newExportCmd() *cobra.Command {
 	var f exportFlags
 	cmd := &cobra.Command{
 		Use:   "export --model DIR --out DIR",
-		Short: "Export a (merged) BERT/ELECTRA token-classification model to ONNX",
+		Short: "Export a (merged) BERT/ELECTRA/DeBERTa-v3 token-classification model to ONNX",
 		Long: `Export writes DIR/onnx/model.onnx (opset 17; int64 inputs input_ids,
-attention_mask, token_type_ids with dynamic batch_size and sequence_length axes;
+attention_mask and token_type_ids (when type_vocab_size > 0) with dynamic
+batch_size and sequence_length axes;
 float32 output logits [batch_size, sequence_length, num_labels]) and copies
 config.json and the tokenizer files next to it: the layout Hugging Face Optimum
 and transformers.js load. The model folder needs config.json and

@@ -123,9 +123,11 @@ func bertDimsFrom(cfg *checkpoint.Config) (bertDims, error) {
 	return d, nil
 }
 
-// BuildTokenClassifier builds the ONNX graph of a BertForTokenClassification or
-// ElectraForTokenClassification model (transformers modeling_bert.py /
-// modeling_electra.py, eval mode) from its config and state_dict:
+// BuildTokenClassifier builds the ONNX graph of a BertForTokenClassification,
+// ElectraForTokenClassification (transformers modeling_bert.py /
+// modeling_electra.py, eval mode) or DebertaV2ForTokenClassification
+// (DeBERTa-v3, see buildDebertaV2) model from its config and state_dict.
+// For BERT and ELECTRA:
 //
 //	embeddings = LN(word[input_ids] + token_type[token_type_ids] + position[0..L))
 //	(ELECTRA: embeddings_project Linear when embedding_size ≠ hidden_size)
