@@ -90,3 +90,19 @@ func TestExportCommandErrors(t *testing.T) {
 	_, err = runCLI(t, "--model", t.TempDir(), "--out", t.TempDir(), "--device", "tpu")
 	assert.ErrorContains(t, err, `unknown device "tpu"`)
 }
+
+func TestExportCommandAllArchitectures(t *testing.T) {
+	fx := sharedFixtures(t)
+	if _, err := tagger.ResolveORTLibrary(""); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("ONNX Runtime missing under CI=true: %v", err)
+		}
+		t.Skipf("ONNX Runtime unavailable: %v", err)
+	}
+	for _, arch := range []string{"bert", "electra", "deberta_v3"} {
+		out := t.TempDir()
+		stdout, err := runCLI(t, "--model", filepath.Join(fx, arch), "--out", out, "--verify", "--threads", "1")
+		require.NoError(t, err, "%s: %s", arch, stdout)
+		assert.Contains(t, stdout, "logits [1 4 5]", arch)
+	}
+}
