@@ -6,6 +6,27 @@ import (
 	"github.com/openmed/openmed/core/tensor"
 )
 
+// Attention is the self-attention block of an EncoderLayer: BERT/ELECTRA's
+// absolute-position SelfAttention here, DeBERTa-v2/v3's disentangled
+// attention later, without changes to EncoderLayer, Encoder or LoRA.
+type Attention interface {
+	// Forward returns the context [tokens, hidden] for the layer input x.
+	Forward(x []float32, b *Batch, train bool, rng *uint64) []float32
+	// Output is the context of the last Forward.
+	Output() []float32
+	// Backward takes dL/dcontext and writes dL/dx unless dx is nil.
+	Backward(dx, dctx []float32, ws *workspace)
+	// Probs are the attention probabilities of the last Forward, [B, heads, L, L].
+	Probs() []float32
+	// Slots lists the replaceable projections under the module path prefix
+	// (e.g. "bert.encoder.layer.0.attention.self").
+	Slots(prefix string) []ProjectionSlot
+	Params() []*tensor.Param
+	HasTrainable() bool
+}
+
+var _ Attention = (*SelfAttention)(nil)
+
 // SelfAttention is BertSelfAttention (absolute positions): q, k, v =
 // Query/Key/Value(x), per head P = softmax(q·kᵀ/√d + mask) with padded keys
 // masked, dropout on P, context = P·v. Heads are addressed in place inside the
@@ -38,6 +59,19 @@ func (a *SelfAttention) Params() []*tensor.Param {
 
 // Probs returns the attention probabilities of the last Forward, [B, heads, L, L].
 func (a *SelfAttention) Probs() []float32 { return a.probs }
+
+// Output is the context of the last Forward.
+func (a *SelfAttention) Output() []float32 { return a.ctx }
+
+// Slots lists query, key and value under prefix (HF names
+// "<prefix>.query" etc.).
+func (a *SelfAttention) Slots(prefix string) []ProjectionSlot {
+	return []ProjectionSlot{
+		{prefix + ".query", &a.Query},
+		{prefix + ".key", &a.Key},
+		{prefix + ".value", &a.Value},
+	}
+}
 
 // Forward computes the attention context [tokens, hidden] (a buffer owned by a).
 func (a *SelfAttention) Forward(x []float32, batch *Batch, train bool, rng *uint64) []float32 {
@@ -93,9 +127,10 @@ func (a *SelfAttention) HasTrainable() bool {
 // Backward takes dL/dcontext and, when dx is non-nil, writes dL/dx (the
 // layer input). Gradients w.r.t. q/k/v are only formed where a projection is
 // trainable or dx is needed; with dx nil and frozen projections their
-// input-gradient GEMMs are skipped entirely. dq, dk, dv are workspace
-// buffers of [tokens, hidden].
-func (a *SelfAttention) Backward(dx, dctx, dq, dk, dv []float32) {
+// input-gradient GEMMs are skipped entirely. The workspace provides the
+// [tokens, hidden] buffers for dq, dk, dv.
+func (a *SelfAttention) Backward(dx, dctx []float32, ws *workspace) {
+	dq, dk, dv := ws.dq, ws.dk, ws.dv
 	B, L := a.b, a.l
 	n := B * L
 	H := a.Query.OutFeatures()

@@ -106,7 +106,7 @@ func TestAttentionGradientsWithMask(t *testing.T) {
 	dx := make([]float32, n*H)
 	ws := &workspace{}
 	ws.ensure(n, H, H)
-	a.Backward(dx, append([]float32(nil), w...), ws.dq, ws.dk, ws.dv)
+	a.Backward(dx, append([]float32(nil), w...), ws)
 	res := tensor.GradCheck(loss, x, dx, 1e-2, 0)
 	assert.Less(t, res.MaxErr, gcTol, "x %+v", res)
 	for _, p := range a.Params() {

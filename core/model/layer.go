@@ -6,7 +6,7 @@ import "github.com/openmed/openmed/core/tensor"
 // out = LN₂(dropout(Out(act(Inter(a)))) + a). Inter's bias and the
 // activation are fused (tensor.BiasAct) when Inter is a plain *Linear.
 type EncoderLayer struct {
-	Attention *SelfAttention
+	Attention Attention
 	// AttnOut is attention.output.dense.
 	AttnOut Projection
 	AttnLN  *LayerNorm
@@ -120,12 +120,12 @@ func (l *EncoderLayer) Backward(dx, dout []float32, ws *workspace) {
 	}
 	l.AttnDrop.Backward(da, da)
 	dctx := ws.d2
-	l.AttnOut.Backward(dctx, l.Attention.ctx, da, n, false)
+	l.AttnOut.Backward(dctx, l.Attention.Output(), da, n, false)
 	if dx == nil {
-		l.Attention.Backward(nil, dctx, ws.dq, ws.dk, ws.dv)
+		l.Attention.Backward(nil, dctx, ws)
 		return
 	}
 	// Attention writes its input gradient into d3, then it joins the residual.
-	l.Attention.Backward(ws.d3, dctx, ws.dq, ws.dk, ws.dv)
+	l.Attention.Backward(ws.d3, dctx, ws)
 	tensor.AddInPlace(dx, ws.d3)
 }

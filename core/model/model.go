@@ -358,10 +358,8 @@ func (m *Model) projections() []ProjectionSlot {
 	}
 	for i, l := range e.Layers {
 		lp := fmt.Sprintf("%s.encoder.layer.%d", p, i)
+		out = append(out, l.Attention.Slots(lp+".attention.self")...)
 		out = append(out,
-			ProjectionSlot{lp + ".attention.self.query", &l.Attention.Query},
-			ProjectionSlot{lp + ".attention.self.key", &l.Attention.Key},
-			ProjectionSlot{lp + ".attention.self.value", &l.Attention.Value},
 			ProjectionSlot{lp + ".attention.output.dense", &l.AttnOut},
 			ProjectionSlot{lp + ".intermediate.dense", &l.Inter},
 			ProjectionSlot{lp + ".output.dense", &l.Out},
