@@ -168,12 +168,19 @@ func New(cfg *checkpoint.Config, task Task, seed uint64) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	initParams(m.Params(), cfg, seed)
+	m.rng = seed
+	return m, nil
+}
+
+// initParams applies HF _init_weights to ps (see New).
+func initParams(ps []*tensor.Param, cfg *checkpoint.Config, seed uint64) {
 	std := cfg.InitializerRange
 	if std == 0 {
 		std = 0.02
 	}
 	r := rand.New(rand.NewPCG(seed, 0x6f70656e6d6564))
-	for _, p := range m.Params() {
+	for _, p := range ps {
 		switch {
 		case isLayerNorm(p.Name) && strings.HasSuffix(p.Name, ".weight"):
 			for i := range p.Value.Data {
@@ -185,15 +192,14 @@ func New(cfg *checkpoint.Config, task Task, seed uint64) (*Model, error) {
 			for i := range p.Value.Data {
 				p.Value.Data[i] = float32(r.NormFloat64() * std)
 			}
+			if strings.HasSuffix(p.Name, "word_embeddings.weight") {
+				pad, dim := cfg.PadTokenID, p.Value.Shape[1]
+				if pad >= 0 && pad < p.Value.Shape[0] {
+					clear(p.Value.Data[pad*dim : (pad+1)*dim])
+				}
+			}
 		}
 	}
-	pad := cfg.PadTokenID
-	w := m.Encoder.Embeddings.Word.Value
-	if pad >= 0 && pad < w.Shape[0] {
-		clear(w.Data[pad*w.Shape[1] : (pad+1)*w.Shape[1]])
-	}
-	m.rng = seed
-	return m, nil
 }
 
 func isLayerNorm(name string) bool { return strings.Contains(name, "LayerNorm.") }
@@ -435,14 +441,15 @@ func sameShape(a, b []int) bool {
 
 // Load builds a model from a Hugging Face folder: config.json plus weights
 // through checkpoint.LoadWeights (safetensors, sharded safetensors or
-// pytorch_model.bin). task is chosen by the caller; a head missing from the
-// checkpoint is initialised as in New (seed 0), as HF from_pretrained does.
+// pytorch_model.bin). task is chosen by the caller; head weights missing from
+// the checkpoint (a base or pre-trained encoder fine-tuned for NER) are
+// initialised as in New (seed 0), as HF from_pretrained does.
 func Load(dir string, task Task) (*Model, error) {
 	cfg, err := checkpoint.LoadConfig(dir)
 	if err != nil {
 		return nil, err
 	}
-	m, err := New(cfg, task, 0)
+	m, err := build(cfg, task)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
@@ -450,8 +457,22 @@ func Load(dir string, task Task) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, _, err := m.LoadStateDict(sd); err != nil {
+	missing, _, err := m.LoadStateDict(sd)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	if len(missing) > 0 {
+		want := map[string]bool{}
+		for _, k := range missing {
+			want[k] = true
+		}
+		var ps []*tensor.Param
+		for _, p := range m.Params() {
+			if want[p.Name] {
+				ps = append(ps, p)
+			}
+		}
+		initParams(ps, cfg, 0)
 	}
 	return m, nil
 }
