@@ -41,20 +41,28 @@ func repoAndShared(t *testing.T) (repo, shared string) {
 	return repo, shared
 }
 
-// tinyBERTWithVocab writes a random 2-layer BertForTokenClassification whose
+// tinyModelWithTokenizer writes a random 2-layer token-classification model
+// (BERT, or DeBERTa-v3 with the fixture's relative-attention settings) whose
 // vocabulary is the real tokenizer in tokDir, with that tokenizer's files
-// beside it — a stand-in for a trained PubMedBERT tagger (no pretrained
-// weights exist here), so transformers.js can run its whole pipeline.
-func tinyBERTWithVocab(t *testing.T, tokDir string, vocab int) string {
+// beside it — a stand-in for a trained tagger (no pretrained weights exist
+// here), so transformers.js can run its whole pipeline on the export.
+func tinyModelWithTokenizer(t *testing.T, arch checkpoint.ModelType, tokDir string, vocab int) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "model")
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	labels := []string{"O", "B-Disease", "I-Disease"}
+	f := false
 	cfg := &checkpoint.Config{
-		ModelType: checkpoint.ModelBERT, Architectures: []string{"BertForTokenClassification"},
-		VocabSize: vocab, HiddenSize: 32, NumHiddenLayers: 2, NumAttentionHeads: 4, IntermediateSize: 64,
+		ModelType: arch, VocabSize: vocab, HiddenSize: 32, NumHiddenLayers: 2, NumAttentionHeads: 4, IntermediateSize: 64,
 		HiddenAct: checkpoint.ActGELU, MaxPositionEmbeddings: 512, TypeVocabSize: 2, LayerNormEps: 1e-12,
 		ID2Label: map[int]string{}, Label2ID: map[string]int{},
+	}
+	prefix := "bert"
+	if arch == checkpoint.ModelDebertaV2 {
+		prefix = "deberta"
+		cfg.TypeVocabSize, cfg.LayerNormEps = 0, 1e-7
+		cfg.RelativeAttention, cfg.PositionBuckets, cfg.MaxRelativePositions = true, 8, -1
+		cfg.NormRelEbd, cfg.ShareAttKey, cfg.PosAttType, cfg.PositionBiasedInput = "layer_norm", true, []string{"p2c", "c2p"}, &f
 	}
 	for i, l := range labels {
 		cfg.ID2Label[i], cfg.Label2ID[l] = l, i
@@ -69,14 +77,21 @@ func tinyBERTWithVocab(t *testing.T, tokDir string, vocab int) string {
 		}
 		w[name] = x
 	}
-	add("bert.embeddings.word_embeddings.weight", 0.5, vocab, 32)
-	add("bert.embeddings.position_embeddings.weight", 0.5, 512, 32)
-	add("bert.embeddings.token_type_embeddings.weight", 0.5, 2, 32)
 	ln := func(p string) { add(p+".weight", 0.1, 32); add(p+".bias", 0.1, 32) }
-	ln("bert.embeddings.LayerNorm")
+	add(prefix+".embeddings.word_embeddings.weight", 0.5, vocab, 32)
+	ln(prefix + ".embeddings.LayerNorm")
+	qkv := []string{"attention.self.query", "attention.self.key", "attention.self.value"}
+	if arch == checkpoint.ModelDebertaV2 {
+		qkv = []string{"attention.self.query_proj", "attention.self.key_proj", "attention.self.value_proj"}
+		add("deberta.encoder.rel_embeddings.weight", 0.5, 16, 32)
+		ln("deberta.encoder.LayerNorm")
+	} else {
+		add("bert.embeddings.position_embeddings.weight", 0.5, 512, 32)
+		add("bert.embeddings.token_type_embeddings.weight", 0.5, 2, 32)
+	}
 	for l := 0; l < 2; l++ {
-		p := fmt.Sprintf("bert.encoder.layer.%d.", l)
-		for _, m := range []string{"attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"} {
+		p := fmt.Sprintf("%s.encoder.layer.%d.", prefix, l)
+		for _, m := range append(qkv, "attention.output.dense") {
 			add(p+m+".weight", 0.2, 32, 32)
 			add(p+m+".bias", 0.1, 32)
 		}
@@ -90,16 +105,18 @@ func tinyBERTWithVocab(t *testing.T, tokDir string, vocab int) string {
 	add("classifier.weight", 1, len(labels), 32)
 	add("classifier.bias", 0.1, len(labels))
 	require.NoError(t, checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), w, map[string]string{"format": "pt"}))
-	for _, f := range []string{"tokenizer.json", "tokenizer_config.json", "vocab.txt"} {
-		data, err := os.ReadFile(filepath.Join(tokDir, f))
+	entries, err := os.ReadDir(tokDir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(tokDir, e.Name()))
 		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, f), data, 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, e.Name()), data, 0o644))
 	}
 	return dir
 }
 
-// TestTransformersJSPipelineAgreesWithORT exports a model that carries the
-// real PubMedBERT tokenizer, runs transformers.js's token-classification
+// TestTransformersJSPipelineAgreesWithORT exports models that carry the real
+// PubMedBERT (WordPiece) and DeBERTa-v3 (Unigram) tokenizers, runs transformers.js's token-classification
 // pipeline on it (tokenizer.json + config.json id2label + onnx/model.onnx),
 // and checks that its logits for the ids its tokenizer produced equal those
 // of openmed's ORT backend within 1e-4.
@@ -120,12 +137,29 @@ func TestTransformersJSPipelineAgreesWithORT(t *testing.T) {
 		}
 		t.Skip(msg)
 	}
-	tokDir := filepath.Join(shared, "tokenizers", "pubmedbert-abstract")
-	model := tinyBERTWithVocab(t, tokDir, 28895)
-	out := filepath.Join(t.TempDir(), "export")
-	_, err = onnx.Export(model, out, onnx.ExportOptions{})
-	require.NoError(t, err)
+	for _, tc := range []struct {
+		name      string
+		arch      checkpoint.ModelType
+		tokenizer string
+		vocab     int
+		cls, sep  int64
+	}{
+		{"pubmedbert", checkpoint.ModelBERT, "pubmedbert-abstract", 28895, 2, 3},
+		{"deberta-v3", checkpoint.ModelDebertaV2, "deberta-v3", 128100, 1, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			model := tinyModelWithTokenizer(t, tc.arch, filepath.Join(shared, "tokenizers", tc.tokenizer), tc.vocab)
+			out := filepath.Join(t.TempDir(), "export")
+			_, err := onnx.Export(model, out, onnx.ExportOptions{})
+			require.NoError(t, err)
+			checkPipeline(t, node, script, out, tc.cls, tc.sep)
+		})
+	}
+}
 
+// checkPipeline runs pipeline_check.mjs on an export and compares its logits
+// with openmed's ORT backend on the ids transformers.js's tokenizer produced.
+func checkPipeline(t *testing.T, node, script, out string, cls, sep int64) {
 	text := "Famotidine-associated delirium in patients with renal failure."
 	raw, err := exec.Command(node, script, out, text).Output()
 	require.NoError(t, err, "pipeline_check.mjs: %s", raw)
@@ -144,10 +178,10 @@ func TestTransformersJSPipelineAgreesWithORT(t *testing.T) {
 	require.NoError(t, json.Unmarshal(raw, &js), "%s", raw)
 	n := len(js.InputIDs)
 	require.Greater(t, n, 5)
-	assert.EqualValues(t, 2, js.InputIDs[0], "[CLS]")
-	assert.EqualValues(t, 3, js.InputIDs[n-1], "[SEP]")
+	assert.Equal(t, cls, js.InputIDs[0], "[CLS]")
+	assert.Equal(t, sep, js.InputIDs[n-1], "[SEP]")
 	require.Equal(t, []int{1, n, 3}, js.Dims)
-	// The pipeline tags every word piece between [CLS] and [SEP] with one of
+	// The pipeline tags every token between [CLS] and [SEP] with one of
 	// config.json's id2label labels.
 	require.Len(t, js.Entities, n-2)
 	for _, e := range js.Entities {
@@ -157,7 +191,11 @@ func TestTransformersJSPipelineAgreesWithORT(t *testing.T) {
 	be, err := tagger.NewORT(out, tagger.ORTOptions{IntraOpThreads: 1})
 	require.NoError(t, err)
 	defer be.Close()
-	got, err := be.Logits([][]int64{js.InputIDs}, [][]int64{js.AttentionMask}, [][]int64{js.TokenTypeIDs})
+	var types [][]int64
+	if js.TokenTypeIDs != nil {
+		types = [][]int64{js.TokenTypeIDs}
+	}
+	got, err := be.Logits([][]int64{js.InputIDs}, [][]int64{js.AttentionMask}, types)
 	require.NoError(t, err)
 	maxDiff := 0.0
 	for i, v := range js.Logits {
