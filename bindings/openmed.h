@@ -1,0 +1,156 @@
+/*
+ * openmed.h — the stable C ABI of libopenmed (biomedical NER: tokenize,
+ * evaluate, tag, train, merge, export).
+ *
+ * Build the library with
+ *     go build -buildmode=c-shared -o build/libopenmed.so ./capi
+ * and link with -Lbuild -lopenmed. This header is hand-written; a test
+ * (bindings/header_test.go) checks that it declares exactly the functions
+ * and signatures of the cgo-generated build/libopenmed.h.
+ *
+ * Conventions
+ *  - Handles are opaque uint64_t ids into a registry inside the library
+ *    (never pointers); 0 is never a valid handle. A closed handle stays
+ *    invalid: using it returns OPENMED_NOT_FOUND, never crashes.
+ *  - Requests and results are UTF-8 JSON. Character offsets in results are
+ *    Unicode code points (Python string indices), as Hugging Face pipelines
+ *    report them. Unknown JSON fields are rejected (OPENMED_BAD_INPUT).
+ *  - Every function returns an openmed_status. When err is not NULL it is
+ *    set to NULL on entry and, on failure, to a message describing the error
+ *    (the Go error text: file, line, field names).
+ *  - Every buffer the library returns through an out-parameter (*out_json,
+ *    *err) is malloc'ed and must be released with openmed_free exactly once.
+ *    openmed_free detects double frees and pointers the library never
+ *    returned and reports them as OPENMED_BAD_INPUT without freeing.
+ *  - No panic crosses the ABI: internal failures become OPENMED_INTERNAL.
+ *  - All functions are safe to call concurrently from many threads.
+ *  - The Go runtime does not survive fork(): a child forked after the
+ *    library was first used must not call it (use exec or a 'spawn'
+ *    start method).
+ */
+#ifndef OPENMED_H
+#define OPENMED_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes returned by every function. */
+typedef enum openmed_status {
+    OPENMED_OK = 0,            /* success */
+    OPENMED_BAD_INPUT = 1,     /* NULL/malformed argument, bad JSON or option, double/foreign free */
+    OPENMED_NOT_FOUND = 2,     /* missing file, unknown or closed handle */
+    OPENMED_INTERNAL = 3,      /* unexpected failure, including a recovered panic */
+    OPENMED_CANCELLED = 4,     /* job cancelled (openmed_job_cancel or the callback) */
+    OPENMED_NOT_AVAILABLE = 5  /* feature not available in this build yet */
+} openmed_status;
+
+/* Progress callback of long-running jobs (train, dapt). event_json is one
+ * JSON object, valid only during the call (do not free it); user_data is the
+ * pointer given to the job, passed back untouched. Return 0 to continue,
+ * nonzero to cancel the job (it then returns OPENMED_CANCELLED). It may be
+ * called from a thread other than the caller's. */
+typedef int (*openmed_progress_fn)(const char *event_json, void *user_data);
+
+/* ---- library ---------------------------------------------------------- */
+
+/* The library version ("0.1.0-dev"); a static string: do not free. */
+const char *openmed_version(void);
+
+/* Releases a buffer returned by the library. free(NULL) is a no-op (0).
+ * A pointer not returned by the library, or already freed, is refused with
+ * OPENMED_BAD_INPUT. */
+int openmed_free(void *ptr);
+
+/* The name of a status code ("OPENMED_NOT_FOUND"); static: do not free. */
+const char *openmed_status_name(int status);
+
+/* ---- tokenizers ----------------------------------------------------------
+ * Byte-exact with Hugging Face tokenizers 0.23 (WordPiece, Unigram). */
+
+/* Opens a tokenizer from a tokenizer.json, vocab.txt or spm.model file or a
+ * model folder; stores its handle in *handle. */
+int openmed_tokenizer_open(const char *path, uint64_t *handle, char **err);
+
+/* Closes a tokenizer handle. */
+int openmed_tokenizer_close(uint64_t handle, char **err);
+
+/* Tokenizes a batch. request_json:
+ *   {"texts": ["..."]} or {"words": [["pre","tokenized"]]},
+ *   optional "add_special_tokens" (true), "max_length" (0 = no truncation).
+ * *out_json: {"encodings": [{"ids": [..], "tokens": [..],
+ *   "offsets": [[start,end],..] (code points, [0,0] for specials),
+ *   "word_ids": [null, 0, ..]}]} */
+int openmed_tokenize(uint64_t tokenizer, const char *request_json, char **out_json, char **err);
+
+/* ---- evaluation ----------------------------------------------------------
+ * Entity-level exact-match P/R/F1 as seqeval (the paper's metric). */
+
+/* request_json: {"gold": [["B-X","O"],..], "pred": [[..],..]} or
+ *   {"gold_file": "gold.tsv", "pred_file": "pred.tsv", "tag_column": 1},
+ *   optional "mode": "default"|"strict", "scheme": "IOB2"|..|"auto".
+ * *out_json: {"mode","scheme","micro":{"precision","recall","f1","support",
+ *   "predicted","correct"},"macro","weighted","per_type":{type: scores},
+ *   "token_accuracy","sentences","tokens"} */
+int openmed_evaluate(const char *request_json, char **out_json, char **err);
+
+/* ---- tagging ---------------------------------------------------------- */
+
+/* Opens a tagger. config_json: {"model": "dir", "adapters": ["dir",..],
+ *   "backend": "ort"|"go", "device": "cpu"|"cuda", "threads": 0,
+ *   "aggregation": "simple", "threshold": 0.0}. */
+int openmed_tagger_open(const char *config_json, uint64_t *handle, char **err);
+
+/* Closes a tagger handle. */
+int openmed_tagger_close(uint64_t handle, char **err);
+
+/* Tags one text. options_json may be NULL. *out_json: [{"entity_group",
+ *   "score", "word", "start", "end"}] with code-point offsets (HF
+ *   token-classification pipeline output). */
+int openmed_tag(uint64_t tagger, const char *text, const char *options_json, char **out_json, char **err);
+
+/* Tags a batch. request_json: {"texts": ["..", ..]}; *out_json: a list of
+ * entity lists, one per text. */
+int openmed_tag_batch(uint64_t tagger, const char *request_json, char **out_json, char **err);
+
+/* ---- jobs: training ----------------------------------------------------- */
+
+/* Creates a job handle, so that another thread can cancel the work. */
+int openmed_job_new(uint64_t *job, char **err);
+
+/* Asks the job's running (or next) call to stop; it returns
+ * OPENMED_CANCELLED. Idempotent. */
+int openmed_job_cancel(uint64_t job, char **err);
+
+/* Cancels and releases a job handle. */
+int openmed_job_close(uint64_t job, char **err);
+
+/* Trains a token-classification model (LoRA by default, the paper's
+ * recipe); blocks until done. job may be 0 (not cancellable except through
+ * progress). progress may be NULL. *out_json: the training result (best dev
+ * F1, test metrics, output paths). */
+int openmed_train(uint64_t job, const char *config_json, openmed_progress_fn progress,
+                  void *user_data, char **out_json, char **err);
+
+/* Domain-adaptive pre-training (masked LM); as openmed_train. */
+int openmed_dapt(uint64_t job, const char *config_json, openmed_progress_fn progress,
+                 void *user_data, char **out_json, char **err);
+
+/* ---- merge / export ------------------------------------------------------ */
+
+/* Merges LoRA adapters into their base model and writes a Hugging Face
+ * folder. request_json: {"base": "dir", "adapters": ["dir"], "out": "dir"}. */
+int openmed_merge(const char *request_json, char **out_json, char **err);
+
+/* Exports a (merged) token-classification folder to ONNX.
+ * request_json: {"model": "dir", "out": "dir"}; *out_json: {"model_file",
+ *   "copied": [..], "bytes", "nodes", "initializers"}. */
+int openmed_export_onnx(const char *request_json, char **out_json, char **err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* OPENMED_H */

@@ -1,0 +1,323 @@
+/* C-level tests of libopenmed through bindings/openmed.h.
+ *
+ * usage: test_openmed SHARED_DIR [full|leak N]
+ *   full (default): every check below;
+ *   leak N: only the tokenize (and, once available, tag) path, N times,
+ *           freeing everything — run under valgrind to show no leaks;
+ *   selftest-leak: leaks one malloc on purpose, so a valgrind run that
+ *           must fail shows the leak check can fail.
+ * SHARED_DIR is ../shared (tokenizers, data, fixtures).
+ * Exit status 0 when every check passes. */
+#include "openmed.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int failures = 0;
+static int checks = 0;
+
+#define CHECK(cond, ...)                                                   \
+    do {                                                                   \
+        checks++;                                                          \
+        if (!(cond)) {                                                     \
+            failures++;                                                    \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                                  \
+            fprintf(stderr, "\n");                                         \
+        }                                                                  \
+    } while (0)
+
+static const char *shared_dir;
+static char tok_path[4096];
+
+/* expect_status checks a status and, on failure, that err is set and
+ * mentions want_msg; it frees err. */
+static void expect_status(const char *what, int got, int want, char *err, const char *want_msg) {
+    CHECK(got == want, "%s: status %s, want %s (err: %s)", what, openmed_status_name(got),
+          openmed_status_name(want), err ? err : "(null)");
+    if (want != OPENMED_OK) {
+        CHECK(err != NULL, "%s: no error message", what);
+        if (err && want_msg)
+            CHECK(strstr(err, want_msg) != NULL, "%s: message %s lacks %s", what, err, want_msg);
+    } else {
+        CHECK(err == NULL, "%s: err set on success: %s", what, err);
+    }
+    if (err) CHECK(openmed_free(err) == OPENMED_OK, "%s: freeing err", what);
+}
+
+static void test_version(void) {
+    const char *v = openmed_version();
+    CHECK(v != NULL && strlen(v) > 0, "empty version");
+    CHECK(strcmp(openmed_status_name(OPENMED_NOT_AVAILABLE), "OPENMED_NOT_AVAILABLE") == 0, "status name");
+    CHECK(openmed_free(NULL) == OPENMED_OK, "free(NULL) is a no-op");
+}
+
+static uint64_t open_tokenizer(void) {
+    uint64_t h = 0;
+    char *err = NULL;
+    int st = openmed_tokenizer_open(tok_path, &h, &err);
+    expect_status("tokenizer_open", st, OPENMED_OK, err, NULL);
+    CHECK(h != 0, "tokenizer handle is 0");
+    return h;
+}
+
+static void test_tokenize(void) {
+    uint64_t h = open_tokenizer();
+    char *out = NULL, *err = NULL;
+    int st = openmed_tokenize(h, "{\"texts\":[\"Familial adenomatous polyposis.\"]}", &out, &err);
+    expect_status("tokenize", st, OPENMED_OK, err, NULL);
+    CHECK(out != NULL, "tokenize: no output");
+    if (out) {
+        CHECK(strstr(out, "\"tokens\":[\"[CLS]\",\"familial\"") != NULL, "tokenize: tokens in %s", out);
+        CHECK(strstr(out, "\"word_ids\":[null,0,") != NULL, "tokenize: word_ids in %s", out);
+        CHECK(openmed_free(out) == OPENMED_OK, "free out");
+        /* double free and foreign pointers are refused, not crashes */
+        CHECK(openmed_free(out) == OPENMED_BAD_INPUT, "double free accepted");
+    }
+    char *foreign = malloc(16);
+    CHECK(openmed_free(foreign) == OPENMED_BAD_INPUT, "foreign pointer accepted");
+    free(foreign);
+    int on_stack = 0;
+    CHECK(openmed_free(&on_stack) == OPENMED_BAD_INPUT, "stack pointer accepted");
+
+    /* pre-tokenized words */
+    st = openmed_tokenize(h, "{\"words\":[[\"IL-2\",\"gene\"]],\"add_special_tokens\":false}", &out, &err);
+    expect_status("tokenize words", st, OPENMED_OK, err, NULL);
+    if (out) {
+        CHECK(strstr(out, "\"word_ids\":[0,") != NULL, "words: word_ids in %s", out);
+        openmed_free(out);
+    }
+
+    /* error paths */
+    out = NULL;
+    st = openmed_tokenize(h, NULL, &out, &err);
+    expect_status("tokenize NULL request", st, OPENMED_BAD_INPUT, err, "request_json is NULL");
+    CHECK(out == NULL, "out set on failure");
+    st = openmed_tokenize(h, "{\"texts\": [", &out, &err);
+    expect_status("tokenize bad JSON", st, OPENMED_BAD_INPUT, err, "request_json");
+    st = openmed_tokenize(h, "{\"txts\": []}", &out, &err);
+    expect_status("tokenize unknown field", st, OPENMED_BAD_INPUT, err, "txts");
+    st = openmed_tokenize(h, "{\"texts\": []}", NULL, &err);
+    expect_status("tokenize NULL out", st, OPENMED_BAD_INPUT, err, "out_json is NULL");
+    st = openmed_tokenize(0, "{\"texts\": []}", &out, &err);
+    expect_status("tokenize handle 0", st, OPENMED_BAD_INPUT, err, "handle is 0");
+    st = openmed_tokenize(987654321, "{\"texts\": []}", &out, &err);
+    expect_status("tokenize bogus handle", st, OPENMED_NOT_FOUND, err, "not open");
+    /* a NULL err pointer is allowed: only the status is reported */
+    st = openmed_tokenize(987654321, "{\"texts\": []}", &out, NULL);
+    CHECK(st == OPENMED_NOT_FOUND, "NULL err: status %d", st);
+
+    st = openmed_tokenizer_close(h, &err);
+    expect_status("tokenizer_close", st, OPENMED_OK, err, NULL);
+    st = openmed_tokenize(h, "{\"texts\": [\"x\"]}", &out, &err);
+    expect_status("tokenize closed handle", st, OPENMED_NOT_FOUND, err, "not open");
+    st = openmed_tokenizer_close(h, &err);
+    expect_status("double close", st, OPENMED_NOT_FOUND, err, "not open");
+
+    uint64_t h2 = 0;
+    st = openmed_tokenizer_open(NULL, &h2, &err);
+    expect_status("open NULL path", st, OPENMED_BAD_INPUT, err, "path is NULL");
+    st = openmed_tokenizer_open("/nonexistent/tokenizer.json", &h2, &err);
+    CHECK(st != OPENMED_OK, "open missing file succeeded");
+    if (err) {
+        CHECK(strstr(err, "/nonexistent/tokenizer.json") != NULL, "missing file message: %s", err);
+        openmed_free(err);
+    }
+    st = openmed_tokenizer_open(tok_path, NULL, &err);
+    expect_status("open NULL handle", st, OPENMED_BAD_INPUT, err, "handle out-parameter is NULL");
+}
+
+static void test_evaluate(void) {
+    char *out = NULL, *err = NULL;
+    int st = openmed_evaluate(
+        "{\"gold\":[[\"B-Disease\",\"I-Disease\",\"O\",\"B-Disease\"]],"
+        "\"pred\":[[\"B-Disease\",\"I-Disease\",\"O\",\"O\"]]}",
+        &out, &err);
+    expect_status("evaluate", st, OPENMED_OK, err, NULL);
+    if (out) {
+        /* 1 of 1 predicted is right, 1 of 2 gold found: P 1, R 0.5 */
+        CHECK(strstr(out, "\"micro\":{\"precision\":1,\"recall\":0.5,") != NULL, "evaluate: %s", out);
+        openmed_free(out);
+    }
+    char req[8192];
+    snprintf(req, sizeof req, "{\"gold_file\":\"%s/data/NCBI-Disease/devel.tsv\",\"pred_file\":\"%s/data/NCBI-Disease/devel.tsv\"}",
+             shared_dir, shared_dir);
+    st = openmed_evaluate(req, &out, &err);
+    expect_status("evaluate files", st, OPENMED_OK, err, NULL);
+    if (out) {
+        CHECK(strstr(out, "\"f1\":1,") != NULL, "evaluate gold vs gold: %s", out);
+        openmed_free(out);
+    }
+    st = openmed_evaluate("{\"gold\":[[\"O\"]],\"pred\":[[\"O\",\"O\"]]}", &out, &err);
+    expect_status("evaluate misaligned", st, OPENMED_BAD_INPUT, err, "sentence 0");
+    st = openmed_evaluate("{\"gold\":[[\"O\"]],\"pred\":[[\"O\"]],\"mode\":\"loose\"}", &out, &err);
+    expect_status("evaluate bad mode", st, OPENMED_BAD_INPUT, err, "mode");
+    st = openmed_evaluate("{\"gold_file\":\"/nonexistent.tsv\",\"pred_file\":\"/nonexistent.tsv\"}", &out, &err);
+    expect_status("evaluate missing file", st, OPENMED_NOT_FOUND, err, "/nonexistent.tsv");
+}
+
+/* ---- threads: identical results from 8 threads ---- */
+struct thread_arg {
+    uint64_t tok;
+    const char *want;
+    int mismatches;
+};
+
+static const char *thread_req = "{\"texts\":[\"BRCA1 mutations cause hereditary breast cancer.\",\"No disease here.\"]}";
+
+static void *tokenize_thread(void *p) {
+    struct thread_arg *a = p;
+    for (int i = 0; i < 200; i++) {
+        char *out = NULL, *err = NULL;
+        int st = openmed_tokenize(a->tok, thread_req, &out, &err);
+        if (st != OPENMED_OK || out == NULL || strcmp(out, a->want) != 0) a->mismatches++;
+        if (out) openmed_free(out);
+        if (err) openmed_free(err);
+    }
+    return NULL;
+}
+
+static void test_threads(void) {
+    uint64_t h = open_tokenizer();
+    char *want = NULL, *err = NULL;
+    int st = openmed_tokenize(h, thread_req, &want, &err);
+    expect_status("threads: reference", st, OPENMED_OK, err, NULL);
+    if (!want) return;
+    pthread_t th[8];
+    struct thread_arg args[8];
+    for (int i = 0; i < 8; i++) {
+        args[i] = (struct thread_arg){h, want, 0};
+        pthread_create(&th[i], NULL, tokenize_thread, &args[i]);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        CHECK(args[i].mismatches == 0, "thread %d: %d mismatches", i, args[i].mismatches);
+    }
+    openmed_free(want);
+    openmed_tokenizer_close(h, NULL);
+}
+
+/* ---- jobs ---- */
+static int count_events(const char *event_json, void *user) {
+    (void)event_json;
+    (*(int *)user)++;
+    return 0;
+}
+
+static void test_jobs(void) {
+    uint64_t job = 0;
+    char *out = NULL, *err = NULL;
+    int st = openmed_job_new(&job, &err);
+    expect_status("job_new", st, OPENMED_OK, err, NULL);
+    CHECK(job != 0, "job handle 0");
+    st = openmed_job_cancel(job, &err);
+    expect_status("job_cancel", st, OPENMED_OK, err, NULL);
+    int events = 0;
+    /* a cancelled job returns OPENMED_CANCELLED before doing any work */
+    st = openmed_train(job, "{}", count_events, &events, &out, &err);
+    expect_status("train on cancelled job", st, OPENMED_CANCELLED, err, "cancel");
+    CHECK(out == NULL, "train: out set on cancel");
+    st = openmed_train(job, NULL, NULL, NULL, &out, &err);
+    expect_status("train NULL config", st, OPENMED_BAD_INPUT, err, "config_json is NULL");
+    st = openmed_job_close(job, &err);
+    expect_status("job_close", st, OPENMED_OK, err, NULL);
+    st = openmed_job_cancel(job, &err);
+    expect_status("cancel closed job", st, OPENMED_NOT_FOUND, err, "not open");
+    st = openmed_train(job, "{}", NULL, NULL, &out, &err);
+    expect_status("train closed job", st, OPENMED_NOT_FOUND, err, "not open");
+    /* a tokenizer handle is not a job */
+    uint64_t tok = open_tokenizer();
+    st = openmed_job_cancel(tok, &err);
+    expect_status("job_cancel on tokenizer", st, OPENMED_BAD_INPUT, err, "is a tokenizer, not a job");
+    openmed_tokenizer_close(tok, NULL);
+}
+
+/* ---- tagging: handle errors (tagging itself once core/tagger lands) ---- */
+static void test_tag_errors(void) {
+    char *out = NULL, *err = NULL;
+    int st = openmed_tag(424242, "text", NULL, &out, &err);
+    expect_status("tag bogus handle", st, OPENMED_NOT_FOUND, err, "not open");
+    st = openmed_tag(0, "text", NULL, &out, &err);
+    expect_status("tag handle 0", st, OPENMED_BAD_INPUT, err, "handle is 0");
+    st = openmed_tag_batch(424242, "{\"texts\":[]}", &out, &err);
+    expect_status("tag_batch bogus handle", st, OPENMED_NOT_FOUND, err, "not open");
+    st = openmed_tagger_close(424242, &err);
+    expect_status("tagger_close bogus", st, OPENMED_NOT_FOUND, err, "not open");
+}
+
+/* ---- export: the tiny BERT fixture to ONNX ---- */
+static void test_export(void) {
+    char tmpl[] = "/tmp/openmed_capi_XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    CHECK(dir != NULL, "mkdtemp");
+    if (!dir) return;
+    char req[8192], *out = NULL, *err = NULL;
+    snprintf(req, sizeof req, "{\"model\":\"%s/fixtures/bert\",\"out\":\"%s/onnx_out\"}", shared_dir, dir);
+    int st = openmed_export_onnx(req, &out, &err);
+    expect_status("export_onnx", st, OPENMED_OK, err, NULL);
+    if (out) {
+        char path[8192];
+        snprintf(path, sizeof path, "%s/onnx_out/onnx/model.onnx", dir);
+        struct stat sb;
+        CHECK(stat(path, &sb) == 0 && sb.st_size > 0, "no %s", path);
+        CHECK(strstr(out, "\"model_file\":") != NULL, "export: %s", out);
+        openmed_free(out);
+    }
+    st = openmed_export_onnx("{\"model\":\"/nonexistent\",\"out\":\"/tmp/x\"}", &out, &err);
+    CHECK(st != OPENMED_OK, "export of a missing folder succeeded");
+    if (err) openmed_free(err);
+    char cmd[8300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0, "cleanup");
+}
+
+/* leak mode: the steady-state tokenize path, everything freed. */
+static int run_leak(int n) {
+    uint64_t h = open_tokenizer();
+    for (int i = 0; i < n; i++) {
+        char *out = NULL, *err = NULL;
+        int st = openmed_tokenize(h, thread_req, &out, &err);
+        CHECK(st == OPENMED_OK && out != NULL, "leak loop %d: %d", i, st);
+        openmed_free(out);
+        if (err) openmed_free(err);
+        /* an error path too: its message is freed */
+        st = openmed_tokenize(h, "{bad", &out, &err);
+        CHECK(st == OPENMED_BAD_INPUT && err != NULL, "leak loop %d: bad JSON", i);
+        openmed_free(err);
+    }
+    openmed_tokenizer_close(h, NULL);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s SHARED_DIR [full|leak N]\n", argv[0]);
+        return 2;
+    }
+    shared_dir = argv[1];
+    snprintf(tok_path, sizeof tok_path, "%s/tokenizers/pubmedbert-abstract", shared_dir);
+    if (argc >= 3 && strcmp(argv[2], "selftest-leak") == 0) {
+        char *lost = malloc(64);
+        lost[0] = 'x';
+        printf("leaked %p on purpose\n", (void *)lost);
+        lost = NULL;
+        return 0;
+    }
+    if (argc >= 4 && strcmp(argv[2], "leak") == 0) {
+        run_leak(atoi(argv[3]));
+    } else {
+        test_version();
+        test_tokenize();
+        test_evaluate();
+        test_threads();
+        test_jobs();
+        test_tag_errors();
+        test_export();
+    }
+    printf("%d checks, %d failures\n", checks, failures);
+    return failures == 0 ? 0 : 1;
+}
