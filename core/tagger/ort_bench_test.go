@@ -13,28 +13,32 @@ import (
 	"github.com/openmed/openmed/core/tensor"
 )
 
-// BenchmarkORTFixture is the latency of one Logits call on the shared BERT
+// BenchmarkORTFixture is the latency of one Logits call on each shared
 // fixture's [2,12] batch (1 intra-op thread).
 func BenchmarkORTFixture(b *testing.B) {
 	ortRequire(b)
-	fx := filepath.Join(ortSharedDir(b), "fixtures", "bert")
-	out := b.TempDir()
-	_, err := onnx.Export(fx, out, onnx.ExportOptions{})
-	require.NoError(b, err)
-	c := ortLoadCase(b, filepath.Join(fx, "case.json"))
-	be, err := NewORT(out, ORTOptions{IntraOpThreads: 1})
-	require.NoError(b, err)
-	defer be.Close()
-	ids, mask, types := c.Inputs.InputIDs.rows(b), c.Inputs.AttentionMask.rows(b), c.Inputs.TokenTypeIDs.rows(b)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := be.Logits(ids, mask, types); err != nil {
-			b.Fatal(err)
-		}
+	for _, arch := range []string{"bert", "electra", "deberta_v3"} {
+		b.Run(arch, func(b *testing.B) {
+			fx := filepath.Join(ortSharedDir(b), "fixtures", arch)
+			out := b.TempDir()
+			_, err := onnx.Export(fx, out, onnx.ExportOptions{})
+			require.NoError(b, err)
+			c := ortLoadCase(b, filepath.Join(fx, "case.json"))
+			be, err := NewORT(out, ORTOptions{IntraOpThreads: 1})
+			require.NoError(b, err)
+			defer be.Close()
+			ids, mask, types := c.Inputs.InputIDs.rows(b), c.Inputs.AttentionMask.rows(b), c.Inputs.TokenTypeIDs.rows(b)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := be.Logits(ids, mask, types); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
-// syntheticBERT writes a random BertForTokenClassification with the given
+// ortSyntheticBERT writes a random BertForTokenClassification with the given
 // sizes (weights N(0, 0.02²)) as an HF folder and returns it.
 func ortSyntheticBERT(b *testing.B, hidden, layers, heads, inter, vocab, labels int) string {
 	dir := b.TempDir()

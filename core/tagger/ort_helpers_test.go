@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// sharedDir returns ../shared relative to the repository root (the directory
+// ortSharedDir returns ../shared relative to the repository root (the directory
 // holding go.mod), skipping the test when it is absent.
 func ortSharedDir(t testing.TB) string {
 	t.Helper()
@@ -33,7 +33,7 @@ func ortSharedDir(t testing.TB) string {
 	return shared
 }
 
-// requireORT skips when ONNX Runtime is unavailable, except under CI=true,
+// ortRequire skips when ONNX Runtime is unavailable, except under CI=true,
 // where `make setup` installs it and its absence is a failure.
 func ortRequire(t testing.TB) {
 	t.Helper()
@@ -45,14 +45,14 @@ func ortRequire(t testing.TB) {
 	}
 }
 
-// jsonArray is the fixtures' {"dtype","shape","data"} array encoding.
+// ortJSONArray is the fixtures' {"dtype","shape","data"} array encoding.
 type ortJSONArray struct {
 	DType string    `json:"dtype"`
 	Shape []int     `json:"shape"`
 	Data  []float64 `json:"data"`
 }
 
-// fixtureCase is the part of case.json the ORT tests use.
+// ortFixtureCase is the part of case.json the ORT tests use.
 type ortFixtureCase struct {
 	Inputs struct {
 		InputIDs      ortJSONArray `json:"input_ids"`

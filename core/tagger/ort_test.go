@@ -16,7 +16,7 @@ import (
 	"github.com/openmed/openmed/core/onnx"
 )
 
-// exportFixture writes the ONNX export of a shared fixture into a temp dir.
+// ortExportFixture writes the ONNX export of a shared fixture into a temp dir.
 func ortExportFixture(t *testing.T, arch string) (dir string, c *ortFixtureCase) {
 	t.Helper()
 	fx := filepath.Join(ortSharedDir(t), "fixtures", arch)
