@@ -1,0 +1,157 @@
+package training
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/openmed/openmed/core/tokenize"
+	"github.com/openmed/openmed/training/optim"
+)
+
+// Method selects what is trained.
+type Method int
+
+const (
+	// MethodLoRA trains LoRA adapters plus the classifier (modules_to_save),
+	// the paper's setting (§3.3).
+	MethodLoRA Method = iota
+	// MethodFull fine-tunes every parameter.
+	MethodFull
+)
+
+// String returns "lora" or "full".
+func (m Method) String() string {
+	if m == MethodFull {
+		return "full"
+	}
+	return "lora"
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (m Method) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// ParseMethod parses "lora" or "full".
+func ParseMethod(s string) (Method, error) {
+	switch strings.ToLower(s) {
+	case "lora":
+		return MethodLoRA, nil
+	case "full":
+		return MethodFull, nil
+	}
+	return 0, fmt.Errorf("training: unknown method %q (lora or full)", s)
+}
+
+// LoRAOptions are the adapter hyper-parameters (PEFT LoraConfig names).
+type LoRAOptions struct {
+	// R is the rank r (paper: 16).
+	R int `json:"r"`
+	// Alpha is lora_alpha (paper: 32).
+	Alpha float64 `json:"lora_alpha"`
+	// Dropout is lora_dropout (paper: 0.05).
+	Dropout float32 `json:"lora_dropout"`
+	// Targets are target_modules (paper: query, value).
+	Targets []string `json:"target_modules"`
+}
+
+// Config is a token-classification training run (HF TrainingArguments field
+// names in the JSON written to training_args.json).
+type Config struct {
+	// Base is the HF folder of the encoder (config.json + weights); a base
+	// without a token-classification head gets a fresh classifier (HF init).
+	Base string `json:"base"`
+	// Tokenizer is the tokenizer folder or file; empty means Base.
+	Tokenizer string `json:"tokenizer"`
+	// Train, Dev and Test are CoNLL files (Dev and Test optional).
+	Train string `json:"train"`
+	Dev   string `json:"dev,omitempty"`
+	Test  string `json:"test,omitempty"`
+	// Out is the output folder (adapter or checkpoint, metrics, checkpoints/).
+	Out string `json:"output_dir"`
+
+	Method Method      `json:"method"`
+	LoRA   LoRAOptions `json:"lora"`
+
+	Epochs int `json:"num_train_epochs"`
+	// LR is learning_rate (paper's LoRA runs: 5e-4 before tuning).
+	LR        float64 `json:"learning_rate"`
+	BatchSize int     `json:"per_device_train_batch_size"`
+	// EvalBatchSize is the evaluation batch (default 32).
+	EvalBatchSize int `json:"per_device_eval_batch_size"`
+	// MaxLen and Stride are the 256/50 windows.
+	MaxLen int `json:"max_length"`
+	Stride int `json:"stride"`
+	// WarmupRatio (0.1), WeightDecay (0.01), LabelSmoothing (0.1), MaxGradNorm (1.0).
+	WarmupRatio    float64            `json:"warmup_ratio"`
+	Schedule       optim.ScheduleKind `json:"-"`
+	WeightDecay    float64            `json:"weight_decay"`
+	LabelSmoothing float64            `json:"label_smoothing_factor"`
+	MaxGradNorm    float64            `json:"max_grad_norm"`
+	// Patience is early_stopping_patience on dev micro-F1 (3; 0 disables).
+	Patience  int    `json:"early_stopping_patience"`
+	GradAccum int    `json:"gradient_accumulation_steps"`
+	Seed      uint64 `json:"seed"`
+	// Threads sets the engine's worker count (0: OPENMED_THREADS or all cores).
+	Threads int `json:"threads"`
+	// CheckpointEvery writes a checkpoint every N optimiser steps (0: per epoch only).
+	CheckpointEvery int `json:"save_steps"`
+	// LogEvery is logging_steps.
+	LogEvery int `json:"logging_steps"`
+	// Resume continues the run in Out from its last checkpoint.
+	Resume bool `json:"resume"`
+	// LabelAllSubtokens and AllowUnknownTags: see DataOptions.
+	LabelAllSubtokens bool `json:"label_all_tokens"`
+	AllowUnknownTags  bool `json:"allow_unknown_tags"`
+
+	// Progress receives progress snapshots (CLI bar, C ABI, Python).
+	Progress func(Progress) `json:"-"`
+	// Warn receives warnings (unknown tags, newly initialised head).
+	Warn func(string) `json:"-"`
+}
+
+// DefaultConfig returns the paper's recipe (OpenMed NER §3.3–3.4): LoRA r=16,
+// α=32, dropout 0.05 on query/value, AdamW lr 5e-4 with weight decay 0.01,
+// 10% linear warm-up then cosine decay, label smoothing 0.1, gradient
+// clipping 1.0, batch 16, 10 epochs with early stopping (patience 3) on dev
+// micro-F1, 256-token windows with 50 overlap, seed 42.
+func DefaultConfig() Config {
+	return Config{
+		Method:         MethodLoRA,
+		LoRA:           LoRAOptions{R: 16, Alpha: 32, Dropout: 0.05, Targets: []string{"query", "value"}},
+		Epochs:         10,
+		LR:             5e-4,
+		BatchSize:      16,
+		EvalBatchSize:  32,
+		MaxLen:         tokenize.DefaultWindowLen,
+		Stride:         tokenize.DefaultStride,
+		WarmupRatio:    0.1,
+		Schedule:       optim.ScheduleCosine,
+		WeightDecay:    0.01,
+		LabelSmoothing: 0.1,
+		MaxGradNorm:    1.0,
+		Patience:       3,
+		GradAccum:      1,
+		Seed:           42,
+		LogEvery:       10,
+	}
+}
+
+// validate checks the fields Train needs, naming the field.
+func (c *Config) validate() error {
+	switch {
+	case c.Base == "":
+		return fmt.Errorf("training: Config.Base (--base) is required")
+	case c.Train == "":
+		return fmt.Errorf("training: Config.Train (--train) is required")
+	case c.Out == "":
+		return fmt.Errorf("training: Config.Out (--out) is required")
+	case c.BatchSize <= 0:
+		return fmt.Errorf("training: batch size must be positive, got %d", c.BatchSize)
+	case c.MaxLen <= 2 || c.Stride < 0 || c.Stride >= c.MaxLen-2:
+		return fmt.Errorf("training: max length %d / stride %d: need max length > stride + 2", c.MaxLen, c.Stride)
+	case c.LabelSmoothing < 0 || c.LabelSmoothing >= 1:
+		return fmt.Errorf("training: label smoothing must be in [0,1), got %g", c.LabelSmoothing)
+	case c.Method == MethodLoRA && (c.LoRA.R <= 0 || c.LoRA.Alpha <= 0 || len(c.LoRA.Targets) == 0):
+		return fmt.Errorf("training: LoRA needs r > 0, alpha > 0 and target modules (got r=%d alpha=%g targets=%v)", c.LoRA.R, c.LoRA.Alpha, c.LoRA.Targets)
+	}
+	return nil
+}

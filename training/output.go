@@ -1,0 +1,131 @@
+package training
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/metrics"
+)
+
+// TokenizerFiles are the tokenizer files copied from the base (or
+// tokenizer) folder into outputs, as save_pretrained writes them.
+var TokenizerFiles = []string{"tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json", "spm.model", "added_tokens.json"}
+
+// CopyTokenizer copies the tokenizer files present in src (a folder, or a
+// single tokenizer file) into dst; it is an error when none exists.
+func CopyTokenizer(src, dst string) error {
+	if fi, err := os.Stat(src); err == nil && !fi.IsDir() {
+		return copyFile(src, filepath.Join(dst, filepath.Base(src)))
+	}
+	n := 0
+	for _, f := range TokenizerFiles {
+		p := filepath.Join(src, f)
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		if err := copyFile(p, filepath.Join(dst, f)); err != nil {
+			return err
+		}
+		n++
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: no tokenizer file (%v) to copy", src, TokenizerFiles)
+	}
+	return nil
+}
+
+func copyFile(src, dst string) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", src, err)
+	}
+	return checkpoint.WriteFileAtomic(dst, b)
+}
+
+// WriteJSON writes v as indented JSON atomically.
+func WriteJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return checkpoint.WriteFileAtomic(path, append(b, '\n'))
+}
+
+// splitScores are the headline numbers of one evaluation in metrics.json.
+type splitScores struct {
+	Micro       metrics.Scores `json:"micro"`
+	Macro       metrics.Scores `json:"macro"`
+	StrictMicro metrics.Scores `json:"strict_micro"`
+	StrictMacro metrics.Scores `json:"strict_macro"`
+	Loss        float64        `json:"loss"`
+}
+
+func scoresOf(r *EvalResult) *splitScores {
+	if r == nil {
+		return nil
+	}
+	return &splitScores{Micro: r.Default.Micro, Macro: r.Default.Macro, StrictMicro: r.Strict.Micro, StrictMacro: r.Strict.Macro, Loss: r.Loss}
+}
+
+// finalMetrics is metrics.json.
+type finalMetrics struct {
+	Dev              *splitScores `json:"dev,omitempty"`
+	Test             *splitScores `json:"test,omitempty"`
+	Epochs           int          `json:"epochs"`
+	Steps            int          `json:"steps"`
+	BestEpoch        int          `json:"best_epoch"`
+	EarlyStopped     bool         `json:"early_stopped"`
+	WallSeconds      float64      `json:"wall_time_s"`
+	TrainTokens      int64        `json:"train_tokens"`
+	TokensPerSec     float64      `json:"train_tokens_per_s"`
+	TotalParams      int          `json:"total_params"`
+	TrainableParams  int          `json:"trainable_params"`
+	TrainablePercent float64      `json:"trainable_percent"`
+	Method           Method       `json:"method"`
+}
+
+// writeOutputs writes the run's folder: for LoRA a PEFT adapter
+// (adapter_config.json with task_type TOKEN_CLS, adapter_model.safetensors
+// with PEFT's keys, the classifier as modules_to_save); for full fine-tuning
+// an HF checkpoint (model.safetensors). Both get config.json (the base config
+// with architectures XxxForTokenClassification, num_labels, id2label,
+// label2id), labels.json, the tokenizer files, training_args.json and
+// metrics.json.
+func writeOutputs(cfg Config, tokDir string, res *Result) error {
+	out := cfg.Out
+	m := res.Model
+	if res.Adapter != nil {
+		if err := res.Adapter.Save(out, cfg.Base); err != nil {
+			return err
+		}
+	} else if err := checkpoint.WriteSafetensors(filepath.Join(out, checkpoint.SafeWeightsFile), m.StateDict(), map[string]string{"format": "pt"}); err != nil {
+		return err
+	}
+	if err := m.Config.Save(filepath.Join(out, checkpoint.ConfigFile)); err != nil {
+		return err
+	}
+	if err := WriteJSON(filepath.Join(out, "labels.json"), map[string]any{
+		"id2label": res.Labels.ID2Label(), "label2id": res.Labels.Label2ID(), "labels": res.Labels.Names}); err != nil {
+		return err
+	}
+	if err := CopyTokenizer(tokDir, out); err != nil {
+		return err
+	}
+	if err := WriteJSON(filepath.Join(out, "training_args.json"), cfg); err != nil {
+		return err
+	}
+	fm := finalMetrics{Dev: scoresOf(res.Dev), Test: scoresOf(res.Test), Epochs: res.Loop.Epochs, Steps: res.Loop.Steps,
+		BestEpoch: res.Loop.BestEpoch + 1, EarlyStopped: res.Loop.EarlyStopped, WallSeconds: res.Loop.Wall.Seconds(),
+		TrainTokens: res.Loop.Tokens, TokensPerSec: res.Loop.TokensPerSec, TotalParams: res.TotalParams,
+		TrainableParams: res.TrainableParams, TrainablePercent: res.TrainablePercent, Method: cfg.Method}
+	return WriteJSON(filepath.Join(out, "metrics.json"), fm)
+}

@@ -1,0 +1,208 @@
+package training
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/openmed/openmed/core/corpus"
+	"github.com/openmed/openmed/core/lora"
+	"github.com/openmed/openmed/core/model"
+	"github.com/openmed/openmed/core/tensor"
+	"github.com/openmed/openmed/core/tokenize"
+	"github.com/openmed/openmed/training/loss"
+)
+
+// Result is a finished token-classification run.
+type Result struct {
+	// Model is the trained model with the best dev weights (LoRA not merged).
+	Model *model.Model
+	// Adapter is the LoRA adapter (nil for full fine-tuning).
+	Adapter *lora.Adapter
+	// Labels is the label set (id2label).
+	Labels *LabelSet
+	// Dev and Test are the evaluations of the best weights (nil without the file).
+	Dev, Test *EvalResult
+	// Loop summarises optimisation (epochs, steps, best epoch, throughput).
+	Loop *LoopResult
+	// TotalParams, TrainableParams and TrainablePercent count parameters
+	// (PEFT print_trainable_parameters).
+	TotalParams, TrainableParams int
+	TrainablePercent             float64
+	// Out is the output folder.
+	Out string
+}
+
+// Train runs the paper's token-classification recipe: reads the CoNLL files,
+// builds the label set from the training file, loads the base encoder with a
+// fresh classifier, applies LoRA (or trains everything), optimises with
+// RunLoop (evaluation on dev each epoch, early stopping, best weights kept),
+// evaluates the best weights on dev and test and writes the output folder
+// (see writeOutputs). With cfg.Resume it continues an interrupted run in
+// cfg.Out to the result an uninterrupted run gives.
+func Train(ctx context.Context, cfg Config) (*Result, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Threads > 0 {
+		tensor.SetThreads(cfg.Threads)
+	}
+	tokDir := cfg.Tokenizer
+	if tokDir == "" {
+		tokDir = cfg.Base
+	}
+	tok, err := tokenize.Load(tokDir)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	trainC, err := corpus.ReadFile(cfg.Train)
+	if err != nil {
+		return nil, err
+	}
+	if len(trainC.Sentences) == 0 {
+		return nil, fmt.Errorf("%s: no sentences (empty file?)", cfg.Train)
+	}
+	labels, err := LabelsFromCorpus(trainC)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.Train, err)
+	}
+	m, fresh, err := LoadBase(cfg.Base, labels, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	if fresh && cfg.Warn != nil {
+		cfg.Warn(fmt.Sprintf("%s: classifier newly initialised for %d labels", cfg.Base, labels.Len()))
+	}
+	if err := CheckVocab(tok, m); err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.Base, err)
+	}
+	do := DataOptions{MaxLen: cfg.MaxLen, Stride: cfg.Stride, LabelAllSubtokens: cfg.LabelAllSubtokens,
+		AllowUnknownTags: cfg.AllowUnknownTags, Warn: cfg.Warn}
+	train, err := BuildDataset(trainC, tok, labels, do)
+	if err != nil {
+		return nil, err
+	}
+	// Dev and test keep their unknown tags in the gold (they are scored
+	// against the original file); first-sub-token labels only.
+	eo := do
+	eo.LabelAllSubtokens = false
+	var dev, test *Dataset
+	if cfg.Dev != "" {
+		if dev, err = LoadDataset(cfg.Dev, tok, labels, eo); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Test != "" {
+		if test, err = LoadDataset(cfg.Test, tok, labels, eo); err != nil {
+			return nil, err
+		}
+	}
+	var ad *lora.Adapter
+	if cfg.Method == MethodLoRA {
+		lc := lora.NewConfig(lora.WithRank(cfg.LoRA.R), lora.WithAlpha(cfg.LoRA.Alpha), lora.WithDropout(cfg.LoRA.Dropout),
+			lora.WithTargets(cfg.LoRA.Targets...), lora.WithSeed(cfg.Seed))
+		if ad, err = lora.Apply(m, lc); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return nil, err
+	}
+	pad := padID(tok)
+	obj := &tokenObjective{m: m, train: train, dev: dev, batchSize: cfg.BatchSize, evalBatch: cfg.EvalBatchSize,
+		smoothing: float32(cfg.LabelSmoothing), pad: pad, seed: cfg.Seed, epoch: -1}
+	lr, err := RunLoop(ctx, LoopConfig{Model: m, Adapter: ad, Epochs: cfg.Epochs, GradAccum: cfg.GradAccum, LR: cfg.LR,
+		WarmupRatio: cfg.WarmupRatio, Schedule: cfg.Schedule, WeightDecay: cfg.WeightDecay, MaxGradNorm: cfg.MaxGradNorm,
+		Patience: cfg.Patience, Seed: cfg.Seed, Dir: cfg.Out, CheckpointEvery: cfg.CheckpointEvery, LogEvery: cfg.LogEvery,
+		Resume: cfg.Resume, Progress: cfg.Progress}, obj)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Model: m, Adapter: ad, Labels: labels, Loop: lr, Out: cfg.Out}
+	res.TotalParams, res.TrainableParams = m.NumParams()
+	if ad != nil {
+		res.TotalParams, res.TrainableParams, res.TrainablePercent = ad.Count()
+	} else {
+		res.TrainablePercent = 100 * float64(res.TrainableParams) / float64(res.TotalParams)
+	}
+	if dev != nil {
+		if res.Dev, err = Evaluate(m, dev, pad, cfg.EvalBatchSize); err != nil {
+			return nil, err
+		}
+	}
+	if test != nil {
+		if res.Test, err = Evaluate(m, test, pad, cfg.EvalBatchSize); err != nil {
+			return nil, err
+		}
+	}
+	if err := writeOutputs(cfg, tokDir, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// tokenObjective is the token-classification Objective: length-bucketed
+// batches, label-smoothed cross-entropy over first sub-tokens, dev micro-F1.
+type tokenObjective struct {
+	m          *model.Model
+	train, dev *Dataset
+	batchSize  int
+	evalBatch  int
+	smoothing  float32
+	pad        int32
+	seed       uint64
+	epoch      int
+	batches    [][]int
+	dlogits    []float32
+}
+
+func (o *tokenObjective) Batches(epoch int) int {
+	if epoch != o.epoch {
+		o.batches = lengthBatches(exampleLengths(o.train.Examples), o.batchSize, o.seed, epoch)
+		o.epoch = epoch
+	}
+	return len(o.batches)
+}
+
+func (o *tokenObjective) Step(epoch, i int) (StepStats, error) {
+	o.Batches(epoch)
+	idx := o.batches[i]
+	group := make([]*Example, len(idx))
+	tokens := 0
+	for k, j := range idx {
+		group[k] = &o.train.Examples[j]
+		tokens += len(group[k].IDs)
+	}
+	b, labels := collate(group, o.pad)
+	logits, err := o.m.Forward(b)
+	if err != nil {
+		return StepStats{}, err
+	}
+	C := o.train.Labels.Len()
+	if cap(o.dlogits) < len(logits.Data) {
+		o.dlogits = make([]float32, len(logits.Data))
+	}
+	o.dlogits = o.dlogits[:len(logits.Data)]
+	l, _, err := loss.CrossEntropyChecked(logits.Data, b.Tokens(), C, labels, o.smoothing, o.dlogits)
+	if err != nil {
+		return StepStats{}, err
+	}
+	if err := o.m.Backward(o.dlogits); err != nil {
+		return StepStats{}, err
+	}
+	return StepStats{Loss: float64(l), Tokens: tokens}, nil
+}
+
+func (o *tokenObjective) Evaluate() (*EvalStats, error) {
+	if o.dev == nil {
+		return nil, nil
+	}
+	r, err := Evaluate(o.m, o.dev, o.pad, o.evalBatch)
+	if err != nil {
+		return nil, err
+	}
+	return &EvalStats{Score: r.Default.Micro.F1, Fields: map[string]float64{
+		"dev_f1": r.Default.Micro.F1, "dev_precision": r.Default.Micro.Precision, "dev_recall": r.Default.Micro.Recall,
+		"dev_strict_f1": r.Strict.Micro.F1, "dev_macro_f1": r.Default.Macro.F1, "dev_loss": r.Loss,
+	}}, nil
+}

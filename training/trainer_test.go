@@ -1,0 +1,244 @@
+package training
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/lora"
+)
+
+func smallConfig(base, train, dev, out string) Config {
+	c := DefaultConfig()
+	c.Base, c.Train, c.Dev, c.Out = base, train, dev, out
+	c.Epochs = 3
+	c.BatchSize = 16
+	c.LR = 2e-3
+	c.LogEvery = 1
+	c.Threads = 1
+	return c
+}
+
+// Cancelling mid-epoch and resuming reaches bit-identical final weights,
+// the same history and the same dev scores as an uninterrupted run.
+func TestResumeIsBitIdentical(t *testing.T) {
+	base := tinyBase(t, 2, 64)
+	train := ncbiSubset(t, "train", 200)
+	dev := ncbiSubset(t, "devel", 60)
+
+	full := smallConfig(base, train, dev, t.TempDir())
+	ref, err := Train(context.Background(), full)
+	require.NoError(t, err)
+	require.Equal(t, 3, ref.Loop.Epochs)
+
+	cut := smallConfig(base, train, dev, t.TempDir())
+	cut.CheckpointEvery = 4
+	ctx, cancel := context.WithCancel(context.Background())
+	stopAt := ref.Loop.Steps/2 + 1 // mid-epoch 2
+	cut.Progress = func(p Progress) {
+		if p.Phase == PhaseTrain && p.Step == stopAt {
+			cancel()
+		}
+	}
+	_, err = Train(ctx, cut)
+	require.Error(t, err)
+	require.True(t, errors.Is(err, ErrInterrupted), "%v", err)
+	require.True(t, errors.Is(err, context.Canceled))
+	ck, err := LatestCheckpoint(cut.Out)
+	require.NoError(t, err)
+	require.True(t, strings.HasSuffix(ck, "step-"+pad8(stopAt)), ck)
+
+	cut.Progress = nil
+	cut.Resume = true
+	got, err := Train(context.Background(), cut)
+	require.NoError(t, err)
+	require.Equal(t, ref.Loop.Steps, got.Loop.Steps)
+	require.Equal(t, ref.Loop.History, got.Loop.History)
+	rp, gp := ref.Model.TrainableParams(), got.Model.TrainableParams()
+	require.Equal(t, len(rp), len(gp))
+	for i := range rp {
+		require.Equal(t, rp[i].Name, gp[i].Name)
+		require.Equal(t, rp[i].Value.Data, gp[i].Value.Data, "%s differs after resume", rp[i].Name)
+	}
+	require.Equal(t, ref.Dev.Default.Micro, got.Dev.Default.Micro)
+	// metrics.jsonl has no duplicated step lines after the resume.
+	steps := jsonlSteps(t, filepath.Join(cut.Out, "metrics.jsonl"))
+	require.Equal(t, jsonlSteps(t, filepath.Join(full.Out, "metrics.jsonl")), steps)
+	// A finished run cannot be resumed again.
+	_, err = Train(context.Background(), cut)
+	require.ErrorContains(t, err, "already finished")
+}
+
+func pad8(n int) string {
+	s := "00000000" + itoa(n)
+	return s[len(s)-8:]
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func jsonlSteps(t *testing.T, path string) []int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var steps []int
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var v map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &v), line)
+		if v["type"] == "step" {
+			steps = append(steps, int(v["step"].(float64)))
+		}
+	}
+	return steps
+}
+
+// A few hundred LoRA steps on an NCBI subset lower the loss and lift dev F1
+// above 0; the adapter folder has PEFT's key pattern and reloads (ours, and
+// through lora.Load like a PEFT folder) to identical predictions.
+func TestEndToEndLoRA(t *testing.T) {
+	base := tinyBase(t, 2, 128)
+	train := ncbiSubset(t, "train", 400)
+	dev := ncbiSubset(t, "devel", 80)
+	cfg := smallConfig(base, train, dev, t.TempDir())
+	cfg.Test = ncbiSubset(t, "test", 80)
+	cfg.Epochs = 12
+	cfg.LR = 1e-2
+	cfg.LabelSmoothing = 0
+	cfg.Patience = 0
+	res, err := Train(context.Background(), cfg)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, res.Loop.Steps, 250)
+	losses := jsonlLosses(t, filepath.Join(cfg.Out, "metrics.jsonl"))
+	require.Greater(t, len(losses), 200)
+	first, last := mean(losses[:20]), mean(losses[len(losses)-20:])
+	t.Logf("loss %.4f -> %.4f; dev F1 %.4f; test F1 %.4f; %.0f tokens/s", first, last, res.Dev.Default.Micro.F1, res.Test.Default.Micro.F1, res.Loop.TokensPerSec)
+	assert.Less(t, last, 0.8*first, "training loss falls")
+	assert.Greater(t, res.Dev.Default.Micro.F1, 0.0, "dev F1 rises above 0")
+	require.Greater(t, res.TrainablePercent, 0.0)
+	require.Less(t, res.TrainablePercent, 100.0)
+
+	// Output folder contents.
+	for _, f := range []string{"adapter_config.json", "adapter_model.safetensors", "config.json", "labels.json",
+		"tokenizer.json", "vocab.txt", "training_args.json", "metrics.json"} {
+		require.FileExists(t, filepath.Join(cfg.Out, f))
+	}
+	ac, err := checkpoint.LoadAdapterConfig(filepath.Join(cfg.Out, "adapter_config.json"))
+	require.NoError(t, err)
+	require.Equal(t, checkpoint.TaskTokenClassification, ac.TaskType)
+	require.Equal(t, 16, ac.R)
+	require.Equal(t, 32.0, ac.LoraAlpha)
+
+	// Keys follow the fixture adapter's PEFT pattern (layer numbers aside).
+	ours, err := checkpoint.ReadSafetensors(filepath.Join(cfg.Out, "adapter_model.safetensors"))
+	require.NoError(t, err)
+	fix, err := checkpoint.ReadSafetensors(filepath.Join(sharedDir(t), "fixtures", "bert", "adapter", "adapter_model.safetensors"))
+	require.NoError(t, err)
+	require.Equal(t, keyPattern(fix), keyPattern(ours))
+
+	// Reload: base + adapter folder gives the same predictions.
+	reloaded := reloadAdapter(t, base, cfg.Out)
+	tok, _ := pubmedTokenizer(t)
+	d, err := LoadDataset(dev, tok, res.Labels, DefaultDataOptions())
+	require.NoError(t, err)
+	words := d.Words()
+	want, err := Predict(res.Model, tok, words)
+	require.NoError(t, err)
+	gotPred, err := Predict(reloaded, tok, words)
+	require.NoError(t, err)
+	require.Equal(t, want, gotPred)
+	require.Equal(t, res.Dev.Pred, want, "Predict equals the evaluation's stitched predictions")
+}
+
+func reloadAdapter(t *testing.T, base, out string) *modelT {
+	t.Helper()
+	cfg, err := checkpoint.LoadConfig(filepath.Join(out, "config.json"))
+	require.NoError(t, err)
+	labels, err := NewLabelSet(cfg.Labels())
+	require.NoError(t, err)
+	m, _, err := LoadBase(base, labels, 99)
+	require.NoError(t, err)
+	_, err = lora.Load(m, out)
+	require.NoError(t, err)
+	return m
+}
+
+func keyPattern(m map[string]*tensorT) []string {
+	set := map[string]bool{}
+	for k := range m {
+		parts := strings.Split(k, ".")
+		for i, p := range parts {
+			if p != "" && strings.Trim(p, "0123456789") == "" {
+				parts[i] = "N"
+			}
+		}
+		set[strings.Join(parts, ".")] = true
+	}
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func jsonlLosses(t *testing.T, path string) []float64 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var out []float64
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var v map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &v))
+		if v["type"] == "step" {
+			out = append(out, v["loss"].(float64))
+		}
+	}
+	return out
+}
+
+func mean(x []float64) float64 {
+	s := 0.0
+	for _, v := range x {
+		s += v
+	}
+	return s / float64(len(x))
+}
+
+// A tokenizer whose ids exceed the model's embedding table is a clear error
+// naming both sizes; bad configurations name the field.
+func TestTrainBadInputs(t *testing.T) {
+	shared := sharedDir(t)
+	_, tokDir := pubmedTokenizer(t)
+	train := ncbiSubset(t, "train", 20)
+	cfg := smallConfig(filepath.Join(shared, "fixtures", "bert"), train, "", t.TempDir())
+	cfg.Tokenizer = tokDir
+	_, err := Train(context.Background(), cfg)
+	require.ErrorContains(t, err, "28895")
+	require.ErrorContains(t, err, "vocab_size is 128")
+
+	c := DefaultConfig()
+	_, err = Train(context.Background(), c)
+	require.ErrorContains(t, err, "Config.Base")
+	c.Base, c.Train, c.Out = "b", "t", "o"
+	c.BatchSize = 0
+	_, err = Train(context.Background(), c)
+	require.ErrorContains(t, err, "batch size")
+
+	// An unknown dev tag is an error naming the dev file and line.
+	base := tinyBase(t, 1, 32)
+	dir := t.TempDir()
+	devPath := filepath.Join(dir, "devel.tsv")
+	require.NoError(t, os.WriteFile(devPath, []byte("fever\tO\n\nmalaria\tB-Parasite\n\n"), 0o644))
+	cfg = smallConfig(base, train, devPath, t.TempDir())
+	_, err = Train(context.Background(), cfg)
+	require.ErrorContains(t, err, "devel.tsv:3")
+	require.ErrorContains(t, err, "B-Parasite")
+}
