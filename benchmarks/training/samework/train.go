@@ -1,0 +1,135 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/openmed/openmed/benchmarks/training/features"
+	"github.com/openmed/openmed/core/model"
+	"github.com/openmed/openmed/core/tensor"
+	"github.com/openmed/openmed/training"
+	"github.com/openmed/openmed/training/loss"
+	"github.com/openmed/openmed/training/optim"
+)
+
+// runTrain is openmed's side: full fine-tuning of D/init on the shared
+// features in the shared batch order, one optimiser step per batch as the
+// trainer composes it (forward with dropout, label-smoothed CE, backward,
+// clip_grad_norm, LambdaLR cosine-with-warm-up, AdamW with HF's no-decay
+// group), then argmax predictions on every test window.
+func runTrain(args []string) error {
+	fs, dir := newFlags("train")
+	_ = fs.Parse(args)
+	if *dir == "" {
+		return fmt.Errorf("train: -dir is required")
+	}
+	var r Recipe
+	var f Features
+	if err := features.ReadJSON(filepath.Join(*dir, "recipe.json"), &r); err != nil {
+		return err
+	}
+	if err := features.ReadJSON(filepath.Join(*dir, "features.json"), &f); err != nil {
+		return err
+	}
+	m, err := model.Load(filepath.Join(*dir, "init"), model.TokenClassification)
+	if err != nil {
+		return err
+	}
+	m.Seed(r.Seed)
+	params := m.TrainableParams()
+	opt, err := optim.NewAdamW(params, optim.WithLR(r.LR), optim.WithWeightDecay(r.WeightDecay))
+	if err != nil {
+		return err
+	}
+	sched := optim.CosineWithWarmup(r.WarmupSteps, r.TotalSteps)
+	C := len(f.Labels)
+	exs := make([]training.Example, len(f.Train))
+	for i, e := range f.Train {
+		exs[i] = training.Example{IDs: e.IDs, Labels: e.Labels}
+	}
+
+	p := Predictions{Engine: "openmed (core/model + training/loss + training/optim, composed step)", Threads: tensor.Threads()}
+	var dl []float32
+	step := 0
+	start := time.Now()
+	group := make([]training.Example, 0, r.BatchSize)
+	for e, order := range f.Order {
+		m.SetTraining(true)
+		sum, n := 0.0, 0
+		for _, idx := range order {
+			group = group[:0]
+			for _, k := range idx {
+				group = append(group, exs[k])
+			}
+			pb := features.Pad(group, f.PadID)
+			b := &model.Batch{Batch: pb.Batch, SeqLen: pb.SeqLen, InputIDs: pb.IDs, AttentionMask: pb.Mask}
+			opt.ZeroGrad()
+			logits, err := m.Forward(b)
+			if err != nil {
+				return fmt.Errorf("epoch %d step %d: %w", e, step, err)
+			}
+			T := b.Tokens()
+			dl = append(dl[:0], make([]float32, T*C)...)
+			l, _, err := loss.CrossEntropyChecked(logits.Data, T, C, pb.Labels, float32(r.LabelSmoothing), dl)
+			if err != nil {
+				return fmt.Errorf("epoch %d step %d: %w", e, step, err)
+			}
+			if err := m.Backward(dl); err != nil {
+				return fmt.Errorf("epoch %d step %d: %w", e, step, err)
+			}
+			optim.ClipGradNorm(params, r.MaxGradNorm)
+			opt.SetLR(sched.LR(r.LR, step))
+			opt.Step()
+			step++
+			sum, n = sum+float64(l), n+1
+			p.TrainTokens += int64(features.Tokens(group))
+			p.PaddedTokens += int64(T)
+		}
+		p.EpochLoss = append(p.EpochLoss, sum/float64(n))
+		fmt.Fprintf(os.Stderr, "go: epoch %d/%d loss %.4f (%d steps, %.0f s)\n", e+1, len(f.Order), sum/float64(n), step, time.Since(start).Seconds())
+	}
+	p.TrainSeconds = time.Since(start).Seconds()
+	p.Steps = step
+
+	m.SetTraining(false)
+	p.Argmax = make([][]int32, len(f.Test))
+	for lo := 0; lo < len(f.Test); lo += r.EvalBatchSize {
+		hi := min(lo+r.EvalBatchSize, len(f.Test))
+		group = group[:0]
+		for _, e := range f.Test[lo:hi] {
+			group = append(group, training.Example{IDs: e.IDs})
+		}
+		pb := features.Pad(group, f.PadID)
+		logits, err := m.Forward(&model.Batch{Batch: pb.Batch, SeqLen: pb.SeqLen, InputIDs: pb.IDs, AttentionMask: pb.Mask})
+		if err != nil {
+			return err
+		}
+		for i := lo; i < hi; i++ {
+			p.Argmax[i] = argmaxRows(logits.Data[(i-lo)*pb.SeqLen*C:], len(f.Test[i].IDs), C)
+		}
+	}
+	out := filepath.Join(*dir, "go")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	return features.WriteJSON(filepath.Join(out, "pred.json"), p)
+}
+
+// argmaxRows returns the first maximum's class of each of n rows of width c
+// (torch.argmax / the trainer's prediction rule).
+func argmaxRows(logits []float32, n, c int) []int32 {
+	out := make([]int32, n)
+	for t := 0; t < n; t++ {
+		row := logits[t*c : (t+1)*c]
+		best := 0
+		for k := 1; k < c; k++ {
+			if row[k] > row[best] {
+				best = k
+			}
+		}
+		out[t] = int32(best)
+	}
+	return out
+}
