@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/corpus"
+	"github.com/openmed/openmed/core/model"
+	"github.com/openmed/openmed/core/tokenize"
+	"github.com/openmed/openmed/training"
+)
+
+// trainShared returns ../shared beside the repository root, skipping when absent.
+func trainShared(t *testing.T) string {
+	t.Helper()
+	return filepath.Dir(evalSharedData(t))
+}
+
+// trainTinyBase writes a 1-layer BERT base folder with the PubMedBERT vocabulary.
+func trainTinyBase(t *testing.T) string {
+	t.Helper()
+	tokDir := filepath.Join(trainShared(t), "tokenizers", "pubmedbert-abstract")
+	tok, err := tokenize.Load(tokDir)
+	require.NoError(t, err)
+	cfg, err := checkpoint.ParseConfig([]byte(fmt.Sprintf(`{"architectures":["BertForMaskedLM"],"model_type":"bert",
+	"vocab_size":%d,"hidden_size":32,"num_hidden_layers":1,"num_attention_heads":2,"intermediate_size":64,
+	"hidden_act":"gelu","hidden_dropout_prob":0.1,"attention_probs_dropout_prob":0.1,"max_position_embeddings":512,
+	"type_vocab_size":2,"layer_norm_eps":1e-12,"initializer_range":0.02,"pad_token_id":0}`, tok.VocabSize())))
+	require.NoError(t, err)
+	m, err := model.New(cfg, model.MaskedLM, 1)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, cfg.Save(filepath.Join(dir, "config.json")))
+	require.NoError(t, checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), m.StateDict(), nil))
+	require.NoError(t, training.CopyTokenizer(tokDir, dir))
+	return dir
+}
+
+func trainSubset(t *testing.T, split string, n int) string {
+	t.Helper()
+	c, err := corpus.ReadFile(filepath.Join(trainShared(t), "data", "NCBI-Disease", split+".tsv"))
+	require.NoError(t, err)
+	p := filepath.Join(t.TempDir(), split+".tsv")
+	require.NoError(t, corpus.WriteFile(p, c.Sentences[:n]))
+	return p
+}
+
+func runTrainCmd(args ...string) (string, error) {
+	cmd := newTrainCmd()
+	var out, errb bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errb)
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	return out.String(), err
+}
+
+func TestTrainCommand(t *testing.T) {
+	base := trainTinyBase(t)
+	out := t.TempDir()
+	stdout, err := runTrainCmd("--base", base, "--train", trainSubset(t, "train", 40), "--dev", trainSubset(t, "devel", 20),
+		"--test", trainSubset(t, "test", 20), "--out", out, "--epochs", "2", "--threads", "1", "--r", "4", "--alpha", "8")
+	require.NoError(t, err)
+	require.Contains(t, stdout, "dev  P")
+	require.Contains(t, stdout, "test P")
+	for _, f := range []string{"adapter_config.json", "adapter_model.safetensors", "config.json", "labels.json", "vocab.txt", "metrics.json", "metrics.jsonl", "training_args.json"} {
+		require.FileExists(t, filepath.Join(out, f))
+	}
+	ac, err := checkpoint.LoadAdapterConfig(filepath.Join(out, "adapter_config.json"))
+	require.NoError(t, err)
+	require.Equal(t, 4, ac.R)
+
+	// Full fine-tuning writes an HF token-classification checkpoint that loads back.
+	full := t.TempDir()
+	_, err = runTrainCmd("--base", base, "--train", trainSubset(t, "train", 20), "--out", full, "--epochs", "1", "--full", "--threads", "1")
+	require.NoError(t, err)
+	cfg, err := checkpoint.LoadConfig(full)
+	require.NoError(t, err)
+	require.Equal(t, []string{"BertForTokenClassification"}, cfg.Architectures)
+	require.Equal(t, []string{"O", "B-Disease", "I-Disease"}, cfg.Labels())
+	_, err = model.Load(full, model.TokenClassification)
+	require.NoError(t, err)
+	_, err = os.Stat(filepath.Join(full, "adapter_config.json"))
+	require.True(t, os.IsNotExist(err))
+
+	_, err = runTrainCmd("--base", base, "--train", "x", "--out", full, "--lora", "--full")
+	require.ErrorContains(t, err, "exclude")
+	_, err = runTrainCmd("--base", base, "--train", trainSubset(t, "train", 5), "--out", t.TempDir(), "--resume")
+	require.ErrorContains(t, err, "no checkpoint to resume")
+}
