@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/openmed/openmed/core/checkpoint"
+)
+
+func runMerge(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	cmd := newMergeCmd()
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	return out.String(), err
+}
+
+// TestMergeCommand merges the fixture adapter and un-merges it again: the
+// query weights change, then come back to the base within 1e-6.
+func TestMergeCommand(t *testing.T) {
+	fx := filepath.Join(sharedFixtures(t), "bert")
+	tmp := t.TempDir()
+	merged, back := filepath.Join(tmp, "m"), filepath.Join(tmp, "b")
+	out, err := runMerge(t, "--base", fx, "--adapter", filepath.Join(fx, "adapter"), "--out", merged)
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "merged 4 LoRA modules")
+	out, err = runMerge(t, "--base", merged, "--adapter", filepath.Join(fx, "adapter"), "--out", back, "--unmerge")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "unmerged 4 LoRA modules")
+	const key = "bert.encoder.layer.1.attention.self.value.weight"
+	base, err := checkpoint.ReadSafetensors(filepath.Join(fx, "model.safetensors"))
+	require.NoError(t, err)
+	m, err := checkpoint.ReadSafetensors(filepath.Join(merged, "model.safetensors"))
+	require.NoError(t, err)
+	b, err := checkpoint.ReadSafetensors(filepath.Join(back, "model.safetensors"))
+	require.NoError(t, err)
+	moved := 0.0
+	for i, w := range base[key].Data {
+		moved = max(moved, float64(abs32(m[key].Data[i]-w)))
+		assert.InDelta(t, w, b[key].Data[i], 1e-6)
+	}
+	assert.Greater(t, moved, 1e-3)
+}
+
+func TestMergeCommandMissingFlag(t *testing.T) {
+	_, err := runMerge(t, "--base", "x")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "adapter")
+}
+
+func abs32(x float32) float32 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
