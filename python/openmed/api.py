@@ -1,0 +1,249 @@
+"""The Python API of openmed over the C ABI (ctypes, no third-party deps).
+
+Offsets are Unicode code points (Python string indices), as Hugging Face
+pipelines report them.
+"""
+
+import json
+import os
+import threading
+
+from . import _lib
+from ._jobs import run_job
+from .errors import BadInputError, NotAvailableError
+
+# ---------------------------------------------------------------- tokenize
+
+
+class Tokenizer:
+    """A tokenizer (tokenizer.json, vocab.txt, spm.model or a model folder),
+    byte-exact with Hugging Face tokenizers. Use as a context manager or call
+    close()."""
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        self._handle = _lib.open_handle("openmed_tokenizer_open", _lib.encode(self.path, "path"))
+
+    def encode(self, texts, add_special_tokens=True, max_length=None, is_split_into_words=False):
+        """Encode one input or a list; returns dicts with ids, tokens,
+        offsets (code points, [0, 0] for specials) and word_ids (None for
+        specials), like HF's Encoding."""
+        single = isinstance(texts, str) or (is_split_into_words and texts and isinstance(texts[0], str))
+        batch = [texts] if single else list(texts)
+        req = {"add_special_tokens": bool(add_special_tokens)}
+        if max_length:
+            req["max_length"] = int(max_length)
+        if is_split_into_words:
+            req["words"] = [list(w) for w in batch]
+        else:
+            for t in batch:
+                if not isinstance(t, str):
+                    raise TypeError("texts must be str or a list of str, got %s" % type(t).__name__)
+            req["texts"] = batch
+        res = _lib.call("openmed_tokenize", self._handle, _lib.encode(json.dumps(req), "request"), out=True)
+        encs = res["encodings"]
+        for e in encs:
+            e["offsets"] = [tuple(o) for o in e["offsets"]]
+        return encs[0] if single else encs
+
+    def close(self):
+        """Release the tokenizer handle (idempotent)."""
+        h, self._handle = self._handle, 0
+        if h:
+            _lib.call("openmed_tokenizer_close", h)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            if self._handle and not _lib._forked_child:
+                self.close()
+        except Exception:
+            pass
+
+
+_tokenizers = {}
+_tokenizers_lock = threading.Lock()
+
+
+def tokenize(text_or_texts, tokenizer, add_special_tokens=True, max_length=None, is_split_into_words=False):
+    """Tokenize a text (-> dict) or a list of texts (-> list of dicts) with
+    the tokenizer at ``tokenizer`` (cached per path)."""
+    key = os.path.abspath(os.fspath(tokenizer))
+    with _tokenizers_lock:
+        tk = _tokenizers.get(key)
+        if tk is None:
+            tk = Tokenizer(key)
+            _tokenizers[key] = tk
+    return tk.encode(text_or_texts, add_special_tokens=add_special_tokens, max_length=max_length,
+                     is_split_into_words=is_split_into_words)
+
+
+# ---------------------------------------------------------------- evaluate
+
+
+def evaluate(gold, pred, mode="default", scheme=None, tag_column=None):
+    """Entity-level exact-match P/R/F1 as seqeval (the paper's metric).
+
+    ``gold`` and ``pred`` are CoNLL file paths or lists of tag lists (one
+    per sentence). ``mode`` is "default" (seqeval's lenient decoding) or
+    "strict" (with ``scheme``, e.g. "IOB2", or "auto"). Returns a dict with
+    micro/macro/weighted scores, per_type, token_accuracy, sentences, tokens.
+    """
+    req = {"mode": mode}
+    if scheme:
+        req["scheme"] = scheme
+    if isinstance(gold, (str, os.PathLike)) or isinstance(pred, (str, os.PathLike)):
+        if not (isinstance(gold, (str, os.PathLike)) and isinstance(pred, (str, os.PathLike))):
+            raise BadInputError("gold and pred must both be file paths or both be tag lists")
+        req["gold_file"], req["pred_file"] = os.fspath(gold), os.fspath(pred)
+        if tag_column is not None:
+            req["tag_column"] = int(tag_column)
+    else:
+        req["gold"] = [list(s) for s in gold]
+        req["pred"] = [list(s) for s in pred]
+    return _lib.call("openmed_evaluate", _lib.encode(json.dumps(req), "request"), out=True)
+
+
+# ---------------------------------------------------------------- tagging
+
+
+class Tagger:
+    """A loaded NER model: ``tag(text)`` returns HF pipeline-shaped entities
+    ``{"entity_group", "score", "word", "start", "end"}`` (code points)."""
+
+    def __init__(self, config):
+        self.config = dict(config)
+        self._handle = _lib.open_handle("openmed_tagger_open", _lib.encode(json.dumps(self.config), "config"))
+
+    def tag(self, text_or_texts, **options):
+        """Tag one text (-> list of entities) or a list (-> list of lists)."""
+        if isinstance(text_or_texts, str):
+            opts = _lib.encode(json.dumps(options), "options") if options else None
+            return _lib.call("openmed_tag", self._handle, _lib.encode(text_or_texts, "text"), opts, out=True)
+        req = dict(options)
+        req["texts"] = list(text_or_texts)
+        return _lib.call("openmed_tag_batch", self._handle, _lib.encode(json.dumps(req), "request"), out=True)
+
+    __call__ = tag
+
+    def close(self):
+        """Release the model (idempotent)."""
+        h, self._handle = self._handle, 0
+        if h:
+            _lib.call("openmed_tagger_close", h)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            if self._handle and not _lib._forked_child:
+                self.close()
+        except Exception:
+            pass
+
+
+def load(model, adapters=None, backend="ort", device="cpu", threads=0, aggregation="simple", threshold=0.0):
+    """Load a tagger from a model folder (HF or ONNX export), optionally with
+    LoRA ``adapters`` (a folder or list of folders); ``backend`` is "ort"
+    (ONNX Runtime) or "go" (openmed's engine), ``device`` "cpu" or "cuda"."""
+    if isinstance(adapters, (str, os.PathLike)):
+        adapters = [adapters]
+    cfg = {
+        "model": os.fspath(model),
+        "adapters": [os.fspath(a) for a in (adapters or [])],
+        "backend": backend,
+        "device": device,
+        "threads": int(threads),
+        "aggregation": aggregation,
+        "threshold": float(threshold),
+    }
+    return Tagger(cfg)
+
+
+_taggers = {}
+_taggers_lock = threading.Lock()
+
+
+def tag(text_or_texts, model=None, adapters=None, aggregation="simple", threshold=0.0, backend="ort",
+        device="cpu", threads=0):
+    """Tag one text (-> list of entity dicts) or a list of texts (-> list of
+    lists) with ``model`` (cached). ``model=None`` means the embedded default
+    model."""
+    if model is None:
+        raise NotAvailableError("openmed.tag: no embedded default model is shipped yet; pass model=DIR")
+    if isinstance(adapters, (str, os.PathLike)):
+        adapters = [adapters]
+    key = (os.path.abspath(os.fspath(model)), tuple(os.fspath(a) for a in (adapters or [])), backend, device,
+           int(threads), aggregation, float(threshold))
+    with _taggers_lock:
+        t = _taggers.get(key)
+        if t is None:
+            t = load(model, adapters=adapters, backend=backend, device=device, threads=threads,
+                     aggregation=aggregation, threshold=threshold)
+            _taggers[key] = t
+    return t.tag(text_or_texts)
+
+
+# ---------------------------------------------------------------- training
+
+
+def train(base, train, output, dev=None, test=None, tokenizer=None, lora=True, r=16, alpha=32, dropout=0.05,
+          epochs=None, lr=None, batch_size=None, callback=None, **options):
+    """Fine-tune ``base`` for token classification on CoNLL files, the
+    paper's recipe (LoRA r=16, alpha=32, dropout 0.05 by default).
+
+    Unset values keep the library's defaults (training.DefaultConfig).
+    Extra keyword ``options`` are passed with Hugging Face TrainingArguments
+    names (e.g. ``max_length=256, seed=42, warmup_ratio=0.1``).
+    ``callback(event: dict)`` receives progress; returning True stops.
+    Ctrl-C cancels the run cleanly and re-raises KeyboardInterrupt.
+    Returns the result dict (best dev F1, test metrics, output paths).
+    """
+    cfg = {"base": os.fspath(base), "train": os.fspath(train), "output_dir": os.fspath(output),
+           "method": "lora" if lora else "full"}
+    if lora:
+        cfg["lora"] = {"r": int(r), "alpha": float(alpha), "dropout": float(dropout)}
+    for key, val in (("dev", dev), ("test", test), ("tokenizer", tokenizer)):
+        if val is not None:
+            cfg[key] = os.fspath(val)
+    for key, val in (("num_train_epochs", epochs), ("learning_rate", lr),
+                     ("per_device_train_batch_size", batch_size)):
+        if val is not None:
+            cfg[key] = val
+    cfg.update(options)
+    return run_job("openmed_train", cfg, callback)
+
+
+def dapt(base, corpus, output, callback=None, **options):
+    """Domain-adaptive pre-training (masked LM) of ``base`` on ``corpus``;
+    options as train()."""
+    cfg = {"base": os.fspath(base), "train": os.fspath(corpus), "output_dir": os.fspath(output)}
+    cfg.update(options)
+    return run_job("openmed_dapt", cfg, callback)
+
+
+# ---------------------------------------------------------------- merge / export
+
+
+def merge(base, adapters, output):
+    """Merge LoRA ``adapters`` into ``base`` and write a HF folder."""
+    if isinstance(adapters, (str, os.PathLike)):
+        adapters = [adapters]
+    req = {"base": os.fspath(base), "adapters": [os.fspath(a) for a in adapters], "out": os.fspath(output)}
+    return _lib.call("openmed_merge", _lib.encode(json.dumps(req), "request"), out=True)
+
+
+def export_onnx(model, output):
+    """Export a (merged) token-classification folder to ONNX
+    (``output/onnx/model.onnx`` + config and tokenizer files)."""
+    req = {"model": os.fspath(model), "out": os.fspath(output)}
+    return _lib.call("openmed_export_onnx", _lib.encode(json.dumps(req), "request"), out=True)

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds build/libopenmed.so and runs the Python test suite with Debian's
+# pytest on /usr/bin/python3 (PYTHONPATH=python: the development layout).
+# With --installed, installs the package into a venv (scripts/install_python.sh)
+# and runs the suite against the installed copy instead.
+#
+# usage: scripts/test_python.sh [--installed] [pytest args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--installed" ]; then
+  shift
+  VENV=$(mktemp -d)/venv
+  scripts/install_python.sh "$VENV"
+  # run from a folder where python/ is not importable, so the installed package is used
+  cd "$(mktemp -d)"
+  REPO=$OLDPWD
+  OPENMED_TEST_INSTALLED=1 "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$REPO/python/tests" "$@"
+  exit
+fi
+mkdir -p build
+go build -buildmode=c-shared -o build/libopenmed.so ./capi
+PYTHONPATH=python /usr/bin/python3 -m pytest -q -p no:cacheprovider python/tests "$@"
