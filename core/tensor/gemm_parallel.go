@@ -1,9 +1,6 @@
 package tensor
 
-import (
-	"os"
-	"sync/atomic"
-)
+import "sync/atomic"
 
 // GemmSplitEnv selects how large matrix products use several threads:
 // "go" (default) splits the output into row or column blocks, one per Go
@@ -11,22 +8,38 @@ import (
 // whole product to OpenBLAS's own thread pool. The Go split blocks on a
 // futex at its single join instead of spinning, which matters on a shared
 // machine, and leaves no OpenBLAS helper thread spinning during the
-// element-wise kernels.
+// element-wise kernels: in this mode OpenBLAS itself is kept at one thread
+// and all parallelism comes from the Go workers.
 const GemmSplitEnv = "OPENMED_GEMM_SPLIT"
 
 var goSplit atomic.Bool
 
-func init() { goSplit.Store(os.Getenv(GemmSplitEnv) != "openblas") }
-
 // SetGoGemmSplit chooses the Go-level split (true) or OpenBLAS threading
-// (false) for SgemmParallel.
-func SetGoGemmSplit(on bool) { goSplit.Store(on) }
+// (false) for SgemmParallel, and sets OpenBLAS's thread count to match (1 or
+// Threads()).
+func SetGoGemmSplit(on bool) {
+	goSplit.Store(on)
+	stMu.Lock()
+	if stDepth == 0 {
+		setBLASThreads(blasThreadsFor(Threads()))
+	}
+	stMu.Unlock()
+}
+
+// blasThreadsFor is OpenBLAS's thread count for n openmed threads.
+func blasThreadsFor(n int) int {
+	if goSplit.Load() {
+		return 1
+	}
+	return n
+}
 
 // minParallelFlops is the product size below which SgemmParallel runs on the
 // calling goroutine.
 const minParallelFlops = 1 << 22
 
-// SgemmParallel is Sgemm for large products, parallel over Threads(): the
+// SgemmParallel is Sgemm for large products, parallel over Threads(): in
+// the default Go-split mode the
 // larger of m and n is split into contiguous blocks (multiples of 16), one
 // per worker, each a single-threaded sgemm on an offset view (no copies). With
 // SetGoGemmSplit(false) it calls Sgemm and lets OpenBLAS thread it.
@@ -36,7 +49,7 @@ func SgemmParallel(ta, tb Transpose, m, n, k int, alpha float32, a []float32, ld
 		Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	WithSingleThreadedBLAS(func() {
+	withSingleThreadedBLAS(func() {
 		if m >= n {
 			blocks := splitBlocks(m, t)
 			ParallelChunks(blocks, func(_, lo, hi int) {

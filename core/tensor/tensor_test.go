@@ -355,3 +355,16 @@ func TestSgemmParallelMatchesSgemm(t *testing.T) {
 		}
 	}
 }
+
+func TestBLASThreadCountFollowsSplitMode(t *testing.T) {
+	orig := Threads()
+	defer SetThreads(orig)
+	defer SetGoGemmSplit(os.Getenv(GemmSplitEnv) != "openblas")
+	SetThreads(2)
+	SetGoGemmSplit(true)
+	assert.Equal(t, 1, blasThreads(), "Go split: OpenBLAS single-threaded")
+	SetGoGemmSplit(false)
+	assert.Equal(t, 2, blasThreads(), "OpenBLAS threading")
+	WithSingleThreadedBLAS(func() { assert.Equal(t, 1, blasThreads()) })
+	assert.Equal(t, 2, blasThreads())
+}

@@ -27,6 +27,7 @@ type task struct {
 
 func init() {
 	fixCoreType() // before any BLAS call
+	goSplit.Store(os.Getenv(GemmSplitEnv) != "openblas")
 	n := runtime.NumCPU()
 	if s := os.Getenv(ThreadsEnv); s != "" {
 		if v, err := strconv.Atoi(s); err == nil && v > 0 {
@@ -38,14 +39,20 @@ func init() {
 
 // SetThreads sets the thread count of OpenBLAS (openblas_set_num_threads) and
 // of the Go worker pool in one place. Values below 1 mean 1. It is the only
-// place that changes the count; OPENMED_THREADS sets it at start-up.
+// place that changes the count; OPENMED_THREADS sets it at start-up. In the
+// default Go-split GEMM mode (see GemmSplitEnv) OpenBLAS runs single-threaded
+// and large products are split over the n Go workers by SgemmParallel.
 func SetThreads(n int) {
 	if n < 1 {
 		n = 1
 	}
 	poolMu.Lock()
 	defer poolMu.Unlock()
-	setBLASThreads(n)
+	stMu.Lock()
+	if stDepth == 0 {
+		setBLASThreads(blasThreadsFor(n))
+	}
+	stMu.Unlock()
 	if n > threads {
 		if tasks == nil {
 			tasks = make(chan task, 256)
@@ -108,10 +115,12 @@ func Parallel(n, minPerChunk int, fn func(lo, hi int)) {
 // may call Sgemm from several Go workers at once (e.g. attention over
 // batch×heads, each product too small to be worth splitting). Regions may
 // overlap across goroutines: a counter keeps OpenBLAS single-threaded until
-// the last one ends, then restores Threads().
-func WithSingleThreadedBLAS(fn func()) {
-	if Threads() <= 1 {
-		fn()
+// the last one ends, then restores its configured count.
+func WithSingleThreadedBLAS(fn func()) { withSingleThreadedBLAS(fn) }
+
+func withSingleThreadedBLAS(fn func()) {
+	if Threads() <= 1 || goSplit.Load() {
+		fn() // OpenBLAS is already single-threaded
 		return
 	}
 	stMu.Lock()
@@ -124,7 +133,7 @@ func WithSingleThreadedBLAS(fn func()) {
 		stMu.Lock()
 		stDepth--
 		if stDepth == 0 {
-			setBLASThreads(Threads())
+			setBLASThreads(blasThreadsFor(Threads()))
 		}
 		stMu.Unlock()
 	}()
