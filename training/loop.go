@@ -71,6 +71,9 @@ type LoopConfig struct {
 	Seed uint64
 	// Dir holds metrics.jsonl and checkpoints/ (required).
 	Dir string
+	// EvalEvery also evaluates every N optimiser steps (0: at epoch ends
+	// only); patience then counts these evaluations.
+	EvalEvery int
 	// CheckpointEvery writes a checkpoint every N optimiser steps (0: only at
 	// epoch ends and on interruption).
 	CheckpointEvery int
@@ -120,6 +123,9 @@ type loopState struct {
 	WallSeconds  float64     `json:"wall_seconds"`
 	EpochLoss    float64     `json:"epoch_loss"`
 	EpochLossN   int         `json:"epoch_loss_n"`
+	EvalLoss     float64     `json:"eval_loss"`
+	EvalLossN    int         `json:"eval_loss_n"`
+	LastEvalStep int         `json:"last_eval_step"`
 	Done         bool        `json:"done"`
 }
 
@@ -305,6 +311,8 @@ func (l *Loop) run(ctx context.Context) (*LoopResult, error) {
 			lossN++
 			l.st.EpochLoss += s.Loss
 			l.st.EpochLossN++
+			l.st.EvalLoss += s.Loss
+			l.st.EvalLossN++
 			l.st.Tokens += int64(s.Tokens)
 			sessTokens += int64(s.Tokens)
 			acc++
@@ -337,6 +345,23 @@ func (l *Loop) run(ctx context.Context) (*LoopResult, error) {
 				progress(Progress{Phase: PhaseTrain, Loss: mean, LR: lr, StepsPerSec: sps, ETA: time.Duration(float64(rem) / sps * float64(time.Second))})
 				lossSum, lossN = 0, 0
 			}
+			if cfg.EvalEvery > 0 && l.st.Step%cfg.EvalEvery == 0 {
+				line := map[string]any{"type": "eval", "epoch": float64(epoch) + float64(i+1)/float64(nb), "step": l.st.Step}
+				ev, err := l.evaluate(epoch, line)
+				if err != nil {
+					return nil, err
+				}
+				if ev != nil {
+					lastScore, hasScore = ev.Score, true
+				}
+				if err := l.logLine(line); err != nil {
+					return nil, err
+				}
+				progress(Progress{Phase: PhaseEval})
+				if l.st.EarlyStopped {
+					break
+				}
+			}
 			if cfg.CheckpointEvery > 0 && l.st.Step%cfg.CheckpointEvery == 0 {
 				if err := l.checkpoint(wall0, start, progress); err != nil {
 					return nil, err
@@ -350,34 +375,20 @@ func (l *Loop) run(ctx context.Context) (*LoopResult, error) {
 				return nil, fmt.Errorf("%w at step %d (checkpoint in %s; resume to continue): %w", ErrInterrupted, l.st.Step, l.checkpointRoot(), err)
 			}
 		}
-		// End of epoch: evaluate, early stopping, checkpoint.
-		ev, err := l.obj.Evaluate()
-		cfg.Model.SetTraining(true)
-		if err != nil {
-			return nil, fmt.Errorf("epoch %d evaluation: %w", epoch, err)
-		}
+		// End of epoch: evaluate (unless a step evaluation just did), early
+		// stopping, checkpoint.
 		line := map[string]any{"type": "epoch", "epoch": epoch + 1, "step": l.st.Step}
 		if l.st.EpochLossN > 0 {
 			line["train_loss"] = l.st.EpochLoss / float64(l.st.EpochLossN)
 		}
-		if ev != nil {
-			l.st.History = append(l.st.History, *ev)
-			lastScore, hasScore = ev.Score, true
-			if !l.st.HasBest || ev.Score > l.st.BestScore {
-				l.st.HasBest, l.st.BestScore, l.st.BestEpoch, l.st.BadEvals = true, ev.Score, epoch, 0
-				l.snapshotBest()
-			} else {
-				l.st.BadEvals++
-				if cfg.Patience > 0 && l.st.BadEvals >= cfg.Patience {
-					l.st.EarlyStopped = true
-				}
+		if l.st.LastEvalStep != l.st.Step || len(l.st.History) == 0 {
+			ev, err := l.evaluate(epoch, line)
+			if err != nil {
+				return nil, err
 			}
-			line["score"] = ev.Score
-			for k, v := range ev.Fields {
-				line[k] = v
+			if ev != nil {
+				lastScore, hasScore = ev.Score, true
 			}
-			line["best_score"] = l.st.BestScore
-			line["best_epoch"] = l.st.BestEpoch + 1
 		}
 		l.st.Epoch++
 		l.st.Batch = 0
@@ -409,6 +420,42 @@ func (l *Loop) run(ctx context.Context) (*LoopResult, error) {
 	}
 	progress(Progress{Phase: PhaseDone})
 	return res, nil
+}
+
+// evaluate runs the objective's evaluation, updates best weights and
+// patience, and adds the fields to line (train_loss_since_eval, score,
+// objective fields, best_score, best_epoch).
+func (l *Loop) evaluate(epoch int, line map[string]any) (*EvalStats, error) {
+	ev, err := l.obj.Evaluate()
+	l.cfg.Model.SetTraining(true)
+	if err != nil {
+		return nil, fmt.Errorf("epoch %d step %d evaluation: %w", epoch, l.st.Step, err)
+	}
+	l.st.LastEvalStep = l.st.Step
+	if l.st.EvalLossN > 0 {
+		line["train_loss_since_eval"] = l.st.EvalLoss / float64(l.st.EvalLossN)
+	}
+	l.st.EvalLoss, l.st.EvalLossN = 0, 0
+	if ev == nil {
+		return nil, nil
+	}
+	l.st.History = append(l.st.History, *ev)
+	if !l.st.HasBest || ev.Score > l.st.BestScore {
+		l.st.HasBest, l.st.BestScore, l.st.BestEpoch, l.st.BadEvals = true, ev.Score, epoch, 0
+		l.snapshotBest()
+	} else {
+		l.st.BadEvals++
+		if l.cfg.Patience > 0 && l.st.BadEvals >= l.cfg.Patience {
+			l.st.EarlyStopped = true
+		}
+	}
+	line["score"] = ev.Score
+	for k, v := range ev.Fields {
+		line[k] = v
+	}
+	line["best_score"] = l.st.BestScore
+	line["best_epoch"] = l.st.BestEpoch + 1
+	return ev, nil
 }
 
 func (l *Loop) logLine(v map[string]any) error {

@@ -1,0 +1,105 @@
+package dapt
+
+import (
+	"fmt"
+
+	"github.com/openmed/openmed/core/tokenize"
+	"github.com/openmed/openmed/training"
+)
+
+// Scratch describes a new encoder for pre-training from scratch (BertConfig
+// fields); the vocabulary comes from the tokenizer.
+type Scratch struct {
+	Layers int `json:"num_hidden_layers"`
+	Hidden int `json:"hidden_size"`
+	Heads  int `json:"num_attention_heads"`
+	FFN    int `json:"intermediate_size"`
+	// MaxPositions is max_position_embeddings (default 512).
+	MaxPositions int `json:"max_position_embeddings"`
+}
+
+// Config is a DAPT (or from-scratch pre-training) run.
+type Config struct {
+	// Text lists raw text files, one document or sentence per line.
+	Text []string `json:"text"`
+	// Out is the output folder (HF BertForMaskedLM layout + logs).
+	Out string `json:"output_dir"`
+	// Base is the HF encoder folder to adapt; ignored with FromScratch.
+	Base string `json:"base,omitempty"`
+	// FromScratch builds a new encoder from Scratch with HF's init.
+	FromScratch bool     `json:"from_scratch"`
+	Scratch     *Scratch `json:"scratch,omitempty"`
+	// Tokenizer is the tokenizer folder/file (default: Base).
+	Tokenizer string `json:"tokenizer"`
+
+	Method training.Method      `json:"method"`
+	LoRA   training.LoRAOptions `json:"lora"`
+
+	Epochs    int     `json:"num_train_epochs"`
+	LR        float64 `json:"learning_rate"`
+	BatchSize int     `json:"per_device_train_batch_size"`
+	// BlockLen is the packed sequence length (256).
+	BlockLen int         `json:"max_seq_length"`
+	Mask     MaskOptions `json:"masking"`
+	// HeldOut is the share of blocks kept for perplexity (0.05, at least 1).
+	HeldOut     float64 `json:"held_out"`
+	WarmupRatio float64 `json:"warmup_ratio"`
+	WeightDecay float64 `json:"weight_decay"`
+	MaxGradNorm float64 `json:"max_grad_norm"`
+	GradAccum   int     `json:"gradient_accumulation_steps"`
+	Seed        uint64  `json:"seed"`
+	Threads     int     `json:"threads"`
+	// EvalEvery evaluates held-out loss every N steps (0: per epoch).
+	EvalEvery       int  `json:"eval_steps"`
+	CheckpointEvery int  `json:"save_steps"`
+	LogEvery        int  `json:"logging_steps"`
+	Resume          bool `json:"resume"`
+
+	Progress func(training.Progress) `json:"-"`
+}
+
+// DefaultConfig returns BERT-style DAPT defaults: full training, 1 epoch,
+// lr 1e-4 (LoRA runs usually want 5e-4), batch 16, 256-token blocks, 15%
+// masking, 5% held out, 10% warm-up + cosine, weight decay 0.01, clipping
+// 1.0, seed 42. LoRA options are the paper's (r 16, α 32, dropout 0.05,
+// query/value).
+func DefaultConfig() Config {
+	return Config{
+		Method:      training.MethodFull,
+		LoRA:        training.LoRAOptions{R: 16, Alpha: 32, Dropout: 0.05, Targets: []string{"query", "value"}},
+		Epochs:      1,
+		LR:          1e-4,
+		BatchSize:   16,
+		BlockLen:    tokenize.DefaultWindowLen,
+		Mask:        DefaultMaskOptions(),
+		HeldOut:     0.05,
+		WarmupRatio: 0.1,
+		WeightDecay: 0.01,
+		MaxGradNorm: 1,
+		GradAccum:   1,
+		Seed:        42,
+		LogEvery:    10,
+	}
+}
+
+func (c *Config) validate() error {
+	switch {
+	case len(c.Text) == 0:
+		return fmt.Errorf("dapt: Config.Text (--text) needs at least one file")
+	case c.Out == "":
+		return fmt.Errorf("dapt: Config.Out (--out) is required")
+	case !c.FromScratch && c.Base == "":
+		return fmt.Errorf("dapt: give Config.Base (--base) or FromScratch (--from-scratch)")
+	case c.FromScratch && c.Scratch == nil:
+		return fmt.Errorf("dapt: FromScratch needs Config.Scratch (--layers --hidden --heads --ffn)")
+	case c.FromScratch && c.Tokenizer == "":
+		return fmt.Errorf("dapt: FromScratch needs Config.Tokenizer (--vocab)")
+	case c.BatchSize <= 0:
+		return fmt.Errorf("dapt: batch size must be positive, got %d", c.BatchSize)
+	case c.HeldOut <= 0 || c.HeldOut >= 1:
+		return fmt.Errorf("dapt: held-out share must be in (0,1), got %g", c.HeldOut)
+	case c.Mask.Prob <= 0 || c.Mask.Prob >= 1 || c.Mask.MaskFrac < 0 || c.Mask.RandomFrac < 0 || c.Mask.MaskFrac+c.Mask.RandomFrac > 1:
+		return fmt.Errorf("dapt: masking rates %+v out of range", c.Mask)
+	}
+	return nil
+}

@@ -1,0 +1,269 @@
+package dapt
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/lora"
+	"github.com/openmed/openmed/core/model"
+	"github.com/openmed/openmed/core/tensor"
+	"github.com/openmed/openmed/core/tokenize"
+	"github.com/openmed/openmed/training"
+)
+
+// Result is a finished DAPT run.
+type Result struct {
+	// Model is the trained masked-LM model (LoRA merged into the weights).
+	Model *model.Model
+	// Before and After are the held-out evaluations of the initial and final
+	// (best held-out) weights.
+	Before, After HeldOut
+	// Loop summarises optimisation.
+	Loop *training.LoopResult
+	// TrainBlocks and HeldOutBlocks count the packed sequences.
+	TrainBlocks, HeldOutBlocks int
+	Out                        string
+}
+
+const beforeFile = "heldout_before.json"
+
+// Run pre-trains (or domain-adapts) a BERT encoder with masked-LM on cfg.Text
+// and writes an HF BertForMaskedLM folder (config.json, model.safetensors,
+// tokenizer files) that `openmed train --base` accepts, plus metrics.json,
+// metrics.jsonl and mlm_curve.jsonl.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Threads > 0 {
+		tensor.SetThreads(cfg.Threads)
+	}
+	tokPath := cfg.Tokenizer
+	if tokPath == "" {
+		tokPath = cfg.Base
+	}
+	tok, err := tokenize.Load(tokPath)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	sp := tok.Special()
+	if sp.MASK < 0 {
+		return nil, fmt.Errorf("dapt: tokenizer %s has no [MASK] token", tokPath)
+	}
+	m, err := buildModel(cfg, tok)
+	if err != nil {
+		return nil, err
+	}
+	if tv, mv := tok.VocabSize(), m.Config.VocabSize; tv > mv {
+		return nil, fmt.Errorf("dapt: tokenizer/model mismatch: the tokenizer has %d tokens but the model's vocab_size is %d", tv, mv)
+	}
+	if cfg.BlockLen > m.Config.MaxPositionEmbeddings {
+		return nil, fmt.Errorf("dapt: block length %d exceeds max_position_embeddings %d", cfg.BlockLen, m.Config.MaxPositionEmbeddings)
+	}
+	lines, err := ReadLines(cfg.Text)
+	if err != nil {
+		return nil, err
+	}
+	blocks, err := Pack(tok, lines, cfg.BlockLen, tensor.Threads())
+	if err != nil {
+		return nil, err
+	}
+	if len(blocks) < 2 {
+		return nil, fmt.Errorf("dapt: %v packs into %d block(s) of %d tokens; need at least 2 (one held out)", cfg.Text, len(blocks), cfg.BlockLen)
+	}
+	r := rand.New(rand.NewPCG(cfg.Seed, 0x68656c64))
+	perm := r.Perm(len(blocks))
+	nHeld := max(1, int(math.Round(cfg.HeldOut*float64(len(blocks)))))
+	nHeld = min(nHeld, len(blocks)-1)
+	pad := sp.PAD
+	if pad < 0 {
+		pad = 0
+	}
+	masker := &Masker{Opts: cfg.Mask, MaskID: sp.MASK, VocabSize: tok.VocabSize(), Special: map[int32]bool{}}
+	for _, id := range []int32{sp.CLS, sp.SEP, sp.PAD} {
+		if id >= 0 {
+			masker.Special[id] = true
+		}
+	}
+	obj := &mlmObjective{m: m, masker: masker, batchSize: cfg.BatchSize, pad: pad, seed: cfg.Seed, epoch: -1}
+	for i, k := range perm {
+		if i < nHeld {
+			in, lab := masker.Mask(blocks[k], r)
+			obj.held = append(obj.held, maskedBlock{in, lab})
+		} else {
+			obj.train = append(obj.train, blocks[k])
+		}
+	}
+	var ad *lora.Adapter
+	if cfg.Method == training.MethodLoRA {
+		lc := lora.NewConfig(lora.WithRank(cfg.LoRA.R), lora.WithAlpha(cfg.LoRA.Alpha), lora.WithDropout(cfg.LoRA.Dropout),
+			lora.WithTargets(cfg.LoRA.Targets...), lora.WithSeed(cfg.Seed))
+		lc.ModulesToSave = nil
+		if ad, err = lora.Apply(m, lc); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return nil, err
+	}
+	res := &Result{Model: m, TrainBlocks: len(obj.train), HeldOutBlocks: len(obj.held), Out: cfg.Out}
+	beforePath := filepath.Join(cfg.Out, beforeFile)
+	if cfg.Resume {
+		b, err := os.ReadFile(beforePath)
+		if err != nil {
+			return nil, fmt.Errorf("dapt: resume: %w", err)
+		}
+		if err := json.Unmarshal(b, &res.Before); err != nil {
+			return nil, fmt.Errorf("%s: %w", beforePath, err)
+		}
+	} else {
+		if res.Before, err = obj.heldOut(); err != nil {
+			return nil, err
+		}
+		if err := training.WriteJSON(beforePath, res.Before); err != nil {
+			return nil, err
+		}
+	}
+	lr, err := training.RunLoop(ctx, training.LoopConfig{Model: m, Adapter: ad, Epochs: cfg.Epochs, GradAccum: cfg.GradAccum,
+		LR: cfg.LR, WarmupRatio: cfg.WarmupRatio, WeightDecay: cfg.WeightDecay, MaxGradNorm: cfg.MaxGradNorm, Seed: cfg.Seed,
+		Dir: cfg.Out, EvalEvery: cfg.EvalEvery, CheckpointEvery: cfg.CheckpointEvery, LogEvery: cfg.LogEvery, Resume: cfg.Resume,
+		Progress: cfg.Progress}, obj)
+	if err != nil {
+		return nil, err
+	}
+	res.Loop = lr
+	if res.After, err = obj.heldOut(); err != nil {
+		return nil, err
+	}
+	if ad != nil {
+		ad.Merge()
+	}
+	if err := writeOutputs(cfg, tokPath, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// buildModel creates the masked-LM model: from scratch with HF's init, or
+// from the base folder (a missing MLM head is initialised as HF does).
+func buildModel(cfg Config, tok *tokenize.Tokenizer) (*model.Model, error) {
+	if cfg.FromScratch {
+		s := cfg.Scratch
+		if s.MaxPositions == 0 {
+			s.MaxPositions = 512
+		}
+		pad := tok.Special().PAD
+		if pad < 0 {
+			pad = 0
+		}
+		c, err := checkpoint.ParseConfig([]byte(fmt.Sprintf(`{"architectures":["BertForMaskedLM"],"model_type":"bert",
+"vocab_size":%d,"hidden_size":%d,"num_hidden_layers":%d,"num_attention_heads":%d,"intermediate_size":%d,
+"hidden_act":"gelu","hidden_dropout_prob":0.1,"attention_probs_dropout_prob":0.1,"max_position_embeddings":%d,
+"type_vocab_size":2,"layer_norm_eps":1e-12,"initializer_range":0.02,"pad_token_id":%d,"position_embedding_type":"absolute"}`,
+			tok.VocabSize(), s.Hidden, s.Layers, s.Heads, s.FFN, s.MaxPositions, pad)))
+		if err != nil {
+			return nil, err
+		}
+		m, err := model.New(c, model.MaskedLM, cfg.Seed)
+		if err != nil {
+			return nil, fmt.Errorf("dapt: from scratch: %w", err)
+		}
+		return m, nil
+	}
+	c, err := checkpoint.LoadConfig(cfg.Base)
+	if err != nil {
+		return nil, err
+	}
+	m, err := model.New(c, model.MaskedLM, cfg.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.Base, err)
+	}
+	sd, err := checkpoint.LoadWeights(cfg.Base)
+	if err != nil {
+		return nil, err
+	}
+	for k := range sd {
+		if strings.HasPrefix(k, "classifier.") {
+			delete(sd, k)
+		}
+	}
+	if _, _, err := m.LoadStateDict(sd); err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.Base, err)
+	}
+	return m, nil
+}
+
+// writeOutputs writes the BertForMaskedLM folder and the run's logs.
+func writeOutputs(cfg Config, tokPath string, res *Result) error {
+	out := cfg.Out
+	m := res.Model
+	m.Config.Architectures = []string{"BertForMaskedLM"}
+	if err := checkpoint.WriteSafetensors(filepath.Join(out, checkpoint.SafeWeightsFile), m.StateDict(), map[string]string{"format": "pt"}); err != nil {
+		return err
+	}
+	if err := m.Config.Save(filepath.Join(out, checkpoint.ConfigFile)); err != nil {
+		return err
+	}
+	if err := training.CopyTokenizer(tokPath, out); err != nil {
+		return err
+	}
+	if err := training.WriteJSON(filepath.Join(out, "training_args.json"), cfg); err != nil {
+		return err
+	}
+	total, trainable := m.NumParams()
+	if err := training.WriteJSON(filepath.Join(out, "metrics.json"), map[string]any{
+		"heldout_before": res.Before, "heldout_after": res.After, "epochs": res.Loop.Epochs, "steps": res.Loop.Steps,
+		"train_blocks": res.TrainBlocks, "heldout_blocks": res.HeldOutBlocks, "train_tokens": res.Loop.Tokens,
+		"train_tokens_per_s": res.Loop.TokensPerSec, "wall_time_s": res.Loop.Wall.Seconds(),
+		"total_params": total, "trainable_params_after_merge": trainable, "method": cfg.Method,
+	}); err != nil {
+		return err
+	}
+	return writeCurve(out, res.Before)
+}
+
+// writeCurve derives mlm_curve.jsonl (step, train loss since the previous
+// evaluation, held-out loss and accuracy) from metrics.jsonl, which the loop
+// keeps consistent across resumes; step 0 is the initial evaluation.
+func writeCurve(out string, before HeldOut) error {
+	f, err := os.Open(filepath.Join(out, "metrics.jsonl"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var b strings.Builder
+	line := func(v map[string]any) {
+		j, _ := json.Marshal(v)
+		b.Write(j)
+		b.WriteByte('\n')
+	}
+	line(map[string]any{"step": 0, "heldout_loss": before.Loss, "heldout_accuracy": before.Accuracy})
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<16), 1<<24)
+	for sc.Scan() {
+		var v map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+			return fmt.Errorf("metrics.jsonl: %w", err)
+		}
+		if _, ok := v["heldout_loss"]; !ok {
+			continue
+		}
+		c := map[string]any{"step": v["step"], "heldout_loss": v["heldout_loss"], "heldout_accuracy": v["heldout_accuracy"]}
+		if tl, ok := v["train_loss_since_eval"]; ok {
+			c["train_loss"] = tl
+		}
+		line(c)
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	return checkpoint.WriteFileAtomic(filepath.Join(out, "mlm_curve.jsonl"), []byte(b.String()))
+}

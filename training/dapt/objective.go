@@ -1,0 +1,161 @@
+package dapt
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/openmed/openmed/core/model"
+	"github.com/openmed/openmed/training"
+	"github.com/openmed/openmed/training/loss"
+)
+
+// HeldOut is the masked-LM evaluation on the held-out blocks with fixed masks.
+type HeldOut struct {
+	// Loss is the mean cross-entropy over masked tokens; Perplexity is exp(Loss).
+	Loss       float64 `json:"loss"`
+	Perplexity float64 `json:"perplexity"`
+	// Accuracy is the share of masked tokens predicted exactly.
+	Accuracy float64 `json:"accuracy"`
+	// Masked is the number of masked tokens scored.
+	Masked int `json:"masked"`
+}
+
+// mlmObjective is the masked-LM training.Objective: shuffled packed blocks,
+// fresh masks per batch drawn from (seed, epoch, batch), the decoder run on
+// masked positions only.
+type mlmObjective struct {
+	m         *model.Model
+	masker    *Masker
+	train     [][]int32
+	held      []maskedBlock
+	batchSize int
+	pad       int32
+	seed      uint64
+	epoch     int
+	order     []int
+	dlogits   []float32
+}
+
+type maskedBlock struct{ input, labels []int32 }
+
+func (o *mlmObjective) Batches(epoch int) int {
+	if epoch != o.epoch || o.order == nil {
+		r := rand.New(rand.NewPCG(o.seed, 0x6461707400+uint64(epoch)))
+		o.order = r.Perm(len(o.train))
+		o.epoch = epoch
+	}
+	return (len(o.train) + o.batchSize - 1) / o.batchSize
+}
+
+// batch builds a padded model batch and the flat masked positions and labels.
+func (o *mlmObjective) batch(blocks []maskedBlock) (*model.Batch, []int, []int32) {
+	L := 0
+	for _, b := range blocks {
+		L = max(L, len(b.input))
+	}
+	mb := &model.Batch{Batch: len(blocks), SeqLen: L, InputIDs: make([]int32, len(blocks)*L), AttentionMask: make([]float32, len(blocks)*L)}
+	var pos []int
+	var labels []int32
+	for i, b := range blocks {
+		for j := 0; j < L; j++ {
+			k := i*L + j
+			if j >= len(b.input) {
+				mb.InputIDs[k] = o.pad
+				continue
+			}
+			mb.InputIDs[k] = b.input[j]
+			mb.AttentionMask[k] = 1
+			if b.labels[j] != loss.IgnoreIndex {
+				pos = append(pos, k)
+				labels = append(labels, b.labels[j])
+			}
+		}
+	}
+	return mb, pos, labels
+}
+
+func (o *mlmObjective) Step(epoch, i int) (training.StepStats, error) {
+	o.Batches(epoch)
+	lo, hi := i*o.batchSize, min((i+1)*o.batchSize, len(o.order))
+	r := rand.New(rand.NewPCG(o.seed^0x6d61736b, uint64(epoch)<<32|uint64(i)))
+	blocks := make([]maskedBlock, 0, hi-lo)
+	tokens := 0
+	for _, k := range o.order[lo:hi] {
+		in, lab := o.masker.Mask(o.train[k], r)
+		blocks = append(blocks, maskedBlock{in, lab})
+		tokens += len(in)
+	}
+	mb, pos, labels := o.batch(blocks)
+	if len(pos) == 0 {
+		return training.StepStats{Tokens: tokens}, nil
+	}
+	logits, err := o.m.ForwardMasked(mb, pos)
+	if err != nil {
+		return training.StepStats{}, err
+	}
+	V := logits.Shape[1]
+	if cap(o.dlogits) < len(logits.Data) {
+		o.dlogits = make([]float32, len(logits.Data))
+	}
+	o.dlogits = o.dlogits[:len(logits.Data)]
+	l, _, err := loss.CrossEntropyChecked(logits.Data, len(pos), V, labels, 0, o.dlogits)
+	if err != nil {
+		return training.StepStats{}, err
+	}
+	if err := o.m.BackwardMasked(o.dlogits); err != nil {
+		return training.StepStats{}, err
+	}
+	return training.StepStats{Loss: float64(l), Tokens: tokens}, nil
+}
+
+// heldOut scores the fixed held-out masks in eval mode.
+func (o *mlmObjective) heldOut() (HeldOut, error) {
+	was := o.m.Training()
+	o.m.SetTraining(false)
+	defer o.m.SetTraining(was)
+	var sum float64
+	var n, correct int
+	for lo := 0; lo < len(o.held); lo += o.batchSize {
+		mb, pos, labels := o.batch(o.held[lo:min(lo+o.batchSize, len(o.held))])
+		if len(pos) == 0 {
+			continue
+		}
+		logits, err := o.m.ForwardMasked(mb, pos)
+		if err != nil {
+			return HeldOut{}, err
+		}
+		V := logits.Shape[1]
+		l, c, err := loss.CrossEntropyChecked(logits.Data, len(pos), V, labels, 0, nil)
+		if err != nil {
+			return HeldOut{}, err
+		}
+		sum += float64(l) * float64(c)
+		n += c
+		for i := range pos {
+			row := logits.Data[i*V : (i+1)*V]
+			best := 0
+			for v := 1; v < V; v++ {
+				if row[v] > row[best] {
+					best = v
+				}
+			}
+			if int32(best) == labels[i] {
+				correct++
+			}
+		}
+	}
+	if n == 0 {
+		return HeldOut{}, nil
+	}
+	mean := sum / float64(n)
+	return HeldOut{Loss: mean, Perplexity: math.Exp(mean), Accuracy: float64(correct) / float64(n), Masked: n}, nil
+}
+
+func (o *mlmObjective) Evaluate() (*training.EvalStats, error) {
+	h, err := o.heldOut()
+	if err != nil {
+		return nil, err
+	}
+	return &training.EvalStats{Score: -h.Loss, Fields: map[string]float64{
+		"heldout_loss": h.Loss, "heldout_perplexity": h.Perplexity, "heldout_accuracy": h.Accuracy}}, nil
+}
