@@ -140,8 +140,11 @@ int openmed_dapt(uint64_t job, const char *config_json, openmed_progress_fn prog
 
 /* ---- merge / export ------------------------------------------------------ */
 
-/* Merges LoRA adapters into their base model and writes a Hugging Face
- * folder. request_json: {"base": "dir", "adapters": ["dir"], "out": "dir"}. */
+/* Merges a PEFT LoRA adapter into its base model (W += B·A·alpha/r, the
+ * classifier from the adapter) and writes a complete Hugging Face folder.
+ * request_json: {"base": "dir", "adapter": "dir", "out": "dir",
+ *   "unmerge": false} (unmerge: base is a merged folder; subtract).
+ * *out_json: {"dir", "modules": [..], "replaced": [..], "labels": [..]} */
 int openmed_merge(const char *request_json, char **out_json, char **err);
 
 /* Exports a (merged) token-classification folder to ONNX.

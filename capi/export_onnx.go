@@ -7,6 +7,7 @@ import "C"
 
 import (
 	"github.com/openmed/openmed/core/onnx"
+	"github.com/openmed/openmed/core/tagger"
 )
 
 // exportRequest is the JSON request of openmed_export_onnx: a merged Hugging
@@ -43,13 +44,27 @@ func openmed_export_onnx(request *C.char, out **C.char, errp **C.char) C.int {
 		if err != nil {
 			return err
 		}
-		copied := res.Copied
-		if copied == nil {
-			copied = []string{}
-		}
-		return setOut(out, exportResult{ModelFile: res.ModelFile, Copied: copied, Bytes: res.Bytes,
+		return setOut(out, exportResult{ModelFile: res.ModelFile, Copied: nonNil(res.Copied), Bytes: res.Bytes,
 			Nodes: res.Nodes, Initializers: res.Initializers})
 	})
+}
+
+// mergeRequest is the JSON request of openmed_merge: the base HF folder,
+// one PEFT LoRA adapter folder and the output folder; with Unmerge the base is
+// a merged folder and the update is subtracted (PEFT unmerge).
+type mergeRequest struct {
+	Base    string `json:"base"`
+	Adapter string `json:"adapter"`
+	Out     string `json:"out"`
+	Unmerge bool   `json:"unmerge"`
+}
+
+// mergeResult is openmed_merge's result (tagger.MergeResult).
+type mergeResult struct {
+	Dir      string   `json:"dir"`
+	Modules  []string `json:"modules"`
+	Replaced []string `json:"replaced"`
+	Labels   []string `json:"labels"`
 }
 
 //export openmed_merge
@@ -58,9 +73,30 @@ func openmed_merge(request *C.char, out **C.char, errp **C.char) C.int {
 		if err := checkOut(out); err != nil {
 			return err
 		}
-		if _, err := goString(request, "request_json"); err != nil {
+		var req mergeRequest
+		if err := decodeRequest(request, "request_json", &req); err != nil {
 			return err
 		}
-		return notAvailable("LoRA merge (openmed merge)")
+		if req.Base == "" || req.Adapter == "" || req.Out == "" {
+			return badInput("request_json: \"base\", \"adapter\" and \"out\" are required")
+		}
+		dir := tagger.Merge
+		if req.Unmerge {
+			dir = tagger.Unmerge
+		}
+		res, err := tagger.MergeAdapter(req.Base, req.Adapter, req.Out, dir)
+		if err != nil {
+			return err
+		}
+		return setOut(out, mergeResult{Dir: res.Dir, Modules: nonNil(res.Modules),
+			Replaced: nonNil(res.Replaced), Labels: nonNil(res.Labels)})
 	})
+}
+
+// nonNil makes a nil slice encode as [] rather than null.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

@@ -249,15 +249,26 @@ static void test_tag_errors(void) {
     expect_status("tagger_close bogus", st, OPENMED_NOT_FOUND, err, "not open");
 }
 
-/* ---- export: the tiny BERT fixture to ONNX ---- */
+/* ---- merge + export: the tiny BERT fixture and its adapter to ONNX ---- */
 static void test_export(void) {
     char tmpl[] = "/tmp/openmed_capi_XXXXXX";
     char *dir = mkdtemp(tmpl);
     CHECK(dir != NULL, "mkdtemp");
     if (!dir) return;
     char req[8192], *out = NULL, *err = NULL;
-    snprintf(req, sizeof req, "{\"model\":\"%s/fixtures/bert\",\"out\":\"%s/onnx_out\"}", shared_dir, dir);
-    int st = openmed_export_onnx(req, &out, &err);
+    /* merge the fixture's LoRA adapter, then export the merged folder */
+    snprintf(req, sizeof req, "{\"base\":\"%s/fixtures/bert\",\"adapter\":\"%s/fixtures/bert/adapter\",\"out\":\"%s/merged\"}",
+             shared_dir, shared_dir, dir);
+    int st = openmed_merge(req, &out, &err);
+    expect_status("merge", st, OPENMED_OK, err, NULL);
+    if (out) {
+        CHECK(strstr(out, "\"labels\":[\"O\",\"B-Disease\"") != NULL, "merge: %s", out);
+        openmed_free(out);
+    }
+    st = openmed_merge("{\"base\":\"x\"}", &out, &err);
+    expect_status("merge missing fields", st, OPENMED_BAD_INPUT, err, "required");
+    snprintf(req, sizeof req, "{\"model\":\"%s/merged\",\"out\":\"%s/onnx_out\"}", dir, dir);
+    st = openmed_export_onnx(req, &out, &err);
     expect_status("export_onnx", st, OPENMED_OK, err, NULL);
     if (out) {
         char path[8192];

@@ -234,11 +234,14 @@ def dapt(base, corpus, output, callback=None, **options):
 # ---------------------------------------------------------------- merge / export
 
 
-def merge(base, adapters, output):
-    """Merge LoRA ``adapters`` into ``base`` and write a HF folder."""
-    if isinstance(adapters, (str, os.PathLike)):
-        adapters = [adapters]
-    req = {"base": os.fspath(base), "adapters": [os.fspath(a) for a in adapters], "out": os.fspath(output)}
+def merge(base, adapter, output, unmerge=False):
+    """Merge a PEFT LoRA ``adapter`` folder into ``base`` (PEFT
+    merge_and_unload: W += B·A·alpha/r, classifier from the adapter) and
+    write a complete HF folder to ``output``; with ``unmerge=True`` the base
+    is a merged folder and the update is subtracted. Returns
+    {"dir", "modules", "replaced", "labels"}."""
+    req = {"base": os.fspath(base), "adapter": os.fspath(adapter), "out": os.fspath(output),
+           "unmerge": bool(unmerge)}
     return _lib.call("openmed_merge", _lib.encode(json.dumps(req), "request"), out=True)
 
 
