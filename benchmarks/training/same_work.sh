@@ -10,6 +10,8 @@
 #   bash benchmarks/training/same_work.sh                 # full run (minutes)
 #   EPOCHS=1 TRAIN_SENTENCES=500 bash benchmarks/training/same_work.sh   # smoke run
 #   WORK=/tmp/sw bash benchmarks/training/same_work.sh    # keep the work folder
+#   PARALLEL=1 bash benchmarks/training/same_work.sh      # run both sides at once
+#     (same machine conditions for both wall times; each gets about half the CPU)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=/usr/bin/python3
@@ -22,10 +24,18 @@ bin="$WORK/samework"
 go build -o "$bin" ./benchmarks/training/samework
 
 "$bin" prepare -dir "$WORK" -shared ../shared -epochs "$EPOCHS" -lr "$LR" -train-sentences "$TRAIN_SENTENCES"
-echo "== PyTorch peer" >&2
-"$PY" benchmarks/training/peer_ncbi.py "$WORK"
-echo "== openmed" >&2
-"$bin" train -dir "$WORK"
+if [ "${PARALLEL:-0}" = 1 ]; then
+  echo "== PyTorch peer and openmed, concurrently" >&2
+  "$PY" benchmarks/training/peer_ncbi.py "$WORK" &
+  peer=$!
+  "$bin" train -dir "$WORK"
+  wait "$peer"
+else
+  echo "== PyTorch peer" >&2
+  "$PY" benchmarks/training/peer_ncbi.py "$WORK"
+  echo "== openmed" >&2
+  "$bin" train -dir "$WORK"
+fi
 "$bin" score -dir "$WORK" -pred "$WORK/peer/pred.json" -name peer
 "$bin" score -dir "$WORK" -pred "$WORK/go/pred.json" -name go
 "$bin" report -dir "$WORK"

@@ -122,6 +122,14 @@ func runPrepare(args []string) error {
 	if r.TrainSentences > 0 && r.TrainSentences < len(trainC.Sentences) {
 		trainC.Sentences = trainC.Sentences[:r.TrainSentences]
 	}
+	// The trainer reads a CoNLL file: write the selected sentences.
+	r.Train = filepath.Join(*dir, "train.tsv")
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return err
+	}
+	if err := corpus.WriteFile(r.Train, trainC.Sentences); err != nil {
+		return err
+	}
 	testC, err := corpus.ReadFile(r.Test)
 	if err != nil {
 		return err
@@ -194,12 +202,13 @@ func runPrepare(args []string) error {
 	return nil
 }
 
-// lengthGrouped is HF's group_by_length sampler idea (LengthGroupedSampler,
-// megabatch_mult 50): a seeded shuffle per epoch, cut into buckets of
-// 50×batch examples, each sorted longest first and cut into batches. The
-// order is written to features.json, so both sides see the same batches.
+// lengthGrouped reproduces the trainer's epoch batches (training's
+// length-bucketed sampler, HF LengthGroupedSampler with megabatch_mult 50):
+// a PCG(seed, "batch"+epoch) shuffle, cut into buckets of 50×batch examples,
+// each sorted longest first and cut into batches. The order is written to
+// features.json, so the peer sees the batches training.Train draws.
 func lengthGrouped(lengths []int, batch int, seed uint64, epoch int) [][]int {
-	r := rand.New(rand.NewPCG(seed, 0x73616d65+uint64(epoch)))
+	r := rand.New(rand.NewPCG(seed, 0x62617463680000+uint64(epoch)))
 	perm := r.Perm(len(lengths))
 	var out [][]int
 	bucket := training.BucketBatches * batch

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -25,6 +26,9 @@ type Predictions struct {
 	EpochLoss    []float64 `json:"epoch_loss"`
 	Engine       string    `json:"engine"`
 	Threads      int       `json:"threads"`
+	// TrainerTestF1 is training.Train's own test evaluation (openmed side),
+	// a cross-check that the shared scorer agrees with the trainer's.
+	TrainerTestF1 float64 `json:"trainer_test_f1,omitempty"`
 }
 
 // Result is D/<side>/result.json.
@@ -43,6 +47,7 @@ type Result struct {
 	Engine        string    `json:"engine"`
 	Threads       int       `json:"threads"`
 	PredictionOut string    `json:"prediction_conll"`
+	TrainerTestF1 float64   `json:"trainer_test_f1,omitempty"`
 }
 
 // wordTags turns per-window argmax classes into per-word tags exactly as the
@@ -135,10 +140,13 @@ func runScore(args []string) error {
 	}
 	res := Result{Name: *name, F1: def.Micro.F1, Precision: def.Micro.Precision, Recall: def.Micro.Recall,
 		StrictF1: strict.Micro.F1, TrainSeconds: p.TrainSeconds, TrainTokens: p.TrainTokens, Steps: p.Steps,
-		EpochLoss: p.EpochLoss, Engine: p.Engine, Threads: p.Threads, PredictionOut: conll}
+		EpochLoss: p.EpochLoss, Engine: p.Engine, Threads: p.Threads, PredictionOut: conll, TrainerTestF1: p.TrainerTestF1}
 	if p.TrainSeconds > 0 {
 		res.TokensPerSec = float64(p.TrainTokens) / p.TrainSeconds
 		res.PaddedPerSec = float64(p.PaddedTokens) / p.TrainSeconds
+	}
+	if p.TrainerTestF1 != 0 && math.Abs(p.TrainerTestF1-res.F1) > 1e-12 {
+		return fmt.Errorf("%s: shared scorer F1 %.6f differs from training.Train's test F1 %.6f", *predPath, res.F1, p.TrainerTestF1)
 	}
 	if err := features.WriteJSON(filepath.Join(out, "result.json"), res); err != nil {
 		return err
