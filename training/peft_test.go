@@ -1,0 +1,70 @@
+package training
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/lora"
+	"github.com/openmed/openmed/core/model"
+)
+
+type fixArray struct {
+	Shape []int     `json:"shape"`
+	Data  []float64 `json:"data"`
+}
+
+// PEFT's own adapter folder (the fixture after one optimiser step) loads
+// through LoadBase + lora.Load to PEFT's logits, and saving it in our layout
+// and loading it again gives identical logits.
+func TestPEFTAdapterFolderRoundTrip(t *testing.T) {
+	fix := filepath.Join(sharedDir(t), "fixtures", "bert")
+	raw, err := os.ReadFile(filepath.Join(fix, "lora.json"))
+	require.NoError(t, err)
+	var lj struct {
+		Inputs map[string]fixArray `json:"inputs"`
+		After  fixArray            `json:"logits_after_step"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &lj))
+	cfg, err := checkpoint.LoadConfig(fix)
+	require.NoError(t, err)
+	labels, err := NewLabelSet(cfg.Labels())
+	require.NoError(t, err)
+
+	in := lj.Inputs["input_ids"]
+	b := &model.Batch{Batch: in.Shape[0], SeqLen: in.Shape[1]}
+	for i, v := range in.Data {
+		b.InputIDs = append(b.InputIDs, int32(v))
+		b.TokenTypeIDs = append(b.TokenTypeIDs, int32(lj.Inputs["token_type_ids"].Data[i]))
+		b.AttentionMask = append(b.AttentionMask, float32(lj.Inputs["attention_mask"].Data[i]))
+	}
+	logitsOf := func(adapterDir string) []float32 {
+		m, fresh, err := LoadBase(fix, labels, 5)
+		require.NoError(t, err)
+		require.False(t, fresh, "same labels keep the checkpoint's classifier")
+		_, err = lora.Load(m, adapterDir)
+		require.NoError(t, err)
+		m.SetTraining(false)
+		lg, err := m.Forward(b)
+		require.NoError(t, err)
+		return append([]float32(nil), lg.Data...)
+	}
+	peft := logitsOf(filepath.Join(fix, "adapter_step1"))
+	require.Len(t, peft, len(lj.After.Data))
+	for i, v := range lj.After.Data {
+		require.InDelta(t, v, peft[i], 1e-4, "logit %d", i)
+	}
+
+	// Our Save of the same adapter reloads to identical logits.
+	m, _, err := LoadBase(fix, labels, 5)
+	require.NoError(t, err)
+	a, err := lora.Load(m, filepath.Join(fix, "adapter_step1"))
+	require.NoError(t, err)
+	out := t.TempDir()
+	require.NoError(t, a.Save(out, fix))
+	require.Equal(t, peft, logitsOf(out))
+}
