@@ -209,6 +209,9 @@ func Load(m *model.Model, dir string) (*Adapter, error) {
 	if pc.FanInFanOut {
 		return nil, fmt.Errorf("%s: fan_in_fan_out=true is not supported for BERT/ELECTRA Linear layers", dir)
 	}
+	if pc.Bias != "" && pc.Bias != checkpoint.BiasNone {
+		return nil, fmt.Errorf("%s: field bias: %q is not supported (only \"none\")", dir, pc.Bias)
+	}
 	if pc.TargetModulesRegex != "" {
 		return nil, fmt.Errorf("%s: target_modules given as a regex (%q) is not supported", dir, pc.TargetModulesRegex)
 	}
