@@ -1,7 +1,9 @@
 package lora
 
 import (
+	"bytes"
 	"math"
+	"os"
 	"math/rand/v2"
 	"path/filepath"
 	"sort"
@@ -280,4 +282,19 @@ func TestLoadErrors(t *testing.T) {
 	assert.ErrorContains(t, err, "adapter_config.json")
 	_, err = Apply(m, NewConfig(WithTargets("nonexistent")))
 	assert.ErrorContains(t, err, "match no module")
+
+	// An adapter trained with bias="all" is refused rather than half-loaded.
+	src := filepath.Join(shared, "fixtures", "bert", "adapter")
+	dir := t.TempDir()
+	cfgBytes, err := os.ReadFile(filepath.Join(src, "adapter_config.json"))
+	require.NoError(t, err)
+	cfgBytes = bytes.Replace(cfgBytes, []byte(`"bias": "none"`), []byte(`"bias": "all"`), 1)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "adapter_config.json"), cfgBytes, 0o644))
+	st, err := os.ReadFile(filepath.Join(src, "adapter_model.safetensors"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "adapter_model.safetensors"), st, 0o644))
+	m2, err := model.Load(filepath.Join(shared, "fixtures", "bert"), model.TokenClassification)
+	require.NoError(t, err)
+	_, err = Load(m2, dir)
+	assert.ErrorContains(t, err, "bias")
 }
