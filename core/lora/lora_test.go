@@ -3,8 +3,8 @@ package lora
 import (
 	"bytes"
 	"math"
-	"os"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"sort"
 	"testing"
