@@ -1,0 +1,149 @@
+package tagger
+
+import (
+	"fmt"
+
+	"github.com/openmed/openmed/core/tokenize"
+)
+
+// BackendKind chooses what computes the logits.
+type BackendKind int
+
+const (
+	// BackendAuto uses ONNX Runtime when its library loads and falls back to
+	// the pure-Go engine otherwise.
+	BackendAuto BackendKind = iota
+	// BackendORT is ONNX Runtime (the default and the fastest here): the
+	// model folder's onnx/model.onnx, or an export made on the fly into the
+	// cache. Each adapter gets its own merged session (memory ≈ one full model
+	// per adapter).
+	BackendORT
+	// BackendEngine is openmed's own Go forward pass (core/model over
+	// OpenBLAS). Adapters share one base: swapping selects LoRA deltas and
+	// classifier (memory ≈ base + small adapters).
+	BackendEngine
+)
+
+// String is the CLI spelling ("auto", "ort", "go").
+func (b BackendKind) String() string {
+	switch b {
+	case BackendAuto:
+		return "auto"
+	case BackendORT:
+		return "ort"
+	case BackendEngine:
+		return "go"
+	}
+	return fmt.Sprintf("BackendKind(%d)", int(b))
+}
+
+// ParseBackend reads "auto", "ort" or "go" (also "engine").
+func ParseBackend(s string) (BackendKind, error) {
+	switch s {
+	case "auto", "":
+		return BackendAuto, nil
+	case "ort", "onnxruntime":
+		return BackendORT, nil
+	case "go", "engine":
+		return BackendEngine, nil
+	}
+	return BackendAuto, fmt.Errorf("tagger: unknown backend %q (want auto, ort or go)", s)
+}
+
+// Options configure a Tagger. DefaultOptions holds the paper's and HF's
+// defaults; Option functions adjust them.
+type Options struct {
+	// Backend picks ORT, the Go engine or auto (default).
+	Backend BackendKind
+	// Device is the ORT execution provider (CPU default; CUDA needs a CUDA
+	// build of ONNX Runtime and fails clearly without one).
+	Device Device
+	// ORTLibrary overrides the libonnxruntime.so.1 search.
+	ORTLibrary string
+	// Threads is ORT's intra-op thread count (0 = one per core).
+	Threads int
+	// Aggregation is HF's aggregation_strategy (default simple).
+	Aggregation Aggregation
+	// IgnoreLabels are dropped from the output (HF ignore_labels, default ["O"]).
+	IgnoreLabels []string
+	// Threshold drops entities scoring below it (default 0: keep all).
+	Threshold float32
+	// WindowLen and Stride split long documents (OpenMed NER §3: 256 tokens
+	// with 50 overlap); WindowLen may go up to max_position_embeddings.
+	WindowLen, Stride int
+	// BatchSize is the number of windows per backend call (default 32);
+	// windows are sorted by length so a batch pads little (length buckets).
+	BatchSize int
+	// CacheDir holds on-the-fly ONNX exports keyed by content hash (default
+	// $OPENMED_CACHE or the user cache dir + /openmed).
+	CacheDir string
+	// BaseDir is the base model of an adapter folder when its
+	// adapter_config.json base_model_name_or_path does not resolve locally.
+	BaseDir string
+}
+
+// DefaultOptions returns the defaults: auto backend, CPU, aggregation
+// simple, ignore ["O"], windows 256/50, batch 32.
+func DefaultOptions() Options {
+	return Options{Aggregation: AggregationSimple, IgnoreLabels: []string{"O"},
+		WindowLen: tokenize.DefaultWindowLen, Stride: tokenize.DefaultStride, BatchSize: 32}
+}
+
+// Option adjusts Options (functional options).
+type Option func(*Options)
+
+// WithBackend selects the backend.
+func WithBackend(b BackendKind) Option { return func(o *Options) { o.Backend = b } }
+
+// WithDevice selects the ORT execution provider.
+func WithDevice(d Device) Option { return func(o *Options) { o.Device = d } }
+
+// WithORTLibrary sets the libonnxruntime.so.1 path.
+func WithORTLibrary(path string) Option { return func(o *Options) { o.ORTLibrary = path } }
+
+// WithThreads sets ORT's intra-op threads.
+func WithThreads(n int) Option { return func(o *Options) { o.Threads = n } }
+
+// WithAggregation sets the aggregation strategy.
+func WithAggregation(a Aggregation) Option { return func(o *Options) { o.Aggregation = a } }
+
+// WithIgnoreLabels replaces the ignored labels (pass none to keep all).
+func WithIgnoreLabels(labels ...string) Option {
+	return func(o *Options) { o.IgnoreLabels = append([]string(nil), labels...) }
+}
+
+// WithThreshold drops entities scoring below t.
+func WithThreshold(t float32) Option { return func(o *Options) { o.Threshold = t } }
+
+// WithWindow sets the window length and stride (tokens, specials included).
+func WithWindow(length, stride int) Option {
+	return func(o *Options) { o.WindowLen, o.Stride = length, stride }
+}
+
+// WithBatchSize sets the windows per backend call.
+func WithBatchSize(n int) Option { return func(o *Options) { o.BatchSize = n } }
+
+// WithCacheDir sets where on-the-fly exports go.
+func WithCacheDir(dir string) Option { return func(o *Options) { o.CacheDir = dir } }
+
+// WithBaseDir names the base model of an adapter folder.
+func WithBaseDir(dir string) Option { return func(o *Options) { o.BaseDir = dir } }
+
+func (o *Options) validate(maxPos int) error {
+	if o.WindowLen < 8 {
+		return fmt.Errorf("tagger: window length %d is too small (min 8)", o.WindowLen)
+	}
+	if maxPos > 0 && o.WindowLen > maxPos {
+		return fmt.Errorf("tagger: window length %d exceeds the model's max_position_embeddings %d", o.WindowLen, maxPos)
+	}
+	if o.Stride < 0 || o.Stride >= o.WindowLen-2 {
+		return fmt.Errorf("tagger: stride %d must be in [0, window length − 2 = %d)", o.Stride, o.WindowLen-2)
+	}
+	if o.BatchSize <= 0 {
+		return fmt.Errorf("tagger: batch size must be positive, got %d", o.BatchSize)
+	}
+	if o.Threshold < 0 || o.Threshold > 1 {
+		return fmt.Errorf("tagger: threshold %g is not in [0, 1]", o.Threshold)
+	}
+	return nil
+}

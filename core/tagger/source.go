@@ -1,0 +1,198 @@
+package tagger
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/onnx"
+)
+
+// EnvModel names the environment variable with the default model folder.
+const EnvModel = "OPENMED_MODEL"
+
+// EnvCache names the environment variable with the export cache folder.
+const EnvCache = "OPENMED_CACHE"
+
+// DefaultModelRelPath is where the shipped default tagger lives, relative to
+// the repository root or the executable's directory.
+const DefaultModelRelPath = "models/default"
+
+// ErrNoDefaultModel reports that no model was named and no default exists.
+var ErrNoDefaultModel = errors.New("tagger: no model given and no default model found: pass --model DIR (an HF token-classification folder, an ONNX export or a PEFT adapter folder), set " + EnvModel + ", or install the default tagger at " + DefaultModelRelPath + " (not shipped yet)")
+
+// DefaultModelDir finds the default model: $OPENMED_MODEL, then
+// models/default beside the executable or in a parent of it or of the
+// working directory (the repository). It returns ErrNoDefaultModel when none
+// has a config.json.
+func DefaultModelDir() (string, error) {
+	if p := os.Getenv(EnvModel); p != "" {
+		if _, err := os.Stat(filepath.Join(p, checkpoint.ConfigFile)); err != nil {
+			return "", fmt.Errorf("tagger: %s=%s: %w", EnvModel, p, err)
+		}
+		return p, nil
+	}
+	var starts []string
+	if exe, err := os.Executable(); err == nil {
+		starts = append(starts, filepath.Dir(exe))
+	}
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	for _, s := range starts {
+		for dir := s; ; dir = filepath.Dir(dir) {
+			cand := filepath.Join(dir, DefaultModelRelPath)
+			if _, err := os.Stat(filepath.Join(cand, checkpoint.ConfigFile)); err == nil {
+				return cand, nil
+			}
+			if filepath.Dir(dir) == dir {
+				break
+			}
+		}
+	}
+	return "", ErrNoDefaultModel
+}
+
+// folderKind is what a model folder holds.
+type folderKind int
+
+const (
+	folderHF      folderKind = iota // config.json + weights
+	folderONNX                      // config.json + onnx/model.onnx, maybe no weights
+	folderAdapter                   // adapter_config.json + adapter weights
+)
+
+func exists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+func hasWeights(dir string) bool {
+	return exists(filepath.Join(dir, checkpoint.SafeWeightsFile)) || exists(filepath.Join(dir, checkpoint.SafeWeightsIndexFile)) || exists(filepath.Join(dir, checkpoint.WeightsFile))
+}
+
+func classify(dir string) (folderKind, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return 0, fmt.Errorf("tagger: model %w", err)
+	}
+	if !fi.IsDir() {
+		return 0, fmt.Errorf("tagger: model %s is not a folder", dir)
+	}
+	switch {
+	case exists(filepath.Join(dir, checkpoint.AdapterConfigFile)):
+		return folderAdapter, nil
+	case hasWeights(dir) && exists(filepath.Join(dir, checkpoint.ConfigFile)):
+		return folderHF, nil
+	case exists(filepath.Join(dir, filepath.FromSlash(onnx.ModelPath))) && exists(filepath.Join(dir, checkpoint.ConfigFile)):
+		return folderONNX, nil
+	}
+	return 0, fmt.Errorf("tagger: %s is neither an HF model folder (config.json + model.safetensors / pytorch_model.bin), an ONNX export (config.json + onnx/model.onnx) nor a PEFT adapter folder (adapter_config.json)", dir)
+}
+
+// adapterBase resolves an adapter folder's base model: the explicit option,
+// else adapter_config.json's base_model_name_or_path as a path (absolute, or
+// relative to the working directory or to the adapter folder).
+func adapterBase(adapterDir, explicit string) (string, error) {
+	if explicit != "" {
+		return explicit, nil
+	}
+	pc, err := checkpoint.LoadAdapterConfig(adapterDir)
+	if err != nil {
+		return "", fmt.Errorf("tagger: %w", err)
+	}
+	p := pc.BaseModelNameOrPath
+	for _, c := range []string{p, filepath.Join(adapterDir, p)} {
+		if p != "" && exists(filepath.Join(c, checkpoint.ConfigFile)) {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("tagger: adapter %s: base_model_name_or_path %q is not a local model folder; name the base with WithBaseDir / --base", adapterDir, p)
+}
+
+func cacheRoot(o Options) (string, error) {
+	if o.CacheDir != "" {
+		return o.CacheDir, nil
+	}
+	if p := os.Getenv(EnvCache); p != "" {
+		return p, nil
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "openmed-cache"), nil
+	}
+	return filepath.Join(d, "openmed"), nil
+}
+
+// hashFolders is a sha256 over the model-defining files of the folders
+// (config, weights, adapter files, tokenizer), so a changed model gets a new
+// cache entry.
+func hashFolders(dirs ...string) (string, error) {
+	h := sha256.New()
+	names := []string{checkpoint.ConfigFile, checkpoint.SafeWeightsFile, checkpoint.SafeWeightsIndexFile, checkpoint.WeightsFile,
+		checkpoint.AdapterConfigFile, "adapter_model.safetensors", "adapter_model.bin", "tokenizer.json", "vocab.txt", "spm.model", "tokenizer_config.json"}
+	for _, d := range dirs {
+		for _, n := range names {
+			f, err := os.Open(filepath.Join(d, n))
+			if os.IsNotExist(err) {
+				continue
+			}
+			if err != nil {
+				return "", fmt.Errorf("tagger: cache key: %w", err)
+			}
+			fmt.Fprintf(h, "%s\x00", n)
+			_, err = io.Copy(h, f)
+			f.Close()
+			if err != nil {
+				return "", fmt.Errorf("tagger: cache key: %w", err)
+			}
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:24], nil
+}
+
+// cachedExport returns an ONNX export folder for an HF folder (or base +
+// adapter, merged first), made once per content hash under the cache root.
+func cachedExport(o Options, hfDir, adapterDir string) (string, error) {
+	root, err := cacheRoot(o)
+	if err != nil {
+		return "", err
+	}
+	dirs := []string{hfDir}
+	if adapterDir != "" {
+		dirs = append(dirs, adapterDir)
+	}
+	key, err := hashFolders(dirs...)
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(root, "onnx-"+key)
+	if exists(filepath.Join(out, filepath.FromSlash(onnx.ModelPath))) && exists(filepath.Join(out, checkpoint.ConfigFile)) {
+		return out, nil
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", fmt.Errorf("tagger: cache: %w", err)
+	}
+	tmp, err := os.MkdirTemp(root, ".tmp-"+key)
+	if err != nil {
+		return "", fmt.Errorf("tagger: cache: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	src := hfDir
+	if adapterDir != "" {
+		src = filepath.Join(tmp, "merged")
+		if _, err := MergeAdapter(hfDir, adapterDir, src, Merge); err != nil {
+			return "", err
+		}
+	}
+	exp := filepath.Join(tmp, "export")
+	if _, err := onnx.Export(src, exp, onnx.ExportOptions{}); err != nil {
+		return "", fmt.Errorf("tagger: export to cache: %w", err)
+	}
+	if err := os.Rename(exp, out); err != nil && !exists(filepath.Join(out, checkpoint.ConfigFile)) {
+		return "", fmt.Errorf("tagger: cache: %w", err)
+	}
+	return out, nil
+}

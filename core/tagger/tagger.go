@@ -1,0 +1,411 @@
+package tagger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/tokenize"
+)
+
+// ErrInvalidUTF8 is returned for text that is not valid UTF-8. The tagger
+// does not replace bad bytes with U+FFFD: offsets must index the caller's
+// own string, so the caller decides how to repair it.
+var ErrInvalidUTF8 = errors.New("tagger: text is not valid UTF-8")
+
+// Tagger turns text into entities: tokenise (HF-exact), split long documents
+// into overlapping windows, run the model in length-sorted batches, stitch
+// each token's prediction from the window where it is farthest from an edge,
+// then aggregate once over the whole document with HF
+// TokenClassificationPipeline semantics. It is safe for concurrent use.
+type Tagger struct {
+	opts    Options
+	tok     *tokenize.Tokenizer
+	kind    BackendKind // resolved: ORT or engine
+	baseDir string      // HF folder with weights ("" for a bare ONNX export)
+	engine  *Engine
+
+	mu      sync.RWMutex
+	heads   map[string]*head
+	order   []string // adapters added with AddAdapter, in order
+	def     *head
+	closers []func() error
+}
+
+// head is one selectable classifier: the default model or an adapter.
+type head struct {
+	name   string
+	labels []string
+	be     Backend
+}
+
+// New opens a tagger on modelDir: an HF token-classification folder
+// (config.json + weights; exported to ONNX on the fly into the cache for the
+// ORT backend), an ONNX export (config.json + onnx/model.onnx + tokenizer),
+// or a PEFT adapter folder (merged onto its base and exported, keyed by
+// content hash, for ORT; attached to the base for the engine). An empty
+// modelDir means DefaultModelDir().
+func New(modelDir string, opts ...Option) (*Tagger, error) {
+	o := DefaultOptions()
+	for _, f := range opts {
+		f(&o)
+	}
+	if modelDir == "" {
+		d, err := DefaultModelDir()
+		if err != nil {
+			return nil, err
+		}
+		modelDir = d
+	}
+	kind, err := classify(modelDir)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := checkpoint.LoadConfig(modelDir)
+	if err != nil {
+		return nil, fmt.Errorf("tagger: %w", err)
+	}
+	if err := o.validate(cfg.MaxPositionEmbeddings); err != nil {
+		return nil, err
+	}
+	labels := cfg.Labels()
+	if len(labels) == 0 {
+		return nil, fmt.Errorf("tagger: %s: config.json has no id2label", modelDir)
+	}
+	t := &Tagger{opts: o, heads: map[string]*head{}}
+	adapterDir := ""
+	switch kind {
+	case folderAdapter:
+		adapterDir = modelDir
+		if t.baseDir, err = adapterBase(modelDir, o.BaseDir); err != nil {
+			return nil, err
+		}
+	case folderHF:
+		t.baseDir = modelDir
+	}
+	tokDir := modelDir
+	if !hasTokenizer(tokDir) && t.baseDir != "" {
+		tokDir = t.baseDir
+	}
+	if t.tok, err = tokenize.Load(tokDir); err != nil {
+		return nil, fmt.Errorf("tagger: tokenizer: %w", err)
+	}
+	t.kind = o.Backend
+	if t.kind == BackendAuto {
+		t.kind = BackendORT
+		if _, err := InitORT(o.ORTLibrary); err != nil {
+			t.kind = BackendEngine
+		}
+	}
+	if t.kind == BackendEngine && o.Device != DeviceCPU {
+		return nil, fmt.Errorf("tagger: device %s needs the ORT backend; the Go engine runs on the CPU", o.Device)
+	}
+	switch {
+	case t.kind == BackendORT && kind == folderONNX:
+		be, err := t.openORT(modelDir)
+		if err != nil {
+			return nil, err
+		}
+		t.def = &head{labels: labels, be: be}
+	case t.kind == BackendORT:
+		exp, err := cachedExport(o, t.baseDir, adapterDir)
+		if err != nil {
+			return nil, err
+		}
+		be, err := t.openORT(exp)
+		if err != nil {
+			return nil, err
+		}
+		t.def = &head{labels: labels, be: be}
+	default:
+		if t.baseDir == "" {
+			return nil, fmt.Errorf("tagger: %s has only onnx/model.onnx; the Go engine needs the weights (model.safetensors)", modelDir)
+		}
+		if t.engine, err = NewEngine(t.baseDir); err != nil {
+			return nil, err
+		}
+		t.closers = append(t.closers, t.engine.Close)
+		if adapterDir != "" {
+			h, err := t.engine.loadAdapter(filepath.Base(adapterDir), adapterDir, labels)
+			if err != nil {
+				t.Close()
+				return nil, err
+			}
+			t.def = &head{labels: labels, be: h}
+		} else {
+			t.def = &head{labels: labels, be: t.engine.baseHead(labels)}
+		}
+	}
+	if n := backendLabels(t.def.be); n > 0 && n != len(labels) {
+		t.Close()
+		return nil, fmt.Errorf("tagger: %s: the model has %d outputs, config.json id2label %d labels", modelDir, n, len(labels))
+	}
+	return t, nil
+}
+
+func backendLabels(be Backend) int {
+	if o, ok := be.(*ORTBackend); ok {
+		return o.NumLabels()
+	}
+	return 0
+}
+
+func (t *Tagger) openORT(path string) (*ORTBackend, error) {
+	be, err := NewORT(path, ORTOptions{LibraryPath: t.opts.ORTLibrary, IntraOpThreads: t.opts.Threads, Device: t.opts.Device})
+	if err != nil {
+		return nil, err
+	}
+	t.closers = append(t.closers, be.Close)
+	return be, nil
+}
+
+// Backend reports the backend in use (ORT or engine).
+func (t *Tagger) Backend() BackendKind { return t.kind }
+
+// Labels are the default head's id2label labels.
+func (t *Tagger) Labels() []string { return append([]string(nil), t.def.labels...) }
+
+// Tokenizer is the tagger's tokenizer.
+func (t *Tagger) Tokenizer() *tokenize.Tokenizer { return t.tok }
+
+// Close releases the sessions / model. The Tagger must not be used after.
+func (t *Tagger) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var first error
+	for _, c := range t.closers {
+		if err := c(); err != nil && first == nil {
+			first = err
+		}
+	}
+	t.closers = nil
+	return first
+}
+
+// TagOption selects what one Tag call runs.
+type TagOption func(*tagConfig)
+
+type tagConfig struct {
+	adapters []string
+	all      bool
+}
+
+// WithAdapter tags with the named adapter (see AddAdapter) instead of the
+// default head.
+func WithAdapter(name string) TagOption {
+	return func(c *tagConfig) { c.adapters = []string{name} }
+}
+
+// WithAllAdapters tags with every adapter added by AddAdapter (the default
+// head when none was added) and returns the union of their entities, each
+// with Entity.Adapter set, sorted by offset.
+func WithAllAdapters() TagOption { return func(c *tagConfig) { c.all = true } }
+
+// Tag tags one document. Empty or whitespace-only text gives no entities
+// (and no error); invalid UTF-8 gives ErrInvalidUTF8.
+func (t *Tagger) Tag(ctx context.Context, text string, opts ...TagOption) ([]Entity, error) {
+	res, err := t.TagBatch(ctx, []string{text}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return res[0], nil
+}
+
+// TagBatch tags several documents together (their windows share batches).
+// The result has one entity list per text, in input order.
+func (t *Tagger) TagBatch(ctx context.Context, texts []string, opts ...TagOption) ([][]Entity, error) {
+	heads, err := t.selectHeads(opts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]Entity, len(texts))
+	for _, h := range heads {
+		docs, err := t.predict(ctx, h, texts)
+		if err != nil {
+			return nil, err
+		}
+		for i, d := range docs {
+			ents := d.aggregate(t.opts.Aggregation, t.opts.IgnoreLabels, t.opts.Threshold)
+			if len(heads) > 1 {
+				for k := range ents {
+					ents[k].Adapter = h.name
+				}
+			}
+			out[i] = append(out[i], ents...)
+		}
+	}
+	if len(heads) > 1 {
+		for _, ents := range out {
+			sort.SliceStable(ents, func(a, b int) bool {
+				if ents[a].StartByte != ents[b].StartByte {
+					return ents[a].StartByte < ents[b].StartByte
+				}
+				return ents[a].EndByte < ents[b].EndByte
+			})
+		}
+	}
+	for i := range out {
+		if out[i] == nil {
+			out[i] = []Entity{}
+		}
+	}
+	return out, nil
+}
+
+// TagTokens returns the document's words with their predicted IOB2 tags
+// (the CoNLL view), using the default head or the one WithAdapter names.
+func (t *Tagger) TagTokens(ctx context.Context, text string, opts ...TagOption) ([]Token, error) {
+	heads, err := t.selectHeads(opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(heads) != 1 {
+		return nil, fmt.Errorf("tagger: TagTokens needs exactly one head, got %d (use WithAdapter)", len(heads))
+	}
+	docs, err := t.predict(ctx, heads[0], []string{text})
+	if err != nil {
+		return nil, err
+	}
+	return docs[0].words(), nil
+}
+
+func (t *Tagger) selectHeads(opts []TagOption) ([]*head, error) {
+	var c tagConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if t.closers == nil {
+		return nil, ErrClosed
+	}
+	if c.all {
+		if len(t.order) == 0 {
+			return []*head{t.def}, nil
+		}
+		c.adapters = t.order
+	}
+	if len(c.adapters) == 0 {
+		return []*head{t.def}, nil
+	}
+	var hs []*head
+	for _, n := range c.adapters {
+		h := t.heads[n]
+		if h == nil {
+			return nil, fmt.Errorf("tagger: no adapter named %q (added: %v)", n, t.order)
+		}
+		hs = append(hs, h)
+	}
+	return hs, nil
+}
+
+// winRef is one window of one document.
+type winRef struct {
+	doc int
+	w   tokenize.Window
+	pre int // leading specials in the window
+}
+
+// predict runs one head over the documents and returns per-token scores.
+func (t *Tagger) predict(ctx context.Context, h *head, texts []string) ([]*docScores, error) {
+	docs := make([]*docScores, len(texts))
+	var wins []winRef
+	unk := t.tok.Special().UNK
+	for i, text := range texts {
+		if !utf8.ValidString(text) {
+			return nil, fmt.Errorf("document %d: %w", i, ErrInvalidUTF8)
+		}
+		enc, err := t.tok.Encode(text)
+		if err != nil {
+			return nil, fmt.Errorf("tagger: document %d: %w", i, err)
+		}
+		docs[i] = &docScores{text: text, enc: enc, scores: make([][]float32, enc.Len()), labels: h.labels, unkID: unk}
+		ws, err := tokenize.WordAlignedWindows(enc, t.opts.WindowLen, t.opts.Stride)
+		if err != nil {
+			return nil, fmt.Errorf("tagger: document %d: %w", i, err)
+		}
+		pre := 0
+		for pre < enc.Len() && enc.SequenceIDs[pre] < 0 {
+			pre++
+		}
+		for _, w := range ws {
+			if w.End > w.Start {
+				wins = append(wins, winRef{doc: i, w: w, pre: pre})
+			}
+		}
+	}
+	// Length buckets: longest first, so each batch pads to a similar length.
+	sort.SliceStable(wins, func(a, b int) bool { return wins[a].w.Len() > wins[b].w.Len() })
+	// Per doc, per token: distance to the nearest edge of the window that
+	// set its scores, and that window's start.
+	best, bestStart := make([][]int, len(docs)), make([][]int, len(docs))
+	for i, d := range docs {
+		best[i], bestStart[i] = make([]int, d.enc.Len()), make([]int, d.enc.Len())
+		for k := range best[i] {
+			best[i][k] = -1
+		}
+	}
+	bs := t.opts.BatchSize
+	for s := 0; s < len(wins); s += bs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		batch := wins[s:min(s+bs, len(wins))]
+		L := batch[0].w.Len()
+		ids, mask, types := make([][]int64, len(batch)), make([][]int64, len(batch)), make([][]int64, len(batch))
+		for r, wr := range batch {
+			ids[r], mask[r], types[r] = make([]int64, L), make([]int64, L), make([]int64, L)
+			for j := 0; j < wr.w.Len(); j++ {
+				ids[r][j], mask[r][j], types[r][j] = int64(wr.w.IDs[j]), 1, int64(wr.w.TypeIDs[j])
+			}
+			for j := wr.w.Len(); j < L; j++ {
+				ids[r][j] = int64(t.padID())
+			}
+		}
+		logits, err := h.be.Logits(ids, mask, types)
+		if err != nil {
+			return nil, err
+		}
+		if len(logits.Shape) != 3 || logits.Shape[0] != len(batch) || logits.Shape[1] != L || logits.Shape[2] != len(h.labels) {
+			return nil, fmt.Errorf("tagger: backend returned logits %v, want [%d %d %d]", logits.Shape, len(batch), L, len(h.labels))
+		}
+		C := logits.Shape[2]
+		for r, wr := range batch {
+			d := docs[wr.doc]
+			for src := wr.w.Start; src < wr.w.End; src++ {
+				dist := min(src-wr.w.Start, wr.w.End-1-src)
+				b := best[wr.doc][src]
+				// Farthest from an edge wins; on a tie the earlier window.
+				if dist < b || (dist == b && wr.w.Start > bestStart[wr.doc][src]) {
+					continue
+				}
+				best[wr.doc][src], bestStart[wr.doc][src] = dist, wr.w.Start
+				j := wr.pre + src - wr.w.Start
+				off := (r*L + j) * C
+				d.scores[src] = softmax(logits.Data[off : off+C])
+			}
+		}
+	}
+	for i, d := range docs {
+		for k := range d.scores {
+			if d.enc.SpecialTokensMask[k] == 1 {
+				d.scores[k] = nil
+			} else if d.scores[k] == nil {
+				return nil, fmt.Errorf("tagger: document %d: token %d got no prediction (window stitching bug)", i, k)
+			}
+		}
+	}
+	return docs, nil
+}
+
+func (t *Tagger) padID() int32 {
+	if p := t.tok.Special().PAD; p >= 0 {
+		return p
+	}
+	return 0
+}

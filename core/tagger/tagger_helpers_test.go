@@ -1,0 +1,188 @@
+package tagger
+
+import (
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/corpus"
+	"github.com/openmed/openmed/core/tensor"
+	"github.com/openmed/openmed/core/tokenize"
+)
+
+// tinyLabels are the label set of the test taggers: two entity types.
+var tinyLabels = []string{"O", "B-Disease", "I-Disease", "B-Chemical", "I-Chemical"}
+
+// pubmedVocab is the size of the real PubMedBERT vocabulary.
+const pubmedVocab = 28895
+
+// tinyBERT writes a random-init 2-layer BERT token classifier whose
+// vocabulary is the real PubMedBERT tokenizer (copied beside it) — no
+// pretrained weights exist here. The classifier is scaled up (std 3) so that
+// predictions vary across labels instead of being near-uniform.
+func tinyBERT(t testing.TB, labels []string, seed int64) string {
+	t.Helper()
+	shared := ortSharedDir(t)
+	dir := filepath.Join(t.TempDir(), "tiny")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	cfg := &checkpoint.Config{
+		ModelType: checkpoint.ModelBERT, Architectures: []string{"BertForTokenClassification"}, VocabSize: pubmedVocab, HiddenSize: 32,
+		NumHiddenLayers: 2, NumAttentionHeads: 4, IntermediateSize: 64, HiddenAct: checkpoint.ActGELU,
+		MaxPositionEmbeddings: 512, TypeVocabSize: 2, LayerNormEps: 1e-12, InitializerRange: 0.02,
+		ID2Label: map[int]string{}, Label2ID: map[string]int{},
+	}
+	for i, l := range labels {
+		cfg.ID2Label[i], cfg.Label2ID[l] = l, i
+	}
+	require.NoError(t, cfg.Save(filepath.Join(dir, "config.json")))
+	rng := rand.New(rand.NewSource(seed))
+	w := map[string]*tensor.Tensor{}
+	add := func(name string, scale float64, shape ...int) {
+		x := tensor.New(shape...)
+		for i := range x.Data {
+			x.Data[i] = float32(rng.NormFloat64() * scale)
+		}
+		w[name] = x
+	}
+	ln := func(p string) {
+		add(p+".weight", 0.1, 32)
+		for i := range w[p+".weight"].Data {
+			w[p+".weight"].Data[i] += 1
+		}
+		add(p+".bias", 0.1, 32)
+	}
+	add("bert.embeddings.word_embeddings.weight", 0.5, pubmedVocab, 32)
+	add("bert.embeddings.position_embeddings.weight", 0.5, 512, 32)
+	add("bert.embeddings.token_type_embeddings.weight", 0.5, 2, 32)
+	ln("bert.embeddings.LayerNorm")
+	for l := 0; l < 2; l++ {
+		p := fmt.Sprintf("bert.encoder.layer.%d.", l)
+		for _, m := range []string{"attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"} {
+			add(p+m+".weight", 0.2, 32, 32)
+			add(p+m+".bias", 0.1, 32)
+		}
+		ln(p + "attention.output.LayerNorm")
+		add(p+"intermediate.dense.weight", 0.2, 64, 32)
+		add(p+"intermediate.dense.bias", 0.1, 64)
+		add(p+"output.dense.weight", 0.2, 32, 64)
+		add(p+"output.dense.bias", 0.1, 32)
+		ln(p + "output.LayerNorm")
+	}
+	add("classifier.weight", 3, len(labels), 32)
+	add("classifier.bias", 0.5, len(labels))
+	require.NoError(t, checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), w, map[string]string{"format": "pt"}))
+	tok := filepath.Join(shared, "tokenizers", "pubmedbert-abstract")
+	for _, f := range []string{"tokenizer.json", "tokenizer_config.json", "vocab.txt"} {
+		data, err := os.ReadFile(filepath.Join(tok, f))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), data, 0o644))
+	}
+	centreClassifier(t, dir, w)
+	return dir
+}
+
+// centreClassifier removes the component every token's hidden state shares
+// in a random-init encoder (which would make one label win everywhere): it
+// runs the model on NCBI sentences and sets classifier.bias = −W·mean(h) +
+// the random bias, then rewrites the weights.
+func centreClassifier(t testing.TB, dir string, w map[string]*tensor.Tensor) {
+	t.Helper()
+	e, err := NewEngine(dir)
+	require.NoError(t, err)
+	tok, err := tokenize.Load(dir)
+	require.NoError(t, err)
+	mean := make([]float64, 32)
+	n := 0
+	for _, s := range ncbiSentences(t, 40) {
+		enc, err := tok.Encode(s)
+		require.NoError(t, err)
+		ids, mask := make([]int64, enc.Len()), make([]int64, enc.Len())
+		for i, id := range enc.IDs {
+			ids[i], mask[i] = int64(id), 1
+		}
+		_, err = e.baseHead(nil).Logits([][]int64{ids}, [][]int64{mask}, nil)
+		require.NoError(t, err)
+		h := e.m.LastHidden()
+		for i := 0; i < enc.Len(); i++ {
+			for k := 0; k < 32; k++ {
+				mean[k] += float64(h[i*32+k])
+			}
+			n++
+		}
+	}
+	cw, cb := w["classifier.weight"], w["classifier.bias"]
+	for c := range cb.Data {
+		dot := 0.0
+		for k := 0; k < 32; k++ {
+			dot += float64(cw.Data[c*32+k]) * mean[k] / float64(n)
+		}
+		cb.Data[c] -= float32(dot)
+	}
+	require.NoError(t, checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), w, map[string]string{"format": "pt"}))
+}
+
+// tinyAdapter writes a PEFT LoRA adapter for tinyBERT (r=4 on query/value,
+// non-zero B so it changes the encoder) with its own classifier and
+// config.json id2label, as openmed train writes adapter folders.
+func tinyAdapter(t testing.TB, base string, labels []string, seed int64) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), fmt.Sprintf("adapter%d", seed))
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	rng := rand.New(rand.NewSource(seed))
+	w := map[string]*tensor.Tensor{}
+	add := func(name string, scale float64, shape ...int) {
+		x := tensor.New(shape...)
+		for i := range x.Data {
+			x.Data[i] = float32(rng.NormFloat64() * scale)
+		}
+		w[checkpoint.AdapterPrefix+name] = x
+	}
+	for l := 0; l < 2; l++ {
+		for _, m := range []string{"query", "value"} {
+			p := fmt.Sprintf("bert.encoder.layer.%d.attention.self.%s", l, m)
+			add(p+".lora_A.weight", 0.3, 4, 32)
+			add(p+".lora_B.weight", 0.3, 32, 4)
+		}
+	}
+	add("classifier.weight", 3, len(labels), 32)
+	add("classifier.bias", 0.5, len(labels))
+	pc := checkpoint.DefaultLoRAConfig(checkpoint.ModelBERT, 4, 8)
+	pc.BaseModelNameOrPath = base
+	require.NoError(t, checkpoint.SaveAdapter(dir, pc, w))
+	cfg, err := checkpoint.LoadConfig(base)
+	require.NoError(t, err)
+	cfg.ID2Label, cfg.Label2ID = map[int]string{}, map[string]int{}
+	for i, l := range labels {
+		cfg.ID2Label[i], cfg.Label2ID[l] = l, i
+	}
+	require.NoError(t, cfg.Save(filepath.Join(dir, "config.json")))
+	for _, f := range []string{"tokenizer.json", "tokenizer_config.json", "vocab.txt"} {
+		data, err := os.ReadFile(filepath.Join(base, f))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), data, 0o644))
+	}
+	return dir
+}
+
+// ncbiSentences returns up to n NCBI-Disease test sentences as text (words
+// joined by spaces).
+func ncbiSentences(t testing.TB, n int) []string {
+	t.Helper()
+	c, err := corpus.ReadFile(filepath.Join(ortSharedDir(t), "data", "NCBI-Disease", "test.tsv"))
+	require.NoError(t, err)
+	var out []string
+	for _, s := range c.Sentences {
+		if len(out) == n {
+			break
+		}
+		out = append(out, strings.Join(s.Words(), " "))
+	}
+	require.NotEmpty(t, out)
+	return out
+}

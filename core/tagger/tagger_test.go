@@ -1,0 +1,184 @@
+package tagger
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/openmed/openmed/core/tokenize"
+)
+
+// sameEntities asserts equal labels and offsets, scores within tol.
+func sameEntities(t *testing.T, want, got []Entity, tol float64, msg string) {
+	t.Helper()
+	require.Equal(t, len(want), len(got), msg)
+	for i := range want {
+		w, g := want[i], got[i]
+		assert.Equal(t, w.Label, g.Label, "%s: entity %d", msg, i)
+		assert.Equal(t, [4]int{w.Start, w.End, w.StartByte, w.EndByte}, [4]int{g.Start, g.End, g.StartByte, g.EndByte}, "%s: entity %d", msg, i)
+		assert.Equal(t, w.Text, g.Text)
+		assert.InDelta(t, w.Score, g.Score, tol, "%s: entity %d", msg, i)
+	}
+}
+
+// TestBackendsAgreeOnNCBI: the ORT backend (on-the-fly export) and the pure-Go
+// engine give the same entities for 120 NCBI-Disease test sentences, with
+// every aggregation strategy, on a random-init BERT with the real PubMedBERT
+// tokenizer and two entity types.
+func TestBackendsAgreeOnNCBI(t *testing.T) {
+	ortRequire(t)
+	dir := tinyBERT(t, tinyLabels, 1)
+	texts := ncbiSentences(t, 120)
+	ctx := context.Background()
+	for _, agg := range []Aggregation{AggregationNone, AggregationSimple, AggregationFirst, AggregationAverage, AggregationMax} {
+		t.Run(agg.String(), func(t *testing.T) {
+			cache := t.TempDir()
+			o, err := New(dir, WithBackend(BackendORT), WithAggregation(agg), WithCacheDir(cache), WithThreads(1))
+			require.NoError(t, err)
+			defer o.Close()
+			e, err := New(dir, WithBackend(BackendEngine), WithAggregation(agg))
+			require.NoError(t, err)
+			defer e.Close()
+			assert.Equal(t, BackendORT, o.Backend())
+			assert.Equal(t, BackendEngine, e.Backend())
+			got, err := o.TagBatch(ctx, texts)
+			require.NoError(t, err)
+			want, err := e.TagBatch(ctx, texts)
+			require.NoError(t, err)
+			types := map[string]int{}
+			n := 0
+			for i := range texts {
+				sameEntities(t, want[i], got[i], 1e-4, texts[i])
+				for _, en := range got[i] {
+					_, typ := bioTag(en.Label)
+					types[typ]++
+					n++
+					assert.Equal(t, texts[i][en.StartByte:en.EndByte], en.Text)
+				}
+			}
+			t.Logf("%s: %d entities, types %v", agg, n, types)
+			assert.GreaterOrEqual(t, len(types), 2, "both entity types predicted")
+		})
+	}
+}
+
+// TestEdgeCases: empty and whitespace-only texts give no entities and no
+// error; invalid UTF-8 is ErrInvalidUTF8 (not replaced).
+func TestEdgeCases(t *testing.T) {
+	dir := tinyBERT(t, tinyLabels, 1)
+	tg, err := New(dir, WithBackend(BackendEngine), WithIgnoreLabels())
+	require.NoError(t, err)
+	defer tg.Close()
+	ctx := context.Background()
+	for _, s := range []string{"", " ", "\t\n  \u00a0 \n"} {
+		ents, err := tg.Tag(ctx, s)
+		require.NoError(t, err, "%q", s)
+		assert.Empty(t, ents, "%q", s)
+		assert.NotNil(t, ents)
+	}
+	_, err = tg.Tag(ctx, "renal \xff failure")
+	assert.True(t, errors.Is(err, ErrInvalidUTF8), "%v", err)
+	res, err := tg.TagBatch(ctx, []string{"", "Renal failure ."})
+	require.NoError(t, err)
+	assert.Empty(t, res[0])
+	assert.NotEmpty(t, res[1], "ignore_labels empty: every token group is returned")
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = tg.Tag(cctx, "Renal failure .")
+	assert.ErrorIs(t, err, context.Canceled)
+
+	_, err = tg.Tag(ctx, "x", WithAdapter("nope"))
+	assert.ErrorContains(t, err, "nope")
+}
+
+// TestLongDocument tags a 50 000-character document (windows 256/50) and
+// checks that every entity lies inside the text, that its text equals the
+// slice at its byte offsets and at its code-point offsets, and that entities
+// neither overlap nor repeat (no duplicates at window edges).
+func TestLongDocument(t *testing.T) {
+	dir := tinyBERT(t, tinyLabels, 1)
+	var b strings.Builder
+	sents := ncbiSentences(t, 2000)
+	for i := 0; utf8.RuneCountInString(b.String()) < 50000; i++ {
+		b.WriteString(sents[i%len(sents)])
+		b.WriteString(" Ça coûte 5 µg — naïve ")
+	}
+	text := string([]rune(b.String())[:50000])
+	runes := []rune(text)
+	tg, err := New(dir, WithBackend(BackendEngine), WithAggregation(AggregationFirst))
+	require.NoError(t, err)
+	defer tg.Close()
+	enc, err := tg.Tokenizer().Encode(text)
+	require.NoError(t, err)
+	require.Greater(t, enc.Len(), 2000, "many windows")
+	ents, err := tg.Tag(context.Background(), text)
+	require.NoError(t, err)
+	require.NotEmpty(t, ents)
+	prevEnd := 0
+	for i, e := range ents {
+		require.True(t, 0 <= e.StartByte && e.StartByte < e.EndByte && e.EndByte <= len(text), "entity %d bytes %d..%d", i, e.StartByte, e.EndByte)
+		require.True(t, 0 <= e.Start && e.Start < e.End && e.End <= len(runes), "entity %d chars %d..%d", i, e.Start, e.End)
+		assert.Equal(t, e.Text, text[e.StartByte:e.EndByte])
+		assert.Equal(t, e.Text, string(runes[e.Start:e.End]))
+		assert.Equal(t, e.Start, utf8.RuneCountInString(text[:e.StartByte]))
+		assert.GreaterOrEqual(t, e.StartByte, prevEnd, "entity %d overlaps the previous one", i)
+		prevEnd = e.EndByte
+	}
+	t.Logf("%d tokens, %d entities", enc.Len(), len(ents))
+}
+
+// TestWindowStitching: a document longer than one window (windows 64/20)
+// gets, for every token, exactly the scores of the window where that token
+// is farthest from an edge (ties: the earlier window), computed here
+// independently by running each window alone; every token gets one
+// prediction and each word appears once.
+func TestWindowStitching(t *testing.T) {
+	dir := tinyBERT(t, tinyLabels, 1)
+	text := strings.Join(ncbiSentences(t, 12), " ")
+	tg, err := New(dir, WithBackend(BackendEngine), WithWindow(64, 20), WithBatchSize(3))
+	require.NoError(t, err)
+	defer tg.Close()
+	docs, err := tg.predict(context.Background(), tg.def, []string{text})
+	require.NoError(t, err)
+	enc := docs[0].enc
+	require.Greater(t, enc.Len(), 200)
+	wins, err := tokenize.WordAlignedWindows(enc, 64, 20)
+	require.NoError(t, err)
+	require.Greater(t, len(wins), 4)
+	want := make([][]float32, enc.Len())
+	bestDist := make([]int, enc.Len())
+	for i := range bestDist {
+		bestDist[i] = -1
+	}
+	for _, w := range wins {
+		ids, mask := make([]int64, w.Len()), make([]int64, w.Len())
+		for j := range ids {
+			ids[j], mask[j] = int64(w.IDs[j]), 1
+		}
+		lg, err := tg.def.be.Logits([][]int64{ids}, [][]int64{mask}, nil)
+		require.NoError(t, err)
+		C := lg.Shape[2]
+		for src := w.Start; src < w.End; src++ {
+			d := min(src-w.Start, w.End-1-src)
+			if d > bestDist[src] {
+				bestDist[src] = d
+				j := 1 + src - w.Start
+				want[src] = softmax(lg.Data[j*C : (j+1)*C])
+			}
+		}
+	}
+	for i := 1; i < enc.Len()-1; i++ {
+		require.NotNil(t, docs[0].scores[i], "token %d", i)
+		assert.InDeltaSlice(t, want[i], docs[0].scores[i], 1e-6, "token %d", i)
+	}
+	toks := docs[0].words()
+	for i := 1; i < len(toks); i++ {
+		require.Greater(t, toks[i].StartByte, toks[i-1].EndByte-1, "word %d", i)
+	}
+}
