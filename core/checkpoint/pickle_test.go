@@ -328,19 +328,16 @@ func FuzzUnpickle(f *testing.F) {
 	p.op(0x80, 2, '}').tensorEntry("x", "FloatStorage", "0", 6, 1, []int{2, 2}, []int{1, 2}).op('.')
 	f.Add(p.Bytes())
 	f.Add([]byte{0x80, 2, 0x8a, 3, 1, 2, 0x80, ']', 'K', 1, 'a', 'q', 0, 'h', 0, '.'})
-	if dir := fuzzSeedDir(); dir != "" {
-		if b, err := os.ReadFile(filepath.Join(dir, "bert", "pytorch_model.bin")); err == nil {
-			if zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b))); err == nil {
-				for _, zf := range zr.File {
-					if strings.HasSuffix(zf.Name, "data.pkl") {
-						if d, err := readEntry(zf, 1<<20, int64(len(b))); err == nil {
-							f.Add(d)
-						}
-					}
-				}
-			}
-		}
+	// Memo reuse (BINPUT/BINGET), a shared storage and an OrderedDict + BUILD.
+	var q pk
+	q.op(0x80, 2).global("collections", "OrderedDict").op(')', 'R', 'q', 0)
+	q.tensorEntry("a", "HalfStorage", "0", 4, 0, []int{2}, []int{2})
+	q.tensorEntry("b", "HalfStorage", "0", 4, 1, []int{1, 3}, []int{0, 1})
+	q.op('}').str("_metadata").op('}', 's', 'b', '.')
+	if refs, err := unpickleStateDict(q.Bytes()); err != nil || len(refs) != 2 {
+		f.Fatalf("seed: %v %v", refs, err)
 	}
+	f.Add(q.Bytes())
 	src := make([]float32, 64)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		refs, err := unpickleStateDict(data)
