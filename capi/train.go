@@ -7,6 +7,8 @@ import "C"
 
 import (
 	"unsafe"
+
+	"github.com/openmed/openmed/training"
 )
 
 // runJob validates the common arguments of a long-running export and runs
@@ -41,17 +43,38 @@ func runJob(handle C.uint64_t, config *C.char, cb C.openmed_progress_fn, user un
 //export openmed_train
 func openmed_train(handle C.uint64_t, config *C.char, cb C.openmed_progress_fn, user unsafe.Pointer, out **C.char, errp **C.char) C.int {
 	return call("openmed_train", errp, func() error {
-		return runJob(handle, config, cb, user, out, func(*job, string, progressSink) (any, error) {
-			return nil, notAvailable("token-classification training (package training)")
-		})
+		return runJob(handle, config, cb, user, out, runTrain)
 	})
 }
 
 //export openmed_dapt
 func openmed_dapt(handle C.uint64_t, config *C.char, cb C.openmed_progress_fn, user unsafe.Pointer, out **C.char, errp **C.char) C.int {
 	return call("openmed_dapt", errp, func() error {
-		return runJob(handle, config, cb, user, out, func(*job, string, progressSink) (any, error) {
-			return nil, notAvailable("domain-adaptive pre-training (package training, DAPT)")
-		})
+		return runJob(handle, config, cb, user, out, runDAPT)
 	})
+}
+
+// runTrain runs training.Train under the job's context; a nonzero return of
+// the progress callback cancels the job (the trainer checkpoints at the next
+// step boundary and returns an error wrapping context.Canceled).
+func runTrain(j *job, config string, sink progressSink) (any, error) {
+	cfg, err := parseTrainConfig(config)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Progress = func(p training.Progress) {
+		if sink.emit(toEvent(p)) {
+			j.cancel()
+		}
+	}
+	cfg.Warn = func(msg string) {
+		if sink.emit(warningEvent{Phase: "warning", Message: msg}) {
+			j.cancel()
+		}
+	}
+	res, err := training.Train(j.ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return toTrainResult(cfg, res)
 }

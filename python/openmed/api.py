@@ -211,7 +211,7 @@ def train(base, train, output, dev=None, test=None, tokenizer=None, lora=True, r
     cfg = {"base": os.fspath(base), "train": os.fspath(train), "output_dir": os.fspath(output),
            "method": "lora" if lora else "full"}
     if lora:
-        cfg["lora"] = {"r": int(r), "alpha": float(alpha), "dropout": float(dropout)}
+        cfg["lora"] = {"r": int(r), "lora_alpha": float(alpha), "lora_dropout": float(dropout)}
     for key, val in (("dev", dev), ("test", test), ("tokenizer", tokenizer)):
         if val is not None:
             cfg[key] = os.fspath(val)
@@ -223,10 +223,33 @@ def train(base, train, output, dev=None, test=None, tokenizer=None, lora=True, r
     return run_job("openmed_train", cfg, callback)
 
 
-def dapt(base, corpus, output, callback=None, **options):
-    """Domain-adaptive pre-training (masked LM) of ``base`` on ``corpus``;
-    options as train()."""
-    cfg = {"base": os.fspath(base), "train": os.fspath(corpus), "output_dir": os.fspath(output)}
+def dapt(text, output, base=None, tokenizer=None, scratch=None, lora=False, epochs=None, lr=None,
+         batch_size=None, callback=None, **options):
+    """Domain-adaptive pre-training (masked LM, 15% / 80-10-10 masking) of
+    ``base`` on raw ``text`` files (one document or sentence per line);
+    writes an HF BertForMaskedLM folder that train(base=...) accepts.
+
+    With ``scratch`` (a dict of BertConfig sizes: num_hidden_layers,
+    hidden_size, num_attention_heads, intermediate_size) a new encoder is
+    pre-trained from scratch with ``tokenizer``'s vocabulary. Other keyword
+    options use dapt.Config's JSON names (max_seq_length, seed, ...).
+    Returns {"output_dir", "before", "after" (held-out loss/perplexity), ...}.
+    """
+    if isinstance(text, (str, os.PathLike)):
+        text = [text]
+    cfg = {"text": [os.fspath(t) for t in text], "output_dir": os.fspath(output),
+           "method": "lora" if lora else "full"}
+    if base is not None:
+        cfg["base"] = os.fspath(base)
+    if tokenizer is not None:
+        cfg["tokenizer"] = os.fspath(tokenizer)
+    if scratch is not None:
+        cfg["from_scratch"] = True
+        cfg["scratch"] = dict(scratch)
+    for key, val in (("num_train_epochs", epochs), ("learning_rate", lr),
+                     ("per_device_train_batch_size", batch_size)):
+        if val is not None:
+            cfg[key] = val
     cfg.update(options)
     return run_job("openmed_dapt", cfg, callback)
 

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/openmed/openmed/training"
+)
+
+// splitMethod removes the "method" field ("lora" or "full") from a JSON
+// object, since training.Method decodes only from its name through
+// ParseMethod, and returns the remaining object re-encoded.
+func splitMethod(cfgJSON string) (method *training.Method, rest string, err error) {
+	var raw map[string]json.RawMessage
+	if err := decodeJSON(cfgJSON, &raw); err != nil {
+		return nil, "", badInput("config_json: %v", err)
+	}
+	if raw == nil {
+		return nil, "", badInput("config_json: want a JSON object")
+	}
+	if mj, ok := raw["method"]; ok {
+		var name string
+		if err := json.Unmarshal(mj, &name); err != nil {
+			return nil, "", badInput("config_json: method: want \"lora\" or \"full\": %v", err)
+		}
+		m, err := training.ParseMethod(name)
+		if err != nil {
+			return nil, "", badInput("config_json: method: %v", err)
+		}
+		method = &m
+		delete(raw, "method")
+	}
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return nil, "", err
+	}
+	return method, string(b), nil
+}
+
+// parseTrainConfig reads openmed_train's config_json over
+// training.DefaultConfig (the paper's recipe): fields use the JSON names of
+// training.Config (HF TrainingArguments / PEFT LoraConfig names); fields left
+// out keep their defaults; unknown fields are errors.
+func parseTrainConfig(cfgJSON string) (training.Config, error) {
+	cfg := training.DefaultConfig()
+	method, rest, err := splitMethod(cfgJSON)
+	if err != nil {
+		return cfg, err
+	}
+	if err := decodeJSON(rest, &cfg); err != nil {
+		return cfg, badInput("config_json: %v", err)
+	}
+	if method != nil {
+		cfg.Method = *method
+	}
+	if cfg.Base == "" || cfg.Train == "" || cfg.Out == "" {
+		return cfg, badInput("config_json: \"base\", \"train\" and \"output_dir\" are required")
+	}
+	return cfg, nil
+}
+
+// progressEvent is the JSON given to the progress callback.
+type progressEvent struct {
+	Phase        string   `json:"phase"`
+	Epoch        int      `json:"epoch"`
+	Epochs       int      `json:"epochs"`
+	Step         int      `json:"step"`
+	TotalSteps   int      `json:"total_steps"`
+	Loss         float64  `json:"loss"`
+	LR           float64  `json:"learning_rate"`
+	StepsPerSec  float64  `json:"steps_per_sec"`
+	TokensPerSec float64  `json:"tokens_per_sec"`
+	ETASeconds   float64  `json:"eta_seconds"`
+	Score        *float64 `json:"score"`
+	Best         *float64 `json:"best"`
+	Checkpoint   string   `json:"checkpoint,omitempty"`
+}
+
+// finite returns nil for NaN/±Inf (not representable in JSON).
+func finite(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
+func toEvent(p training.Progress) progressEvent {
+	ev := progressEvent{Phase: p.Phase.String(), Epoch: p.Epoch, Epochs: p.Epochs, Step: p.Step,
+		TotalSteps: p.TotalSteps, Loss: p.Loss, LR: p.LR, StepsPerSec: p.StepsPerSec,
+		TokensPerSec: p.TokensPerSec, ETASeconds: p.ETA.Seconds(), Checkpoint: p.Checkpoint}
+	if math.IsNaN(ev.Loss) || math.IsInf(ev.Loss, 0) {
+		ev.Loss = 0
+	}
+	if p.HasScore {
+		ev.Score = finite(p.Score)
+		ev.Best = finite(p.Best)
+	}
+	return ev
+}
+
+// warningEvent is given to the progress callback for trainer warnings.
+type warningEvent struct {
+	Phase   string `json:"phase"`
+	Message string `json:"message"`
+}
+
+// trainResult is openmed_train's result.
+type trainResult struct {
+	OutputDir        string               `json:"output_dir"`
+	Method           string               `json:"method"`
+	Labels           []string             `json:"labels"`
+	BestDevF1        *float64             `json:"best_dev_f1"`
+	BestEpoch        int                  `json:"best_epoch"`
+	Epochs           int                  `json:"epochs"`
+	Steps            int                  `json:"steps"`
+	EarlyStopped     bool                 `json:"early_stopped"`
+	WallSeconds      float64              `json:"wall_seconds"`
+	TokensPerSec     float64              `json:"tokens_per_sec"`
+	TotalParams      int                  `json:"total_params"`
+	TrainableParams  int                  `json:"trainable_params"`
+	TrainablePercent float64              `json:"trainable_percent"`
+	Dev              *training.EvalResult `json:"dev"`
+	Test             *training.EvalResult `json:"test"`
+	Files            []string             `json:"files"`
+}
+
+func toTrainResult(cfg training.Config, res *training.Result) (*trainResult, error) {
+	out := &trainResult{OutputDir: res.Out, Method: cfg.Method.String(), Dev: res.Dev, Test: res.Test,
+		TotalParams: res.TotalParams, TrainableParams: res.TrainableParams, TrainablePercent: res.TrainablePercent}
+	if res.Labels != nil {
+		out.Labels = res.Labels.Names
+	}
+	if l := res.Loop; l != nil {
+		out.BestEpoch = l.BestEpoch + 1
+		out.Epochs, out.Steps, out.EarlyStopped = l.Epochs, l.Steps, l.EarlyStopped
+		out.WallSeconds, out.TokensPerSec = l.Wall.Seconds(), l.TokensPerSec
+	}
+	if res.Dev != nil && res.Dev.Default != nil {
+		out.BestDevF1 = finite(res.Dev.Default.Micro.F1)
+	}
+	files, err := listFiles(res.Out)
+	if err != nil {
+		return nil, err
+	}
+	out.Files = files
+	return out, nil
+}
+
+// listFiles returns the paths of the regular files directly in dir, sorted.
+func listFiles(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("listing outputs: %w", err)
+	}
+	files := []string{}
+	for _, e := range ents {
+		if e.Type().IsRegular() {
+			files = append(files, filepath.Join(dir, e.Name()))
+		}
+	}
+	sort.Strings(files)
+	return files, nil
+}
