@@ -1,0 +1,162 @@
+package tagger
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var (
+	diseaseLabels  = []string{"O", "B-Disease", "I-Disease"}
+	chemicalLabels = []string{"O", "B-Chemical", "I-Chemical"}
+)
+
+// TestAdapterHotSwap loads a base once, attaches a disease and a chemical
+// adapter, and checks — on the Go engine and on ORT — that tagging with
+// each equals a tagger opened on that adapter merged into the base, that
+// swapping back and forth leaves no trace, and that WithAllAdapters returns
+// the union of both, each entity marked with its adapter.
+func TestAdapterHotSwap(t *testing.T) {
+	base := tinyBERT(t, tinyLabels, 1)
+	dis := tinyAdapter(t, base, diseaseLabels, 11)
+	chem := tinyAdapter(t, base, chemicalLabels, 12)
+	texts := ncbiSentences(t, 30)
+	ctx := context.Background()
+
+	ref := map[string][][]Entity{}
+	for name, ad := range map[string]string{"disease": dis, "chemical": chem} {
+		merged := filepath.Join(t.TempDir(), "merged")
+		_, err := MergeAdapter(base, ad, merged, Merge)
+		require.NoError(t, err)
+		m, err := New(merged, WithBackend(BackendEngine))
+		require.NoError(t, err)
+		ref[name], err = m.TagBatch(ctx, texts)
+		require.NoError(t, err)
+		m.Close()
+		n := 0
+		for _, r := range ref[name] {
+			n += len(r)
+		}
+		require.Greater(t, n, 0, name)
+	}
+	baseRef := func(tg *Tagger) [][]Entity {
+		r, err := tg.TagBatch(ctx, texts)
+		require.NoError(t, err)
+		return r
+	}
+
+	for _, kind := range []BackendKind{BackendEngine, BackendORT} {
+		t.Run(kind.String(), func(t *testing.T) {
+			if kind == BackendORT {
+				ortRequire(t)
+			}
+			tg, err := New(base, WithBackend(kind), WithCacheDir(t.TempDir()), WithThreads(1))
+			require.NoError(t, err)
+			defer tg.Close()
+			before := baseRef(tg)
+			require.NoError(t, tg.AddAdapter("disease", dis))
+			require.NoError(t, tg.AddAdapter("chemical", chem))
+			assert.Error(t, tg.AddAdapter("chemical", chem), "duplicate name")
+			assert.Equal(t, []string{"disease", "chemical"}, tg.Adapters())
+			labels, err := tg.AdapterLabels("chemical")
+			require.NoError(t, err)
+			assert.Equal(t, chemicalLabels, labels)
+			for round := 0; round < 2; round++ {
+				for _, name := range []string{"chemical", "disease"} {
+					got, err := tg.TagBatch(ctx, texts, WithAdapter(name))
+					require.NoError(t, err)
+					for i := range texts {
+						sameEntities(t, ref[name][i], got[i], 1e-4, name)
+					}
+				}
+			}
+			// The default head is still the base model.
+			after := baseRef(tg)
+			for i := range texts {
+				sameEntities(t, before[i], after[i], 1e-6, "base after swaps")
+			}
+			union, err := tg.TagBatch(ctx, texts, WithAllAdapters())
+			require.NoError(t, err)
+			for i := range texts {
+				var d, c []Entity
+				for _, e := range union[i] {
+					switch e.Adapter {
+					case "disease":
+						d = append(d, e)
+					case "chemical":
+						c = append(c, e)
+					default:
+						t.Fatalf("entity without adapter: %+v", e)
+					}
+				}
+				sameEntities(t, ref["disease"][i], d, 1e-4, "union/disease")
+				sameEntities(t, ref["chemical"][i], c, 1e-4, "union/chemical")
+				for k := 1; k < len(union[i]); k++ {
+					assert.LessOrEqual(t, union[i][k-1].StartByte, union[i][k].StartByte, "sorted by offset")
+				}
+			}
+		})
+	}
+}
+
+// TestNewOnAdapterFolder: opening a tagger on an adapter folder (base from
+// adapter_config.json base_model_name_or_path) equals opening the merged
+// model, on both backends; ORT merges and exports into the cache once.
+func TestNewOnAdapterFolder(t *testing.T) {
+	base := tinyBERT(t, tinyLabels, 1)
+	dis := tinyAdapter(t, base, diseaseLabels, 11)
+	merged := filepath.Join(t.TempDir(), "merged")
+	_, err := MergeAdapter(base, dis, merged, Merge)
+	require.NoError(t, err)
+	texts := ncbiSentences(t, 20)
+	ctx := context.Background()
+	m, err := New(merged, WithBackend(BackendEngine))
+	require.NoError(t, err)
+	want, err := m.TagBatch(ctx, texts)
+	require.NoError(t, err)
+	m.Close()
+	cache := t.TempDir()
+	for _, kind := range []BackendKind{BackendEngine, BackendORT} {
+		if kind == BackendORT {
+			ortRequire(t)
+		}
+		tg, err := New(dis, WithBackend(kind), WithCacheDir(cache), WithThreads(1))
+		require.NoError(t, err)
+		assert.Equal(t, diseaseLabels, tg.Labels())
+		got, err := tg.TagBatch(ctx, texts)
+		require.NoError(t, err)
+		for i := range texts {
+			sameEntities(t, want[i], got[i], 1e-4, kind.String())
+		}
+		tg.Close()
+	}
+	entries, err := filepath.Glob(filepath.Join(cache, "onnx-*", "onnx", "model.onnx"))
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "one cached export")
+}
+
+// TestDeviceCUDAUnavailable: asking for CUDA where the ORT build has none
+// fails with a message naming CUDA, not a crash; the Go engine refuses it.
+func TestDeviceCUDAUnavailable(t *testing.T) {
+	base := tinyBERT(t, tinyLabels, 1)
+	_, err := New(base, WithBackend(BackendEngine), WithDevice(DeviceCUDA))
+	assert.ErrorContains(t, err, "cuda")
+	ortRequire(t)
+	_, err = New(base, WithBackend(BackendORT), WithDevice(DeviceCUDA), WithCacheDir(t.TempDir()))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "CUDA")
+}
+
+// TestDefaultModelMissing: no model and no default gives ErrNoDefaultModel.
+func TestDefaultModelMissing(t *testing.T) {
+	t.Setenv(EnvModel, "")
+	t.Chdir(t.TempDir())
+	_, err := New("")
+	assert.ErrorIs(t, err, ErrNoDefaultModel)
+	t.Setenv(EnvModel, filepath.Join(t.TempDir(), "absent"))
+	_, err = New("")
+	assert.ErrorContains(t, err, EnvModel)
+}
