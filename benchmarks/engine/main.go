@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/openmed/openmed/core/checkpoint"
@@ -53,10 +54,13 @@ type Result struct {
 	SgemmGFLOPS    float64   `json:"sgemm_peak_gflops,omitempty"`
 	PctOfPeak      float64   `json:"pct_of_sgemm_peak,omitempty"`
 	PeakRSSMB      float64   `json:"peak_rss_mb"`
-	Trainable      int       `json:"trainable_params"`
-	Total          int       `json:"total_params"`
-	Loss           float32   `json:"last_loss"`
-	Go             string    `json:"go"`
+	// CPUSPerStep is the process CPU time (user+system) per timed step: on a
+	// shared machine it shows the work done independently of waiting.
+	CPUSPerStep float64 `json:"cpu_s_per_step"`
+	Trainable   int     `json:"trainable_params"`
+	Total       int     `json:"total_params"`
+	Loss        float32 `json:"last_loss"`
+	Go          string  `json:"go"`
 }
 
 func main() {
@@ -95,6 +99,7 @@ func main() {
 	if res.SgemmN > 0 {
 		fmt.Printf("  sgemm %d^3 peak %.1f GFLOP/s -> %.1f%% of peak\n", res.SgemmN, res.SgemmGFLOPS, res.PctOfPeak)
 	}
+	fmt.Printf("  CPU per step    %.3f s (user+system)\n", res.CPUSPerStep)
 	fmt.Printf("  peak RSS        %.0f MB\n", res.PeakRSSMB)
 	fmt.Printf("  trainable       %d / %d\n", res.Trainable, res.Total)
 }
@@ -180,12 +185,16 @@ func run(o options) (*Result, error) {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	cpu0 := cpuSeconds()
 	for i := 0; i < o.steps; i++ {
 		t0 := time.Now()
 		if err := step(); err != nil {
 			return nil, err
 		}
 		res.Steps = append(res.Steps, time.Since(t0).Seconds())
+	}
+	if o.steps > 0 {
+		res.CPUSPerStep = (cpuSeconds() - cpu0) / float64(o.steps)
 	}
 	s := append([]float64(nil), res.Steps...)
 	sort.Float64s(s)
@@ -294,4 +303,13 @@ func vmHWM() float64 {
 		}
 	}
 	return 0
+}
+
+// cpuSeconds is the process's user+system CPU time.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
 }
