@@ -192,3 +192,22 @@ func PredictionsCorpus(d *Dataset, pred [][]string) []corpus.Sentence {
 	}
 	return out
 }
+
+// EvaluateFile scores a token-classification model on a CoNLL file: the
+// label set is the model's id2label, the file is encoded with o (tags the
+// model does not know are an error unless o.AllowUnknownTags; either way the
+// gold is the file's tags) and predicted with windows, as Evaluate does.
+func EvaluateFile(m *model.Model, tok *tokenize.Tokenizer, path string, o DataOptions, batchSize int) (*EvalResult, error) {
+	labels, err := NewLabelSet(m.Config.Labels())
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckVocab(tok, m); err != nil {
+		return nil, err
+	}
+	d, err := LoadDataset(path, tok, labels, o)
+	if err != nil {
+		return nil, err
+	}
+	return Evaluate(m, d, padID(tok), batchSize)
+}

@@ -242,3 +242,20 @@ func TestTrainBadInputs(t *testing.T) {
 	require.ErrorContains(t, err, "devel.tsv:3")
 	require.ErrorContains(t, err, "B-Parasite")
 }
+
+// EvaluateFile of the trained model equals the trainer's own evaluation.
+func TestEvaluateFileMatchesTrainer(t *testing.T) {
+	base := tinyBase(t, 1, 32)
+	train := ncbiSubset(t, "train", 40)
+	dev := ncbiSubset(t, "devel", 30)
+	cfg := smallConfig(base, train, dev, t.TempDir())
+	cfg.Epochs = 1
+	res, err := Train(context.Background(), cfg)
+	require.NoError(t, err)
+	tok, _ := pubmedTokenizer(t)
+	ev, err := EvaluateFile(res.Model, tok, dev, DefaultDataOptions(), 7)
+	require.NoError(t, err)
+	require.Equal(t, res.Dev.Pred, ev.Pred)
+	require.Equal(t, res.Dev.Default.Micro, ev.Default.Micro)
+	require.InDelta(t, res.Dev.Loss, ev.Loss, 1e-6)
+}

@@ -94,11 +94,8 @@ func (o *mlmObjective) Step(epoch, i int) (training.StepStats, error) {
 		return training.StepStats{}, err
 	}
 	V := logits.Shape[1]
-	if cap(o.dlogits) < len(logits.Data) {
-		o.dlogits = make([]float32, len(logits.Data))
-	}
-	o.dlogits = o.dlogits[:len(logits.Data)]
-	l, _, err := loss.CrossEntropyChecked(logits.Data, len(pos), V, labels, 0, o.dlogits)
+	o.dlogits = growF(o.dlogits, len(logits.Data))
+	l, _, err := mlmLoss(logits.Data, len(pos), V, labels, o.dlogits)
 	if err != nil {
 		return training.StepStats{}, err
 	}
@@ -125,24 +122,14 @@ func (o *mlmObjective) heldOut() (HeldOut, error) {
 			return HeldOut{}, err
 		}
 		V := logits.Shape[1]
-		l, c, err := loss.CrossEntropyChecked(logits.Data, len(pos), V, labels, 0, nil)
+		o.dlogits = growF(o.dlogits, len(logits.Data))
+		l, c, err := mlmLoss(logits.Data, len(pos), V, labels, o.dlogits)
 		if err != nil {
 			return HeldOut{}, err
 		}
-		sum += float64(l) * float64(c)
-		n += c
-		for i := range pos {
-			row := logits.Data[i*V : (i+1)*V]
-			best := 0
-			for v := 1; v < V; v++ {
-				if row[v] > row[best] {
-					best = v
-				}
-			}
-			if int32(best) == labels[i] {
-				correct++
-			}
-		}
+		sum += l * float64(len(pos))
+		n += len(pos)
+		correct += c
 	}
 	if n == 0 {
 		return HeldOut{}, nil
@@ -158,4 +145,11 @@ func (o *mlmObjective) Evaluate() (*training.EvalStats, error) {
 	}
 	return &training.EvalStats{Score: -h.Loss, Fields: map[string]float64{
 		"heldout_loss": h.Loss, "heldout_perplexity": h.Perplexity, "heldout_accuracy": h.Accuracy}}, nil
+}
+
+func growF(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
 }
