@@ -35,8 +35,8 @@ ours = min(runs, key=lambda r: r["median_s"])
 o256 = json.load(open(os.path.join(tmp, "ours256.json")))
 peer = json.loads(open(os.path.join(tmp, "peer.json")).read().strip().splitlines()[-1])
 for r in runs:
-    print("openmed engine  : %d thread(s): %.3f s/step median (%s); %.1f GFLOP/s = %.1f%% of sgemm peak %.1f GFLOP/s"
-          % (r["threads"], r["median_s"], ", ".join("%.2f" % s for s in r["steps"]), r["achieved_gflops"], r["pct_of_sgemm_peak"], r["sgemm_peak_gflops"]))
+    print("openmed engine  : %d thread(s): %.3f s/step median (%s); %.1f GFLOP/s = %.1f%% of sgemm peak %.1f GFLOP/s; CPU %.2f s/step"
+          % (r["threads"], r["median_s"], ", ".join("%.2f" % s for s in r["steps"]), r["achieved_gflops"], r["pct_of_sgemm_peak"], r["sgemm_peak_gflops"], r["cpu_s_per_step"]))
 print("  best          : %d thread(s), %.3f s/step" % (ours["threads"], ours["median_s"]))
 print("  step work     : %.1f GFLOP (from the shapes)" % ours["step_gflop"])
 print("  peak RSS      : %.0f MB at 8x128, %.0f MB at 8x256" % (ours["peak_rss_mb"], o256["peak_rss_mb"]))
