@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/openmed/openmed/core/lora"
@@ -127,6 +128,42 @@ type loopState struct {
 	EvalLossN    int         `json:"eval_loss_n"`
 	LastEvalStep int         `json:"last_eval_step"`
 	Done         bool        `json:"done"`
+	// Spec is the run's shape; a resume with other settings is refused.
+	Spec runSpec `json:"spec"`
+}
+
+// runSpec lists the settings a resumed run must share with the original for
+// the result to be the uninterrupted one.
+type runSpec struct {
+	Epochs      int     `json:"epochs"`
+	Batches     int     `json:"batches_per_epoch"`
+	GradAccum   int     `json:"grad_accum"`
+	LR          float64 `json:"lr"`
+	WarmupRatio float64 `json:"warmup_ratio"`
+	Schedule    string  `json:"schedule"`
+	WeightDecay float64 `json:"weight_decay"`
+	MaxGradNorm float64 `json:"max_grad_norm"`
+	Patience    int     `json:"patience"`
+	EvalEvery   int     `json:"eval_every"`
+	Seed        uint64  `json:"seed"`
+	Trainable   int     `json:"trainable_values"`
+}
+
+// diff names the fields that differ from o.
+func (s runSpec) diff(o runSpec) []string {
+	a, _ := json.Marshal(s)
+	b, _ := json.Marshal(o)
+	var ma, mb map[string]any
+	_ = json.Unmarshal(a, &ma)
+	_ = json.Unmarshal(b, &mb)
+	var out []string
+	for k, v := range ma {
+		if fmt.Sprint(v) != fmt.Sprint(mb[k]) {
+			out = append(out, fmt.Sprintf("%s %v (checkpoint) vs %v (now)", k, mb[k], v))
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 const stateVersion = 1
@@ -209,6 +246,13 @@ func newLoop(cfg LoopConfig, obj Objective) (*Loop, error) {
 	default:
 		l.sched = optim.CosineWithWarmup(warm, total)
 	}
+	trainable := 0
+	for _, p := range l.params {
+		trainable += p.Value.Numel()
+	}
+	l.st.Spec = runSpec{Epochs: cfg.Epochs, Batches: nb, GradAccum: cfg.GradAccum, LR: cfg.LR, WarmupRatio: cfg.WarmupRatio,
+		Schedule: cfg.Schedule.String(), WeightDecay: cfg.WeightDecay, MaxGradNorm: cfg.MaxGradNorm, Patience: cfg.Patience,
+		EvalEvery: cfg.EvalEvery, Seed: cfg.Seed, Trainable: trainable}
 	if cfg.Adapter != nil {
 		for _, n := range cfg.Adapter.Names {
 			l.lorae = append(l.lorae, cfg.Adapter.Layers[n])

@@ -150,6 +150,9 @@ func (l *Loop) restore() error {
 	if st.Version != stateVersion {
 		return fmt.Errorf("%s: state version %d, this build reads %d", filepath.Join(dir, stateFile), st.Version, stateVersion)
 	}
+	if d := l.st.Spec.diff(st.Spec); len(d) > 0 {
+		return fmt.Errorf("%s: cannot resume with different settings: %s", dir, strings.Join(d, "; "))
+	}
 	if st.Done {
 		return fmt.Errorf("%s: the run already finished (%d epochs, %d steps): nothing to resume", l.cfg.Dir, st.Epoch, st.Step)
 	}

@@ -259,3 +259,27 @@ func TestEvaluateFileMatchesTrainer(t *testing.T) {
 	require.Equal(t, res.Dev.Default.Micro, ev.Default.Micro)
 	require.InDelta(t, res.Dev.Loss, ev.Loss, 1e-6)
 }
+
+// Resuming with settings that change the run is refused, naming them.
+func TestResumeRefusesOtherSettings(t *testing.T) {
+	base := tinyBase(t, 1, 32)
+	train := ncbiSubset(t, "train", 40)
+	cfg := smallConfig(base, train, "", t.TempDir())
+	cfg.Epochs = 2
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg.Progress = func(p Progress) {
+		if p.Phase == PhaseTrain && p.Step == 2 {
+			cancel()
+		}
+	}
+	_, err := Train(ctx, cfg)
+	require.ErrorIs(t, err, ErrInterrupted)
+	cfg.Progress = nil
+	cfg.Resume = true
+	cfg.LR *= 2
+	cfg.BatchSize = 8
+	_, err = Train(context.Background(), cfg)
+	require.ErrorContains(t, err, "cannot resume with different settings")
+	require.ErrorContains(t, err, "lr ")
+	require.ErrorContains(t, err, "batches_per_epoch")
+}
