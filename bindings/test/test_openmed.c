@@ -236,6 +236,101 @@ static void test_jobs(void) {
     openmed_tokenizer_close(tok, NULL);
 }
 
+/* ---- training through the ABI: DAPT from scratch, then NER ---- */
+
+/* copy_sentences writes the first n sentences of a CoNLL file to dst and, if
+ * text is not NULL, their tokens one sentence per line to text. */
+static int copy_sentences(const char *src, const char *dst, const char *text, int n) {
+    FILE *in = fopen(src, "r"), *out = fopen(dst, "w"), *tx = text ? fopen(text, "w") : NULL;
+    if (!in || !out || (text && !tx)) return -1;
+    char line[4096];
+    int count = 0, first = 1;
+    while (count < n && fgets(line, sizeof line, in)) {
+        fputs(line, out);
+        if (line[0] == '\n') {
+            count++;
+            if (tx) fputc('\n', tx);
+            first = 1;
+            continue;
+        }
+        if (tx) {
+            char *tab = strchr(line, '\t');
+            if (tab) *tab = 0;
+            fprintf(tx, "%s%s", first ? "" : " ", line);
+            first = 0;
+        }
+    }
+    fclose(in);
+    fclose(out);
+    if (tx) fclose(tx);
+    return 0;
+}
+
+struct progress_state {
+    int events, train_events, done_events, stop_at;
+};
+
+static int on_progress(const char *event_json, void *user) {
+    struct progress_state *ps = user;
+    ps->events++;
+    if (strstr(event_json, "\"phase\":\"train\"")) ps->train_events++;
+    if (strstr(event_json, "\"phase\":\"done\"")) ps->done_events++;
+    return ps->stop_at > 0 && ps->train_events >= ps->stop_at; /* nonzero: cancel */
+}
+
+static void test_train(char *dir) {
+    char train[1024], text[1024], base[1024], ner[1024], req[16384], src[1024];
+    snprintf(src, sizeof src, "%s/data/NCBI-Disease/train.tsv", shared_dir);
+    snprintf(train, sizeof train, "%s/train.tsv", dir);
+    snprintf(text, sizeof text, "%s/text.txt", dir);
+    snprintf(base, sizeof base, "%s/base", dir);
+    snprintf(ner, sizeof ner, "%s/ner", dir);
+    CHECK(copy_sentences(src, train, text, 120) == 0, "writing the tiny corpus");
+
+    char *out = NULL, *err = NULL;
+    struct progress_state ps = {0, 0, 0, 0};
+    snprintf(req, sizeof req,
+             "{\"text\":[\"%s\"],\"output_dir\":\"%s\",\"tokenizer\":\"%s\",\"from_scratch\":true,"
+             "\"scratch\":{\"num_hidden_layers\":1,\"hidden_size\":16,\"num_attention_heads\":2,"
+             "\"intermediate_size\":32,\"max_position_embeddings\":64},\"max_seq_length\":32}",
+             text, base, tok_path);
+    int st = openmed_dapt(0, req, on_progress, &ps, &out, &err);
+    expect_status("dapt from scratch", st, OPENMED_OK, err, NULL);
+    CHECK(ps.done_events == 1, "dapt: %d done events", ps.done_events);
+    if (out) openmed_free(out);
+
+    memset(&ps, 0, sizeof ps);
+    snprintf(req, sizeof req,
+             "{\"base\":\"%s\",\"train\":\"%s\",\"dev\":\"%s\",\"output_dir\":\"%s\",\"method\":\"full\","
+             "\"num_train_epochs\":2,\"max_length\":32,\"stride\":8,\"logging_steps\":1}",
+             base, train, train, ner);
+    uint64_t job = 0;
+    openmed_job_new(&job, NULL);
+    st = openmed_train(job, req, on_progress, &ps, &out, &err);
+    expect_status("train", st, OPENMED_OK, err, NULL);
+    CHECK(ps.train_events > 0 && ps.done_events == 1, "train: %d train / %d done events", ps.train_events, ps.done_events);
+    if (out) {
+        CHECK(strstr(out, "\"best_dev_f1\":") != NULL && strstr(out, "\"labels\":[\"O\",\"B-Disease\",\"I-Disease\"]"),
+              "train result: %.300s", out);
+        openmed_free(out);
+    }
+    /* the callback cancels: nonzero after the 2nd train event */
+    memset(&ps, 0, sizeof ps);
+    ps.stop_at = 2;
+    snprintf(req, sizeof req,
+             "{\"base\":\"%s\",\"train\":\"%s\",\"output_dir\":\"%s/stopped\",\"method\":\"full\","
+             "\"num_train_epochs\":200,\"max_length\":32,\"stride\":8,\"logging_steps\":1}",
+             base, train, dir);
+    st = openmed_train(job, req, on_progress, &ps, &out, &err);
+    expect_status("train cancelled by callback", st, OPENMED_CANCELLED, err, "interrupted");
+    CHECK(ps.train_events < 50, "train went on after cancel: %d events", ps.train_events);
+    openmed_job_close(job, NULL);
+    st = openmed_train(0, "{\"base\":\"x\"}", NULL, NULL, &out, &err);
+    expect_status("train missing fields", st, OPENMED_BAD_INPUT, err, "required");
+    st = openmed_train(0, "{\"base\":\"x\",\"train\":\"y\",\"output_dir\":\"z\",\"bogus\":1}", NULL, NULL, &out, &err);
+    expect_status("train unknown field", st, OPENMED_BAD_INPUT, err, "bogus");
+}
+
 /* ---- tagging: handle errors (tagging itself once core/tagger lands) ---- */
 static void test_tag_errors(void) {
     char *out = NULL, *err = NULL;
@@ -282,6 +377,7 @@ static void test_export(void) {
     CHECK(st != OPENMED_OK, "export of a missing folder succeeded");
     if (err) openmed_free(err);
     char cmd[8300];
+    test_train(dir);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0, "cleanup");
 }
