@@ -61,6 +61,8 @@ type Result struct {
 	Total       int     `json:"total_params"`
 	Loss        float32 `json:"last_loss"`
 	Go          string  `json:"go"`
+	// BLASCore is the OpenBLAS kernel set in use (see tensor.BLASCore).
+	BLASCore string `json:"blas_core"`
 }
 
 func main() {
@@ -108,7 +110,7 @@ func run(o options) (*Result, error) {
 	if o.threads > 0 {
 		tensor.SetThreads(o.threads)
 	}
-	res := &Result{Threads: tensor.Threads(), Batch: o.batch, Seq: o.seq, Mode: "lora", Go: runtime.Version()}
+	res := &Result{Threads: tensor.Threads(), Batch: o.batch, Seq: o.seq, Mode: "lora", Go: runtime.Version(), BLASCore: tensor.BLASCore()}
 	if o.full {
 		res.Mode = "full"
 	}

@@ -24,7 +24,14 @@ for t in $THREAD_LIST; do
 done
 echo "== openmed engine, 8x256 peak RSS" >&2
 "$tmp/engine" --batch 8 --seq 256 --steps 1 --warmup 1 --peak 0 --json >"$tmp/ours256.json"
-echo "== PyTorch peer (python3-torch, best of 1 and 2 threads), 8x128" >&2
+# Debian's OpenBLAS 0.3.21 (DYNAMIC_ARCH) falls back to its generic SSE3
+# "Prescott" kernels on CPUs it does not know (e.g. Sapphire Rapids in a VM);
+# openmed re-selects the kernels at start-up. The peer's torch calls the same
+# libopenblas, so it gets the same kernel set through OPENBLAS_CORETYPE
+# (unless the caller set one): like-for-like BLAS on both sides.
+core=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["blas_core"])' "$tmp/ours_${THREAD_LIST##* }.json")
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$core}
+echo "== PyTorch peer (python3-torch, best of 1 and 2 threads, OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE), 8x128" >&2
 "$PY" benchmarks/engine/peer_torch.py --mode lora --batch 8 --seq 128 --steps "$STEPS" >"$tmp/peer.json"
 
 "$PY" - "$tmp" "$THREAD_LIST" <<'PYEOF'
@@ -44,6 +51,7 @@ print("  trainable     : %d / %d (%.2f%%)" % (ours["trainable_params"], ours["to
 for r in peer.get("runs", [peer]):
     print("pytorch peer    : %s thread(s): %.3f s/step median (%s), peak RSS %.0f MB"
           % (r["threads"], r["median_s"], ", ".join("%.2f" % s for s in r["steps"]), r["peak_rss_mb"]))
+print("blas kernels    : %s (both sides)" % ours["blas_core"])
 print("ratio peer/ours : %.2fx (best vs best; target >= 1.2x)" % (peer["median_s"] / ours["median_s"]))
 print(json.dumps({"ours": runs, "ours_8x256": o256, "peer": peer}))
 PYEOF
