@@ -137,7 +137,7 @@ func (b *bertNormalizer) expand(dst []rune, r rune) []rune {
 		rs = append(rs, r)
 	}
 	for _, d := range rs {
-		if b.strip && unicode.Is(unicode.Mn, d) {
+		if b.strip && isHFNonspacingMark(d) {
 			continue
 		}
 		if b.lower {

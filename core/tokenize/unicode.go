@@ -32,7 +32,19 @@ func isBertPunct(r rune) bool {
 	if r < 0x80 {
 		return (r >= '!' && r <= '/') || (r >= ':' && r <= '@') || (r >= '[' && r <= '`') || (r >= '{' && r <= '~')
 	}
-	return unicode.IsPunct(r)
+	if unicode.IsPunct(r) {
+		return !unicode.Is(hfNotPunct, r)
+	}
+	return unicode.Is(hfExtraPunct, r)
+}
+
+// isHFNonspacingMark is strip_accents' is_mark_nonspacing (Mn) with HF's
+// older tables.
+func isHFNonspacingMark(r rune) bool {
+	if unicode.Is(unicode.Mn, r) {
+		return !unicode.Is(hfNotMn, r)
+	}
+	return unicode.Is(hfExtraMn, r)
 }
 
 // isChineseChar is the BertNormalizer's CJK block test.
