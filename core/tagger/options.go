@@ -69,7 +69,9 @@ type Options struct {
 	// Threshold drops entities scoring below it (default 0: keep all).
 	Threshold float32
 	// WindowLen and Stride split long documents (OpenMed NER §3: 256 tokens
-	// with 50 overlap); WindowLen may go up to max_position_embeddings.
+	// with 50 overlap); WindowLen may go up to max_position_embeddings. 0
+	// means 256 capped at the model's max_position_embeddings (the stride
+	// then shrinks to a quarter of the window if it would exceed half).
 	WindowLen, Stride int
 	// BatchSize is the number of windows per backend call (default 32);
 	// windows are sorted by length so a batch pads little (length buckets).
@@ -83,10 +85,10 @@ type Options struct {
 }
 
 // DefaultOptions returns the defaults: auto backend, CPU, aggregation
-// simple, ignore ["O"], windows 256/50, batch 32.
+// simple, ignore ["O"], windows 256/50 (auto-capped), batch 32.
 func DefaultOptions() Options {
 	return Options{Aggregation: AggregationSimple, IgnoreLabels: []string{"O"},
-		WindowLen: tokenize.DefaultWindowLen, Stride: tokenize.DefaultStride, BatchSize: 32}
+		WindowLen: 0, Stride: tokenize.DefaultStride, BatchSize: 32}
 }
 
 // Option adjusts Options (functional options).
@@ -130,6 +132,15 @@ func WithCacheDir(dir string) Option { return func(o *Options) { o.CacheDir = di
 func WithBaseDir(dir string) Option { return func(o *Options) { o.BaseDir = dir } }
 
 func (o *Options) validate(maxPos int) error {
+	if o.WindowLen == 0 {
+		o.WindowLen = tokenize.DefaultWindowLen
+		if maxPos > 0 && maxPos < o.WindowLen {
+			o.WindowLen = maxPos
+		}
+		if o.Stride > o.WindowLen/2 {
+			o.Stride = o.WindowLen / 4
+		}
+	}
 	if o.WindowLen < 8 {
 		return fmt.Errorf("tagger: window length %d is too small (min 8)", o.WindowLen)
 	}

@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/openmed/openmed/core/tagger"
+)
+
+// tagFlags are the options of `openmed tag`.
+type tagFlags struct {
+	model, backend, device, aggregation, format, out, cache, base, use string
+	text                                                                []string
+	inputs, adapters, ignore                                            []string
+	threshold                                                           float32
+	window, stride, batch, threads                                      int
+	allAdapters, quiet                                                  bool
+}
+
+func newTagCmd() *cobra.Command {
+	var f tagFlags
+	cmd := &cobra.Command{
+		Use:   "tag [--model DIR] (--text TEXT | --input FILE... | stdin)",
+		Short: "Tag biomedical entities in text (ONNX Runtime or the Go engine)",
+		Long: `Tag runs a token-classification model over whole documents: HF-exact
+tokenisation, windows of 256 tokens with a 50-token stride (stitched so each
+token's prediction comes from the window where it is farthest from an edge),
+then Hugging Face TokenClassificationPipeline aggregation (none, simple,
+first, average, max). Offsets are Unicode code points.
+
+--model is an HF token-classification folder, an ONNX export (openmed
+export) or a PEFT adapter folder (merged onto its base and exported into the
+cache). Without --model, $OPENMED_MODEL or models/default is used.
+--adapter NAME=DIR attaches more adapters to the same base; --use NAME tags
+with one, --all-adapters with all (the union of their typed entities).
+
+Input: --text, or --input files (each one document; "-" is stdin), or stdin.
+With --format jsonl every input line is a document ({"text": ...} or plain
+text) and every output line is {"text": ..., "entities": [...]}.
+Formats: json, jsonl, conll (word<TAB>tag), brat (.ann standoff; with
+several --input files and --out DIR, one DIR/<name>.ann per file).
+Invalid UTF-8 is an error naming the document.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runTag(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.model, "model", "", "model folder (HF, ONNX export or PEFT adapter); default $OPENMED_MODEL or models/default")
+	fl.StringVar(&f.base, "base", "", "base model of an adapter --model whose adapter_config.json path does not resolve")
+	fl.StringArrayVar(&f.adapters, "adapter", nil, "NAME=DIR: attach a PEFT adapter to the base (repeatable)")
+	fl.StringVar(&f.use, "use", "", "tag with this --adapter")
+	fl.BoolVar(&f.allAdapters, "all-adapters", false, "tag with every --adapter and return the union")
+	fl.StringVar(&f.backend, "backend", "auto", "auto (ORT if available, else go), ort or go")
+	fl.StringVar(&f.device, "device", "cpu", "ONNX Runtime device: cpu or cuda")
+	fl.IntVar(&f.threads, "threads", 0, "ONNX Runtime intra-op threads (0 = one per core)")
+	fl.StringVar(&f.aggregation, "aggregation", "simple", "none, simple, first, average or max (HF aggregation_strategy)")
+	fl.StringSliceVar(&f.ignore, "ignore-labels", []string{"O"}, "labels to drop (HF ignore_labels); --ignore-labels= keeps all")
+	fl.Float32Var(&f.threshold, "threshold", 0, "drop entities scoring below this")
+	fl.IntVar(&f.window, "window", 0, "window length in tokens, up to max_position_embeddings (0 = 256, capped at it)")
+	fl.IntVar(&f.stride, "stride", 50, "tokens shared by consecutive windows")
+	fl.IntVar(&f.batch, "batch-size", 32, "windows per model call")
+	fl.StringVar(&f.format, "format", "json", "json, jsonl, conll or brat")
+	fl.StringArrayVar(&f.text, "text", nil, "text to tag (repeatable: one document each)")
+	fl.StringArrayVar(&f.inputs, "input", nil, "input file (repeatable; - is stdin)")
+	fl.StringVar(&f.out, "out", "", "output file (or folder for brat with several inputs); default stdout")
+	fl.StringVar(&f.cache, "cache", "", "ONNX export cache folder (default $OPENMED_CACHE or the user cache)")
+	fl.BoolVar(&f.quiet, "quiet", false, "no progress bar")
+	return cmd
+}
+
+func init() { rootCmd.AddCommand(newTagCmd()) }
+
+// tagDoc is one input document.
+type tagDoc struct {
+	name, text string
+}
+
+func runTag(cmd *cobra.Command, f tagFlags) error {
+	format, err := tagger.ParseFormat(f.format)
+	if err != nil {
+		return err
+	}
+	agg, err := tagger.ParseAggregation(f.aggregation)
+	if err != nil {
+		return err
+	}
+	backend, err := tagger.ParseBackend(f.backend)
+	if err != nil {
+		return err
+	}
+	device, err := tagger.ParseDevice(f.device)
+	if err != nil {
+		return err
+	}
+	if f.use != "" && f.allAdapters {
+		return fmt.Errorf("--use and --all-adapters exclude each other")
+	}
+	docs, err := readTagInputs(cmd, f, format)
+	if err != nil {
+		return err
+	}
+	var ignore []string
+	for _, l := range f.ignore {
+		if l != "" {
+			ignore = append(ignore, l)
+		}
+	}
+	tg, err := tagger.New(f.model, tagger.WithBackend(backend), tagger.WithDevice(device), tagger.WithThreads(f.threads),
+		tagger.WithAggregation(agg), tagger.WithIgnoreLabels(ignore...), tagger.WithThreshold(f.threshold),
+		tagger.WithWindow(f.window, f.stride), tagger.WithBatchSize(f.batch), tagger.WithCacheDir(f.cache), tagger.WithBaseDir(f.base))
+	if err != nil {
+		return err
+	}
+	defer tg.Close()
+	for _, a := range f.adapters {
+		name, dir, ok := strings.Cut(a, "=")
+		if !ok || name == "" || dir == "" {
+			return fmt.Errorf("--adapter %q: want NAME=DIR", a)
+		}
+		if err := tg.AddAdapter(name, dir); err != nil {
+			return err
+		}
+	}
+	var topts []tagger.TagOption
+	switch {
+	case f.use != "":
+		topts = append(topts, tagger.WithAdapter(f.use))
+	case f.allAdapters:
+		topts = append(topts, tagger.WithAllAdapters())
+	}
+	parent := cmd.Context()
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt)
+	defer stop()
+	bar := newTagBar(cmd.ErrOrStderr(), f.quiet || len(f.inputs) == 0 && format != tagger.FormatJSONL, len(docs))
+	results := make([]tagger.Document, len(docs))
+	var toks [][]tagger.Token
+	for i, d := range docs {
+		if format == tagger.FormatCoNLL {
+			tk, err := tg.TagTokens(ctx, d.text, topts...)
+			if err != nil {
+				return fmt.Errorf("%s: %w", d.name, err)
+			}
+			toks = append(toks, tk)
+		} else {
+			ents, err := tg.Tag(ctx, d.text, topts...)
+			if err != nil {
+				return fmt.Errorf("%s: %w", d.name, err)
+			}
+			results[i] = tagger.Document{Text: d.text, Entities: ents}
+		}
+		if bar != nil {
+			_ = bar.Add(1)
+		}
+	}
+	if bar != nil {
+		_ = bar.Finish()
+		fmt.Fprintln(cmd.ErrOrStderr())
+	}
+	return writeTagOutput(cmd, f, format, docs, results, toks)
+}
+
+func newTagBar(w io.Writer, quiet bool, n int) *progressbar.ProgressBar {
+	fh, ok := w.(*os.File)
+	if quiet || !ok || !term.IsTerminal(int(fh.Fd())) {
+		return nil
+	}
+	return progressbar.NewOptions(n, progressbar.OptionSetWriter(w), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("doc"), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200_000_000),
+		progressbar.OptionSetDescription("tagging"))
+}
+
+func readTagInputs(cmd *cobra.Command, f tagFlags, format tagger.Format) ([]tagDoc, error) {
+	var docs []tagDoc
+	for i, t := range f.text {
+		docs = append(docs, tagDoc{name: fmt.Sprintf("--text #%d", i+1), text: t})
+	}
+	inputs := f.inputs
+	if len(f.text) == 0 && len(inputs) == 0 {
+		inputs = []string{"-"}
+	}
+	for _, in := range inputs {
+		var data []byte
+		var err error
+		name := in
+		if in == "-" {
+			name = "stdin"
+			data, err = io.ReadAll(cmd.InOrStdin())
+		} else {
+			data, err = os.ReadFile(in)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
+		if format == tagger.FormatJSONL {
+			texts, err := tagger.ReadJSONL(bytes.NewReader(data), name)
+			if err != nil {
+				return nil, err
+			}
+			for k, t := range texts {
+				docs = append(docs, tagDoc{name: fmt.Sprintf("%s:%d", name, k+1), text: t})
+			}
+			continue
+		}
+		docs = append(docs, tagDoc{name: name, text: string(data)})
+	}
+	return docs, nil
+}
+
+func writeTagOutput(cmd *cobra.Command, f tagFlags, format tagger.Format, docs []tagDoc, results []tagger.Document, toks [][]tagger.Token) error {
+	if format == tagger.FormatBrat && len(f.inputs) > 1 && f.out != "" {
+		if err := os.MkdirAll(f.out, 0o755); err != nil {
+			return err
+		}
+		for i, d := range docs {
+			var b bytes.Buffer
+			if err := tagger.WriteBrat(&b, results[i].Entities); err != nil {
+				return err
+			}
+			base := strings.TrimSuffix(filepath.Base(d.name), filepath.Ext(d.name))
+			if err := os.WriteFile(filepath.Join(f.out, base+".ann"), b.Bytes(), 0o644); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var b bytes.Buffer
+	switch format {
+	case tagger.FormatJSONL:
+		if err := tagger.WriteJSONL(&b, results); err != nil {
+			return err
+		}
+	case tagger.FormatJSON:
+		var v any = results
+		if len(results) == 1 {
+			v = results[0]
+		}
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+	case tagger.FormatCoNLL:
+		for _, t := range toks {
+			if err := tagger.WriteCoNLL(&b, t); err != nil {
+				return err
+			}
+		}
+	case tagger.FormatBrat:
+		if len(results) > 1 {
+			return fmt.Errorf("brat output holds one document: pass one --input/--text, or several --input files with --out DIR")
+		}
+		if err := tagger.WriteBrat(&b, results[0].Entities); err != nil {
+			return err
+		}
+	}
+	if f.out == "" {
+		_, err := cmd.OutOrStdout().Write(b.Bytes())
+		return err
+	}
+	return os.WriteFile(f.out, b.Bytes(), 0o644)
+}

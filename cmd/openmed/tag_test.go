@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fixtureTagger copies the fixture BERT (vocab 128, five labels) and gives it
+// a 128-entry WordPiece vocab.txt so the CLI can tag text with it.
+func fixtureTagger(t *testing.T) string {
+	t.Helper()
+	fx := filepath.Join(sharedFixtures(t), "bert")
+	dir := filepath.Join(t.TempDir(), "model")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	for _, f := range []string{"config.json", "model.safetensors"} {
+		data, err := os.ReadFile(filepath.Join(fx, f))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), data, 0o644))
+	}
+	vocab := []string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "renal", "failure", "aspirin", "in", "mice", "the", "of", "and", "with", "patients", "cancer", ".", ",", "-", "(", ")"}
+	for c := 'a'; c <= 'z'; c++ {
+		vocab = append(vocab, string(c), "##"+string(c))
+	}
+	for len(vocab) < 128 {
+		vocab = append(vocab, fmt.Sprintf("[unused%d]", len(vocab)))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "vocab.txt"), []byte(strings.Join(vocab, "\n")+"\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), []byte(`{"do_lower_case": true}`), 0o644))
+	return dir
+}
+
+func runTagCmd(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	cmd := newTagCmd()
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetIn(strings.NewReader(stdin))
+	cmd.SetArgs(append([]string{"--backend", "go", "--quiet"}, args...))
+	err := cmd.Execute()
+	return out.String(), err
+}
+
+type cliEntity struct {
+	Group, Entity string
+	Word          string
+	Start, End    int
+}
+
+func (e *cliEntity) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		EntityGroup string `json:"entity_group"`
+		Entity      string `json:"entity"`
+		Word        string `json:"word"`
+		Start, End  int
+	}
+	err := json.Unmarshal(b, &raw)
+	*e = cliEntity{raw.EntityGroup, raw.Entity, raw.Word, raw.Start, raw.End}
+	return err
+}
+
+// TestTagCommandFormats tags with the fixture model in every format and
+// checks the structure: json/jsonl entities whose code-point offsets slice
+// the text to their word, one jsonl line per input line, conll one word per
+// line, brat T-lines with code-point offsets.
+func TestTagCommandFormats(t *testing.T) {
+	model := fixtureTagger(t)
+	text := "Renal failure in mice — aspirin, cancer patients."
+	runes := []rune(text)
+
+	out, err := runTagCmd(t, "", "--model", model, "--text", text, "--ignore-labels=")
+	require.NoError(t, err, out)
+	var doc struct {
+		Text     string      `json:"text"`
+		Entities []cliEntity `json:"entities"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &doc), out)
+	assert.Equal(t, text, doc.Text)
+	require.NotEmpty(t, doc.Entities)
+	covered := 0
+	for _, e := range doc.Entities {
+		assert.NotEmpty(t, e.Group)
+		assert.Equal(t, string(runes[e.Start:e.End]), e.Word)
+		covered += e.End - e.Start
+	}
+	assert.Greater(t, covered, 20, "with no ignored labels the groups cover the words")
+
+	in := "Renal failure in mice.\n{\"text\": \"aspirin — cancer\"}\n\n"
+	out, err = runTagCmd(t, in, "--model", model, "--format", "jsonl", "--aggregation", "first", "--ignore-labels=")
+	require.NoError(t, err, out)
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	require.Len(t, lines, 3, out)
+	for i, want := range []string{"Renal failure in mice.", "aspirin — cancer", ""} {
+		var d struct {
+			Text     string      `json:"text"`
+			Entities []cliEntity `json:"entities"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(lines[i]), &d))
+		assert.Equal(t, want, d.Text)
+		assert.NotNil(t, d.Entities)
+		for _, e := range d.Entities {
+			assert.Equal(t, string([]rune(want)[e.Start:e.End]), e.Word)
+		}
+	}
+
+	out, err = runTagCmd(t, "", "--model", model, "--text", text, "--format", "conll")
+	require.NoError(t, err, out)
+	sc := bufio.NewScanner(strings.NewReader(out))
+	var words []string
+	for sc.Scan() {
+		if sc.Text() == "" {
+			continue
+		}
+		w, tag, ok := strings.Cut(sc.Text(), "\t")
+		require.True(t, ok, sc.Text())
+		assert.Regexp(t, `^(O|[BI]-(Disease|Chemical))$`, tag)
+		words = append(words, w)
+	}
+	assert.Equal(t, []string{"Renal", "failure", "in", "mice", "—", "aspirin", ",", "cancer", "patients", "."}, words)
+
+	f := filepath.Join(t.TempDir(), "doc.txt")
+	require.NoError(t, os.WriteFile(f, []byte(text), 0o644))
+	out, err = runTagCmd(t, "", "--model", model, "--input", f, "--format", "brat", "--ignore-labels=")
+	require.NoError(t, err, out)
+	n := 0
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var id, label string
+		var s, e int
+		parts := strings.Split(l, "\t")
+		require.Len(t, parts, 3, l)
+		_, err := fmt.Sscanf(parts[0]+" "+parts[1], "%s %s %d %d", &id, &label, &s, &e)
+		require.NoError(t, err, l)
+		assert.Equal(t, fmt.Sprintf("T%d", n+1), id)
+		assert.Equal(t, string(runes[s:e]), parts[2])
+		n++
+	}
+	assert.Greater(t, n, 0)
+	assert.True(t, utf8.ValidString(out))
+}
+
+func TestTagCommandErrors(t *testing.T) {
+	model := fixtureTagger(t)
+	_, err := runTagCmd(t, "", "--model", model, "--text", "x", "--format", "xml")
+	assert.ErrorContains(t, err, "xml")
+	_, err = runTagCmd(t, "", "--model", model, "--text", "bad \xff")
+	assert.ErrorContains(t, err, "UTF-8")
+	_, err = runTagCmd(t, "{\"txt\": 1}\n", "--model", model, "--format", "jsonl")
+	assert.ErrorContains(t, err, "stdin:1")
+	_, err = runTagCmd(t, "", "--model", model, "--text", "x", "--adapter", "nodir")
+	assert.ErrorContains(t, err, "NAME=DIR")
+	_, err = runTagCmd(t, "", "--model", filepath.Join(t.TempDir(), "missing"), "--text", "x")
+	assert.ErrorContains(t, err, "missing")
+}
+
+func TestTagCommandRegistered(t *testing.T) {
+	for _, name := range []string{"tag", "merge"} {
+		c, _, err := rootCmd.Find([]string{name})
+		require.NoError(t, err)
+		assert.Equal(t, name, c.Name())
+	}
+}
