@@ -122,6 +122,8 @@ func TestEndToEndLoRA(t *testing.T) {
 	t.Logf("loss %.4f -> %.4f; dev F1 %.4f; test F1 %.4f; %.0f tokens/s", first, last, res.Dev.Default.Micro.F1, res.Test.Default.Micro.F1, res.Loop.TokensPerSec)
 	assert.Less(t, last, 0.8*first, "training loss falls")
 	assert.Greater(t, res.Dev.Default.Micro.F1, 0.0, "dev F1 rises above 0")
+	require.Equal(t, res.Loop.BestScore, res.Dev.Default.Micro.F1, "the best epoch's weights are restored")
+	require.Equal(t, res.Loop.History[res.Loop.BestEpoch].Score, res.Loop.BestScore)
 	require.Greater(t, res.TrainablePercent, 0.0)
 	require.Less(t, res.TrainablePercent, 100.0)
 

@@ -162,7 +162,10 @@ func (p *progressBar) update(pr training.Progress) {
 	if pr.HasScore {
 		desc += fmt.Sprintf(" score %.4f", pr.Score)
 	}
-	if pr.Phase == training.PhaseTrain {
+	if pr.Phase == training.PhaseEval {
+		desc = fmt.Sprintf("%s epoch %d/%d score %.4f best %.4f", p.name, pr.Epoch, pr.Epochs, pr.Score, pr.Best)
+	}
+	if pr.Phase == training.PhaseTrain || pr.Phase == training.PhaseEval {
 		p.bar.Describe(desc)
 	}
 	_ = p.bar.Set(pr.Step)
