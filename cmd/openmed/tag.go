@@ -21,11 +21,11 @@ import (
 // tagFlags are the options of `openmed tag`.
 type tagFlags struct {
 	model, backend, device, aggregation, format, out, cache, base, use string
-	text                                                                []string
-	inputs, adapters, ignore                                            []string
-	threshold                                                           float32
-	window, stride, batch, threads                                      int
-	allAdapters, quiet                                                  bool
+	text                                                               []string
+	inputs, adapters, ignore                                           []string
+	threshold                                                          float32
+	window, stride, batch, threads                                     int
+	allAdapters, quiet                                                 bool
 }
 
 func newTagCmd() *cobra.Command {
