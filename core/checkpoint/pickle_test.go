@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -352,4 +353,26 @@ func FuzzUnpickle(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestUnpickleLyingStorageAllocatesLittle(t *testing.T) {
+	var p pk
+	// Storages claiming 2^30 floats (BININT) and 2^40 floats (LONG1), each backed by a 24-byte entry.
+	p.op(0x80, 2, '}').tensorEntry("huge", "FloatStorage", "0", 1<<30, 0, []int{1 << 30}, []int{1}).op('.')
+	raw := []byte(p.String())
+	var q pk
+	q.op(0x80, 2, '}').str("huge").global("torch._utils", "_rebuild_tensor_v2").op('(')
+	q.op('(').str("storage").global("torch", "FloatStorage").str("0").str("cpu").op(0x8a, 6, 0, 0, 0, 0, 0, 1).op('t', 'Q')
+	q.int(0).tuple(1<<30).tuple(1).op(0x89).global("collections", "OrderedDict").op(')', 'R', 't', 'R', 's', '.')
+	for _, pkl := range [][]byte{raw, q.Bytes()} {
+		bin := zipBin(t, pkl, map[string][]byte{"0": f32Bytes(0, 1, 2, 3, 4, 5)})
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		_, _, err := decodeBin(t, bin)
+		runtime.ReadMemStats(&after)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "claims")
+		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20))
+	}
 }

@@ -78,3 +78,29 @@ func TestLoadWeightsSharded(t *testing.T) {
 	_, err = LoadWeights(dir)
 	assert.ErrorContains(t, err, "weight_map")
 }
+
+func TestTieWeightsRestoresMLMDecoder(t *testing.T) {
+	cfg, err := LoadConfig(fixture(t, "bert", "mlm"))
+	require.NoError(t, err)
+	m, err := LoadWeights(fixture(t, "bert", "mlm"))
+	require.NoError(t, err)
+	added := TieWeights(m, cfg)
+	assert.ElementsMatch(t, []string{"cls.predictions.decoder.weight", "cls.predictions.decoder.bias"}, added)
+	bin, err := ReadPytorchBin(fixture(t, "bert", "mlm", "pytorch_model.bin"))
+	require.NoError(t, err)
+	require.Equal(t, sortedKeys(bin), sortedKeys(m))
+	for k, v := range bin {
+		assert.Equal(t, v.Data, m[k].Data, k)
+	}
+	assert.Same(t, m["bert.embeddings.word_embeddings.weight"], m["cls.predictions.decoder.weight"])
+	// Token-classification checkpoints have no MLM head: nothing is added.
+	tc, err := LoadWeights(fixture(t, "bert"))
+	require.NoError(t, err)
+	assert.Empty(t, TieWeights(tc, cfg))
+	// tie_word_embeddings=false disables tying.
+	untied, err := ParseConfig([]byte(`{"model_type":"bert","tie_word_embeddings":false}`))
+	require.NoError(t, err)
+	m2, err := LoadWeights(fixture(t, "bert", "mlm"))
+	require.NoError(t, err)
+	assert.Empty(t, TieWeights(m2, untied))
+}
