@@ -278,6 +278,10 @@ func newLoop(cfg LoopConfig, obj Objective) (*Loop, error) {
 	}
 	if cfg.Resume {
 		// Drop lines logged after the checkpoint: they will be logged again.
+		// (A log shorter than recorded, e.g. deleted, is continued as is.)
+		if fi, err := f.Stat(); err == nil && fi.Size() < l.st.MetricsBytes {
+			l.st.MetricsBytes = fi.Size()
+		}
 		if err := f.Truncate(l.st.MetricsBytes); err != nil {
 			f.Close()
 			return nil, err

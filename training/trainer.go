@@ -76,6 +76,9 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	if err := CheckVocab(tok, m); err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.Base, err)
 	}
+	if mp := m.Config.MaxPositionEmbeddings; cfg.MaxLen > mp {
+		return nil, fmt.Errorf("%s: max length %d exceeds the model's max_position_embeddings %d", cfg.Base, cfg.MaxLen, mp)
+	}
 	do := DataOptions{MaxLen: cfg.MaxLen, Stride: cfg.Stride, LabelAllSubtokens: cfg.LabelAllSubtokens,
 		AllowUnknownTags: cfg.AllowUnknownTags, Warn: cfg.Warn}
 	train, err := BuildDataset(trainC, tok, labels, do)

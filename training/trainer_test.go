@@ -226,6 +226,12 @@ func TestTrainBadInputs(t *testing.T) {
 	require.ErrorContains(t, err, "28895")
 	require.ErrorContains(t, err, "vocab_size is 128")
 
+	// Windows longer than the position table are refused up front.
+	cfg = smallConfig(tinyBase(t, 1, 32), train, "", t.TempDir())
+	cfg.MaxLen = 1024
+	_, err = Train(context.Background(), cfg)
+	require.ErrorContains(t, err, "max_position_embeddings 512")
+
 	c := DefaultConfig()
 	_, err = Train(context.Background(), c)
 	require.ErrorContains(t, err, "Config.Base")
