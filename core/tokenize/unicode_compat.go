@@ -158,6 +158,7 @@ var hfNotMn = &unicode.RangeTable{
 		{0x1e944, 0x1e94a, 1},
 	},
 }
+
 // hfExtraMn are Mn for HF's strip_accents but not in Go's tables (U+1734
 // HANUNOO SIGN PAMUDPOD became Mc later).
 var hfExtraMn = &unicode.RangeTable{
