@@ -159,6 +159,7 @@ type tokenObjective struct {
 	dlogits    []float32
 }
 
+// Batches implements Objective: length-bucketed batches shuffled by (seed, epoch).
 func (o *tokenObjective) Batches(epoch int) int {
 	if epoch != o.epoch {
 		o.batches = lengthBatches(exampleLengths(o.train.Examples), o.batchSize, o.seed, epoch)
@@ -167,6 +168,7 @@ func (o *tokenObjective) Batches(epoch int) int {
 	return len(o.batches)
 }
 
+// Step implements Objective: label-smoothed cross-entropy on one batch, backward.
 func (o *tokenObjective) Step(epoch, i int) (StepStats, error) {
 	o.Batches(epoch)
 	idx := o.batches[i]
@@ -196,6 +198,7 @@ func (o *tokenObjective) Step(epoch, i int) (StepStats, error) {
 	return StepStats{Loss: float64(l), Tokens: tokens}, nil
 }
 
+// Evaluate implements Objective: dev micro-F1 (seqeval default mode) is the score.
 func (o *tokenObjective) Evaluate() (*EvalStats, error) {
 	if o.dev == nil {
 		return nil, nil

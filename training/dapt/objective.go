@@ -38,6 +38,7 @@ type mlmObjective struct {
 
 type maskedBlock struct{ input, labels []int32 }
 
+// Batches implements training.Objective: blocks shuffled by (seed, epoch).
 func (o *mlmObjective) Batches(epoch int) int {
 	if epoch != o.epoch || o.order == nil {
 		r := rand.New(rand.NewPCG(o.seed, 0x6461707400+uint64(epoch)))
@@ -74,6 +75,8 @@ func (o *mlmObjective) batch(blocks []maskedBlock) (*model.Batch, []int, []int32
 	return mb, pos, labels
 }
 
+// Step implements training.Objective: fresh masks from (seed, epoch, i),
+// decoder on masked positions only, cross-entropy, backward.
 func (o *mlmObjective) Step(epoch, i int) (training.StepStats, error) {
 	o.Batches(epoch)
 	lo, hi := i*o.batchSize, min((i+1)*o.batchSize, len(o.order))
@@ -138,6 +141,7 @@ func (o *mlmObjective) heldOut() (HeldOut, error) {
 	return HeldOut{Loss: mean, Perplexity: math.Exp(mean), Accuracy: float64(correct) / float64(n), Masked: n}, nil
 }
 
+// Evaluate implements training.Objective: the score is −held-out loss.
 func (o *mlmObjective) Evaluate() (*training.EvalStats, error) {
 	h, err := o.heldOut()
 	if err != nil {
