@@ -30,6 +30,16 @@ func (m Method) String() string {
 // MarshalText implements encoding.TextMarshaler.
 func (m Method) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
 
+// UnmarshalText implements encoding.TextUnmarshaler ("lora" / "full").
+func (m *Method) UnmarshalText(b []byte) error {
+	v, err := ParseMethod(string(b))
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}
+
 // ParseMethod parses "lora" or "full".
 func ParseMethod(s string) (Method, error) {
 	switch strings.ToLower(s) {
