@@ -376,3 +376,35 @@ func TestUnpickleLyingStorageAllocatesLittle(t *testing.T) {
 		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20))
 	}
 }
+
+func FuzzReadPytorchBin(f *testing.F) {
+	var p pk
+	p.op(0x80, 2, '}').tensorEntry("x", "FloatStorage", "0", 6, 1, []int{2, 2}, []int{1, 2}).op('.')
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, data := range map[string][]byte{"a/data.pkl": p.Bytes(), "a/data/0": f32Bytes(0, 1, 2, 3, 4, 5), "a/byteorder": []byte("little")} {
+		w, _ := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store})
+		_, _ = w.Write(data)
+	}
+	_ = zw.Close()
+	f.Add(buf.Bytes())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := DecodePytorchBin(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			return
+		}
+		for k, v := range m {
+			if len(v.Data) != tensorNumel(v.Shape) {
+				t.Fatalf("%s: shape %v vs %d values", k, v.Shape, len(v.Data))
+			}
+		}
+	})
+}
+
+func tensorNumel(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
