@@ -71,6 +71,7 @@ func (b *bertNormalizer) normalize(n *normalized) {
 	out, al := n.buffers(len(n.norm) + len(n.norm)/4 + 8)
 	lastKept, anyKept := span{n.shift, n.shift}, false
 	var buf []rune
+	lastCCC := uint8(0) // combining class of the previous NFD char
 	for pos := 0; pos < len(n.norm); {
 		c := n.norm[pos]
 		a := n.align[pos]
@@ -83,6 +84,7 @@ func (b *bertNormalizer) normalize(n *normalized) {
 			out = append(out, byte(o))
 			al = append(al, a)
 			lastKept, anyKept = a, true
+			lastCCC = 0
 			continue
 		}
 		r, sz := utf8.DecodeRune(n.norm[pos:])
@@ -94,6 +96,22 @@ func (b *bertNormalizer) normalize(n *normalized) {
 			if isBertWhitespace(r) {
 				r = ' '
 			}
+		}
+		if b.strip && r >= 0x300 {
+			// NFD reorders runs of combining marks across chars; HF then
+			// assigns alignments by position, which only the exact
+			// multi-pass path reproduces.
+			var d [8]rune
+			for _, x := range nfdRunes(d[:0], r) {
+				c := ccc(x)
+				if c != 0 && lastCCC > c {
+					b.normalizeExact(n)
+					return
+				}
+				lastCCC = c
+			}
+		} else {
+			lastCCC = 0
 		}
 		if b.chinese && isChineseChar(r) {
 			prev := span{n.shift, n.shift}

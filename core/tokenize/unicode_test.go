@@ -1,6 +1,7 @@
 package tokenize
 
 import (
+	"path/filepath"
 	"testing"
 	"unicode"
 
@@ -44,4 +45,31 @@ func TestBertNormalizerRules(t *testing.T) {
 	n = newNormalized("É", 0, 2)
 	keep.normalize(n)
 	require.Equal(t, "é", string(n.norm))
+}
+
+// TestBertExactPathAgrees checks that the fused BertNormalizer pass and the
+// exact multi-pass one agree on the reference texts, and that canonical
+// reordering takes the positional alignment HF gives it.
+func TestBertExactPathAgrees(t *testing.T) {
+	shared := sharedDir(t)
+	texts := readTexts(t, filepath.Join(shared, "tokenizers", "ref", "texts_tricky.jsonl"))
+	texts = append(texts, "e\u0301\u0323x", "naïve Ⅻ 野口 İstanbul")
+	for _, strip := range []bool{false, true} {
+		b := newBertNormalizer(BertNormalizerConfig{CleanText: true, HandleChineseChars: true, StripAccents: &strip, Lowercase: true})
+		for _, s := range texts {
+			f := newNormalized(s, 0, len(s))
+			b.normalize(f)
+			x := newNormalized(s, 0, len(s))
+			b.normalizeExact(x)
+			require.Equal(t, string(x.norm), string(f.norm), "%q", s)
+			require.Equal(t, x.align, f.align, "%q", s)
+		}
+	}
+	// HF (tokenizers 0.23.2) encodes "\u200c\u034b\u302f" with
+	// PubMedBERT as [UNK] at code points [1, 2]: NFD moves U+302F (ccc 224)
+	// before U+034B (ccc 230) and the first position keeps its alignment.
+	tk := loadShared(t, shared, "pubmedbert-abstract")
+	e, err := tk.Encode("\u200c\u034b\u302f")
+	require.NoError(t, err)
+	require.Equal(t, []Offset{{}, {1, 2}, {}}, e.CharOffsets)
 }
