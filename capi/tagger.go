@@ -5,6 +5,183 @@ package main
 */
 import "C"
 
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/openmed/openmed/core/tagger"
+)
+
+// taggerConfig is the JSON config of openmed_tagger_open; zero values keep
+// tagger.DefaultOptions (HF pipeline and paper defaults).
+type taggerConfig struct {
+	// Model is an HF token-classification folder, an ONNX export or a PEFT
+	// adapter folder; "" means the default model (tagger.DefaultModelDir).
+	Model string `json:"model"`
+	// Adapters are PEFT adapter folders attached to the model, named by their
+	// folder's base name.
+	Adapters []string `json:"adapters"`
+	// Base is the base model of an adapter folder given as Model.
+	Base         string   `json:"base"`
+	Backend      string   `json:"backend"`
+	Device       string   `json:"device"`
+	Threads      int      `json:"threads"`
+	Aggregation  string   `json:"aggregation"`
+	Threshold    float32  `json:"threshold"`
+	IgnoreLabels []string `json:"ignore_labels"`
+	WindowLength int      `json:"window_length"`
+	Stride       int      `json:"stride"`
+	BatchSize    int      `json:"batch_size"`
+	CacheDir     string   `json:"cache_dir"`
+	ORTLibrary   string   `json:"ort_library"`
+}
+
+// tagOptions are the per-call options of openmed_tag and openmed_tag_batch:
+// Adapter names one attached adapter; AllAdapters tags with every one. With
+// neither, a tagger with exactly one adapter uses it, with several all of
+// them, and with none the model's own head.
+type tagOptions struct {
+	Adapter     string `json:"adapter"`
+	AllAdapters bool   `json:"all_adapters"`
+}
+
+// tagBatchRequest is openmed_tag_batch's request.
+type tagBatchRequest struct {
+	Texts []string `json:"texts"`
+	tagOptions
+}
+
+// openTagger is a tagger in the handle registry.
+type openTagger struct {
+	t        *tagger.Tagger
+	adapters []string
+}
+
+// Close releases the tagger's sessions.
+func (o *openTagger) Close() error { return o.t.Close() }
+
+func (o *openTagger) tagOpts(opts tagOptions) ([]tagger.TagOption, error) {
+	switch {
+	case opts.Adapter != "" && opts.AllAdapters:
+		return nil, badInput("options: give \"adapter\" or \"all_adapters\", not both")
+	case opts.Adapter != "":
+		for _, a := range o.adapters {
+			if a == opts.Adapter {
+				return []tagger.TagOption{tagger.WithAdapter(a)}, nil
+			}
+		}
+		return nil, badInput("options: adapter %q is not attached (attached: %v)", opts.Adapter, o.adapters)
+	case opts.AllAdapters || len(o.adapters) > 1:
+		if len(o.adapters) == 0 {
+			return nil, badInput("options: all_adapters, but no adapter is attached")
+		}
+		return []tagger.TagOption{tagger.WithAllAdapters()}, nil
+	case len(o.adapters) == 1:
+		return []tagger.TagOption{tagger.WithAdapter(o.adapters[0])}, nil
+	}
+	return nil, nil
+}
+
+// taggerOptions turns the JSON config into tagger options.
+func taggerOptions(cfg taggerConfig) ([]tagger.Option, error) {
+	var opts []tagger.Option
+	if cfg.Backend != "" {
+		b, err := tagger.ParseBackend(cfg.Backend)
+		if err != nil {
+			return nil, badInput("config_json: backend: %v", err)
+		}
+		opts = append(opts, tagger.WithBackend(b))
+	}
+	if cfg.Device != "" {
+		d, err := tagger.ParseDevice(cfg.Device)
+		if err != nil {
+			return nil, badInput("config_json: device: %v", err)
+		}
+		opts = append(opts, tagger.WithDevice(d))
+	}
+	if cfg.Aggregation != "" {
+		a, err := tagger.ParseAggregation(cfg.Aggregation)
+		if err != nil {
+			return nil, badInput("config_json: aggregation: %v", err)
+		}
+		opts = append(opts, tagger.WithAggregation(a))
+	}
+	if cfg.Threads < 0 || cfg.BatchSize < 0 || cfg.WindowLength < 0 || cfg.Stride < 0 {
+		return nil, badInput("config_json: threads, batch_size, window_length and stride must be >= 0")
+	}
+	if cfg.Threshold < 0 || cfg.Threshold > 1 {
+		return nil, badInput("config_json: threshold %g is outside [0, 1]", cfg.Threshold)
+	}
+	if cfg.Threads > 0 {
+		opts = append(opts, tagger.WithThreads(cfg.Threads))
+	}
+	if cfg.Threshold > 0 {
+		opts = append(opts, tagger.WithThreshold(cfg.Threshold))
+	}
+	if cfg.IgnoreLabels != nil {
+		opts = append(opts, tagger.WithIgnoreLabels(cfg.IgnoreLabels...))
+	}
+	if cfg.WindowLength > 0 || cfg.Stride > 0 {
+		opts = append(opts, tagger.WithWindow(cfg.WindowLength, cfg.Stride))
+	}
+	if cfg.BatchSize > 0 {
+		opts = append(opts, tagger.WithBatchSize(cfg.BatchSize))
+	}
+	if cfg.CacheDir != "" {
+		opts = append(opts, tagger.WithCacheDir(cfg.CacheDir))
+	}
+	if cfg.Base != "" {
+		opts = append(opts, tagger.WithBaseDir(cfg.Base))
+	}
+	if cfg.ORTLibrary != "" {
+		opts = append(opts, tagger.WithORTLibrary(cfg.ORTLibrary))
+	}
+	return opts, nil
+}
+
+// newOpenTagger opens the tagger and attaches the adapters.
+func newOpenTagger(cfg taggerConfig) (*openTagger, error) {
+	opts, err := taggerOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	t, err := tagger.New(cfg.Model, opts...)
+	if err != nil {
+		if errors.Is(err, tagger.ErrNoDefaultModel) {
+			return nil, &apiError{StatusNotAvailable, err}
+		}
+		return nil, err
+	}
+	o := &openTagger{t: t}
+	seen := map[string]bool{}
+	for i, dir := range cfg.Adapters {
+		name := filepath.Base(filepath.Clean(dir))
+		if seen[name] {
+			name = fmt.Sprintf("%s#%d", name, i)
+		}
+		seen[name] = true
+		if err := t.AddAdapter(name, dir); err != nil {
+			t.Close()
+			return nil, fmt.Errorf("config_json: adapters[%d]: %w", i, err)
+		}
+		o.adapters = append(o.adapters, name)
+	}
+	return o, nil
+}
+
+// tagError maps tagger errors to ABI statuses.
+func tagError(err error) error {
+	switch {
+	case errors.Is(err, tagger.ErrInvalidUTF8):
+		return &apiError{StatusBadInput, err}
+	case errors.Is(err, tagger.ErrClosed):
+		return &apiError{StatusNotFound, err}
+	}
+	return err
+}
+
 //export openmed_tagger_open
 func openmed_tagger_open(config *C.char, handle *C.uint64_t, errp **C.char) C.int {
 	return call("openmed_tagger_open", errp, func() error {
@@ -12,10 +189,16 @@ func openmed_tagger_open(config *C.char, handle *C.uint64_t, errp **C.char) C.in
 			return badInput("handle out-parameter is NULL")
 		}
 		*handle = 0
-		if _, err := goString(config, "config_json"); err != nil {
+		var cfg taggerConfig
+		if err := decodeRequest(config, "config_json", &cfg); err != nil {
 			return err
 		}
-		return notAvailable("tagging (core/tagger Tagger)")
+		o, err := newOpenTagger(cfg)
+		if err != nil {
+			return err
+		}
+		*handle = C.uint64_t(newHandle(kindTagger, o))
+		return nil
 	})
 }
 
@@ -32,10 +215,33 @@ func openmed_tag(handle C.uint64_t, text *C.char, options *C.char, out **C.char,
 		if err := checkOut(out); err != nil {
 			return err
 		}
-		if _, err := lookup(uint64(handle), kindTagger); err != nil {
+		obj, err := lookup(uint64(handle), kindTagger)
+		if err != nil {
 			return err
 		}
-		return notAvailable("tagging (core/tagger Tagger)")
+		o := obj.(*openTagger)
+		s, err := goString(text, "text")
+		if err != nil {
+			return err
+		}
+		var opts tagOptions
+		if options != nil {
+			if err := decodeRequest(options, "options_json", &opts); err != nil {
+				return err
+			}
+		}
+		topts, err := o.tagOpts(opts)
+		if err != nil {
+			return err
+		}
+		ents, err := o.t.Tag(context.Background(), s, topts...)
+		if err != nil {
+			return tagError(err)
+		}
+		if ents == nil {
+			ents = []tagger.Entity{}
+		}
+		return setOut(out, ents)
 	})
 }
 
@@ -45,9 +251,34 @@ func openmed_tag_batch(handle C.uint64_t, request *C.char, out **C.char, errp **
 		if err := checkOut(out); err != nil {
 			return err
 		}
-		if _, err := lookup(uint64(handle), kindTagger); err != nil {
+		obj, err := lookup(uint64(handle), kindTagger)
+		if err != nil {
 			return err
 		}
-		return notAvailable("tagging (core/tagger Tagger)")
+		o := obj.(*openTagger)
+		var req tagBatchRequest
+		if err := decodeRequest(request, "request_json", &req); err != nil {
+			return err
+		}
+		if req.Texts == nil {
+			return badInput("request_json: \"texts\" is required")
+		}
+		topts, err := o.tagOpts(req.tagOptions)
+		if err != nil {
+			return err
+		}
+		res, err := o.t.TagBatch(context.Background(), req.Texts, topts...)
+		if err != nil {
+			return tagError(err)
+		}
+		for i := range res {
+			if res[i] == nil {
+				res[i] = []tagger.Entity{}
+			}
+		}
+		if res == nil {
+			res = [][]tagger.Entity{}
+		}
+		return setOut(out, res)
 	})
 }

@@ -10,7 +10,7 @@ import threading
 
 from . import _lib
 from ._jobs import run_job
-from .errors import BadInputError, NotAvailableError
+from .errors import BadInputError
 
 # ---------------------------------------------------------------- tokenize
 
@@ -120,13 +120,26 @@ class Tagger:
         self.config = dict(config)
         self._handle = _lib.open_handle("openmed_tagger_open", _lib.encode(json.dumps(self.config), "config"))
 
-    def tag(self, text_or_texts, **options):
-        """Tag one text (-> list of entities) or a list (-> list of lists)."""
+    def tag(self, text_or_texts, adapter=None, all_adapters=False):
+        """Tag one text (-> list of entities) or a list (-> list of lists).
+
+        ``adapter`` names one attached adapter (its folder's base name);
+        ``all_adapters`` tags with every one. By default a tagger with one
+        adapter uses it, with several all of them, with none the model's head.
+        """
+        options = {}
+        if adapter is not None:
+            options["adapter"] = adapter
+        if all_adapters:
+            options["all_adapters"] = True
         if isinstance(text_or_texts, str):
             opts = _lib.encode(json.dumps(options), "options") if options else None
             return _lib.call("openmed_tag", self._handle, _lib.encode(text_or_texts, "text"), opts, out=True)
         req = dict(options)
         req["texts"] = list(text_or_texts)
+        for t in req["texts"]:
+            if not isinstance(t, str):
+                raise TypeError("texts must be str or a list of str, got %s" % type(t).__name__)
         return _lib.call("openmed_tag_batch", self._handle, _lib.encode(json.dumps(req), "request"), out=True)
 
     __call__ = tag
@@ -151,14 +164,23 @@ class Tagger:
             pass
 
 
-def load(model, adapters=None, backend="ort", device="cpu", threads=0, aggregation="simple", threshold=0.0):
-    """Load a tagger from a model folder (HF or ONNX export), optionally with
-    LoRA ``adapters`` (a folder or list of folders); ``backend`` is "ort"
-    (ONNX Runtime) or "go" (openmed's engine), ``device`` "cpu" or "cuda"."""
+def load(model=None, adapters=None, backend="auto", device="cpu", threads=0, aggregation="simple",
+         threshold=0.0, base=None, **options):
+    """Load a tagger.
+
+    ``model`` is an HF token-classification folder, an ONNX export or a PEFT
+    adapter folder (None: the default model). ``adapters`` (a folder or a
+    list) are PEFT LoRA adapters attached to it. ``backend`` is "ort" (ONNX
+    Runtime), "go" (openmed's engine) or "auto" (ORT when its library loads);
+    ``device`` "cpu" or "cuda"; ``aggregation`` HF's aggregation_strategy
+    ("none", "simple", "first", "average", "max"); ``threshold`` drops
+    entities scoring below it. Other options: ignore_labels, window_length,
+    stride, batch_size, cache_dir, ort_library.
+    """
     if isinstance(adapters, (str, os.PathLike)):
         adapters = [adapters]
     cfg = {
-        "model": os.fspath(model),
+        "model": os.fspath(model) if model is not None else "",
         "adapters": [os.fspath(a) for a in (adapters or [])],
         "backend": backend,
         "device": device,
@@ -166,6 +188,9 @@ def load(model, adapters=None, backend="ort", device="cpu", threads=0, aggregati
         "aggregation": aggregation,
         "threshold": float(threshold),
     }
+    if base is not None:
+        cfg["base"] = os.fspath(base)
+    cfg.update(options)
     return Tagger(cfg)
 
 
@@ -173,22 +198,22 @@ _taggers = {}
 _taggers_lock = threading.Lock()
 
 
-def tag(text_or_texts, model=None, adapters=None, aggregation="simple", threshold=0.0, backend="ort",
-        device="cpu", threads=0):
-    """Tag one text (-> list of entity dicts) or a list of texts (-> list of
-    lists) with ``model`` (cached). ``model=None`` means the embedded default
-    model."""
-    if model is None:
-        raise NotAvailableError("openmed.tag: no embedded default model is shipped yet; pass model=DIR")
+def tag(text_or_texts, model=None, adapters=None, aggregation="simple", threshold=0.0, backend="auto",
+        device="cpu", threads=0, **options):
+    """Tag one text (-> list of entity dicts shaped like HF's pipeline
+    output: entity_group, score, word, start, end in code points) or a list
+    of texts (-> list of lists). The tagger for these arguments is loaded
+    once and cached; ``model=None`` means the default model."""
     if isinstance(adapters, (str, os.PathLike)):
         adapters = [adapters]
-    key = (os.path.abspath(os.fspath(model)), tuple(os.fspath(a) for a in (adapters or [])), backend, device,
-           int(threads), aggregation, float(threshold))
+    key = (os.path.abspath(os.fspath(model)) if model is not None else None,
+           tuple(os.fspath(a) for a in (adapters or [])), backend, device, int(threads), aggregation,
+           float(threshold), json.dumps(options, sort_keys=True))
     with _taggers_lock:
         t = _taggers.get(key)
         if t is None:
             t = load(model, adapters=adapters, backend=backend, device=device, threads=threads,
-                     aggregation=aggregation, threshold=threshold)
+                     aggregation=aggregation, threshold=threshold, **options)
             _taggers[key] = t
     return t.tag(text_or_texts)
 

@@ -11,65 +11,7 @@ import time
 import pytest
 
 import openmed
-
-
-def _subset(src, dst, n):
-    """Write the first n sentences of a CoNLL file."""
-    count = 0
-    with open(src, encoding="utf-8") as f, open(dst, "w", encoding="utf-8") as g:
-        for line in f:
-            g.write(line)
-            if not line.strip():
-                count += 1
-                if count >= n:
-                    break
-    return str(dst)
-
-
-@pytest.fixture(scope="module")
-def data(ncbi, tmp_path_factory):
-    d = tmp_path_factory.mktemp("ncbi")
-    out = {
-        "train": _subset(os.path.join(ncbi, "train.tsv"), d / "train.tsv", 300),
-        "dev": _subset(os.path.join(ncbi, "devel.tsv"), d / "dev.tsv", 60),
-        "test": _subset(os.path.join(ncbi, "test.tsv"), d / "test.tsv", 60),
-    }
-    # raw text for DAPT: the training sentences, one per line
-    words, lines = [], []
-    with open(out["train"], encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                words.append(line.split("\t")[0])
-            elif words:
-                lines.append(" ".join(words))
-                words = []
-    text = d / "text.txt"
-    text.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    out["text"] = str(text)
-    return out
-
-
-@pytest.fixture(scope="module")
-def base(data, tokenizer_dir, tmp_path_factory):
-    """A 1-layer, 32-wide BERT pre-trained from scratch (a few MLM steps)."""
-    out = tmp_path_factory.mktemp("base")
-    events = []
-    res = openmed.dapt(data["text"], str(out), tokenizer=tokenizer_dir,
-                       scratch=dict(num_hidden_layers=1, hidden_size=32, num_attention_heads=4,
-                                    intermediate_size=64, max_position_embeddings=128),
-                       max_seq_length=64, batch_size=16, callback=events.append)
-    assert res["output_dir"] == str(out)
-    assert res["steps"] > 0 and res["train_blocks"] > 0
-    assert res["before"]["masked"] > 0
-    assert any(e["phase"] == "done" for e in events)
-    assert os.path.isfile(os.path.join(str(out), "model.safetensors"))
-    return str(out)
-
-
-def _small(**kw):
-    opts = dict(batch_size=16, max_length=64, stride=16, label_smoothing_factor=0, early_stopping_patience=0)
-    opts.update(kw)
-    return opts
+from conftest import small_train_options as _small
 
 
 def test_train_full_learns(base, data, tmp_path):
