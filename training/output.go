@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/corpus"
 	"github.com/openmed/openmed/core/metrics"
 )
 
@@ -99,7 +100,8 @@ type finalMetrics struct {
 // an HF checkpoint (model.safetensors). Both get config.json (the base config
 // with architectures XxxForTokenClassification, num_labels, id2label,
 // label2id), labels.json, the tokenizer files, training_args.json and
-// metrics.json.
+// metrics.json (dev_predictions.tsv / test_predictions.tsv are written
+// beside them).
 func writeOutputs(cfg Config, tokDir string, res *Result) error {
 	out := cfg.Out
 	m := res.Model
@@ -128,4 +130,13 @@ func writeOutputs(cfg Config, tokDir string, res *Result) error {
 		TrainTokens: res.Loop.Tokens, TokensPerSec: res.Loop.TokensPerSec, TotalParams: res.TotalParams,
 		TrainableParams: res.TrainableParams, TrainablePercent: res.TrainablePercent, Method: cfg.Method}
 	return WriteJSON(filepath.Join(out, "metrics.json"), fm)
+}
+
+// writePredictions writes the best weights' predicted tags as a CoNLL file
+// with the gold file's tokens (for `openmed eval --pred … --against …`).
+func writePredictions(out, name string, d *Dataset, r *EvalResult) error {
+	if d == nil || r == nil {
+		return nil
+	}
+	return corpus.WriteFile(filepath.Join(out, name), PredictionsCorpus(d, r.Pred))
 }

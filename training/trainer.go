@@ -141,6 +141,12 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	if err := writeOutputs(cfg, tokDir, res); err != nil {
 		return nil, err
 	}
+	if err := writePredictions(cfg.Out, "dev_predictions.tsv", dev, res.Dev); err != nil {
+		return nil, err
+	}
+	if err := writePredictions(cfg.Out, "test_predictions.tsv", test, res.Test); err != nil {
+		return nil, err
+	}
 	return res, nil
 }
 

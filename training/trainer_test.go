@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/corpus"
 	"github.com/openmed/openmed/core/lora"
 )
 
@@ -263,6 +264,13 @@ func TestEvaluateFileMatchesTrainer(t *testing.T) {
 	tok, _ := pubmedTokenizer(t)
 	ev, err := EvaluateFile(res.Model, tok, dev, DefaultDataOptions(), 7)
 	require.NoError(t, err)
+	// dev_predictions.tsv has the gold tokens and the evaluated tags.
+	gold, err := corpus.ReadFile(dev)
+	require.NoError(t, err)
+	pc, err := corpus.ReadFile(filepath.Join(cfg.Out, "dev_predictions.tsv"))
+	require.NoError(t, err)
+	require.NoError(t, corpus.CheckAligned(gold, pc))
+	require.Equal(t, res.Dev.Pred, pc.Tags())
 	require.Equal(t, res.Dev.Pred, ev.Pred)
 	require.Equal(t, res.Dev.Default.Micro, ev.Default.Micro)
 	require.InDelta(t, res.Dev.Loss, ev.Loss, 1e-6)
