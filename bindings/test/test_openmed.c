@@ -2,8 +2,10 @@
  *
  * usage: test_openmed SHARED_DIR [full|leak N]
  *   full (default): every check below;
- *   leak N: only the tokenize (and, once available, tag) path, N times,
- *           freeing everything — run under valgrind to show no leaks;
+ *   leak N [MODEL_DIR]: only the tokenize path (and, with MODEL_DIR, the
+ *           tag path), N times, freeing everything — run under valgrind to
+ *           show no leaks;
+ *   make-model DIR: trains the tiny model of the full run into DIR/ner;
  *   selftest-leak: leaks one malloc on purpose, so a valgrind run that
  *           must fail shows the leak check can fail.
  * SHARED_DIR is ../shared (tokenizers, data, fixtures).
@@ -236,6 +238,46 @@ static void test_jobs(void) {
     openmed_tokenizer_close(tok, NULL);
 }
 
+/* ---- tagging with the model trained above (Go engine) ---- */
+static void test_tag(const char *model_dir) {
+    char cfg[2048], *out = NULL, *err = NULL;
+    snprintf(cfg, sizeof cfg, "{\"model\":\"%s\",\"backend\":\"go\"}", model_dir);
+    uint64_t t = 0;
+    int st = openmed_tagger_open(cfg, &t, &err);
+    expect_status("tagger_open", st, OPENMED_OK, err, NULL);
+    if (st != OPENMED_OK) return;
+    st = openmed_tag(t, "Hereditary breast cancer in BRCA1 carriers.", NULL, &out, &err);
+    expect_status("tag", st, OPENMED_OK, err, NULL);
+    if (out) {
+        CHECK(out[0] == '[', "tag: want a JSON list, got %s", out);
+        openmed_free(out);
+    }
+    st = openmed_tag_batch(t, "{\"texts\":[\"breast cancer\",\"\"]}", &out, &err);
+    expect_status("tag_batch", st, OPENMED_OK, err, NULL);
+    if (out) {
+        CHECK(out[0] == '[' && out[1] == '[' && strstr(out, "],[]]") != NULL, "tag_batch: %s", out);
+        openmed_free(out);
+    }
+    st = openmed_tag(t, "bad \xff utf-8", NULL, &out, &err);
+    expect_status("tag invalid UTF-8", st, OPENMED_BAD_INPUT, err, "UTF-8");
+    st = openmed_tag(t, NULL, NULL, &out, &err);
+    expect_status("tag NULL text", st, OPENMED_BAD_INPUT, err, "text is NULL");
+    st = openmed_tag(t, "x", "{\"adapter\":\"nope\"}", &out, &err);
+    expect_status("tag unknown adapter", st, OPENMED_BAD_INPUT, err, "not attached");
+    st = openmed_tag_batch(t, "{}", &out, &err);
+    expect_status("tag_batch no texts", st, OPENMED_BAD_INPUT, err, "texts");
+    st = openmed_tagger_close(t, &err);
+    expect_status("tagger_close", st, OPENMED_OK, err, NULL);
+    st = openmed_tag(t, "x", NULL, &out, &err);
+    expect_status("tag closed", st, OPENMED_NOT_FOUND, err, "not open");
+    uint64_t t2 = 0;
+    st = openmed_tagger_open("{\"model\":\"/nonexistent/model\"}", &t2, &err);
+    CHECK(st != OPENMED_OK && t2 == 0, "open missing model: %d", st);
+    if (err) openmed_free(err);
+    st = openmed_tagger_open("{\"model\":\"x\",\"backend\":\"tpu\"}", &t2, &err);
+    expect_status("tagger bad backend", st, OPENMED_BAD_INPUT, err, "backend");
+}
+
 /* ---- training through the ABI: DAPT from scratch, then NER ---- */
 
 /* copy_sentences writes the first n sentences of a CoNLL file to dst and, if
@@ -278,7 +320,7 @@ static int on_progress(const char *event_json, void *user) {
     return ps->stop_at > 0 && ps->train_events >= ps->stop_at; /* nonzero: cancel */
 }
 
-static void test_train(char *dir) {
+static void test_train(const char *dir) {
     char train[1024], text[1024], base[1024], ner[1024], req[16384], src[1024];
     snprintf(src, sizeof src, "%s/data/NCBI-Disease/train.tsv", shared_dir);
     snprintf(train, sizeof train, "%s/train.tsv", dir);
@@ -314,6 +356,8 @@ static void test_train(char *dir) {
               "train result: %.300s", out);
         openmed_free(out);
     }
+    test_tag(ner);
+
     /* the callback cancels: nonzero after the 2nd train event */
     memset(&ps, 0, sizeof ps);
     ps.stop_at = 2;
@@ -382,8 +426,16 @@ static void test_export(void) {
     CHECK(system(cmd) == 0, "cleanup");
 }
 
-/* leak mode: the steady-state tokenize path, everything freed. */
-static int run_leak(int n) {
+/* leak mode: the steady-state tokenize path and, with a model folder, the
+ * tag path; everything freed. */
+static int run_leak(int n, const char *model_dir) {
+    uint64_t tg = 0;
+    if (model_dir) {
+        char cfg[2048], *err = NULL;
+        snprintf(cfg, sizeof cfg, "{\"model\":\"%s\",\"backend\":\"go\"}", model_dir);
+        int st = openmed_tagger_open(cfg, &tg, &err);
+        expect_status("leak: tagger_open", st, OPENMED_OK, err, NULL);
+    }
     uint64_t h = open_tokenizer();
     for (int i = 0; i < n; i++) {
         char *out = NULL, *err = NULL;
@@ -395,7 +447,18 @@ static int run_leak(int n) {
         st = openmed_tokenize(h, "{bad", &out, &err);
         CHECK(st == OPENMED_BAD_INPUT && err != NULL, "leak loop %d: bad JSON", i);
         openmed_free(err);
+        if (tg) {
+            st = openmed_tag(tg, "Hereditary breast cancer in BRCA1 carriers.", NULL, &out, &err);
+            CHECK(st == OPENMED_OK && out != NULL, "leak loop %d: tag %d", i, st);
+            openmed_free(out);
+            if (err) openmed_free(err);
+            st = openmed_tag_batch(tg, "{\"texts\":[\"ovarian cancer\",\"colon cancer\"]}", &out, &err);
+            CHECK(st == OPENMED_OK && out != NULL, "leak loop %d: tag_batch %d", i, st);
+            openmed_free(out);
+            if (err) openmed_free(err);
+        }
     }
+    if (tg) openmed_tagger_close(tg, NULL);
     openmed_tokenizer_close(h, NULL);
     return 0;
 }
@@ -414,8 +477,11 @@ int main(int argc, char **argv) {
         lost = NULL;
         return 0;
     }
-    if (argc >= 4 && strcmp(argv[2], "leak") == 0) {
-        run_leak(atoi(argv[3]));
+    if (argc >= 4 && strcmp(argv[2], "make-model") == 0) {
+        /* trains a tiny model into argv[3]/ner (for the valgrind tag run) */
+        test_train(argv[3]);
+    } else if (argc >= 4 && strcmp(argv[2], "leak") == 0) {
+        run_leak(atoi(argv[3]), argc >= 5 ? argv[4] : NULL);
     } else {
         test_version();
         test_tokenize();
