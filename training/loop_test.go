@@ -1,0 +1,78 @@
+package training
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Patience counts evaluations without improvement: with a learning rate too
+// small to change dev F1, patience 1 stops after the second epoch and the
+// first epoch's weights are kept.
+func TestEarlyStopping(t *testing.T) {
+	base := tinyBase(t, 1, 32)
+	cfg := smallConfig(base, ncbiSubset(t, "train", 30), ncbiSubset(t, "devel", 20), t.TempDir())
+	cfg.Epochs = 5
+	cfg.LR = 1e-12
+	cfg.Patience = 1
+	res, err := Train(context.Background(), cfg)
+	require.NoError(t, err)
+	require.True(t, res.Loop.EarlyStopped)
+	require.Equal(t, 2, res.Loop.Epochs)
+	require.Equal(t, 0, res.Loop.BestEpoch)
+	require.Len(t, res.Loop.History, 2)
+	b, err := os.ReadFile(filepath.Join(cfg.Out, "metrics.json"))
+	require.NoError(t, err)
+	var fm map[string]any
+	require.NoError(t, json.Unmarshal(b, &fm))
+	require.Equal(t, true, fm["early_stopped"])
+	require.Equal(t, 1.0, fm["best_epoch"])
+}
+
+// Gradient accumulation steps the optimiser once per GradAccum micro-batches
+// (and once for a partial window at the end of an epoch); the warm-up starts
+// the learning rate at 0 as transformers' schedules do.
+func TestGradAccumulationSteps(t *testing.T) {
+	base := tinyBase(t, 1, 32)
+	cfg := smallConfig(base, ncbiSubset(t, "train", 40), "", t.TempDir())
+	cfg.BatchSize = 8 // 5 micro-batches per epoch
+	cfg.GradAccum = 2 // 3 optimiser steps per epoch
+	cfg.Epochs = 2
+	res, err := Train(context.Background(), cfg)
+	require.NoError(t, err)
+	require.Equal(t, 6, res.Loop.Steps)
+	lrs := []float64{}
+	b, err := os.ReadFile(filepath.Join(cfg.Out, "metrics.jsonl"))
+	require.NoError(t, err)
+	for _, line := range splitLines(string(b)) {
+		var v map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &v))
+		if v["type"] == "step" {
+			lrs = append(lrs, v["lr"].(float64))
+		}
+	}
+	require.Len(t, lrs, 6)
+	require.Equal(t, 0.0, lrs[0], "warm-up (ceil(0.1·6) = 1 step) starts at 0")
+	require.InDelta(t, cfg.LR, lrs[1], 1e-12, "peak after warm-up")
+	for i := 2; i < len(lrs); i++ {
+		require.Less(t, lrs[i], lrs[i-1], "cosine decay")
+	}
+}
+
+func splitLines(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			if i > start {
+				out = append(out, s[start:i])
+			}
+			start = i + 1
+		}
+	}
+	return out
+}
