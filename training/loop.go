@@ -380,7 +380,6 @@ func (l *Loop) run(ctx context.Context) (*LoopResult, error) {
 			l.st.Batch = i + 1
 			sessSteps++
 			trainTime += time.Since(t0)
-			t0 = time.Now()
 			if l.st.Step%cfg.LogEvery == 0 {
 				tps := float64(sessTokens) / trainTime.Seconds()
 				rem := l.totalSteps() - l.st.Step
@@ -422,6 +421,8 @@ func (l *Loop) run(ctx context.Context) (*LoopResult, error) {
 				progress(Progress{Phase: PhaseDone})
 				return nil, fmt.Errorf("%w at step %d (checkpoint in %s; resume to continue): %w", ErrInterrupted, l.st.Step, l.checkpointRoot(), err)
 			}
+			// Logging, evaluation and checkpoints are not training time.
+			t0 = time.Now()
 		}
 		// End of epoch: evaluate (unless a step evaluation just did), early
 		// stopping, checkpoint.
