@@ -109,3 +109,20 @@ def test_fork_guard(tokenizer_dir):
     assert "forked" in msg and "spawn" in msg
     # the parent still works
     assert openmed.tokenize("still fine", tokenizer=tokenizer_dir)["tokens"][0] == "[CLS]"
+
+
+def _spawn_child(tokenizer_dir):
+    import openmed as om
+
+    return om.tokenize("spawned worker", tokenizer=tokenizer_dir)["tokens"]
+
+
+def test_spawn_workers_work(tokenizer_dir):
+    """The fork guard's advice: 'spawn' workers load their own runtime."""
+    import multiprocessing
+
+    openmed.tokenize("parent first", tokenizer=tokenizer_dir)
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        toks = pool.apply(_spawn_child, (tokenizer_dir,))
+    assert toks == openmed.tokenize("spawned worker", tokenizer=tokenizer_dir)["tokens"]
