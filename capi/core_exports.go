@@ -31,6 +31,9 @@ func openmed_free(p unsafe.Pointer) C.int {
 //export openmed_status_name
 func openmed_status_name(status C.int) *C.char {
 	name := Status(status).String()
+	if status < C.int(StatusOK) || status > C.int(StatusNotAvailable) {
+		name = "OPENMED_UNKNOWN_STATUS" // one string for every unknown code: the cache stays bounded
+	}
 	statusNamesMu.Lock()
 	defer statusNamesMu.Unlock()
 	if p, ok := statusNames[name]; ok {
