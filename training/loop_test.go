@@ -31,6 +31,21 @@ func TestEarlyStopping(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &fm))
 	require.Equal(t, true, fm["early_stopped"])
 	require.Equal(t, 1.0, fm["best_epoch"])
+	// metrics.jsonl: one line per logging step and one per epoch with the dev scores.
+	lb, err := os.ReadFile(filepath.Join(cfg.Out, "metrics.jsonl"))
+	require.NoError(t, err)
+	epochs := 0
+	for _, line := range splitLines(string(lb)) {
+		var v map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &v))
+		if v["type"] == "epoch" {
+			epochs++
+			for _, k := range []string{"dev_f1", "dev_precision", "dev_recall", "dev_strict_f1", "dev_loss", "train_loss", "best_score"} {
+				require.Contains(t, v, k)
+			}
+		}
+	}
+	require.Equal(t, 2, epochs)
 }
 
 // Gradient accumulation steps the optimiser once per GradAccum micro-batches

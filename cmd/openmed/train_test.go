@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -93,4 +94,24 @@ func TestTrainCommand(t *testing.T) {
 	require.ErrorContains(t, err, "exclude")
 	_, err = runTrainCmd("--base", base, "--train", trainSubset(t, "train", 5), "--out", t.TempDir(), "--resume")
 	require.ErrorContains(t, err, "no checkpoint to resume")
+}
+
+// An interrupted run (what Ctrl-C does through the signal context) reports
+// how to continue, and --resume finishes it.
+func TestTrainInterruptThenResume(t *testing.T) {
+	base := trainTinyBase(t)
+	train := trainSubset(t, "train", 30)
+	out := t.TempDir()
+	cfg := training.DefaultConfig()
+	cfg.Base, cfg.Train, cfg.Out, cfg.Epochs, cfg.Threads = base, train, out, 2, 1
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	err := runTrain(ctx, &stdout, &stderr, cfg, true)
+	require.ErrorContains(t, err, "rerun with --resume")
+	_, err = os.Stat(filepath.Join(out, "checkpoints", "latest.json"))
+	require.NoError(t, err)
+	got, err := runTrainCmd("--base", base, "--train", train, "--out", out, "--epochs", "2", "--threads", "1", "--resume")
+	require.NoError(t, err)
+	require.Contains(t, got, "epochs 2")
 }
