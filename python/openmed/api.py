@@ -112,6 +112,18 @@ def evaluate(gold, pred, mode="default", scheme=None, tag_column=None):
 # ---------------------------------------------------------------- tagging
 
 
+_BYTE_KEYS = ("start_byte", "end_byte")
+
+
+def _hf_entities(ents):
+    """Drop the C ABI's byte offsets: Python gets HF pipeline dicts with
+    code-point offsets only (plus "adapter" when tagging with several)."""
+    for e in ents:
+        for k in _BYTE_KEYS:
+            e.pop(k, None)
+    return ents
+
+
 class Tagger:
     """A loaded NER model: ``tag(text)`` returns HF pipeline-shaped entities
     ``{"entity_group", "score", "word", "start", "end"}`` (code points)."""
@@ -134,13 +146,15 @@ class Tagger:
             options["all_adapters"] = True
         if isinstance(text_or_texts, str):
             opts = _lib.encode(json.dumps(options), "options") if options else None
-            return _lib.call("openmed_tag", self._handle, _lib.encode(text_or_texts, "text"), opts, out=True)
+            ents = _lib.call("openmed_tag", self._handle, _lib.encode(text_or_texts, "text"), opts, out=True)
+            return _hf_entities(ents)
         req = dict(options)
         req["texts"] = list(text_or_texts)
         for t in req["texts"]:
             if not isinstance(t, str):
                 raise TypeError("texts must be str or a list of str, got %s" % type(t).__name__)
-        return _lib.call("openmed_tag_batch", self._handle, _lib.encode(json.dumps(req), "request"), out=True)
+        res = _lib.call("openmed_tag_batch", self._handle, _lib.encode(json.dumps(req), "request"), out=True)
+        return [_hf_entities(ents) for ents in res]
 
     __call__ = tag
 

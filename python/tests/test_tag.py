@@ -42,7 +42,7 @@ def _same(a, b, tol=1e-5):
 
 def _check_entities(text, ents):
     for e in ents:
-        assert set(e) >= {"entity_group", "score", "word", "start", "end"}
+        assert set(e) == {"entity_group", "score", "word", "start", "end"}, "HF pipeline keys"
         assert 0 <= e["start"] < e["end"] <= len(text)
         # code-point offsets: the Python slice is the entity's text
         assert text[e["start"]:e["end"]] == e["word"]
@@ -92,6 +92,7 @@ def test_aggregation_and_threshold(ner_model):
     with openmed.load(ner_model[0], backend="go", aggregation="none") as t:
         toks = t.tag(TEXT)
         assert toks and all(e["entity"].startswith(("B-", "I-")) for e in toks)
+        assert all(set(e) == {"entity", "score", "index", "word", "start", "end"} for e in toks)
     with openmed.load(ner_model[0], backend="go", threshold=0.999999) as t:
         assert t.tag(TEXT) == []
 
