@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -177,4 +178,33 @@ func TestRunEvaluateFiles(t *testing.T) {
 	_, err = runEvaluate(evaluateRequest{GoldFile: bad, PredFile: bad})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "bad.tsv")
+}
+
+func TestCallRecoversPanics(t *testing.T) {
+	st := call("openmed_test", nil, func() error { panic("boom") })
+	assert.Equal(t, int(StatusInternal), int(st))
+	st = call("openmed_test", nil, func() error { var m map[string]int; m["x"] = 1; return nil })
+	assert.Equal(t, int(StatusInternal), int(st), "a runtime error panic is recovered too")
+	st = call("openmed_test", nil, func() error { return notFound("gone") })
+	assert.Equal(t, int(StatusNotFound), int(st))
+	st = call("openmed_test", nil, func() error { return nil })
+	assert.Equal(t, int(StatusOK), int(st))
+}
+
+func TestFreeRefusesUnknownPointers(t *testing.T) {
+	before := liveBuffers()
+	var x int
+	err := freeBuffer(unsafe.Pointer(&x))
+	assert.Equal(t, StatusBadInput, statusOf(err))
+	assert.Contains(t, err.Error(), "was not returned by libopenmed or was already freed")
+	assert.Equal(t, before, liveBuffers())
+}
+
+func TestBufferLifecycle(t *testing.T) {
+	before := liveBuffers()
+	p := unsafe.Pointer(newCString("result"))
+	assert.Equal(t, before+1, liveBuffers())
+	require.NoError(t, freeBuffer(p))
+	assert.Equal(t, before, liveBuffers())
+	assert.Equal(t, StatusBadInput, statusOf(freeBuffer(p)), "double free is refused")
 }
