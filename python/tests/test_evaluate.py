@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 
@@ -62,3 +63,35 @@ def test_errors_carry_go_message(tmp_path):
     except openmed.OpenMedError as e:
         assert e.status == 1
         assert str(e).startswith("openmed_evaluate: ")
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory):
+    """The openmed CLI built from this checkout."""
+    from conftest import REPO
+
+    exe = str(tmp_path_factory.mktemp("cli") / "openmed")
+    subprocess.run(["go", "build", "-o", exe, "./cmd/openmed"], cwd=REPO, check=True)
+    return exe
+
+
+@pytest.mark.parametrize("mode", ["default", "strict"])
+def test_matches_cli_eval(cli, ncbi, tmp_path, mode):
+    """openmed.evaluate (C ABI) and `openmed eval --format json` agree."""
+    gold = os.path.join(ncbi, "test.tsv")
+    pred = tmp_path / "pred.tsv"
+    with open(gold, encoding="utf-8") as f, open(pred, "w", encoding="utf-8") as g:
+        for i, line in enumerate(f):
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) >= 2 and i % 7 == 0:
+                parts[1] = {"O": "B-Disease", "B-Disease": "I-Disease"}.get(parts[1], "O")
+            g.write("\t".join(parts) + "\n")
+    out = subprocess.run([cli, "eval", "--gold", gold, "--pred", str(pred), "--format", "json", "--mode", mode],
+                         check=True, capture_output=True, text=True).stdout
+    want = json.loads(out)
+    got = openmed.evaluate(gold, str(pred), mode=mode)
+    for avg in ("micro", "macro", "weighted"):
+        assert got[avg] == want[avg]
+    assert got["per_type"] == want["per_type"]
+    assert got["token_accuracy"] == want["token_accuracy"]
+    assert 0 < got["micro"]["f1"] < 1
