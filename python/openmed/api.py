@@ -112,6 +112,16 @@ def evaluate(gold, pred, mode="default", scheme=None, tag_column=None):
 # ---------------------------------------------------------------- tagging
 
 
+def _forward_env(cfg, pairs):
+    """Pass OPENMED_* variables explicitly: the Go runtime inside libopenmed
+    sees the environment of process start only, not later os.environ
+    changes."""
+    for var, key in pairs:
+        val = os.environ.get(var)
+        if val and not cfg.get(key):
+            cfg[key] = val
+
+
 _BYTE_KEYS = ("start_byte", "end_byte")
 
 
@@ -205,6 +215,8 @@ def load(model=None, adapters=None, backend="auto", device="cpu", threads=0, agg
     if base is not None:
         cfg["base"] = os.fspath(base)
     cfg.update(options)
+    _forward_env(cfg, (("OPENMED_MODEL", "model"), ("OPENMED_ORT_LIB", "ort_library"),
+                       ("OPENMED_CACHE", "cache_dir")))
     return Tagger(cfg)
 
 
@@ -259,6 +271,9 @@ def train(base, train, output, dev=None, test=None, tokenizer=None, lora=True, r
         if val is not None:
             cfg[key] = val
     cfg.update(options)
+    _forward_env(cfg, (("OPENMED_THREADS", "threads"),))
+    if isinstance(cfg.get("threads"), str):
+        cfg["threads"] = int(cfg["threads"])
     return run_job("openmed_train", cfg, callback)
 
 
@@ -290,6 +305,9 @@ def dapt(text, output, base=None, tokenizer=None, scratch=None, lora=False, epoc
         if val is not None:
             cfg[key] = val
     cfg.update(options)
+    _forward_env(cfg, (("OPENMED_THREADS", "threads"),))
+    if isinstance(cfg.get("threads"), str):
+        cfg["threads"] = int(cfg["threads"])
     return run_job("openmed_dapt", cfg, callback)
 
 

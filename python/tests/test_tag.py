@@ -173,3 +173,11 @@ def test_rss_flat_over_10000_tag_calls(go_tagger):
         go_tagger.tag(text)
     grown = rss_kib() - before
     assert grown < 8 * 1024, "RSS grew by %d KiB over 10 000 tag calls" % grown
+
+
+def test_env_set_after_start_is_forwarded(ner_model, tmp_path, monkeypatch):
+    """OPENMED_MODEL set in os.environ after the library started still
+    applies (the Go runtime only sees the start-up environment)."""
+    monkeypatch.setenv("OPENMED_MODEL", ner_model[0])
+    with openmed.load(backend="go") as t:
+        _check_entities(TEXT, t.tag(TEXT))
