@@ -9,13 +9,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = "--installed" ]; then
   shift
-  VENV=$(mktemp -d)/venv
+  TMP=$(mktemp -d)
+  trap 'rm -rf "$TMP"' EXIT
+  VENV=$TMP/venv
   scripts/install_python.sh "$VENV"
+  rm -rf build/lib.* build/bdist.*  # setuptools' in-tree build folders
   # run from a folder where python/ is not importable, so the installed package is used
-  cd "$(mktemp -d)"
-  REPO=$OLDPWD
+  REPO=$PWD
+  mkdir -p "$TMP/run" && cd "$TMP/run"
   OPENMED_TEST_INSTALLED=1 "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$REPO/python/tests" "$@"
-  exit
+  exit $?
 fi
 mkdir -p build
 go build -buildmode=c-shared -o build/libopenmed.so ./capi
