@@ -7,12 +7,13 @@ BIN       := bin/openmed
 SHARED    ?= ../shared
 GOTESTFLAGS ?= -timeout 60m
 
-.PHONY: all setup build test vet fmt demo fuzz clean
+.PHONY: all setup build test vet fmt demo fuzz clean test-go test-capi test-python install-python
 
 all: build
 
 setup:
 	bash scripts/setup.sh
+	bash scripts/install_python.sh
 
 build:
 	$(GO) build -o $(BIN) ./cmd/openmed
@@ -21,8 +22,21 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || (echo "gofmt needed:"; gofmt -l .; exit 1)
 	$(GO) vet ./...
 
-test: setup build vet
+test: setup build vet test-go test-capi test-python
+
+test-go:
 	$(GO) test $(GOTESTFLAGS) ./...
+
+# The C ABI: header agreement, the C test program, valgrind on the tag path.
+test-capi:
+	bash scripts/test_capi.sh
+
+# The Python package (ctypes over libopenmed.so) with Debian's pytest.
+test-python:
+	bash scripts/test_python.sh
+
+install-python:
+	bash scripts/install_python.sh
 
 # The main job: score a shipped example prediction file against its gold file.
 demo: setup build
