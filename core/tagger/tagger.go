@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/openmed/openmed/core/checkpoint"
@@ -29,6 +31,8 @@ type Tagger struct {
 	kind    BackendKind // resolved: ORT or engine
 	baseDir string      // HF folder with weights ("" for a bare ONNX export)
 	engine  *Engine
+
+	backendNS, totalNS atomic.Int64 // see Stats
 
 	mu      sync.RWMutex
 	heads   map[string]*head
@@ -219,6 +223,8 @@ func (t *Tagger) Tag(ctx context.Context, text string, opts ...TagOption) ([]Ent
 // TagBatch tags several documents together (their windows share batches).
 // The result has one entity list per text, in input order.
 func (t *Tagger) TagBatch(ctx context.Context, texts []string, opts ...TagOption) ([][]Entity, error) {
+	start := time.Now()
+	defer func() { t.totalNS.Add(int64(time.Since(start))) }()
 	heads, err := t.selectHeads(opts)
 	if err != nil {
 		return nil, err
@@ -367,7 +373,9 @@ func (t *Tagger) predict(ctx context.Context, h *head, texts []string) ([]*docSc
 				ids[r][j] = int64(t.padID())
 			}
 		}
+		t0 := time.Now()
 		logits, err := h.be.Logits(ids, mask, types)
+		t.backendNS.Add(int64(time.Since(t0)))
 		if err != nil {
 			return nil, err
 		}
@@ -409,3 +417,18 @@ func (t *Tagger) padID() int32 {
 	}
 	return 0
 }
+
+// Stats are cumulative wall times since New (or the last ResetStats): Total
+// inside Tag/TagBatch and Backend inside the backend's Logits calls, so
+// Total − Backend is tokenisation, windows, batching and decoding.
+type Stats struct {
+	Total, Backend time.Duration
+}
+
+// Stats returns the cumulative timings.
+func (t *Tagger) Stats() Stats {
+	return Stats{Total: time.Duration(t.totalNS.Load()), Backend: time.Duration(t.backendNS.Load())}
+}
+
+// ResetStats zeroes the timings.
+func (t *Tagger) ResetStats() { t.totalNS.Store(0); t.backendNS.Store(0) }

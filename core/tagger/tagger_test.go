@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
@@ -181,4 +182,18 @@ func TestWindowStitching(t *testing.T) {
 	for i := 1; i < len(toks); i++ {
 		require.Greater(t, toks[i].StartByte, toks[i-1].EndByte-1, "word %d", i)
 	}
+}
+
+// TestStats: the timings count backend time inside total time.
+func TestStats(t *testing.T) {
+	tg, err := New(tinyBERT(t, tinyLabels, 1), WithBackend(BackendEngine))
+	require.NoError(t, err)
+	defer tg.Close()
+	_, err = tg.TagBatch(context.Background(), ncbiSentences(t, 10))
+	require.NoError(t, err)
+	st := tg.Stats()
+	assert.Greater(t, st.Backend, time.Duration(0))
+	assert.GreaterOrEqual(t, st.Total, st.Backend)
+	tg.ResetStats()
+	assert.Zero(t, tg.Stats().Total)
 }
