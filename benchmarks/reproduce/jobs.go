@@ -1,0 +1,117 @@
+package main
+
+import (
+	"fmt"
+	"path"
+	"path/filepath"
+)
+
+// Kind is what a job does.
+type Kind int
+
+const (
+	// KindPretrain pre-trains the small encoder from scratch (dapt.Run).
+	KindPretrain Kind = iota
+	// KindRandomInit saves the random initialisation of the same encoder.
+	KindRandomInit
+	// KindFineTune fine-tunes one corpus with one method from one init.
+	KindFineTune
+)
+
+// String names the kind.
+func (k Kind) String() string {
+	switch k {
+	case KindPretrain:
+		return "pretrain"
+	case KindRandomInit:
+		return "randinit"
+	}
+	return "finetune"
+}
+
+// Job is one node of the pipeline's graph. Name is its stable identity
+// (also its folder under the work dir): "pretrain", "randinit" or
+// "<corpus>/<method>-<init>".
+type Job struct {
+	Name   string
+	Kind   Kind
+	Corpus string
+	Method string
+	Init   Init
+	// Deps are the names of the jobs whose outputs this one reads.
+	Deps []string
+}
+
+// Dir is the job's folder under the work dir.
+func (j Job) Dir(work string) string { return filepath.Join(work, filepath.FromSlash(j.Name)) }
+
+// FineTuneName is the job name of a fine-tuning run.
+func FineTuneName(corpus, method string, init Init) string {
+	return corpus + "/" + method + "-" + init.String()
+}
+
+// Graph lists the jobs in dependency order: the encoders first (only those
+// some selected fine-tuning job needs, or that --jobs names), then corpus ×
+// method × init. --only and --jobs filter the fine-tuning jobs; the
+// encoders a selected job depends on are always kept.
+func Graph(o Options) ([]Job, error) {
+	corpora := Corpora
+	if len(o.Corpora) > 0 {
+		corpora = o.Corpora
+	}
+	var ft []Job
+	for _, c := range corpora {
+		for _, m := range o.Methods {
+			for _, in := range o.Inits {
+				dep := "pretrain"
+				if in == InitRandom {
+					dep = "randinit"
+				}
+				ft = append(ft, Job{Name: FineTuneName(c, m, in), Kind: KindFineTune, Corpus: c, Method: m, Init: in, Deps: []string{dep}})
+			}
+		}
+	}
+	enc := []Job{{Name: "pretrain", Kind: KindPretrain}, {Name: "randinit", Kind: KindRandomInit}}
+	if len(o.Jobs) > 0 {
+		var keep []Job
+		for _, j := range ft {
+			if ok, err := matchAny(o.Jobs, j.Name); err != nil {
+				return nil, err
+			} else if ok {
+				keep = append(keep, j)
+			}
+		}
+		ft = keep
+	}
+	need := map[string]bool{}
+	for _, j := range ft {
+		for _, d := range j.Deps {
+			need[d] = true
+		}
+	}
+	var out []Job
+	for _, e := range enc {
+		named, err := matchAny(o.Jobs, e.Name)
+		if err != nil {
+			return nil, err
+		}
+		if need[e.Name] || (len(o.Jobs) > 0 && named) || (len(o.Jobs) == 0 && len(ft) == 0) {
+			out = append(out, e)
+		}
+	}
+	return append(out, ft...), nil
+}
+
+// matchAny reports whether name matches one of the globs (path.Match).
+func matchAny(globs []string, name string) (bool, error) {
+	for _, g := range globs {
+		ok, err := path.Match(g, name)
+		if err != nil {
+			return false, fmt.Errorf("reproduce: --jobs pattern %q: %w", g, err)
+		}
+		if ok {
+			return true, nil
+		}
+	}
+	return false, nil
+}

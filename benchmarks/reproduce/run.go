@@ -1,0 +1,282 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/openmed/openmed/core/corpus"
+	"github.com/openmed/openmed/core/tensor"
+	"github.com/openmed/openmed/core/tokenize"
+	"github.com/openmed/openmed/training"
+	"github.com/openmed/openmed/training/dapt"
+)
+
+// Hooks observe a pipeline invocation (all optional).
+type Hooks struct {
+	// Progress receives each job's training progress.
+	Progress func(job string, p training.Progress)
+	// Log receives one line per job event.
+	Log func(msg string)
+}
+
+// Report is what one invocation did, by job name.
+type Report struct {
+	// Ran finished now; Skipped were already done; Resumed continued from a
+	// checkpoint (and are also in Ran or Interrupted).
+	Ran, Skipped, Resumed []string
+	// Interrupted stopped cleanly (budget or signal) with a checkpoint;
+	// Failed returned an error; Blocked wait for a failed or unfinished
+	// dependency; Left were not started because the budget ran out.
+	Interrupted, Failed, Blocked, Left []string
+}
+
+// Remaining is every selected job not done after this invocation.
+func (r *Report) Remaining() []string {
+	var out []string
+	for _, l := range [][]string{r.Interrupted, r.Failed, r.Blocked, r.Left} {
+		out = append(out, l...)
+	}
+	return out
+}
+
+// Run executes the selected jobs in graph order, skipping finished ones,
+// resuming interrupted or killed ones from their checkpoints, and stopping
+// cleanly (checkpoint, state "interrupted") when ctx is cancelled or the
+// budget runs out. It returns what it did; job errors are recorded in the
+// jobs' job.json and the report, not returned.
+func Run(ctx context.Context, o Options, h Hooks) (*Report, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	jobs, err := Graph(o)
+	if err != nil {
+		return nil, err
+	}
+	if o.Budget > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.Budget)
+		defer cancel()
+	}
+	if o.Threads > 0 {
+		tensor.SetThreads(o.Threads)
+	}
+	logf := func(format string, a ...any) {
+		if h.Log != nil {
+			h.Log(fmt.Sprintf(format, a...))
+		}
+	}
+	if err := os.MkdirAll(o.Work, 0o755); err != nil {
+		return nil, err
+	}
+	rep := &Report{}
+	for _, j := range jobs {
+		dir := j.Dir(o.Work)
+		st, err := loadState(dir, j.Name)
+		if err != nil {
+			return nil, err
+		}
+		if st.Status == StatusDone {
+			rep.Skipped = append(rep.Skipped, j.Name)
+			logf("%s: done, skipped", j.Name)
+			continue
+		}
+		if ctx.Err() != nil {
+			rep.Left = append(rep.Left, j.Name)
+			continue
+		}
+		if blocked := depsNotDone(o.Work, j); blocked != "" {
+			rep.Blocked = append(rep.Blocked, j.Name)
+			logf("%s: blocked (%s not done)", j.Name, blocked)
+			continue
+		}
+		resume := hasCheckpoint(dir)
+		st.Attempts++
+		if resume {
+			st.Resumes++
+			rep.Resumed = append(rep.Resumed, j.Name)
+		}
+		st.Status, st.Started, st.Error = StatusRunning, time.Now().UTC(), ""
+		if err := st.save(dir); err != nil {
+			return nil, err
+		}
+		logf("%s: %s (attempt %d)", j.Name, map[bool]string{true: "resuming", false: "starting"}[resume], st.Attempts)
+		err = runJob(ctx, o, h, j, dir, st, resume)
+		switch {
+		case err == nil:
+			st.Status, st.Finished = StatusDone, time.Now().UTC()
+			rep.Ran = append(rep.Ran, j.Name)
+		case errors.Is(err, training.ErrInterrupted):
+			st.Status, st.Error = StatusInterrupted, err.Error()
+			rep.Interrupted = append(rep.Interrupted, j.Name)
+		default:
+			st.Status, st.Error = StatusFailed, err.Error()
+			rep.Failed = append(rep.Failed, j.Name)
+		}
+		logf("%s: %s %s", j.Name, st.Status, st.Error)
+		if err := st.save(dir); err != nil {
+			return nil, err
+		}
+	}
+	return rep, nil
+}
+
+// depsNotDone names the first dependency of j that is not done ("" if all are).
+func depsNotDone(work string, j Job) string {
+	for _, d := range j.Deps {
+		st, err := loadState(filepath.Join(work, d), d)
+		if err != nil || st.Status != StatusDone {
+			return d
+		}
+	}
+	return ""
+}
+
+// hasCheckpoint reports whether dir holds a resumable training checkpoint.
+func hasCheckpoint(dir string) bool {
+	p, err := training.LatestCheckpoint(dir)
+	return err == nil && p != ""
+}
+
+// runJob runs one job; st gets the epochs, cap and command (saved by Run).
+func runJob(ctx context.Context, o Options, h Hooks, j Job, dir string, st *JobState, resume bool) error {
+	progress := func(p training.Progress) {
+		if h.Progress != nil {
+			h.Progress(j.Name, p)
+		}
+	}
+	switch j.Kind {
+	case KindRandomInit:
+		st.Command = fmt.Sprintf("(Go) SaveRandomInit(%q, %q, %+v, seed %d)", dir, o.Tokenizer, o.Pretrain.Scratch, o.Seed)
+		return SaveRandomInit(dir, o.Tokenizer, o.Pretrain.Scratch, o.Seed)
+	case KindPretrain:
+		return runPretrain(ctx, o, dir, st, resume, progress)
+	}
+	return runFineTune(ctx, o, j, dir, st, resume, progress)
+}
+
+// epochCap turns a time budget into an epoch count: ⌊minutes·60·rate /
+// tokens⌋ clamped to [1, maxEpochs], with the reason when it caps.
+func epochCap(maxEpochs int, minutes, rate float64, tokens int) (int, string) {
+	if minutes <= 0 || rate <= 0 || tokens <= 0 {
+		return maxEpochs, ""
+	}
+	n := int(math.Floor(minutes * 60 * rate / float64(tokens)))
+	if n >= maxEpochs {
+		return maxEpochs, ""
+	}
+	return max(1, n), fmt.Sprintf("%d of %d epochs: %.0f-minute cap at an estimated %.0f tokens/s, %d tokens/epoch",
+		max(1, n), maxEpochs, minutes, rate, tokens)
+}
+
+func runPretrain(ctx context.Context, o Options, dir string, st *JobState, resume bool, progress func(training.Progress)) error {
+	text := filepath.Join(o.Work, textFile)
+	if !resume || st.Epochs == 0 {
+		ts, err := BuildText(o.Data, text)
+		if err != nil {
+			return err
+		}
+		if err := training.WriteJSON(filepath.Join(o.Work, "pretrain_text.json"), ts); err != nil {
+			return err
+		}
+		tok, err := tokenize.Load(o.Tokenizer)
+		if err != nil {
+			return fmt.Errorf("tokenizer: %w", err)
+		}
+		lines, err := dapt.ReadLines([]string{text})
+		if err != nil {
+			return err
+		}
+		blocks, err := dapt.Pack(tok, lines, o.Pretrain.BlockLen, tensor.Threads())
+		if err != nil {
+			return err
+		}
+		n := 0
+		for _, b := range blocks {
+			n += len(b)
+		}
+		st.TrainTokens = int(float64(n) * (1 - o.Pretrain.HeldOut))
+		st.MaxEpochs = o.Pretrain.MaxEpochs
+		st.Epochs, st.CapReason = epochCap(o.Pretrain.MaxEpochs, o.Pretrain.Minutes, o.Pretrain.TokensPerSec, st.TrainTokens)
+	}
+	r := o.Pretrain
+	cfg := dapt.DefaultConfig()
+	cfg.Text, cfg.Out, cfg.FromScratch, cfg.Tokenizer = []string{text}, dir, true, o.Tokenizer
+	sc := r.Scratch
+	cfg.Scratch = &sc
+	cfg.Epochs, cfg.LR, cfg.BatchSize, cfg.BlockLen = st.Epochs, r.LR, r.BatchSize, r.BlockLen
+	cfg.Mask.Prob, cfg.HeldOut, cfg.WarmupRatio = r.MLMProb, r.HeldOut, r.WarmupRatio
+	cfg.Seed, cfg.Threads, cfg.EvalEvery, cfg.CheckpointEvery = o.Seed, o.Threads, r.EvalEvery, r.SaveEvery
+	cfg.Resume, cfg.Progress = resume, progress
+	st.Command = fmt.Sprintf("bin/openmed dapt --from-scratch --text %s --vocab %s --out %s --layers %d --hidden %d --heads %d --ffn %d --max-positions %d "+
+		"--epochs %d --lr %g --batch-size %d --max-len %d --mlm-probability %g --held-out %g --warmup-ratio %g --seed %d --eval-steps %d --save-steps %d",
+		text, o.Tokenizer, dir, sc.Layers, sc.Hidden, sc.Heads, sc.FFN, sc.MaxPositions, cfg.Epochs, cfg.LR, cfg.BatchSize, cfg.BlockLen,
+		cfg.Mask.Prob, cfg.HeldOut, cfg.WarmupRatio, cfg.Seed, cfg.EvalEvery, cfg.CheckpointEvery)
+	_, err := dapt.Run(ctx, cfg)
+	return err
+}
+
+func runFineTune(ctx context.Context, o Options, j Job, dir string, st *JobState, resume bool, progress func(training.Progress)) error {
+	base := filepath.Join(o.Work, j.Deps[0])
+	cdir := filepath.Join(o.Data, j.Corpus)
+	ft := o.FT
+	cfg := training.DefaultConfig()
+	cfg.Base, cfg.Out = base, dir
+	cfg.Train, cfg.Dev, cfg.Test = filepath.Join(cdir, "train.tsv"), filepath.Join(cdir, "devel.tsv"), filepath.Join(cdir, "test.tsv")
+	method, err := training.ParseMethod(j.Method)
+	if err != nil {
+		return err
+	}
+	cfg.Method = method
+	cfg.LR = ft.LRLoRA
+	rate := ft.TokensPerSecLoRA
+	if method == training.MethodFull {
+		cfg.LR, rate = ft.LRFull, ft.TokensPerSecFull
+	}
+	if !resume || st.Epochs == 0 {
+		n, err := trainTokens(cfg.Train, base, ft.MaxLen, ft.Stride)
+		if err != nil {
+			return err
+		}
+		st.TrainTokens, st.MaxEpochs = n, ft.MaxEpochs
+		st.Epochs, st.CapReason = epochCap(ft.MaxEpochs, ft.MaxMinutesPerJob, rate, n)
+	}
+	cfg.Epochs, cfg.BatchSize, cfg.MaxLen, cfg.Stride, cfg.Patience = st.Epochs, ft.BatchSize, ft.MaxLen, ft.Stride, ft.Patience
+	cfg.Seed, cfg.Threads, cfg.CheckpointEvery, cfg.Resume, cfg.Progress = o.Seed, o.Threads, ft.SaveEvery, resume, progress
+	cfg.AllowUnknownTags = true
+	st.Command = fmt.Sprintf("bin/openmed train --base %s --train %s --dev %s --test %s --out %s --%s --epochs %d --lr %g --batch-size %d "+
+		"--max-len %d --stride %d --patience %d --seed %d --save-steps %d --allow-unknown-tags",
+		base, cfg.Train, cfg.Dev, cfg.Test, dir, j.Method, cfg.Epochs, cfg.LR, cfg.BatchSize, cfg.MaxLen, cfg.Stride, cfg.Patience, cfg.Seed, cfg.CheckpointEvery)
+	_, err = training.Train(ctx, cfg)
+	return err
+}
+
+// trainTokens counts the sub-word tokens of one epoch of a training file
+// (windows included, as the trainer builds them).
+func trainTokens(train, tokDir string, maxLen, stride int) (int, error) {
+	tok, err := tokenize.Load(tokDir)
+	if err != nil {
+		return 0, fmt.Errorf("tokenizer: %w", err)
+	}
+	c, err := corpus.ReadFile(train)
+	if err != nil {
+		return 0, err
+	}
+	labels, err := training.LabelsFromCorpus(c)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", train, err)
+	}
+	d, err := training.BuildDataset(c, tok, labels, training.DataOptions{MaxLen: maxLen, Stride: stride})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range d.Examples {
+		n += len(e.IDs)
+	}
+	return n, nil
+}
