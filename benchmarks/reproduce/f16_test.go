@@ -18,7 +18,7 @@ func TestFloat32ToHalf(t *testing.T) {
 		assert.Equal(t, h, float32ToHalf(f), "%g", f)
 		assert.Equal(t, f, checkpoint.HalfToFloat32(h), "%g", f)
 	}
-	assert.Equal(t, uint16(0x7c00), float32ToHalf(70000))               // overflow
+	assert.Equal(t, uint16(0x7c00), float32ToHalf(70000))                 // overflow
 	assert.Equal(t, uint16(0xfc00), float32ToHalf(float32(math.Inf(-1)))) // -Inf
 	assert.True(t, math.IsNaN(float64(checkpoint.HalfToFloat32(float32ToHalf(float32(math.NaN()))))))
 	assert.Equal(t, uint16(0), float32ToHalf(1e-9))
