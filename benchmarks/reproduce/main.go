@@ -87,6 +87,12 @@ func run(args []string) error {
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of pre-training, random init and fine-tuning")
 	fs.IntVar(&o.Threads, "threads", 0, "engine threads (0: OPENMED_THREADS or all cores)")
 	tableOnly := fs.Bool("table-only", false, "only write the table from the work dir")
+	ship := fs.Bool("ship", false, "copy the encoder (F16) and the NCBI-Disease / BC5CDR-Chem LoRA adapters into --models")
+	models := ""
+	if rerr == nil {
+		models = filepath.Join(root, "models")
+	}
+	fs.StringVar(&models, "models", models, "models folder for --ship")
 	p := &o.Pretrain
 	fs.IntVar(&p.Scratch.Layers, "layers", p.Scratch.Layers, "encoder layers")
 	fs.IntVar(&p.Scratch.Hidden, "hidden", p.Scratch.Hidden, "hidden size")
@@ -174,5 +180,11 @@ func run(args []string) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s\n", o.Out)
+	if *ship {
+		if err := Ship(o, models); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "shipped %s/%s and %d adapters\n", models, EncoderName, len(ShippedTaggers))
+	}
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -51,7 +52,7 @@ func tinyData(t *testing.T, shared string, n int, corpora ...string) string {
 func tinyOptions(shared, data, work string) Options {
 	o := DefaultOptions()
 	o.Data, o.Work, o.Tokenizer = data, work, filepath.Join(shared, "tokenizers", "pubmedbert-abstract")
-	o.Corpora = []string{"CLL", "NCBI-Disease"}
+	o.Corpora = []string{"BC5CDR-Chem", "NCBI-Disease"}
 	o.Threads = 1
 	o.Pretrain = Recipe{Scratch: dapt.Scratch{Layers: 1, Hidden: 32, Heads: 2, FFN: 64, MaxPositions: 64}, BlockLen: 32,
 		BatchSize: 8, LR: 1e-3, WarmupRatio: 0.1, MLMProb: 0.15, HeldOut: 0.1, MaxEpochs: 2, EvalEvery: 3, SaveEvery: 2}
@@ -73,7 +74,7 @@ func readState(t *testing.T, work, name string) *JobState {
 // interrupted one from its checkpoint and completes the table.
 func TestPipelineEndToEnd(t *testing.T) {
 	shared := sharedDir(t)
-	data := tinyData(t, shared, 40, "CLL", "NCBI-Disease")
+	data := tinyData(t, shared, 40, "BC5CDR-Chem", "NCBI-Disease")
 	work := t.TempDir()
 	o := tinyOptions(shared, data, work)
 	const victim = "NCBI-Disease/full-pretrained"
@@ -89,7 +90,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 	assert.Empty(t, rep.Failed)
 	assert.Equal(t, []string{victim}, rep.Interrupted)
 	assert.Equal(t, []string{"NCBI-Disease/full-random"}, rep.Left)
-	assert.Len(t, rep.Ran, 8) // pretrain, randinit, 4 CLL, 2 NCBI LoRA
+	assert.Len(t, rep.Ran, 8) // pretrain, randinit, 4 BC5CDR-Chem, 2 NCBI LoRA
 	st := readState(t, work, victim)
 	require.Equal(t, StatusInterrupted, st.Status)
 	assert.True(t, hasCheckpoint(filepath.Join(work, victim)), "an interrupted job keeps a checkpoint")
@@ -137,7 +138,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 0, countLines(md, "| pending |"), md)
 	assert.Equal(t, 8, countLines(md, "| done |"), md)
-	for _, c := range []string{"CLL", "NCBI-Disease"} {
+	for _, c := range []string{"BC5CDR-Chem", "NCBI-Disease"} {
 		for _, meth := range []string{"lora", "full"} {
 			for _, in := range []string{"pretrained", "random"} {
 				assert.Contains(t, md, "| "+c+" | "+meth+" | "+in+" | ")
@@ -162,6 +163,47 @@ func TestPipelineEndToEnd(t *testing.T) {
 	assert.Equal(t, pc.HiddenSize, rc.HiddenSize)
 	assert.Equal(t, pc.NumHiddenLayers, rc.NumHiddenLayers)
 	assert.Equal(t, pc.IntermediateSize, rc.IntermediateSize)
+
+	// Shipping: the F16 encoder (close to the F32 weights, usable as a base),
+	// its card, and the two adapters pointing at it.
+	models := t.TempDir()
+	require.NoError(t, Ship(o, models))
+	enc := filepath.Join(models, EncoderName)
+	f32, err := checkpoint.ReadSafetensors(filepath.Join(work, "pretrain", checkpoint.SafeWeightsFile))
+	require.NoError(t, err)
+	f16, err := checkpoint.ReadSafetensors(filepath.Join(enc, checkpoint.SafeWeightsFile))
+	require.NoError(t, err)
+	require.Equal(t, len(f32), len(f16))
+	for k, a := range f32 {
+		b := f16[k]
+		require.NotNil(t, b, k)
+		for i, v := range a.Data {
+			require.InDelta(t, v, b.Data[i], math.Abs(float64(v))/1024+1e-7, "%s[%d]", k, i)
+		}
+	}
+	fi32, err := os.Stat(filepath.Join(work, "pretrain", checkpoint.SafeWeightsFile))
+	require.NoError(t, err)
+	fi16, err := os.Stat(filepath.Join(enc, checkpoint.SafeWeightsFile))
+	require.NoError(t, err)
+	assert.Less(t, fi16.Size(), fi32.Size()*6/10, "F16 halves the file")
+	labels, err := training.NewLabelSet([]string{"O", "B-Disease", "I-Disease"})
+	require.NoError(t, err)
+	_, _, err = training.LoadBase(enc, labels, 1)
+	require.NoError(t, err, "the shipped encoder loads as a fine-tuning base")
+	card, err := os.ReadFile(filepath.Join(enc, "README.md"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(card), "<no value>")
+	assert.Contains(t, string(card), "1 layers × 32 hidden")
+	assert.Contains(t, string(card), "NCBI-Disease, lora fine-tuning: test F1")
+	for _, name := range ShippedTaggers {
+		var ac map[string]any
+		ok, err := readJSON(filepath.Join(models, name, checkpoint.AdapterConfigFile), &ac)
+		require.NoError(t, err)
+		require.True(t, ok, name)
+		assert.Equal(t, "../"+EncoderName, ac["base_model_name_or_path"])
+		assert.FileExists(t, filepath.Join(models, name, "adapter_model.safetensors"))
+		assert.FileExists(t, filepath.Join(models, name, "README.md"))
+	}
 }
 
 // countLines counts the lines of md containing sub.
