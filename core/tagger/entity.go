@@ -93,30 +93,43 @@ type Entity struct {
 // entities, "entity_group" for groups; offsets in code points ("start",
 // "end") and bytes ("start_byte", "end_byte").
 func (e Entity) MarshalJSON() ([]byte, error) {
-	m := map[string]any{"score": e.Score, "word": e.Text, "start": e.Start, "end": e.End,
-		"start_byte": e.StartByte, "end_byte": e.EndByte}
 	if e.Index >= 0 {
-		m["entity"], m["index"] = e.Label, e.Index
-	} else {
-		m["entity_group"] = e.Label
+		return json.Marshal(struct {
+			Entity    string  `json:"entity"`
+			Score     float32 `json:"score"`
+			Index     int     `json:"index"`
+			Word      string  `json:"word"`
+			Start     int     `json:"start"`
+			End       int     `json:"end"`
+			StartByte int     `json:"start_byte"`
+			EndByte   int     `json:"end_byte"`
+			Adapter   string  `json:"adapter,omitempty"`
+		}{e.Label, e.Score, e.Index, e.Text, e.Start, e.End, e.StartByte, e.EndByte, e.Adapter})
 	}
-	if e.Adapter != "" {
-		m["adapter"] = e.Adapter
-	}
-	return json.Marshal(m)
+	return json.Marshal(struct {
+		EntityGroup string  `json:"entity_group"`
+		Score       float32 `json:"score"`
+		Word        string  `json:"word"`
+		Start       int     `json:"start"`
+		End         int     `json:"end"`
+		StartByte   int     `json:"start_byte"`
+		EndByte     int     `json:"end_byte"`
+		Adapter     string  `json:"adapter,omitempty"`
+	}{e.Label, e.Score, e.Text, e.Start, e.End, e.StartByte, e.EndByte, e.Adapter})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
 func (e *Entity) UnmarshalJSON(b []byte) error {
 	var raw struct {
-		Entity, EntityGroup string
-		Score               float32
-		Word                string
-		Start, End          int
-		StartByte           int `json:"start_byte"`
-		EndByte             int `json:"end_byte"`
-		Index               *int
-		Adapter             string
+		Entity      string
+		EntityGroup string `json:"entity_group"`
+		Score       float32
+		Word        string
+		Start, End  int
+		StartByte   int `json:"start_byte"`
+		EndByte     int `json:"end_byte"`
+		Index       *int
+		Adapter     string
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
