@@ -169,3 +169,48 @@ func TestTagCommandRegistered(t *testing.T) {
 		assert.Equal(t, name, c.Name())
 	}
 }
+
+// TestTagCommandAdapters: --adapter + --use gives what tagging the merged
+// model gives; --all-adapters marks each entity with its adapter.
+func TestTagCommandAdapters(t *testing.T) {
+	model := fixtureTagger(t)
+	adapter := filepath.Join(sharedFixtures(t), "bert", "adapter")
+	merged := filepath.Join(t.TempDir(), "merged")
+	_, err := runMerge(t, "--base", model, "--adapter", adapter, "--out", merged)
+	require.NoError(t, err)
+	text := "Renal failure in mice — aspirin, cancer patients."
+	want, err := runTagCmd(t, "", "--model", merged, "--text", text, "--format", "jsonl", "--ignore-labels=")
+	require.NoError(t, err, want)
+	got, err := runTagCmd(t, "", "--model", model, "--adapter", "a="+adapter, "--use", "a", "--text", text, "--format", "jsonl", "--ignore-labels=")
+	require.NoError(t, err, got)
+	var wd, gd struct {
+		Entities []map[string]any `json:"entities"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(want), &wd))
+	require.NoError(t, json.Unmarshal([]byte(got), &gd))
+	require.Len(t, gd.Entities, len(wd.Entities))
+	for i, w := range wd.Entities {
+		g := gd.Entities[i]
+		for _, k := range []string{"entity_group", "word", "start", "end"} {
+			assert.Equal(t, w[k], g[k], "entity %d %s", i, k)
+		}
+		assert.InDelta(t, w["score"], g["score"], 1e-5, "entity %d", i)
+	}
+	base, err := runTagCmd(t, "", "--model", model, "--text", text, "--format", "jsonl", "--ignore-labels=")
+	require.NoError(t, err)
+	assert.NotEqual(t, want, base, "the adapter changes the predictions")
+
+	all, err := runTagCmd(t, "", "--model", model, "--adapter", "a="+adapter, "--adapter", "b="+adapter, "--all-adapters", "--text", text, "--format", "jsonl", "--ignore-labels=")
+	require.NoError(t, err, all)
+	var d struct {
+		Entities []map[string]any `json:"entities"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(all), &d))
+	count := map[any]int{}
+	for _, e := range d.Entities {
+		count[e["adapter"]]++
+	}
+	assert.Equal(t, count["a"], count["b"])
+	assert.Greater(t, count["a"], 0)
+	assert.Equal(t, len(d.Entities), count["a"]+count["b"])
+}
