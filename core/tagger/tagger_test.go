@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -196,4 +197,38 @@ func TestStats(t *testing.T) {
 	assert.GreaterOrEqual(t, st.Total, st.Backend)
 	tg.ResetStats()
 	assert.Zero(t, tg.Stats().Total)
+}
+
+// TestConcurrentTag: concurrent Tag calls on one Tagger (engine, and ORT
+// when available) give the sequential results.
+func TestConcurrentTag(t *testing.T) {
+	dir := tinyBERT(t, tinyLabels, 1)
+	texts := ncbiSentences(t, 16)
+	for _, kind := range []BackendKind{BackendEngine, BackendORT} {
+		if kind == BackendORT {
+			ortRequire(t)
+		}
+		tg, err := New(dir, WithBackend(kind), WithCacheDir(t.TempDir()), WithThreads(1))
+		require.NoError(t, err)
+		want, err := tg.TagBatch(context.Background(), texts)
+		require.NoError(t, err)
+		got := make([][]Entity, len(texts))
+		errs := make([]error, len(texts))
+		var wg sync.WaitGroup
+		for i := range texts {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				got[i], errs[i] = tg.Tag(context.Background(), texts[i])
+			}(i)
+		}
+		wg.Wait()
+		for i := range texts {
+			require.NoError(t, errs[i])
+			sameEntities(t, want[i], got[i], 1e-5, kind.String())
+		}
+		require.NoError(t, tg.Close())
+		_, err = tg.Tag(context.Background(), texts[0])
+		assert.ErrorIs(t, err, ErrClosed)
+	}
 }
