@@ -50,14 +50,23 @@ func FineTuneName(corpus, method string, init Init) string {
 	return corpus + "/" + method + "-" + init.String()
 }
 
+// RunOrder is the order corpora are run in: the two shipped taggers'
+// corpora first (NCBI-Disease also decides "pre-training beats random
+// init"), then the rest from the smallest training set to the largest, so a
+// session cut short leaves the most useful rows done.
+var RunOrder = []string{"NCBI-Disease", "BC5CDR-Chem", "CLL", "BioNLP13CG", "BC5CDR-Disease", "AnatEM", "S800",
+	"Linnaeus", "BC2GM", "JNLPBA"}
+
 // Graph lists the jobs in dependency order: the encoders first (only those
 // some selected fine-tuning job needs, or that --jobs names), then corpus ×
 // method × init. --only and --jobs filter the fine-tuning jobs; the
 // encoders a selected job depends on are always kept.
 func Graph(o Options) ([]Job, error) {
-	corpora := Corpora
-	if len(o.Corpora) > 0 {
-		corpora = o.Corpora
+	var corpora []string
+	for _, c := range RunOrder {
+		if len(o.Corpora) == 0 || contains(o.Corpora, c) {
+			corpora = append(corpora, c)
+		}
 	}
 	var ft []Job
 	for _, c := range corpora {

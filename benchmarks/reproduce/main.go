@@ -87,6 +87,7 @@ func run(args []string) error {
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of pre-training, random init and fine-tuning")
 	fs.IntVar(&o.Threads, "threads", 0, "engine threads (0: OPENMED_THREADS or all cores)")
 	tableOnly := fs.Bool("table-only", false, "only write the table from the work dir")
+	plan := fs.Bool("plan", false, "dry run: print tokens per epoch, capped epochs and estimated minutes per job, train nothing")
 	ship := fs.Bool("ship", false, "copy the encoder (F16) and the NCBI-Disease / BC5CDR-Chem LoRA adapters into --models")
 	models := ""
 	if rerr == nil {
@@ -142,6 +143,14 @@ func run(args []string) error {
 		if _, err := os.Stat(o.Data); err != nil {
 			return fmt.Errorf("--data %q: %v (../shared not found beside the repo?)", o.Data, err)
 		}
+	}
+	if *plan {
+		ts, rows, err := Plan(o)
+		if err != nil {
+			return err
+		}
+		fmt.Print(FormatPlan(ts, rows))
+		return nil
 	}
 	var paper map[string]PaperScore
 	if paperPath != "" {

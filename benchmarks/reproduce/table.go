@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/openmed/openmed/core/checkpoint"
@@ -86,6 +87,12 @@ func Table(o Options, paper map[string]PaperScore) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// Rows in the table's corpus order (Corpora), not the run order.
+	rank := map[string]int{}
+	for i, c := range Corpora {
+		rank[c] = i + 1
+	}
+	sort.SliceStable(jobs, func(a, b int) bool { return rank[jobs[a].Corpus] < rank[jobs[b].Corpus] })
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	w("## Reproduction: small biomedical encoder, 10 corpora × {LoRA, full} × {pre-trained, random init}\n\n")
