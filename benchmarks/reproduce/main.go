@@ -159,6 +159,7 @@ func run(args []string) error {
 			return err
 		}
 	}
+	var failed error
 	if !*tableOnly {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
@@ -174,7 +175,7 @@ func run(args []string) error {
 			fmt.Fprintf(os.Stderr, "left (%d): %s\nrun again to continue.\n", len(left), strings.Join(left, " "))
 		}
 		if len(rep.Failed) > 0 {
-			defer fmt.Fprintf(os.Stderr, "failed: %s (see their job.json)\n", strings.Join(rep.Failed, " "))
+			failed = fmt.Errorf("failed: %s (see job.json in their folders under %s)", strings.Join(rep.Failed, " "), o.Work)
 		}
 	}
 	md, err := Table(o, paper)
@@ -183,7 +184,7 @@ func run(args []string) error {
 	}
 	if o.Out == "" {
 		fmt.Print(md)
-		return nil
+		return failed
 	}
 	if err := WriteTable(o.Out, md); err != nil {
 		return err
@@ -195,5 +196,5 @@ func run(args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "shipped %s/%s and %d adapters\n", models, EncoderName, len(ShippedTaggers))
 	}
-	return nil
+	return failed
 }
