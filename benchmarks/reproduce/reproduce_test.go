@@ -54,6 +54,7 @@ func tinyOptions(shared, data, work string) Options {
 	o.Data, o.Work, o.Tokenizer = data, work, filepath.Join(shared, "tokenizers", "pubmedbert-abstract")
 	o.Corpora = []string{"BC5CDR-Chem", "NCBI-Disease"}
 	o.Threads = 1
+	o.Command = "go run ./benchmarks/reproduce --test"
 	o.Pretrain = Recipe{Scratch: dapt.Scratch{Layers: 1, Hidden: 32, Heads: 2, FFN: 64, MaxPositions: 64}, BlockLen: 32,
 		BatchSize: 8, LR: 1e-3, WarmupRatio: 0.1, MLMProb: 0.15, HeldOut: 0.1, MaxEpochs: 2, EvalEvery: 3, SaveEvery: 2}
 	o.FT = FineTune{MaxEpochs: 2, LRLoRA: 5e-4, LRFull: 3e-4, BatchSize: 8, MaxLen: 32, Stride: 8, Patience: 3, SaveEvery: 1}
@@ -151,6 +152,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 	assert.Contains(t, md, "| 91.50 |")
 	assert.Contains(t, md, "NCBI-Disease lora: pre-trained")
 	assert.Contains(t, md, "| 0 |", "the MLM curve starts at step 0")
+	assert.Equal(t, 2, strings.Count(md, "go run ./benchmarks/reproduce --test"), "both invocations are listed")
 	assert.Contains(t, md, "bin/openmed dapt --from-scratch")
 	assert.Contains(t, md, "bin/openmed train --base")
 	curve, err := curveRows(filepath.Join(work, "pretrain"))

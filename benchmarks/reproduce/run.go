@@ -73,6 +73,11 @@ func Run(ctx context.Context, o Options, h Hooks) (*Report, error) {
 	if err := os.MkdirAll(o.Work, 0o755); err != nil {
 		return nil, err
 	}
+	if o.Command != "" {
+		if err := appendInvocation(o.Work, o.Command); err != nil {
+			return nil, err
+		}
+	}
 	rep := &Report{}
 	for _, j := range jobs {
 		dir := j.Dir(o.Work)
@@ -279,4 +284,20 @@ func trainTokens(train, tokDir string, maxLen, stride int) (int, error) {
 		n += len(e.IDs)
 	}
 	return n, nil
+}
+
+// invocationsFile lists every pipeline invocation on the work dir, one
+// "<UTC time> <command>" per line (the table's exact commands).
+const invocationsFile = "invocations.log"
+
+func appendInvocation(work, cmd string) error {
+	f, err := os.OpenFile(filepath.Join(work, invocationsFile), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintf(f, "%s %s\n", time.Now().UTC().Format(time.RFC3339), cmd); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

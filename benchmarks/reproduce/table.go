@@ -167,9 +167,9 @@ func Table(o Options, paper map[string]PaperScore) (string, error) {
 	if err := writeCurve(&b, o); err != nil {
 		return "", err
 	}
-	w("\n### Commands\n\n```\n")
-	if o.Command != "" {
-		w("%s\n", o.Command)
+	w("\n### Commands\n\n```\n# pipeline invocations on this work dir (UTC):\n")
+	if inv, err := os.ReadFile(filepath.Join(o.Work, invocationsFile)); err == nil {
+		w("%s", inv)
 	}
 	w("# equivalent per-job commands (as run):\n")
 	for _, c := range cmds {
