@@ -221,6 +221,9 @@ func runPretrain(ctx context.Context, o Options, dir string, st *JobState, resum
 		"--epochs %d --lr %g --batch-size %d --max-len %d --mlm-probability %g --held-out %g --warmup-ratio %g --seed %d --eval-steps %d --save-steps %d",
 		text, o.Tokenizer, dir, sc.Layers, sc.Hidden, sc.Heads, sc.FFN, sc.MaxPositions, cfg.Epochs, cfg.LR, cfg.BatchSize, cfg.BlockLen,
 		cfg.Mask.Prob, cfg.HeldOut, cfg.WarmupRatio, cfg.Seed, cfg.EvalEvery, cfg.CheckpointEvery)
+	if err := st.save(dir); err != nil { // the epochs survive a kill
+		return err
+	}
 	_, err := dapt.Run(ctx, cfg)
 	return err
 }
@@ -256,6 +259,9 @@ func runFineTune(ctx context.Context, o Options, j Job, dir string, st *JobState
 	st.Command = fmt.Sprintf("bin/openmed train --base %s --train %s --dev %s --test %s --out %s --%s --epochs %d --lr %g --batch-size %d "+
 		"--max-len %d --stride %d --patience %d --seed %d --save-steps %d --allow-unknown-tags",
 		base, cfg.Train, cfg.Dev, cfg.Test, dir, j.Method, cfg.Epochs, cfg.LR, cfg.BatchSize, cfg.MaxLen, cfg.Stride, cfg.Patience, cfg.Seed, cfg.CheckpointEvery)
+	if err := st.save(dir); err != nil { // the epochs survive a kill
+		return err
+	}
 	_, err = training.Train(ctx, cfg)
 	return err
 }
