@@ -105,9 +105,15 @@ type SamplerConfig struct {
 	TPE TPEOptions `json:"tpe"`
 }
 
-// DefaultSamplerConfig is TPE with Optuna's defaults and seed 0.
+// DefaultSamplerConfig is multivariate TPE (Optuna's TPESampler(multivariate=True),
+// Falkner et al. 2018) with Optuna's other defaults and seed 0. Multivariate is the
+// default because, at the paper's 40 trials (§3.4), it beats random search in ≥ 80% of
+// seeds on every test problem of TestTPEBeatsRandom while univariate TPE does not
+// (see TestDefaultSamplerBeatsRandom).
 func DefaultSamplerConfig() SamplerConfig {
-	return SamplerConfig{Kind: SamplerTPE, TPE: DefaultTPEOptions()}
+	opt := DefaultTPEOptions()
+	opt.Parzen.Multivariate = true
+	return SamplerConfig{Kind: SamplerTPE, TPE: opt}
 }
 
 // New builds the configured sampler.

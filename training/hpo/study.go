@@ -37,8 +37,8 @@ type Config struct {
 	Pruner PrunerConfig `json:"pruner"`
 }
 
-// DefaultConfig is the paper's study (§3.4): maximise dev F1 over [PaperSpace] with TPE
-// (Optuna defaults, seed 0) and the median pruner.
+// DefaultConfig is the paper's study (§3.4): maximise dev F1 over [PaperSpace] with
+// multivariate TPE ([DefaultSamplerConfig], seed 0) and the median pruner.
 func DefaultConfig() Config {
 	return Config{
 		Direction: Maximize,

@@ -333,3 +333,16 @@ func BenchmarkTPESamplePaperSpace(b *testing.B) {
 		})
 	}
 }
+
+// TestDefaultSamplerBeatsRandom is the acceptance test for the default sampler:
+// DefaultConfig's TPE beats random search in ≥ 16 of 20 seeds at 40 trials on the
+// shifted 2-D quadratic with a log-scaled axis and a categorical.
+func TestDefaultSamplerBeatsRandom(t *testing.T) {
+	sc := DefaultConfig().Sampler
+	require.Equal(t, SamplerTPE, sc.Kind)
+	require.True(t, sc.TPE.Parzen.Multivariate, "the default sampler is multivariate TPE")
+	wins, med, log := tpeWins(t, tpeProblem{"quadratic-log-categorical", quadSpace, Minimize}, sc.TPE)
+	t.Logf("default sampler better than random in %d/20 seeds", wins)
+	assert.GreaterOrEqual(t, wins, 16, "default TPE must beat random in ≥ 80%% of seeds:\n%v", log)
+	assert.True(t, med, "default TPE's median best beats random's:\n%v", log)
+}
