@@ -226,8 +226,19 @@ func toF(v any) float64 {
 // metrics.jsonl (a run in progress).
 func curveRows(dir string) ([]map[string]any, error) {
 	path := filepath.Join(dir, "mlm_curve.jsonl")
+	var rows []map[string]any
 	if _, err := os.Stat(path); err != nil {
+		// In progress: step 0 from heldout_before.json, then the evaluations.
 		path = filepath.Join(dir, "metrics.jsonl")
+		var before struct {
+			Loss     float64 `json:"loss"`
+			Accuracy float64 `json:"accuracy"`
+		}
+		if ok, err := readJSON(filepath.Join(dir, "heldout_before.json"), &before); err != nil {
+			return nil, err
+		} else if ok {
+			rows = append(rows, map[string]any{"step": 0.0, "heldout_loss": before.Loss, "heldout_accuracy": before.Accuracy})
+		}
 	}
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -237,7 +248,6 @@ func curveRows(dir string) ([]map[string]any, error) {
 		return nil, err
 	}
 	defer f.Close()
-	var rows []map[string]any
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<16), 1<<24)
 	for ln := 1; sc.Scan(); ln++ {
