@@ -232,3 +232,25 @@ func FuzzEncode(f *testing.F) {
 		}
 	})
 }
+
+// TestAddedTokenIDsFollowHF checks HF's add_tokens id rule on load: a token
+// in the model vocabulary keeps the model id, others get the next free id
+// after the vocabulary, whatever the file says; lstrip/rstrip tokens absorb
+// the surrounding spaces.
+func TestAddedTokenIDsFollowHF(t *testing.T) {
+	js := strings.Replace(tinyWordPieceJSON, `"added_tokens":[`, `"added_tokens":[{"id":99,"content":"<e1>","lstrip":true,"rstrip":true,"special":true},{"id":50,"content":"brca","special":false},{"id":77,"content":"<e2>"},`, 1)
+	tk, err := ParseTokenizerJSON([]byte(js))
+	require.NoError(t, err)
+	id, ok := tk.TokenToID("<e1>")
+	require.True(t, ok)
+	require.Equal(t, int32(12), id, "vocabulary has 12 entries")
+	id, _ = tk.TokenToID("<e2>")
+	require.Equal(t, int32(13), id)
+	id, _ = tk.TokenToID("brca")
+	require.Equal(t, int32(5), id, "model id wins")
+	require.Equal(t, 14, tk.VocabSize())
+	e, err := tk.Encode("a <e1> a")
+	require.NoError(t, err)
+	require.Equal(t, []string{"[CLS]", "a", " <e1> ", "a", "[SEP]"}, e.Tokens)
+	require.Equal(t, Offset{1, 7}, e.Offsets[2])
+}

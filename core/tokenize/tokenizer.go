@@ -77,13 +77,38 @@ func (t *Tokenizer) finish() error {
 	t.addedByStr = make(map[string]int32)
 	var rawT, normT []AddedToken
 	var rawP, normP []string
+	// HF re-adds the file's added tokens in order (AddedVocabulary::add_tokens):
+	// a token already in the model vocabulary takes the model's id, any
+	// other one the next id after the largest added id (or the vocabulary
+	// size); the "id" written in the file is only checked, not trusted.
+	maxID, haveMax := int32(0), false
+	seen := map[string]bool{}
+	kept := t.added[:0:0]
 	for i, a := range t.added {
 		if a.Content == "" {
 			return fmt.Errorf("added_tokens[%d]: empty content", i)
 		}
-		if a.ID < 0 {
-			return fmt.Errorf("added_tokens[%d]: negative id %d", i, a.ID)
+		if seen[a.Content] {
+			continue
 		}
+		seen[a.Content] = true
+		if id, ok := t.model.tokenToID(a.Content); ok {
+			a.ID = id
+		} else {
+			vs := int32(t.model.size())
+			if haveMax && (maxID >= vs || vs == 0) {
+				a.ID = maxID + 1
+			} else {
+				a.ID = vs
+			}
+		}
+		if !haveMax || a.ID > maxID {
+			maxID, haveMax = a.ID, true
+		}
+		kept = append(kept, a)
+	}
+	t.added = kept
+	for _, a := range t.added {
 		t.addedByID[a.ID] = a
 		t.addedByStr[a.Content] = a.ID
 		if a.Normalized {
