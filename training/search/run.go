@@ -1,0 +1,136 @@
+package search
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/openmed/openmed/training"
+	"github.com/openmed/openmed/training/hpo"
+)
+
+// Best is best.json: the best trial of the study by dev micro-F1, the trainer config
+// it gives, and (once the final run ends) the final run's dev and test micro-F1.
+type Best struct {
+	// Trial is the best complete trial's number; DevF1 its score.
+	Trial  int            `json:"trial"`
+	DevF1  float64        `json:"dev_f1"`
+	Params map[string]any `json:"params"`
+	// Config is the trainer config of the final run (training_args.json field names).
+	Config training.Config `json:"config"`
+	// Summary counts the study's trials by state.
+	Complete int `json:"complete"`
+	Pruned   int `json:"pruned"`
+	Failed   int `json:"failed"`
+	// Final holds the final run's scores (nil until it finished).
+	Final *FinalScores `json:"final,omitempty"`
+}
+
+// FinalScores are the final run's entity-level micro-F1 (seqeval default mode).
+type FinalScores struct {
+	Dir    string   `json:"dir"`
+	DevF1  float64  `json:"dev_f1"`
+	TestF1 *float64 `json:"test_f1,omitempty"`
+}
+
+// Result is a finished search.
+type Result struct {
+	Best    Best
+	Summary hpo.Summary
+	// Final is the final run (nil with SkipFinal, or when another process ran it).
+	Final *training.Result
+}
+
+// Run runs (or resumes) the search in o.Dir: the study until it holds o.Trials
+// trials, then best.json and the final run with the best configuration in
+// Dir/final, scored once on o.Train.Test. Several processes may run it on the same
+// directory: trials are shared through the study's lock and only one of them does
+// the final run (the others wait for it and return its best.json).
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	st, err := hpo.Create(filepath.Join(o.Dir, StudyDir), o.Study)
+	if err != nil {
+		return nil, err
+	}
+	if s, err := st.Summary(); err == nil && s.Trials > 0 {
+		o.logf("resuming study %s: %d trials (%d complete, %d pruned, %d failed, %d orphaned)",
+			st.Dir(), s.Trials, s.Complete, s.Pruned, s.Failed, s.Orphaned)
+	}
+	if err := st.Optimize(ctx, Objective(o), hpo.RunOptions{NTrials: o.Trials, Workers: o.Workers, Progress: o.Progress}); err != nil {
+		return nil, err
+	}
+	sum, err := st.Summary()
+	if err != nil {
+		return nil, err
+	}
+	if sum.Best == nil {
+		return nil, fmt.Errorf("search: %s: no trial completed (%d pruned, %d failed)", st.Dir(), sum.Pruned, sum.Failed)
+	}
+	cfg, err := Apply(o.Train, sum.Best.Params)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Out, cfg.Progress, cfg.Resume = filepath.Join(o.Dir, FinalDir), nil, false
+	best := Best{Trial: sum.Best.Number, DevF1: *sum.Best.Value, Params: sum.Best.Params, Config: cfg,
+		Complete: sum.Complete, Pruned: sum.Pruned, Failed: sum.Failed}
+	res := &Result{Best: best, Summary: sum}
+	if o.SkipFinal {
+		return res, training.WriteJSON(filepath.Join(o.Dir, BestFile), best)
+	}
+	unlock, err := lockFile(ctx, filepath.Join(o.Dir, finalLock))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if prev, err := ReadBest(o.Dir); err == nil && prev.Final != nil && prev.Trial == best.Trial {
+		o.logf("final run already done in %s", prev.Final.Dir)
+		res.Best = *prev
+		return res, nil
+	}
+	if err := training.WriteJSON(filepath.Join(o.Dir, BestFile), best); err != nil {
+		return nil, err
+	}
+	o.logf("final run with trial %d's configuration (dev F1 %.4f) in %s", best.Trial, best.DevF1, cfg.Out)
+	if o.TrainProgress != nil {
+		cfg.Progress = func(p training.Progress) { o.TrainProgress(-1, p) }
+	}
+	if err := os.RemoveAll(cfg.Out); err != nil {
+		return nil, err
+	}
+	fin, err := training.Train(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("search: final run: %w", err)
+	}
+	fs := &FinalScores{Dir: cfg.Out}
+	if fin.Dev != nil {
+		fs.DevF1 = fin.Dev.Default.Micro.F1
+	}
+	if fin.Test != nil {
+		f := fin.Test.Default.Micro.F1
+		fs.TestF1 = &f
+	}
+	best.Final = fs
+	res.Best, res.Final = best, fin
+	return res, training.WriteJSON(filepath.Join(o.Dir, BestFile), best)
+}
+
+// ReadBest reads dir/best.json.
+func ReadBest(dir string) (*Best, error) {
+	p := filepath.Join(dir, BestFile)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	var best Best
+	if err := json.Unmarshal(b, &best); err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return &best, nil
+}
+
+var errNoLock = errors.New("search: file locks are not supported on this platform")
