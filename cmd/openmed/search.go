@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/openmed/openmed/training"
+	"github.com/openmed/openmed/training/hpo"
+	"github.com/openmed/openmed/training/search"
+)
+
+func init() { rootCmd.AddCommand(newSearchCmd()) }
+
+// searchFlags are the options of `openmed search` beyond search.Options.
+type searchFlags struct {
+	lora, full bool
+	sampler    string
+	seed       uint64
+	space      string
+	quiet      bool
+}
+
+func newSearchCmd() *cobra.Command {
+	o := search.DefaultOptions()
+	var f searchFlags
+	cmd := &cobra.Command{
+		Use:   "search --base DIR --train F --dev F [--test F] --out DIR",
+		Short: "TPE hyper-parameter search over real training runs, then a final run with the best configuration",
+		Long: `Search tunes one backbone on one corpus the OpenMed NER paper's way (§3.4, §3.7):
+a --trials TPE study (multivariate by default) over learning rate, batch size,
+weight decay, warm-up ratio, LoRA rank and LoRA dropout (or --space space.json),
+each trial a full training run with early stopping scored by dev micro-F1 and
+pruned by the median rule after any epoch; the test set is never used by trials.
+
+--out receives study/ (the hpo study: every trial's parameters, per-epoch dev
+F1 and score), trials/<n>/ (each trial's metrics; weights are deleted), best.json
+and final/ (a normal 'openmed train' output trained with the best configuration
+and scored once on --test). Several processes may run the same command on the
+same --out; re-running it after a crash resumes the study.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := searchSetup(&o, f); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runSearch(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), o, f.quiet)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Train.Base, "base", "", "Hugging Face encoder folder (config.json + weights + tokenizer)")
+	fl.StringVar(&o.Train.Tokenizer, "tokenizer", "", "tokenizer folder or file (default: --base)")
+	fl.StringVar(&o.Train.Train, "train", "", "training CoNLL file")
+	fl.StringVar(&o.Train.Dev, "dev", "", "development CoNLL file (trial score: dev micro-F1)")
+	fl.StringVar(&o.Train.Test, "test", "", "test CoNLL file (final run only)")
+	fl.StringVar(&o.Dir, "out", "", "search folder (study/, trials/, best.json, final/)")
+	fl.IntVar(&o.Trials, "trials", o.Trials, "total trials of the study (all workers)")
+	fl.IntVar(&o.Workers, "workers", o.Workers, "trials run in parallel by this process")
+	fl.StringVar(&f.sampler, "sampler", search.SamplerTPE.String(), "tpe (multivariate), tpe-univariate or random")
+	fl.Uint64Var(&f.seed, "seed", 0, "seed of the sampler and of every training run")
+	fl.IntVar(&o.Train.Epochs, "epochs", o.Train.Epochs, "maximum epochs per trial (early stopping on dev F1)")
+	fl.IntVar(&o.Train.Patience, "patience", o.Train.Patience, "early-stopping patience in epochs (0: none)")
+	fl.BoolVar(&f.lora, "lora", false, "LoRA adapters + classifier (default)")
+	fl.BoolVar(&f.full, "full", false, "full fine-tuning (the space drops the LoRA parameters)")
+	fl.StringVar(&f.space, "space", "", "search space JSON (an array of hpo params; default: the paper's)")
+	fl.IntVar(&o.Train.Threads, "threads", 0, "threads per trial (0: cores / workers)")
+	fl.BoolVar(&o.KeepWeights, "keep-weights", false, "keep every trial's weights and checkpoints")
+	fl.BoolVar(&o.SkipFinal, "no-final", false, "stop after the study and best.json (no final run)")
+	fl.BoolVar(&f.quiet, "quiet", false, "no progress display")
+	for _, r := range []string{"base", "train", "dev", "out"} {
+		_ = cmd.MarkFlagRequired(r)
+	}
+	return cmd
+}
+
+// searchSetup applies the flags that need parsing to o.
+func searchSetup(o *search.Options, f searchFlags) error {
+	if f.lora && f.full {
+		return fmt.Errorf("search: --lora and --full exclude each other")
+	}
+	if f.full {
+		o.Train.Method = training.MethodFull
+	}
+	o.Study.Space = search.SpaceFor(o.Train.Method)
+	if f.space != "" {
+		b, err := os.ReadFile(f.space)
+		if err != nil {
+			return fmt.Errorf("search: --space: %w", err)
+		}
+		var sp hpo.Space
+		if err := json.Unmarshal(b, &sp); err != nil {
+			return fmt.Errorf("search: --space %s: %w", f.space, err)
+		}
+		o.Study.Space = sp
+	}
+	s, err := search.ParseSampler(f.sampler)
+	if err != nil {
+		return err
+	}
+	if o.Study.Sampler, err = s.Config(f.seed); err != nil {
+		return err
+	}
+	o.Train.Seed = f.seed
+	o.Study.Name = filepath.Base(filepath.Clean(o.Dir))
+	if o.Train.Threads == 0 && o.Workers > 1 {
+		o.Train.Threads = max(1, runtime.NumCPU()/o.Workers)
+	}
+	return nil
+}
+
+func runSearch(ctx context.Context, stdout, stderr io.Writer, o search.Options, quiet bool) error {
+	d := newSearchDisplay(stderr, quiet, o.Trials)
+	o.Progress = d.update
+	o.Log = d.println
+	res, err := search.Run(ctx, o)
+	d.finish()
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("search: interrupted; run the same command again to resume: %w", err)
+		}
+		return err
+	}
+	b := res.Best
+	fmt.Fprintf(stdout, "trials: %d complete, %d pruned, %d failed\n", b.Complete, b.Pruned, b.Failed)
+	fmt.Fprintf(stdout, "best trial %d: dev F1 %.4f %s\n", b.Trial, b.DevF1, formatParams(b.Params))
+	if b.Final != nil {
+		fmt.Fprintf(stdout, "final run %s: dev F1 %.4f", b.Final.Dir, b.Final.DevF1)
+		if b.Final.TestF1 != nil {
+			fmt.Fprintf(stdout, " test F1 %.4f", *b.Final.TestF1)
+		}
+		fmt.Fprintln(stdout)
+	}
+	fmt.Fprintf(stdout, "wrote %s\n", filepath.Join(o.Dir, search.BestFile))
+	return nil
+}
+
+func formatParams(p map[string]any) string {
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	s := ""
+	for _, k := range keys {
+		s += fmt.Sprintf(" %s=%v", k, p[k])
+	}
+	return s
+}
+
+// searchDisplay shows a one-line progress bar of the study on a terminal (trials
+// done/running/pruned, best dev F1, ETA) and plain log lines otherwise.
+type searchDisplay struct {
+	mu    sync.Mutex
+	bar   *progressbar.ProgressBar
+	out   io.Writer
+	quiet bool
+}
+
+func newSearchDisplay(w io.Writer, quiet bool, trials int) *searchDisplay {
+	d := &searchDisplay{out: w, quiet: quiet}
+	if fh, ok := w.(*os.File); ok && !quiet && term.IsTerminal(int(fh.Fd())) {
+		d.bar = progressbar.NewOptions(trials, progressbar.OptionSetWriter(w), progressbar.OptionShowCount(),
+			progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionSetDescription("search"))
+	}
+	return d
+}
+
+// statusLine is the study's state in one line.
+func statusLine(p hpo.Progress) string {
+	s := fmt.Sprintf("%d/%d done, %d running, %d pruned, %d failed", p.Done, p.Total, p.Running, p.Pruned, p.Failed)
+	if p.Best != nil && p.Best.Value != nil {
+		s += fmt.Sprintf(", best dev F1 %.4f (trial %d)", *p.Best.Value, p.Best.Number)
+	}
+	if p.ETA > 0 {
+		s += fmt.Sprintf(", ETA %s", p.ETA.Round(time.Second))
+	}
+	return s
+}
+
+func (d *searchDisplay) update(p hpo.Progress) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.bar != nil {
+		d.bar.Describe("search " + statusLine(p))
+		_ = d.bar.Set(p.Done)
+		return
+	}
+	if d.quiet {
+		return
+	}
+	t := p.Trial
+	switch p.Event {
+	case hpo.ProgressStarted:
+		fmt.Fprintf(d.out, "trial %d started (attempt %d)%s\n", t.Number, t.Attempt, formatParams(t.Params))
+	case hpo.ProgressReported:
+		if sv, ok := t.LastStep(); ok {
+			fmt.Fprintf(d.out, "trial %d epoch %d dev F1 %.4f\n", t.Number, sv.Step, sv.Value)
+		}
+	case hpo.ProgressFinished:
+		v := ""
+		if t.Value != nil {
+			v = fmt.Sprintf(" dev F1 %.4f", *t.Value)
+		}
+		if t.Error != "" {
+			v += " error: " + t.Error
+		}
+		fmt.Fprintf(d.out, "trial %d %s%s | %s\n", t.Number, t.State, v, statusLine(p))
+	}
+}
+
+func (d *searchDisplay) println(s string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.quiet && d.bar == nil {
+		return
+	}
+	if d.bar != nil {
+		_ = d.bar.Clear()
+	}
+	fmt.Fprintln(d.out, s)
+}
+
+func (d *searchDisplay) finish() {
+	if d.bar != nil {
+		_ = d.bar.Finish()
+		fmt.Fprintln(d.out)
+	}
+}
