@@ -18,7 +18,7 @@ type PlanRow struct {
 	Epochs      int
 	CapReason   string
 	EstMinutes  float64
-	TokensPerSe float64
+	TokensPerSec float64
 }
 
 // Plan computes, without training, what Run would do with every selected
@@ -62,7 +62,7 @@ func Plan(o Options) (*TextStats, []PlanRow, error) {
 			}
 			n = int(float64(n) * (1 - o.Pretrain.HeldOut))
 			ep, why := epochCap(o.Pretrain.MaxEpochs, o.Pretrain.Minutes, o.Pretrain.TokensPerSec, n)
-			rows = append(rows, PlanRow{Job: j.Name, Tokens: n, Epochs: ep, CapReason: why, TokensPerSe: o.Pretrain.TokensPerSec,
+			rows = append(rows, PlanRow{Job: j.Name, Tokens: n, Epochs: ep, CapReason: why, TokensPerSec: o.Pretrain.TokensPerSec,
 				EstMinutes: float64(ep*n) / o.Pretrain.TokensPerSec / 60})
 		case KindFineTune:
 			rate := o.FT.TokensPerSecLoRA
@@ -74,7 +74,7 @@ func Plan(o Options) (*TextStats, []PlanRow, error) {
 				return nil, nil, err
 			}
 			ep, why := epochCap(o.FT.MaxEpochs, o.FT.MaxMinutesPerJob, rate, n)
-			rows = append(rows, PlanRow{Job: j.Name, Tokens: n, Epochs: ep, CapReason: why, TokensPerSe: rate,
+			rows = append(rows, PlanRow{Job: j.Name, Tokens: n, Epochs: ep, CapReason: why, TokensPerSec: rate,
 				EstMinutes: float64(ep*n) / rate / 60})
 		}
 	}
@@ -88,7 +88,7 @@ func FormatPlan(ts *TextStats, rows []PlanRow) string {
 	fmt.Fprintf(&b, "| job | tokens/epoch | epochs | est. tokens/s | est. minutes (max) | cap |\n|---|---|---|---|---|---|\n")
 	total := 0.0
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %d | %d | %.0f | %.1f | %s |\n", r.Job, r.Tokens, r.Epochs, r.TokensPerSe, r.EstMinutes, r.CapReason)
+		fmt.Fprintf(&b, "| %s | %d | %d | %.0f | %.1f | %s |\n", r.Job, r.Tokens, r.Epochs, r.TokensPerSec, r.EstMinutes, r.CapReason)
 		total += r.EstMinutes
 	}
 	fmt.Fprintf(&b, "\ntotal (before early stopping, evaluation excluded): %.0f minutes = %.1f hours\n", total, total/60)

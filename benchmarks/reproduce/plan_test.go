@@ -26,7 +26,7 @@ func TestPlan(t *testing.T) {
 		if r.Job == "pretrain" {
 			continue
 		}
-		want, _ := epochCap(2, 0.01, r.TokensPerSe, r.Tokens)
+		want, _ := epochCap(2, 0.01, r.TokensPerSec, r.Tokens)
 		assert.Equal(t, want, r.Epochs, r.Job)
 		assert.Equal(t, 1, r.Epochs, "%s: 40 sentences are more than 600 tokens, the cap gives 1 epoch", r.Job)
 		assert.NotEmpty(t, r.CapReason)
