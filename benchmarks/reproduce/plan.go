@@ -13,11 +13,11 @@ import (
 // PlanRow is one job of a dry run: tokens per epoch, the epochs the caps
 // give, and the estimated training minutes at the configured rates.
 type PlanRow struct {
-	Job         string
-	Tokens      int
-	Epochs      int
-	CapReason   string
-	EstMinutes  float64
+	Job          string
+	Tokens       int
+	Epochs       int
+	CapReason    string
+	EstMinutes   float64
 	TokensPerSec float64
 }
 
