@@ -36,6 +36,8 @@ type Options struct {
 	// KeepWeights keeps each trial's weights and checkpoints (default: deleted once the
 	// trial ends, keeping its params, metrics and dev predictions, to bound disk use).
 	KeepWeights bool
+	// Pruner overrides the study config's pruner (e.g. a custom rule); nil uses it.
+	Pruner hpo.Pruner
 	// SkipFinal stops after the study (no final run).
 	SkipFinal bool
 	// Progress receives the study's progress (trials done/running/pruned, best, ETA).

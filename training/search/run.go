@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/hpo"
@@ -61,10 +62,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		o.logf("resuming study %s: %d trials (%d complete, %d pruned, %d failed, %d orphaned)",
 			st.Dir(), s.Trials, s.Complete, s.Pruned, s.Failed, s.Orphaned)
 	}
-	if err := st.Optimize(ctx, Objective(o), hpo.RunOptions{NTrials: o.Trials, Workers: o.Workers, Progress: o.Progress}); err != nil {
-		return nil, err
-	}
-	sum, err := st.Summary()
+	sum, err := optimize(ctx, st, o)
 	if err != nil {
 		return nil, err
 	}
@@ -134,3 +132,39 @@ func ReadBest(dir string) (*Best, error) {
 }
 
 var errNoLock = errors.New("search: file locks are not supported on this platform")
+
+// optimize runs the study until it holds o.Trials trials and none is running: trials of
+// other live processes are waited for (so every process picks the same best trial),
+// trials of dead ones are taken over.
+func optimize(ctx context.Context, st *hpo.Study, o Options) (hpo.Summary, error) {
+	ro := hpo.RunOptions{NTrials: o.Trials, Workers: o.Workers, Progress: o.Progress, Pruner: o.Pruner}
+	waited := false
+	for {
+		if err := st.Optimize(ctx, Objective(o), ro); err != nil {
+			return hpo.Summary{}, err
+		}
+		sum, err := st.Summary()
+		if err != nil {
+			return sum, err
+		}
+		if sum.Running == 0 && sum.Waiting == 0 {
+			return sum, nil
+		}
+		if sum.Orphaned > 0 {
+			continue // a dead worker's trial: the next Optimize re-runs it
+		}
+		if !waited {
+			o.logf("waiting for %d trial(s) running in other processes", sum.Running)
+			waited = true
+		}
+		select {
+		case <-ctx.Done():
+			return sum, ctx.Err()
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+// pollInterval is how often a finished worker re-reads the study while other
+// processes' trials run.
+const pollInterval = 500 * time.Millisecond

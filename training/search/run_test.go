@@ -89,3 +89,39 @@ func TestSearchTiny(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, fi.ModTime(), fi2.ModTime(), "the final run is not repeated")
 }
+
+// TestTwoSearchersShareStudy runs two searches on one directory at the same time (as
+// two worker processes with the same --out would): the study holds exactly the budget,
+// every trial finishes once, both agree on the best trial and one final run is made.
+func TestTwoSearchersShareStudy(t *testing.T) {
+	o := tinySetup(t, t.TempDir(), 4)
+	type out struct {
+		res *Result
+		err error
+	}
+	ch := make(chan out, 2)
+	for range 2 {
+		go func() {
+			r, err := Run(context.Background(), o)
+			ch <- out{r, err}
+		}()
+	}
+	a, b := <-ch, <-ch
+	require.NoError(t, a.err)
+	require.NoError(t, b.err)
+	assert.Equal(t, a.res.Best.Trial, b.res.Best.Trial)
+	assert.Equal(t, a.res.Best.Final, b.res.Best.Final)
+	require.NotNil(t, a.res.Best.Final)
+	assert.True(t, (a.res.Final == nil) != (b.res.Final == nil), "exactly one searcher ran the final training")
+	st, err := hpo.Open(filepath.Join(o.Dir, StudyDir))
+	require.NoError(t, err)
+	trials, err := st.Trials()
+	require.NoError(t, err)
+	require.Len(t, trials, 4)
+	workers := map[string]bool{}
+	for _, tr := range trials {
+		assert.True(t, tr.State.Finished(), "trial %d %s", tr.Number, tr.State)
+		workers[tr.Worker] = true
+	}
+	t.Logf("trials run by %d workers", len(workers))
+}
