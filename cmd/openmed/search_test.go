@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -78,4 +79,50 @@ func TestSearchCommandFlagErrors(t *testing.T) {
 	require.NoError(t, os.WriteFile(space, []byte(`[{"name":"lora_r","kind":"categorical","choices":[4,8]}]`), 0o644))
 	_, _, err = runSearchCmd(append(common, "--space", space, "--full")...)
 	assert.ErrorContains(t, err, "lora_r")
+}
+
+func TestSearchCommandSpaceFullRandom(t *testing.T) {
+	base := trainTinyBase(t)
+	train, dev := trainSubset(t, "train", 40), trainSubset(t, "devel", 20)
+	out := filepath.Join(t.TempDir(), "s")
+	space := filepath.Join(t.TempDir(), "space.json")
+	require.NoError(t, os.WriteFile(space, []byte(`[{"name":"learning_rate","kind":"float","low":1e-5,"high":1e-3,"log":true}]`), 0o644))
+	_, stderr, err := runSearchCmd("--base", base, "--train", train, "--dev", dev, "--out", out, "--trials", "2", "--epochs", "1",
+		"--threads", "1", "--space", space, "--sampler", "random", "--full", "--no-final", "--quiet")
+	require.NoError(t, err)
+	assert.Empty(t, stderr, "--quiet prints no progress")
+	st, err := hpo.Open(filepath.Join(out, search.StudyDir))
+	require.NoError(t, err)
+	assert.Equal(t, hpo.SamplerRandom, st.Config().Sampler.Kind)
+	require.Len(t, st.Config().Space, 1)
+	trials, err := st.Trials()
+	require.NoError(t, err)
+	require.Len(t, trials, 2)
+	for _, tr := range trials {
+		assert.Len(t, tr.Params, 1)
+		lr := tr.Params["learning_rate"].(float64)
+		assert.True(t, lr >= 1e-5 && lr <= 1e-3, "lr %v in the space", lr)
+	}
+	best, err := search.ReadBest(out)
+	require.NoError(t, err)
+	assert.Nil(t, best.Final, "--no-final")
+	assert.Equal(t, "full", best.Config.Method.String())
+	assert.NoDirExists(t, filepath.Join(out, search.FinalDir))
+	_, err = os.Stat(filepath.Join(search.TrialDir(out, 0), "model.safetensors"))
+	assert.True(t, os.IsNotExist(err), "trial weights are deleted")
+}
+
+func TestSearchDisplayPlainLines(t *testing.T) {
+	var buf bytes.Buffer
+	d := newSearchDisplay(&buf, false, 40)
+	v := 0.5
+	best := hpo.FrozenTrial{Number: 2, Value: &v}
+	d.update(hpo.Progress{Event: hpo.ProgressFinished, Trial: hpo.FrozenTrial{Number: 3, State: hpo.StatePruned, Value: &v},
+		Total: 40, Done: 4, Pruned: 1, Running: 2, Best: &best, ETA: 90 * time.Second})
+	assert.Equal(t, "trial 3 pruned dev F1 0.5000 | 4/40 done, 2 running, 1 pruned, 0 failed, best dev F1 0.5000 (trial 2), ETA 1m30s\n", buf.String())
+	buf.Reset()
+	q := newSearchDisplay(&buf, true, 40)
+	q.update(hpo.Progress{Event: hpo.ProgressStarted})
+	q.println("x")
+	assert.Empty(t, buf.String())
 }
