@@ -90,20 +90,31 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		res.Best = *prev
 		return res, nil
 	}
+	// An interrupted final run of the same best trial continues from its checkpoint.
+	prev, perr := ReadBest(o.Dir)
+	_, cerr := training.LatestCheckpoint(cfg.Out)
+	resume := perr == nil && prev.Trial == best.Trial && cerr == nil
 	if err := training.WriteJSON(filepath.Join(o.Dir, BestFile), best); err != nil {
 		return nil, err
 	}
-	o.logf("final run with trial %d's configuration (dev F1 %.4f) in %s", best.Trial, best.DevF1, cfg.Out)
 	if o.TrainProgress != nil {
 		cfg.Progress = func(p training.Progress) { o.TrainProgress(-1, p) }
 	}
-	if err := os.RemoveAll(cfg.Out); err != nil {
-		return nil, err
+	if resume {
+		o.logf("resuming the final run (trial %d's configuration) in %s", best.Trial, cfg.Out)
+		cfg.Resume = true
+	} else {
+		o.logf("final run with trial %d's configuration (dev F1 %.4f) in %s", best.Trial, best.DevF1, cfg.Out)
+		if err := os.RemoveAll(cfg.Out); err != nil {
+			return nil, err
+		}
 	}
 	fin, err := training.Train(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("search: final run: %w", err)
 	}
+	cfg.Resume = false
+	best.Config = cfg
 	fs := &FinalScores{Dir: cfg.Out}
 	if fin.Dev != nil {
 		fs.DevF1 = fin.Dev.Default.Micro.F1

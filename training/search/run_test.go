@@ -4,11 +4,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/hpo"
 )
 
@@ -124,4 +126,49 @@ func TestTwoSearchersShareStudy(t *testing.T) {
 		workers[tr.Worker] = true
 	}
 	t.Logf("trials run by %d workers", len(workers))
+}
+
+// TestFinalRunResumes interrupts the final run after its first epoch checkpoint and
+// checks that running the search again continues it (no trial re-run) to the result
+// of an uninterrupted final run.
+func TestFinalRunResumes(t *testing.T) {
+	root := t.TempDir()
+	o := tinySetup(t, root, 2)
+	o.Train.Epochs = 3
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	o.TrainProgress = func(trial int, p training.Progress) {
+		if trial == -1 && p.Phase == training.PhaseCheckpoint {
+			cancel()
+		}
+	}
+	_, err := Run(ctx, o)
+	require.ErrorIs(t, err, training.ErrInterrupted)
+	b, err := ReadBest(o.Dir)
+	require.NoError(t, err)
+	require.Nil(t, b.Final)
+
+	o.TrainProgress = nil
+	var logs []string
+	o.Log = func(s string) { logs = append(logs, s) }
+	res, err := Run(context.Background(), o)
+	require.NoError(t, err)
+	assert.Contains(t, strings.Join(logs, "\n"), "resuming the final run")
+	require.NotNil(t, res.Best.Final)
+	assert.False(t, res.Best.Config.Resume)
+	st, err := hpo.Open(filepath.Join(o.Dir, StudyDir))
+	require.NoError(t, err)
+	trials, err := st.Trials()
+	require.NoError(t, err)
+	assert.Len(t, trials, 2)
+
+	// An uninterrupted final run with the same configuration gives the same scores.
+	ref := o
+	ref.Dir = filepath.Join(root, "ref")
+	ref.Log = nil
+	r2, err := Run(context.Background(), ref)
+	require.NoError(t, err)
+	require.Equal(t, res.Best.Trial, r2.Best.Trial)
+	assert.Equal(t, r2.Best.Final.DevF1, res.Best.Final.DevF1)
+	assert.Equal(t, *r2.Best.Final.TestF1, *res.Best.Final.TestF1)
 }
