@@ -163,7 +163,9 @@ func (p *Param) validate() error {
 			default:
 				return fmt.Errorf("choice[%d] %v has type %T (want number, string or bool)", j, c, c)
 			}
-			p.Choices[j] = cc
+			if cc != c { // write only when canonicalising, so validating a shared space is race-free
+				p.Choices[j] = cc
+			}
 			for k := 0; k < j; k++ {
 				if p.Choices[k] == cc {
 					return fmt.Errorf("duplicate choice %v", c)
