@@ -7,7 +7,7 @@ BIN       := bin/openmed
 SHARED    ?= ../shared
 GOTESTFLAGS ?= -timeout 60m
 
-.PHONY: all setup build test vet fmt demo fuzz clean test-go test-capi test-python install-python
+.PHONY: all setup build test vet fmt demo fuzz clean test-go test-capi test-python install-python reproduce bench
 
 all: build
 
@@ -45,8 +45,25 @@ demo: setup build
 # Fuzz the parsers for FUZZTIME each (not part of `make test`).
 FUZZTIME ?= 60s
 fuzz:
-	$(GO) test ./core/corpus -run '^$$' -fuzz FuzzReader -fuzztime $(FUZZTIME)
-	$(GO) test ./core/scheme -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+	$(GO) test ./core/corpus -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core/scheme -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core/tokenize -run '^$$' -fuzz '^FuzzLoadTokenizerJSON$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core/tokenize -run '^$$' -fuzz '^FuzzLoadSPM$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core/tokenize -run '^$$' -fuzz '^FuzzEncode$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core/checkpoint -run '^$$' -fuzz '^FuzzReadSafetensors$$' -fuzztime $(FUZZTIME) -parallel 1
+	$(GO) test ./core/checkpoint -run '^$$' -fuzz '^FuzzUnpickle$$' -fuzztime $(FUZZTIME) -parallel 1
+	$(GO) test ./core/checkpoint -run '^$$' -fuzz '^FuzzReadPytorchBin$$' -fuzztime $(FUZZTIME) -parallel 1
+
+# The reproduction grid (issue #5): pre-train the small encoder, fine-tune all
+# corpora x {LoRA, full} x {random, pre-trained}; resumable, hours on 2 cores.
+reproduce: setup build
+	bash benchmarks/reproduce/run.sh
+
+# Speed benchmarks against their peers (each prints its own table).
+bench: setup build
+	bash benchmarks/tokenize/run.sh
+	bash benchmarks/engine/run.sh
+	bash benchmarks/tagger/run.sh
 
 clean:
 	rm -rf bin
