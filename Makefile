@@ -53,6 +53,7 @@ fuzz:
 	$(GO) test ./core/checkpoint -run '^$$' -fuzz '^FuzzReadSafetensors$$' -fuzztime $(FUZZTIME) -parallel 1
 	$(GO) test ./core/checkpoint -run '^$$' -fuzz '^FuzzUnpickle$$' -fuzztime $(FUZZTIME) -parallel 1
 	$(GO) test ./core/checkpoint -run '^$$' -fuzz '^FuzzReadPytorchBin$$' -fuzztime $(FUZZTIME) -parallel 1
+	$(GO) test ./core/onnx -run '^$$' -fuzz '^FuzzReadSignature$$' -fuzztime $(FUZZTIME)
 
 # The reproduction grid (issue #5): pre-train the small encoder, fine-tune all
 # corpora x {LoRA, full} x {random, pre-trained}; resumable, hours on 2 cores.
