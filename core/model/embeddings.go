@@ -50,12 +50,16 @@ type Embeddings struct {
 	Project Projection
 	// PadID is padding_idx: its embedding row gets no gradient (torch).
 	PadID int32
+	// MaskOutput multiplies the LayerNorm output by attention_mask
+	// (DebertaV2Embeddings); Position is nil when position_biased_input is false.
+	MaskOutput bool
 
 	dim       int
 	sum, norm []float32 // caches: pre-LN sum, LN(+dropout) output
 	out       []float32 // Project output
 	dnorm     []float32
 	ids, tts  []int32
+	mask      []float32 // attention_mask when MaskOutput
 	n, L      int
 }
 
@@ -75,7 +79,10 @@ func newEmbeddings(prefix string, vocab, maxPos, typeVocab, dim int, eps float32
 
 // Params lists the embedding tables, LayerNorm and projection.
 func (e *Embeddings) Params() []*tensor.Param {
-	ps := []*tensor.Param{e.Word, e.Position}
+	ps := []*tensor.Param{e.Word}
+	if e.Position != nil {
+		ps = append(ps, e.Position)
+	}
 	if e.TokenType != nil {
 		ps = append(ps, e.TokenType)
 	}
@@ -89,7 +96,8 @@ func (e *Embeddings) Params() []*tensor.Param {
 // Forward returns the encoder input [tokens, hidden] (a buffer owned by e).
 func (e *Embeddings) Forward(b *Batch, train bool, rng *uint64) ([]float32, error) {
 	n, d := b.Tokens(), e.dim
-	if maxPos := e.Position.Value.Shape[0]; b.SeqLen > maxPos {
+	if e.Position != nil && b.SeqLen > e.Position.Value.Shape[0] {
+		maxPos := e.Position.Value.Shape[0]
 		return nil, fmt.Errorf("model: sequence length %d exceeds max_position_embeddings %d", b.SeqLen, maxPos)
 	}
 	e.n, e.L = n, b.SeqLen
@@ -101,7 +109,13 @@ func (e *Embeddings) Forward(b *Batch, train bool, rng *uint64) ([]float32, erro
 		return nil, fmt.Errorf("input_ids: %w", err)
 	}
 	if b.TokenTypeIDs != nil && e.TokenType == nil {
-		return nil, fmt.Errorf("model: token_type_ids given but the model has no token type embeddings")
+		// DebertaV2Embeddings ignores token_type_ids when type_vocab_size is
+		// 0; a non-zero id would silently lose information, so it is an error.
+		for i, t := range b.TokenTypeIDs {
+			if t != 0 {
+				return nil, fmt.Errorf("model: token_type_ids[%d] = %d but the model has no token type embeddings (type_vocab_size 0)", i, t)
+			}
+		}
 	}
 	if e.TokenType != nil {
 		tv := int32(e.TokenType.Value.Shape[0])
@@ -111,7 +125,10 @@ func (e *Embeddings) Forward(b *Batch, train bool, rng *uint64) ([]float32, erro
 			}
 		}
 	}
-	pos, typ := e.Position.Value.Data, []float32(nil)
+	var pos, typ []float32
+	if e.Position != nil {
+		pos = e.Position.Value.Data
+	}
 	if e.TokenType != nil {
 		typ = e.TokenType.Value.Data
 	}
@@ -119,9 +136,11 @@ func (e *Embeddings) Forward(b *Batch, train bool, rng *uint64) ([]float32, erro
 	tensor.Parallel(n, 64, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row := e.sum[i*d : (i+1)*d]
-			p := pos[(i%L)*d : (i%L+1)*d]
-			for j := range row {
-				row[j] += p[j]
+			if pos != nil {
+				p := pos[(i%L)*d : (i%L+1)*d]
+				for j := range row {
+					row[j] += p[j]
+				}
 			}
 			if typ != nil {
 				t := 0
@@ -136,6 +155,11 @@ func (e *Embeddings) Forward(b *Batch, train bool, rng *uint64) ([]float32, erro
 		}
 	})
 	e.LN.Forward(e.norm, e.sum, n)
+	e.mask = nil
+	if e.MaskOutput && b.AttentionMask != nil {
+		e.mask = b.AttentionMask
+		maskRows(e.norm, e.mask, d)
+	}
 	e.Dropout.Forward(e.norm, e.norm, train, rng)
 	if e.Project == nil {
 		return e.norm, nil
@@ -155,7 +179,7 @@ func (e *Embeddings) Backward(dout []float32) {
 	n, d := e.n, e.dim
 	dn := dout
 	if e.Project != nil {
-		tablesTrainable := anyTrainable(e.LN.Params()) || e.Word.Grad != nil || e.Position.Grad != nil || (e.TokenType != nil && e.TokenType.Grad != nil)
+		tablesTrainable := anyTrainable(e.LN.Params()) || e.Word.Grad != nil || (e.Position != nil && e.Position.Grad != nil) || (e.TokenType != nil && e.TokenType.Grad != nil)
 		e.dnorm = grow(e.dnorm, n*d)
 		var dx []float32
 		if tablesTrainable {
@@ -168,7 +192,10 @@ func (e *Embeddings) Backward(dout []float32) {
 		dn = e.dnorm
 	}
 	e.Dropout.Backward(dn, dn)
-	needSum := e.Word.Grad != nil || e.Position.Grad != nil || (e.TokenType != nil && e.TokenType.Grad != nil)
+	if e.mask != nil {
+		maskRows(dn, e.mask, d)
+	}
+	needSum := e.Word.Grad != nil || (e.Position != nil && e.Position.Grad != nil) || (e.TokenType != nil && e.TokenType.Grad != nil)
 	var dsum []float32
 	if needSum {
 		dsum = dn
@@ -181,7 +208,7 @@ func (e *Embeddings) Backward(dout []float32) {
 		tensor.ScatterAdd(e.Word.Grad.Data, dsum, e.ids, d, e.PadID)
 	}
 	L := e.L
-	if e.Position.Grad != nil {
+	if e.Position != nil && e.Position.Grad != nil {
 		for i := 0; i < n; i++ {
 			p := e.Position.Grad.Data[(i%L)*d : (i%L+1)*d]
 			for j, v := range dsum[i*d : (i+1)*d] {
@@ -198,6 +225,18 @@ func (e *Embeddings) Backward(dout []float32) {
 			g := e.TokenType.Grad.Data[t*d : (t+1)*d]
 			for j, v := range dsum[i*d : (i+1)*d] {
 				g[j] += v
+			}
+		}
+	}
+}
+
+// maskRows multiplies each width-d row of x by its mask value.
+func maskRows(x, mask []float32, d int) {
+	for i, m := range mask {
+		if m != 1 {
+			row := x[i*d : (i+1)*d]
+			for j := range row {
+				row[j] *= m
 			}
 		}
 	}

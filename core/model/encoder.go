@@ -7,6 +7,9 @@ import "github.com/openmed/openmed/core/tensor"
 type Encoder struct {
 	Embeddings *Embeddings
 	Layers     []*EncoderLayer
+	// Rel is DeBERTa-v2/v3's relative-position state (rel_embeddings and the
+	// encoder LayerNorm), nil for BERT/ELECTRA.
+	Rel *RelEmbeddings
 
 	input  []float32 // embeddings output (encoder input)
 	ws     workspace
@@ -21,6 +24,9 @@ func (e *Encoder) Params() []*tensor.Param {
 	for _, l := range e.Layers {
 		ps = append(ps, l.Params()...)
 	}
+	if e.Rel != nil {
+		ps = append(ps, e.Rel.Params()...)
+	}
 	return ps
 }
 
@@ -32,6 +38,9 @@ func (e *Encoder) Forward(b *Batch, train bool, rng *uint64) ([]float32, error) 
 	}
 	e.input = h
 	e.n = b.Tokens()
+	if e.Rel != nil {
+		e.Rel.Forward()
+	}
 	for _, l := range e.Layers {
 		h = l.Forward(h, b, train, rng)
 	}
@@ -57,9 +66,10 @@ func (e *Encoder) Backward(dh []float32) {
 	H := e.hidden
 	F := e.Layers[0].Inter.OutFeatures()
 	embTrain := e.Embeddings.HasTrainable()
+	relTrain := e.Rel != nil && e.Rel.NeedGrad()
 	first := -1
 	for i, l := range e.Layers {
-		if l.HasTrainable() {
+		if relTrain || l.HasTrainable() {
 			first = i
 			break
 		}
@@ -81,6 +91,9 @@ func (e *Encoder) Backward(dh []float32) {
 		}
 		e.Layers[i].Backward(dx, cur, &e.ws)
 		cur = dx
+	}
+	if e.Rel != nil {
+		e.Rel.Backward()
 	}
 	if embTrain {
 		e.Embeddings.Backward(cur)

@@ -18,13 +18,19 @@ const (
 	BERT Arch = iota
 	// ELECTRA is ElectraModel (model_type "electra"; BioELECTRA, …).
 	ELECTRA
+	// DeBERTaV2 is DebertaV2Model (model_type "deberta-v2"; DeBERTa-v3 and
+	// its biomedical variants), relative attention with log buckets.
+	DeBERTaV2
 )
 
 // Prefix is the HF base-model attribute name ("bert", "electra") that
 // prefixes encoder parameter names in task-model checkpoints.
 func (a Arch) Prefix() string {
-	if a == ELECTRA {
+	switch a {
+	case ELECTRA:
 		return "electra"
+	case DeBERTaV2:
+		return "deberta"
 	}
 	return "bert"
 }
@@ -77,8 +83,10 @@ func archOf(cfg *checkpoint.Config) (Arch, error) {
 		return BERT, nil
 	case checkpoint.ModelElectra:
 		return ELECTRA, nil
+	case checkpoint.ModelDebertaV2:
+		return DeBERTaV2, nil
 	}
-	return 0, fmt.Errorf("model: model_type %q is not supported yet (bert, electra)", cfg.ModelType)
+	return 0, fmt.Errorf("model: model_type %q is not supported yet (bert, electra, deberta-v2)", cfg.ModelType)
 }
 
 func validate(cfg *checkpoint.Config) error {
@@ -106,6 +114,9 @@ func build(cfg *checkpoint.Config, task Task) (*Model, error) {
 	act, err := tensor.ParseActivation(string(cfg.HiddenAct))
 	if err != nil {
 		return nil, fmt.Errorf("config hidden_act: %w", err)
+	}
+	if arch == DeBERTaV2 {
+		return buildDeberta(cfg, task, act)
 	}
 	p := arch.Prefix()
 	H, F, E := cfg.HiddenSize, cfg.IntermediateSize, cfg.EmbeddingDim()

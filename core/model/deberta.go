@@ -1,0 +1,101 @@
+package model
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/tensor"
+)
+
+// buildDeberta allocates DebertaV2ForTokenClassification (transformers
+// modeling_deberta_v2.py; fixtures README §3, §7) with zero weights:
+// embeddings LN(word[ids]) · mask (absolute positions only when
+// position_biased_input, token types only when type_vocab_size > 0), the
+// shared relative state (rel_embeddings + encoder.LayerNorm), post-LN layers
+// whose attention is DisentangledAttention, and the linear classifier.
+func buildDeberta(cfg *checkpoint.Config, task Task, act tensor.Activation) (*Model, error) {
+	if task != TokenClassification {
+		return nil, fmt.Errorf("model: deberta-v2 supports the token-classification head only (masked LM is not implemented)")
+	}
+	if !cfg.ShareAttKey {
+		return nil, fmt.Errorf("model: config share_att_key=false is not supported for deberta-v2 (DeBERTa-v3 uses true)")
+	}
+	if raw := cfg.Raw("conv_kernel_size"); raw != nil && strings.TrimSpace(string(raw)) != "0" && string(raw) != "null" {
+		return nil, fmt.Errorf("model: config conv_kernel_size %s: DeBERTa's ConvLayer is not supported", raw)
+	}
+	H, F, E := cfg.HiddenSize, cfg.IntermediateSize, cfg.EmbeddingDim()
+	if E != H {
+		return nil, fmt.Errorf("model: deberta-v2 embedding_size %d != hidden_size %d (embed_proj) is not supported", E, H)
+	}
+	if raw := cfg.Raw("attention_head_size"); raw != nil && strings.TrimSpace(string(raw)) != fmt.Sprint(H/cfg.NumAttentionHeads) {
+		return nil, fmt.Errorf("model: config attention_head_size %s != hidden_size/num_attention_heads is not supported", raw)
+	}
+	var c2p, p2c bool
+	for _, t := range cfg.PosAttType {
+		switch t {
+		case "c2p":
+			c2p = true
+		case "p2c":
+			p2c = true
+		default:
+			return nil, fmt.Errorf("model: config pos_att_type %q: only c2p and p2c are supported", t)
+		}
+	}
+	eps := float32(cfg.LayerNormEps)
+	if eps == 0 {
+		eps = 1e-7
+	}
+	hd := float32(cfg.HiddenDropoutProb)
+	const p = "deberta"
+	emb := &Embeddings{
+		Word:       newParam(p+".embeddings.word_embeddings.weight", false, cfg.VocabSize, H),
+		LN:         NewLayerNorm(p+".embeddings.LayerNorm", H, eps),
+		PadID:      int32(cfg.PadTokenID),
+		MaskOutput: true,
+		dim:        H,
+	}
+	emb.Dropout.P = hd
+	if cfg.UsesPositionBiasedInput() {
+		emb.Position = newParam(p+".embeddings.position_embeddings.weight", false, cfg.MaxPositionEmbeddings, H)
+	}
+	if cfg.TypeVocabSize > 0 {
+		emb.TokenType = newParam(p+".embeddings.token_type_embeddings.weight", false, cfg.TypeVocabSize, H)
+	}
+	rel, err := newRelEmbeddings(p+".encoder", cfg, eps)
+	if err != nil {
+		return nil, err
+	}
+	enc := &Encoder{Embeddings: emb, Rel: rel, hidden: H}
+	for i := 0; i < cfg.NumHiddenLayers; i++ {
+		lp := fmt.Sprintf("%s.encoder.layer.%d", p, i)
+		enc.Layers = append(enc.Layers, &EncoderLayer{
+			Attention: &DisentangledAttention{
+				Query:        NewLinear(lp+".attention.self.query_proj", H, H, true),
+				Key:          NewLinear(lp+".attention.self.key_proj", H, H, true),
+				Value:        NewLinear(lp+".attention.self.value_proj", H, H, true),
+				NumHeads:     cfg.NumAttentionHeads,
+				ProbsDropout: float32(cfg.AttentionProbsDropoutProb),
+				Rel:          rel,
+				C2P:          c2p,
+				P2C:          p2c,
+			},
+			AttnOut:  NewLinear(lp+".attention.output.dense", H, H, true),
+			AttnLN:   NewLayerNorm(lp+".attention.output.LayerNorm", H, eps),
+			Inter:    NewLinear(lp+".intermediate.dense", H, F, true),
+			Act:      act,
+			Out:      NewLinear(lp+".output.dense", F, H, true),
+			OutLN:    NewLayerNorm(lp+".output.LayerNorm", H, eps),
+			AttnDrop: Dropout{P: hd},
+			OutDrop:  Dropout{P: hd},
+		})
+	}
+	nl := cfg.NumLabels()
+	if nl == 0 {
+		return nil, fmt.Errorf("model: config has no id2label/label2id: cannot size the token-classification head")
+	}
+	m := &Model{Config: cfg, Arch: DeBERTaV2, Task: task, Encoder: enc}
+	m.ClassifierDropout.P = hd
+	m.Classifier = NewLinear("classifier", H, nl, true)
+	return m, nil
+}

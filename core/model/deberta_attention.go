@@ -1,0 +1,286 @@
+package model
+
+import (
+	"math"
+
+	"github.com/openmed/openmed/core/tensor"
+)
+
+var _ Attention = (*DisentangledAttention)(nil)
+
+// DisentangledAttention is DebertaV2's DisentangledSelfAttention with
+// share_att_key (DeBERTa-v3; fixtures README §7): q, k, v = query_proj,
+// key_proj, value_proj (x); Pq = query_proj(R), Pk = key_proj(R) (the same
+// projections, bias and LoRA included);
+//
+//	S[i,j] = (q_i·k_j + q_i·Pk[c2p(i−j)] + k_j·Pq[p2c(j−i)]) / √(d·(1+|pos_att_type|))
+//
+// with the c2p / p2c terms present per pos_att_type, then XSoftmax over the
+// mask m_i·m_j (padded keys excluded, rows of padded queries all zero),
+// dropout on P and context = P·v.
+type DisentangledAttention struct {
+	Query, Key, Value Projection
+	NumHeads          int
+	// ProbsDropout is attention_probs_dropout_prob.
+	ProbsDropout float32
+	// Rel is the encoder's shared relative-position state.
+	Rel *RelEmbeddings
+	// C2P and P2C select the pos_att_type terms.
+	C2P, P2C bool
+
+	x              []float32
+	q, k, v, ctx   []float32
+	pq, pk         []float32 // [2·Span, hidden]
+	probs          []float32
+	mask           []float32
+	c2pIdx, p2cIdx []int
+	idxL           int
+	seed           uint64
+	dropOn         bool
+	b, l           int
+	scratch        []float32 // per worker: 2·L·L
+	dqp, dkp       []float32 // [B·heads, L, 2·Span]
+	dPq, dPk       []float32 // [2·Span, hidden]
+	qp, kp         []float32 // per worker: 2·L·2Span
+}
+
+func (a *DisentangledAttention) scale() float32 {
+	f := 1
+	if a.C2P {
+		f++
+	}
+	if a.P2C {
+		f++
+	}
+	d := a.Query.OutFeatures() / a.NumHeads
+	return float32(1 / math.Sqrt(float64(d*f)))
+}
+
+// Params lists query_proj, key_proj and value_proj parameters.
+func (a *DisentangledAttention) Params() []*tensor.Param {
+	ps := append([]*tensor.Param{}, a.Query.Params()...)
+	ps = append(ps, a.Key.Params()...)
+	return append(ps, a.Value.Params()...)
+}
+
+// Probs returns the attention probabilities of the last Forward, [B, heads, L, L].
+func (a *DisentangledAttention) Probs() []float32 { return a.probs }
+
+// Output is the context of the last Forward.
+func (a *DisentangledAttention) Output() []float32 { return a.ctx }
+
+// Slots lists query_proj, key_proj and value_proj under prefix (HF/PEFT names).
+func (a *DisentangledAttention) Slots(prefix string) []ProjectionSlot {
+	return []ProjectionSlot{
+		{prefix + ".query_proj", &a.Query},
+		{prefix + ".key_proj", &a.Key},
+		{prefix + ".value_proj", &a.Value},
+	}
+}
+
+// HasTrainable reports whether any of the three projections is trainable.
+func (a *DisentangledAttention) HasTrainable() bool {
+	return a.Query.HasTrainable() || a.Key.HasTrainable() || a.Value.HasTrainable()
+}
+
+// Forward computes the attention context [tokens, hidden] (a buffer owned by a).
+func (a *DisentangledAttention) Forward(x []float32, batch *Batch, train bool, rng *uint64) []float32 {
+	B, L := batch.Batch, batch.SeqLen
+	n := B * L
+	H := a.Query.OutFeatures()
+	nh := a.NumHeads
+	d := H / nh
+	S2 := 2 * a.Rel.Span
+	a.x, a.b, a.l, a.mask = x, B, L, batch.AttentionMask
+	if a.idxL != L {
+		a.c2pIdx, a.p2cIdx = a.Rel.indices(L)
+		a.idxL = L
+	}
+	a.q = grow(a.q, n*H)
+	a.k = grow(a.k, n*H)
+	a.v = grow(a.v, n*H)
+	a.ctx = grow(a.ctx, n*H)
+	a.pq = grow(a.pq, S2*H)
+	a.pk = grow(a.pk, S2*H)
+	a.probs = grow(a.probs, B*nh*L*L)
+	a.Query.Forward(a.q, x, n)
+	a.Key.Forward(a.k, x, n)
+	a.Value.Forward(a.v, x, n)
+	R := a.Rel.R()
+	a.Query.Forward(a.pq, R, S2)
+	a.Key.Forward(a.pk, R, S2)
+	a.dropOn = train && a.ProbsDropout > 0
+	if a.dropOn {
+		a.seed = tensor.SplitMix64(rng)
+	}
+	a.scratch = grow(a.scratch, tensor.Threads()*2*L*L)
+	a.qp = grow(a.qp, tensor.Threads()*2*L*S2)
+	scale := a.scale()
+	tensor.WithSingleThreadedBLAS(func() {
+		tensor.ParallelChunks(B*nh, func(c, lo, hi int) {
+			qp := a.qp[c*2*L*S2 : c*2*L*S2+L*S2]
+			kp := a.qp[c*2*L*S2+L*S2 : (c+1)*2*L*S2]
+			for u := lo; u < hi; u++ {
+				bi, h := u/nh, u%nh
+				off := bi*L*H + h*d
+				P := a.probs[u*L*L : (u+1)*L*L]
+				tensor.Sgemm(tensor.NoTrans, tensor.Trans, L, L, d, scale, a.q[off:], H, a.k[off:], H, 0, P, L)
+				if a.C2P {
+					tensor.Sgemm(tensor.NoTrans, tensor.Trans, L, S2, d, scale, a.q[off:], H, a.pk[h*d:], H, 0, qp, S2)
+				}
+				if a.P2C {
+					tensor.Sgemm(tensor.NoTrans, tensor.Trans, L, S2, d, scale, a.k[off:], H, a.pq[h*d:], H, 0, kp, S2)
+				}
+				for i := 0; i < L; i++ {
+					row := P[i*L : (i+1)*L]
+					for j := range row {
+						if a.C2P {
+							row[j] += qp[i*S2+a.c2pIdx[i-j+L-1]]
+						}
+						if a.P2C {
+							row[j] += kp[j*S2+a.p2cIdx[j-i+L-1]]
+						}
+					}
+				}
+				var km []float32
+				if a.mask != nil {
+					km = a.mask[bi*L : (bi+1)*L]
+				}
+				tensor.SoftmaxRowsSerial(P, L, L, km)
+				if km != nil {
+					// XSoftmax: rows of padded queries are zero.
+					for i, m := range km {
+						if m == 0 {
+							clear(P[i*L : (i+1)*L])
+						}
+					}
+				}
+				src := P
+				if a.dropOn {
+					src = a.scratch[c*2*L*L : c*2*L*L+L*L]
+					tensor.Dropout(src, P, a.ProbsDropout, a.seed, u*L*L)
+				}
+				tensor.Sgemm(tensor.NoTrans, tensor.NoTrans, L, d, L, 1, src, L, a.v[off:], H, 0, a.ctx[off:], H)
+			}
+		})
+	})
+	return a.ctx
+}
+
+// Backward takes dL/dcontext and, when dx is non-nil, writes dL/dx. The
+// score gradient flows into q, k (content and c2p/p2c paths), into Pq, Pk
+// and through query_proj / key_proj applied to R into the shared dL/dR
+// (when the relative embeddings are trainable). Projection backwards run in
+// the reverse order of their forwards (LoRA's cache stack).
+func (a *DisentangledAttention) Backward(dx, dctx []float32, ws *workspace) {
+	dq, dk, dv := ws.dq, ws.dk, ws.dv
+	B, L := a.b, a.l
+	n := B * L
+	H := a.Query.OutFeatures()
+	nh := a.NumHeads
+	d := H / nh
+	S2 := 2 * a.Rel.Span
+	relGrad := a.Rel.NeedGrad()
+	needQ := dx != nil || a.Query.HasTrainable()
+	needK := dx != nil || a.Key.HasTrainable()
+	needV := dx != nil || a.Value.HasTrainable()
+	needS := needQ || needK || relGrad
+	if !needS && !needV {
+		return
+	}
+	a.scratch = grow(a.scratch, tensor.Threads()*2*L*L)
+	a.dqp = grow(a.dqp, B*nh*L*S2)
+	a.dkp = grow(a.dkp, B*nh*L*S2)
+	scale := a.scale()
+	tensor.WithSingleThreadedBLAS(func() {
+		tensor.ParallelChunks(B*nh, func(c, lo, hi int) {
+			dP := a.scratch[c*2*L*L : c*2*L*L+L*L]
+			pd := a.scratch[c*2*L*L+L*L : (c+1)*2*L*L]
+			for u := lo; u < hi; u++ {
+				bi, h := u/nh, u%nh
+				off := bi*L*H + h*d
+				P := a.probs[u*L*L : (u+1)*L*L]
+				tensor.Sgemm(tensor.NoTrans, tensor.Trans, L, L, d, 1, dctx[off:], H, a.v[off:], H, 0, dP, L)
+				src := P
+				if a.dropOn {
+					tensor.Dropout(pd, P, a.ProbsDropout, a.seed, u*L*L)
+					src = pd
+					tensor.Dropout(dP, dP, a.ProbsDropout, a.seed, u*L*L)
+				}
+				if needV {
+					tensor.Sgemm(tensor.Trans, tensor.NoTrans, L, d, L, 1, src, L, dctx[off:], H, 0, dv[off:], H)
+				}
+				if !needS {
+					continue
+				}
+				// dS (unscaled); zero query rows have P = 0 and so dS = 0.
+				tensor.SoftmaxBackwardRowsSerial(dP, dP, P, L, L)
+				dqp := a.dqp[u*L*S2 : (u+1)*L*S2]
+				dkp := a.dkp[u*L*S2 : (u+1)*L*S2]
+				clear(dqp)
+				clear(dkp)
+				for i := 0; i < L; i++ {
+					for j := 0; j < L; j++ {
+						g := dP[i*L+j]
+						if a.C2P {
+							dqp[i*S2+a.c2pIdx[i-j+L-1]] += g
+						}
+						if a.P2C {
+							dkp[j*S2+a.p2cIdx[j-i+L-1]] += g
+						}
+					}
+				}
+				// dq = s·(dS·k + dQP·Pk_h); dk = s·(dSᵀ·q + dKP·Pq_h).
+				tensor.Sgemm(tensor.NoTrans, tensor.NoTrans, L, d, L, scale, dP, L, a.k[off:], H, 0, dq[off:], H)
+				tensor.Sgemm(tensor.Trans, tensor.NoTrans, L, d, L, scale, dP, L, a.q[off:], H, 0, dk[off:], H)
+				if a.C2P {
+					tensor.Sgemm(tensor.NoTrans, tensor.NoTrans, L, d, S2, scale, dqp, S2, a.pk[h*d:], H, 1, dq[off:], H)
+				}
+				if a.P2C {
+					tensor.Sgemm(tensor.NoTrans, tensor.NoTrans, L, d, S2, scale, dkp, S2, a.pq[h*d:], H, 1, dk[off:], H)
+				}
+			}
+		})
+	})
+	if needS {
+		// dPk[:, h] = s·Σ_b dQPᵀ·q_h; dPq[:, h] = s·Σ_b dKPᵀ·k_h (serial: shared rows).
+		a.dPq = grow(a.dPq, S2*H)
+		a.dPk = grow(a.dPk, S2*H)
+		clear(a.dPq)
+		clear(a.dPk)
+		for u := 0; u < B*nh; u++ {
+			bi, h := u/nh, u%nh
+			off := bi*L*H + h*d
+			if a.C2P {
+				tensor.Sgemm(tensor.Trans, tensor.NoTrans, S2, d, L, scale, a.dqp[u*L*S2:], S2, a.q[off:], H, 1, a.dPk[h*d:], H)
+			}
+			if a.P2C {
+				tensor.Sgemm(tensor.Trans, tensor.NoTrans, S2, d, L, scale, a.dkp[u*L*S2:], S2, a.k[off:], H, 1, a.dPq[h*d:], H)
+			}
+		}
+	}
+	R := a.Rel.R()
+	var dR []float32
+	if relGrad {
+		dR = a.Rel.dr
+	}
+	// Reverse of Forward: Key(R), Query(R), Value(x), Key(x), Query(x).
+	if relGrad || a.Key.HasTrainable() {
+		a.Key.Backward(dR, R, a.dPk, S2, true)
+	}
+	if relGrad || a.Query.HasTrainable() {
+		a.Query.Backward(dR, R, a.dPq, S2, true)
+	}
+	acc := false
+	if needV {
+		a.Value.Backward(dx, a.x, dv, n, acc)
+		acc = dx != nil
+	}
+	if needK {
+		a.Key.Backward(dx, a.x, dk, n, acc)
+		acc = dx != nil
+	}
+	if needQ {
+		a.Query.Backward(dx, a.x, dq, n, acc)
+	}
+}

@@ -1,0 +1,121 @@
+package model
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/onnx"
+	"github.com/openmed/openmed/core/tensor"
+)
+
+// RelEmbeddings is DebertaV2Encoder's relative-position state shared by all
+// layers (transformers modeling_deberta_v2.py, get_rel_embedding and
+// get_rel_pos): R = LN_enc(rel_embeddings.weight) (LayerNorm only when
+// norm_rel_ebd contains "layer_norm"), 2·Span rows, and the log-bucket
+// relative positions r(i−j) (onnx.LogBucketPosition). Every
+// DisentangledAttention reads R and adds its dL/dR into one buffer, which
+// Backward (run by the Encoder after all layers) takes through the LayerNorm
+// into rel_embeddings.weight.
+type RelEmbeddings struct {
+	// Weight is encoder.rel_embeddings.weight [2·Span, hidden].
+	Weight *tensor.Param
+	// LN is encoder.LayerNorm (nil when norm_rel_ebd is "none").
+	LN *LayerNorm
+	// Span is pos_ebd_size: position_buckets if > 0, else max_relative_positions.
+	Span int
+	// Buckets is position_buckets; MaxRel is max_relative_positions (≥ 1).
+	Buckets, MaxRel int
+
+	r, dr []float32 // R and dL/dR, [2·Span, hidden]
+}
+
+// newRelEmbeddings reads the DebertaV2Config relative-attention fields.
+func newRelEmbeddings(prefix string, cfg *checkpoint.Config, eps float32) (*RelEmbeddings, error) {
+	if !cfg.RelativeAttention {
+		return nil, fmt.Errorf("model: config relative_attention=false is not supported for deberta-v2 (DeBERTa-v3 uses true)")
+	}
+	maxRel := cfg.MaxRelativePositions
+	if maxRel < 1 {
+		maxRel = cfg.MaxPositionEmbeddings
+	}
+	span := maxRel
+	if cfg.PositionBuckets > 0 {
+		span = cfg.PositionBuckets
+	}
+	H := cfg.HiddenSize
+	re := &RelEmbeddings{
+		Weight:  newParam(prefix+".rel_embeddings.weight", false, 2*span, H),
+		Span:    span,
+		Buckets: cfg.PositionBuckets,
+		MaxRel:  maxRel,
+	}
+	if strings.Contains(cfg.NormRelEbd, "layer_norm") {
+		re.LN = NewLayerNorm(prefix+".LayerNorm", H, eps)
+	}
+	return re, nil
+}
+
+// Params lists rel_embeddings.weight then encoder.LayerNorm (HF order).
+func (re *RelEmbeddings) Params() []*tensor.Param {
+	ps := []*tensor.Param{re.Weight}
+	if re.LN != nil {
+		ps = append(ps, re.LN.Params()...)
+	}
+	return ps
+}
+
+// NeedGrad reports whether dL/dR must be formed (a trainable rel parameter).
+func (re *RelEmbeddings) NeedGrad() bool { return anyTrainable(re.Params()) }
+
+// Forward computes R for this step and clears dL/dR.
+func (re *RelEmbeddings) Forward() []float32 {
+	rows, H := 2*re.Span, re.Weight.Value.Shape[1]
+	re.r = grow(re.r, rows*H)
+	re.dr = grow(re.dr, rows*H)
+	clear(re.dr)
+	if re.LN != nil {
+		re.LN.Forward(re.r, re.Weight.Value.Data, rows)
+	} else {
+		copy(re.r, re.Weight.Value.Data)
+	}
+	return re.r
+}
+
+// R returns the normalised relative embeddings of the last Forward.
+func (re *RelEmbeddings) R() []float32 { return re.r }
+
+// Backward takes the dL/dR accumulated by the layers into the rel parameters.
+func (re *RelEmbeddings) Backward() {
+	if !re.NeedGrad() {
+		return
+	}
+	rows := 2 * re.Span
+	if re.LN == nil {
+		tensor.AddInPlace(re.Weight.Grad.Data, re.dr)
+		return
+	}
+	var dx []float32
+	if re.Weight.Grad != nil {
+		dx = re.dr
+	}
+	re.LN.Backward(dx, re.Weight.Value.Data, re.dr, rows)
+	if dx != nil {
+		tensor.AddInPlace(re.Weight.Grad.Data, dx)
+	}
+}
+
+// indices returns, for distances δ = i−j in [−(L−1), L−1] stored at δ+L−1,
+// the c2p row clamp(r(δ)+Span, 0, 2Span−1) and the p2c row
+// clamp(−r(δ)+Span, 0, 2Span−1) of R (DisentangledSelfAttention.disentangled_attention_bias).
+func (re *RelEmbeddings) indices(L int) (c2p, p2c []int) {
+	c2p = make([]int, 2*L-1)
+	p2c = make([]int, 2*L-1)
+	clamp := func(v int) int { return min(max(v, 0), 2*re.Span-1) }
+	for d := -(L - 1); d <= L-1; d++ {
+		b := onnx.LogBucketPosition(d, re.Buckets, re.MaxRel)
+		c2p[d+L-1] = clamp(b + re.Span)
+		p2c[d+L-1] = clamp(-b + re.Span)
+	}
+	return c2p, p2c
+}
