@@ -105,7 +105,7 @@ func loadFixture(t *testing.T, arch, adapterDir string) (*model.Model, *Adapter,
 // all 10 gradients, one torch AdamW step, logits after the step, merged
 // layer-0 weights, and the adapter_step1 folder.
 func TestPEFTFixtureParity(t *testing.T) {
-	for _, arch := range []string{"bert", "electra"} {
+	for _, arch := range []string{"bert", "electra", "deberta_v3"} {
 		t.Run(arch, func(t *testing.T) {
 			m, a, f, dir := loadFixture(t, arch, "adapter")
 			b := f.batch()
@@ -222,7 +222,7 @@ func TestMergeUnmerge(t *testing.T) {
 // TestSaveReproducesPEFTLayout saves the loaded adapter and checks the keys
 // and values against the fixture folder and the config fields PEFT writes.
 func TestSaveReproducesPEFTLayout(t *testing.T) {
-	for _, arch := range []string{"bert", "electra"} {
+	for _, arch := range []string{"bert", "electra", "deberta_v3"} {
 		_, a, _, dir := loadFixture(t, arch, "adapter")
 		out := t.TempDir()
 		require.NoError(t, a.Save(out, arch))
