@@ -15,9 +15,6 @@ import (
 // shared relative state (rel_embeddings + encoder.LayerNorm), post-LN layers
 // whose attention is DisentangledAttention, and the linear classifier.
 func buildDeberta(cfg *checkpoint.Config, task Task, act tensor.Activation) (*Model, error) {
-	if task != TokenClassification {
-		return nil, fmt.Errorf("model: deberta-v2 supports the token-classification head only (masked LM is not implemented)")
-	}
 	if !cfg.ShareAttKey {
 		return nil, fmt.Errorf("model: config share_att_key=false is not supported for deberta-v2 (DeBERTa-v3 uses true)")
 	}
@@ -90,12 +87,35 @@ func buildDeberta(cfg *checkpoint.Config, task Task, act tensor.Activation) (*Mo
 			OutDrop:  Dropout{P: hd},
 		})
 	}
-	nl := cfg.NumLabels()
-	if nl == 0 {
-		return nil, fmt.Errorf("model: config has no id2label/label2id: cannot size the token-classification head")
-	}
 	m := &Model{Config: cfg, Arch: DeBERTaV2, Task: task, Encoder: enc}
-	m.ClassifierDropout.P = hd
-	m.Classifier = NewLinear("classifier", H, nl, true)
+	switch task {
+	case TokenClassification:
+		nl := cfg.NumLabels()
+		if nl == 0 {
+			return nil, fmt.Errorf("model: config has no id2label/label2id: cannot size the token-classification head")
+		}
+		m.ClassifierDropout.P = hd
+		m.Classifier = NewLinear("classifier", H, nl, true)
+	case MaskedLM:
+		m.MLM = newMLMHead(DeBERTaV2, H, E, eps, act, emb.Word, cfg.VocabSize)
+	default:
+		return nil, fmt.Errorf("model: task %d is not supported for deberta-v2", task)
+	}
 	return m, nil
+}
+
+// debertaMLMAlias maps DeBERTa-v3's lm_predictions.lm_head.* names to the
+// cls.predictions.* names transformers' DebertaV2ForMaskedLM (v4.36, legacy
+// head) saves, so either checkpoint layout loads; "" when name has none.
+func debertaMLMAlias(name string) string {
+	const p = "lm_predictions.lm_head."
+	if !strings.HasPrefix(name, p) {
+		return ""
+	}
+	switch rest := strings.TrimPrefix(name, p); {
+	case rest == "bias":
+		return "cls.predictions.bias"
+	default:
+		return "cls.predictions.transform." + rest
+	}
 }

@@ -90,9 +90,14 @@ func TestDebertaFullModelGradients(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		biased bool
-	}{{"v3", false}, {"position_biased_input", true}} {
+		task   Task
+	}{{"v3", false, TokenClassification}, {"position_biased_input", true, TokenClassification}, {"v3-mlm", false, MaskedLM}} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := New(tinyDebertaConfig([]string{"p2c", "c2p"}, tc.biased), TokenClassification, 7)
+			labels := labels
+			if tc.task == MaskedLM {
+				labels = []int32{-100, 5, -100, 9, -100, -100, -100, 11, -100, 3, -100, -100}
+			}
+			m, err := New(tinyDebertaConfig([]string{"p2c", "c2p"}, tc.biased), tc.task, 7)
 			require.NoError(t, err)
 			require.NotNil(t, m.Encoder.Rel)
 			assert.Equal(t, tc.biased, m.Encoder.Embeddings.Position != nil)

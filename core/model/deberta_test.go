@@ -1,8 +1,12 @@
 package model
 
 import (
+	"strings"
+
 	"path/filepath"
 	"testing"
+
+	"github.com/openmed/openmed/core/tensor"
 
 	"github.com/openmed/openmed/training/loss"
 
@@ -46,4 +50,56 @@ func TestDebertaParityWithHFFixtures(t *testing.T) {
 	l, cnt := loss.CrossEntropy(logits.Data, c.Inputs.Labels.Shape[0]*c.Inputs.Labels.Shape[1], logits.Shape[2], c.Inputs.Labels.i32(), 0, nil)
 	require.Positive(t, cnt)
 	assert.InDelta(t, c.Outputs.Loss, float64(l), 1e-5, "loss")
+}
+
+// TestDebertaNamesAndMLMAliases checks the PEFT/HF module names of the
+// DeBERTa projections and that a masked-LM checkpoint saved with
+// transformers' cls.predictions.* names loads into the
+// lm_predictions.lm_head.* head and gives the same logits.
+func TestDebertaNamesAndMLMAliases(t *testing.T) {
+	cfg := tinyDebertaConfig([]string{"p2c", "c2p"}, false)
+	m, err := New(cfg, TokenClassification, 1)
+	require.NoError(t, err)
+	names := map[string]bool{}
+	for _, s := range m.Projections() {
+		names[s.Name] = true
+	}
+	for _, n := range []string{"deberta.encoder.layer.0.attention.self.query_proj", "deberta.encoder.layer.1.attention.self.value_proj",
+		"deberta.encoder.layer.1.attention.self.key_proj", "deberta.encoder.layer.0.attention.output.dense", "classifier"} {
+		assert.True(t, names[n], n)
+	}
+
+	src, err := New(cfg, MaskedLM, 2)
+	require.NoError(t, err)
+	b := tinyBatch()
+	b.TokenTypeIDs = nil
+	want, err := src.Forward(b)
+	require.NoError(t, err)
+	wantData := append([]float32(nil), want.Data...)
+	sd := map[string]*tensor.Tensor{}
+	for k, v := range src.StateDict() {
+		switch {
+		case k == "lm_predictions.lm_head.bias":
+			k = "cls.predictions.bias"
+		case strings.HasPrefix(k, "lm_predictions.lm_head."):
+			k = "cls.predictions.transform." + strings.TrimPrefix(k, "lm_predictions.lm_head.")
+		}
+		sd[k] = v
+	}
+	require.Contains(t, sd, "cls.predictions.transform.dense.weight")
+	dst, err := New(cfg, MaskedLM, 3)
+	require.NoError(t, err)
+	missing, unused, err := dst.LoadStateDict(sd)
+	require.NoError(t, err)
+	assert.Empty(t, missing)
+	assert.Empty(t, unused)
+	got, err := dst.Forward(b)
+	require.NoError(t, err)
+	assert.Equal(t, wantData, got.Data)
+
+	// Non-zero token types are an error without token type embeddings.
+	b.TokenTypeIDs = make([]int32, b.Tokens())
+	b.TokenTypeIDs[3] = 1
+	_, err = dst.Forward(b)
+	require.ErrorContains(t, err, "token_type_ids[3]")
 }

@@ -27,6 +27,18 @@ type MLMHead struct {
 }
 
 func newMLMHead(arch Arch, H, E int, eps float32, act tensor.Activation, word *tensor.Param, vocab int) *MLMHead {
+	if arch == DeBERTaV2 {
+		// DeBERTa-v3's LMPredictionHead: lm_predictions.lm_head.{dense,
+		// LayerNorm,bias} (dense hidden→embedding_size with hidden_act).
+		return &MLMHead{
+			Transform: NewLinear("lm_predictions.lm_head.dense", H, E, true),
+			Act:       act,
+			LN:        NewLayerNorm("lm_predictions.lm_head.LayerNorm", E, eps),
+			Decoder:   word,
+			Bias:      newParam("lm_predictions.lm_head.bias", true, vocab),
+			vocab:     vocab,
+		}
+	}
 	if arch == ELECTRA {
 		return &MLMHead{
 			Transform: NewLinear("generator_predictions.dense", H, E, true),

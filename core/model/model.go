@@ -387,8 +387,11 @@ func (m *Model) projections() []ProjectionSlot {
 	}
 	if m.MLM != nil {
 		name := "cls.predictions.transform.dense"
-		if m.Arch == ELECTRA {
+		switch m.Arch {
+		case ELECTRA:
 			name = "generator_predictions.dense"
+		case DeBERTaV2:
+			name = "lm_predictions.lm_head.dense"
 		}
 		out = append(out, ProjectionSlot{name, &m.MLM.Transform})
 	}
@@ -415,6 +418,11 @@ func (m *Model) LoadStateDict(sd map[string]*tensor.Tensor) (missingHead, unused
 		if t == nil && strings.HasPrefix(p.Name, prefix) {
 			key = strings.TrimPrefix(p.Name, prefix)
 			t = sd[key]
+		}
+		if t == nil {
+			if alt := debertaMLMAlias(p.Name); alt != "" && sd[alt] != nil {
+				t, key = sd[alt], alt
+			}
 		}
 		if t == nil {
 			if strings.HasPrefix(p.Name, prefix) {
