@@ -3,6 +3,8 @@ package model
 import (
 	"strings"
 
+	"github.com/openmed/openmed/core/checkpoint"
+
 	"path/filepath"
 	"testing"
 
@@ -102,4 +104,46 @@ func TestDebertaNamesAndMLMAliases(t *testing.T) {
 	b.TokenTypeIDs[3] = 1
 	_, err = dst.Forward(b)
 	require.ErrorContains(t, err, "token_type_ids[3]")
+}
+
+// TestDebertaPytorchBinAndBaseKeys loads the fixture from pytorch_model.bin,
+// and from a base-model state_dict (keys without "deberta.", no classifier),
+// and checks last hidden states (and logits for the full checkpoint).
+func TestDebertaPytorchBinAndBaseKeys(t *testing.T) {
+	dir := filepath.Join(sharedDir(t), "fixtures", "deberta_v3")
+	var c caseFile
+	readJSON(t, filepath.Join(dir, "case.json"), &c)
+	tmp := t.TempDir()
+	for _, f := range []string{"config.json", "pytorch_model.bin"} {
+		linkOrSkip(t, filepath.Join(dir, f), filepath.Join(tmp, f))
+	}
+	m, err := Load(tmp, TokenClassification)
+	require.NoError(t, err)
+	logits, err := m.Forward(c.Inputs.batch())
+	require.NoError(t, err)
+	assert.LessOrEqual(t, maxAbsDiff(t, c.Outputs.Logits.Data, logits.Data), 1e-4, "logits from pytorch_model.bin")
+
+	sd, err := checkpoint.LoadWeights(dir)
+	require.NoError(t, err)
+	base := map[string]*tensor.Tensor{}
+	for k, v := range sd {
+		if strings.HasPrefix(k, "deberta.") {
+			base[strings.TrimPrefix(k, "deberta.")] = v
+		}
+	}
+	cfg, err := checkpoint.LoadConfig(dir)
+	require.NoError(t, err)
+	bm, err := New(cfg, TokenClassification, 0)
+	require.NoError(t, err)
+	missing, unused, err := bm.LoadStateDict(base)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"classifier.weight", "classifier.bias"}, missing)
+	assert.Empty(t, unused)
+	_, err = bm.Forward(c.Inputs.batch())
+	require.NoError(t, err)
+	assert.LessOrEqual(t, maxAbsDiff(t, c.Outputs.LastHiddenState.Data, bm.LastHidden()), 1e-4, "last_hidden_state from base keys")
+
+	delete(base, "encoder.rel_embeddings.weight")
+	_, _, err = bm.LoadStateDict(base)
+	require.ErrorContains(t, err, "deberta.encoder.rel_embeddings.weight")
 }
