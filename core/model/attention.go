@@ -7,8 +7,8 @@ import (
 )
 
 // Attention is the self-attention block of an EncoderLayer: BERT/ELECTRA's
-// absolute-position SelfAttention here, DeBERTa-v2/v3's disentangled
-// attention later, without changes to EncoderLayer, Encoder or LoRA.
+// absolute-position SelfAttention, or DeBERTa-v2/v3's DisentangledAttention
+// (deberta_attention.go), without changes to EncoderLayer or LoRA.
 type Attention interface {
 	// Forward returns the context [tokens, hidden] for the layer input x.
 	Forward(x []float32, b *Batch, train bool, rng *uint64) []float32
