@@ -35,6 +35,7 @@ type DisentangledAttention struct {
 	mask           []float32
 	c2pIdx, p2cIdx []int
 	idxL           int
+	lo, w          int // rows lo..lo+w−1 of R are the ones any index reaches
 	seed           uint64
 	dropOn         bool
 	b, l           int
@@ -95,7 +96,15 @@ func (a *DisentangledAttention) Forward(x []float32, batch *Batch, train bool, r
 	if a.idxL != L {
 		a.c2pIdx, a.p2cIdx = a.Rel.indices(L)
 		a.idxL = L
+		lo, hi := S2, -1
+		for _, t := range [][]int{a.c2pIdx, a.p2cIdx} {
+			for _, v := range t {
+				lo, hi = min(lo, v), max(hi, v)
+			}
+		}
+		a.lo, a.w = lo, hi-lo+1
 	}
+	r0, W := a.lo, a.w
 	a.q = grow(a.q, n*H)
 	a.k = grow(a.k, n*H)
 	a.v = grow(a.v, n*H)
@@ -114,31 +123,32 @@ func (a *DisentangledAttention) Forward(x []float32, batch *Batch, train bool, r
 		a.seed = tensor.SplitMix64(rng)
 	}
 	a.scratch = grow(a.scratch, tensor.Threads()*2*L*L)
-	a.qp = grow(a.qp, tensor.Threads()*2*L*S2)
+	a.qp = grow(a.qp, tensor.Threads()*2*L*W)
 	scale := a.scale()
 	tensor.WithSingleThreadedBLAS(func() {
 		tensor.ParallelChunks(B*nh, func(c, lo, hi int) {
-			qp := a.qp[c*2*L*S2 : c*2*L*S2+L*S2]
-			kp := a.qp[c*2*L*S2+L*S2 : (c+1)*2*L*S2]
+			// Only the W rows of Pq/Pk that relative distances of this length reach.
+			qp := a.qp[c*2*L*W : c*2*L*W+L*W]
+			kp := a.qp[c*2*L*W+L*W : (c+1)*2*L*W]
 			for u := lo; u < hi; u++ {
 				bi, h := u/nh, u%nh
 				off := bi*L*H + h*d
 				P := a.probs[u*L*L : (u+1)*L*L]
 				tensor.Sgemm(tensor.NoTrans, tensor.Trans, L, L, d, scale, a.q[off:], H, a.k[off:], H, 0, P, L)
 				if a.C2P {
-					tensor.Sgemm(tensor.NoTrans, tensor.Trans, L, S2, d, scale, a.q[off:], H, a.pk[h*d:], H, 0, qp, S2)
+					tensor.Sgemm(tensor.NoTrans, tensor.Trans, L, W, d, scale, a.q[off:], H, a.pk[r0*H+h*d:], H, 0, qp, W)
 				}
 				if a.P2C {
-					tensor.Sgemm(tensor.NoTrans, tensor.Trans, L, S2, d, scale, a.k[off:], H, a.pq[h*d:], H, 0, kp, S2)
+					tensor.Sgemm(tensor.NoTrans, tensor.Trans, L, W, d, scale, a.k[off:], H, a.pq[r0*H+h*d:], H, 0, kp, W)
 				}
 				for i := 0; i < L; i++ {
 					row := P[i*L : (i+1)*L]
 					for j := range row {
 						if a.C2P {
-							row[j] += qp[i*S2+a.c2pIdx[i-j+L-1]]
+							row[j] += qp[i*W+a.c2pIdx[i-j+L-1]-r0]
 						}
 						if a.P2C {
-							row[j] += kp[j*S2+a.p2cIdx[j-i+L-1]]
+							row[j] += kp[j*W+a.p2cIdx[j-i+L-1]-r0]
 						}
 					}
 				}
@@ -180,6 +190,7 @@ func (a *DisentangledAttention) Backward(dx, dctx []float32, ws *workspace) {
 	nh := a.NumHeads
 	d := H / nh
 	S2 := 2 * a.Rel.Span
+	r0, W := a.lo, a.w
 	relGrad := a.Rel.NeedGrad()
 	needQ := dx != nil || a.Query.HasTrainable()
 	needK := dx != nil || a.Key.HasTrainable()
@@ -189,8 +200,8 @@ func (a *DisentangledAttention) Backward(dx, dctx []float32, ws *workspace) {
 		return
 	}
 	a.scratch = grow(a.scratch, tensor.Threads()*2*L*L)
-	a.dqp = grow(a.dqp, B*nh*L*S2)
-	a.dkp = grow(a.dkp, B*nh*L*S2)
+	a.dqp = grow(a.dqp, B*nh*L*W)
+	a.dkp = grow(a.dkp, B*nh*L*W)
 	scale := a.scale()
 	tensor.WithSingleThreadedBLAS(func() {
 		tensor.ParallelChunks(B*nh, func(c, lo, hi int) {
@@ -215,18 +226,18 @@ func (a *DisentangledAttention) Backward(dx, dctx []float32, ws *workspace) {
 				}
 				// dS (unscaled); zero query rows have P = 0 and so dS = 0.
 				tensor.SoftmaxBackwardRowsSerial(dP, dP, P, L, L)
-				dqp := a.dqp[u*L*S2 : (u+1)*L*S2]
-				dkp := a.dkp[u*L*S2 : (u+1)*L*S2]
+				dqp := a.dqp[u*L*W : (u+1)*L*W]
+				dkp := a.dkp[u*L*W : (u+1)*L*W]
 				clear(dqp)
 				clear(dkp)
 				for i := 0; i < L; i++ {
 					for j := 0; j < L; j++ {
 						g := dP[i*L+j]
 						if a.C2P {
-							dqp[i*S2+a.c2pIdx[i-j+L-1]] += g
+							dqp[i*W+a.c2pIdx[i-j+L-1]-r0] += g
 						}
 						if a.P2C {
-							dkp[j*S2+a.p2cIdx[j-i+L-1]] += g
+							dkp[j*W+a.p2cIdx[j-i+L-1]-r0] += g
 						}
 					}
 				}
@@ -234,10 +245,10 @@ func (a *DisentangledAttention) Backward(dx, dctx []float32, ws *workspace) {
 				tensor.Sgemm(tensor.NoTrans, tensor.NoTrans, L, d, L, scale, dP, L, a.k[off:], H, 0, dq[off:], H)
 				tensor.Sgemm(tensor.Trans, tensor.NoTrans, L, d, L, scale, dP, L, a.q[off:], H, 0, dk[off:], H)
 				if a.C2P {
-					tensor.Sgemm(tensor.NoTrans, tensor.NoTrans, L, d, S2, scale, dqp, S2, a.pk[h*d:], H, 1, dq[off:], H)
+					tensor.Sgemm(tensor.NoTrans, tensor.NoTrans, L, d, W, scale, dqp, W, a.pk[r0*H+h*d:], H, 1, dq[off:], H)
 				}
 				if a.P2C {
-					tensor.Sgemm(tensor.NoTrans, tensor.NoTrans, L, d, S2, scale, dkp, S2, a.pq[h*d:], H, 1, dk[off:], H)
+					tensor.Sgemm(tensor.NoTrans, tensor.NoTrans, L, d, W, scale, dkp, W, a.pq[r0*H+h*d:], H, 1, dk[off:], H)
 				}
 			}
 		})
@@ -252,10 +263,10 @@ func (a *DisentangledAttention) Backward(dx, dctx []float32, ws *workspace) {
 			bi, h := u/nh, u%nh
 			off := bi*L*H + h*d
 			if a.C2P {
-				tensor.Sgemm(tensor.Trans, tensor.NoTrans, S2, d, L, scale, a.dqp[u*L*S2:], S2, a.q[off:], H, 1, a.dPk[h*d:], H)
+				tensor.Sgemm(tensor.Trans, tensor.NoTrans, W, d, L, scale, a.dqp[u*L*W:], W, a.q[off:], H, 1, a.dPk[r0*H+h*d:], H)
 			}
 			if a.P2C {
-				tensor.Sgemm(tensor.Trans, tensor.NoTrans, S2, d, L, scale, a.dkp[u*L*S2:], S2, a.k[off:], H, 1, a.dPq[h*d:], H)
+				tensor.Sgemm(tensor.Trans, tensor.NoTrans, W, d, L, scale, a.dkp[u*L*W:], W, a.k[off:], H, 1, a.dPq[r0*H+h*d:], H)
 			}
 		}
 	}

@@ -32,12 +32,16 @@ func TestDisentangledAttentionGradients(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		c2p, p2c bool
-	}{{"c2p+p2c", true, true}, {"c2p", true, false}, {"p2c", false, true}} {
+		buckets  int
+	}{{"c2p+p2c", true, true, 4}, {"c2p", true, false, 4}, {"p2c", false, true, 4},
+		// 2·16 rows of R, of which distances |i−j| ≤ 5 reach only 11.
+		{"wide-span", true, true, 16}} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(5, 5))
 			B, L, H, nh := 2, 6, 8, 2
 			n := B * L
 			cfg := tinyDebertaConfig(nil, false)
+			cfg.PositionBuckets = tc.buckets
 			rel, err := newRelEmbeddings("enc", cfg, 1e-7)
 			require.NoError(t, err)
 			a := &DisentangledAttention{Query: NewLinear("q", H, H, true), Key: NewLinear("k", H, H, true), Value: NewLinear("v", H, H, true),
