@@ -116,8 +116,10 @@ func (a *DisentangledAttention) Forward(x []float32, batch *Batch, train bool, r
 	a.Key.Forward(a.k, x, n)
 	a.Value.Forward(a.v, x, n)
 	R := a.Rel.R()
-	a.Query.Forward(a.pq, R, S2)
-	a.Key.Forward(a.pk, R, S2)
+	// Pq/Pk only for the W rows of R that this length reaches (rows outside
+	// get no score and no gradient).
+	a.Query.Forward(a.pq[r0*H:(r0+W)*H], R[r0*H:(r0+W)*H], W)
+	a.Key.Forward(a.pk[r0*H:(r0+W)*H], R[r0*H:(r0+W)*H], W)
 	a.dropOn = train && a.ProbsDropout > 0
 	if a.dropOn {
 		a.seed = tensor.SplitMix64(rng)
@@ -270,17 +272,18 @@ func (a *DisentangledAttention) Backward(dx, dctx []float32, ws *workspace) {
 			}
 		}
 	}
-	R := a.Rel.R()
+	rows := func(s []float32) []float32 { return s[r0*H : (r0+W)*H] }
+	R := rows(a.Rel.R())
 	var dR []float32
 	if relGrad {
-		dR = a.Rel.dr
+		dR = rows(a.Rel.dr)
 	}
 	// Reverse of Forward: Key(R), Query(R), Value(x), Key(x), Query(x).
 	if relGrad || a.Key.HasTrainable() {
-		a.Key.Backward(dR, R, a.dPk, S2, true)
+		a.Key.Backward(dR, R, rows(a.dPk), W, true)
 	}
 	if relGrad || a.Query.HasTrainable() {
-		a.Query.Backward(dR, R, a.dPq, S2, true)
+		a.Query.Backward(dR, R, rows(a.dPq), W, true)
 	}
 	acc := false
 	if needV {
