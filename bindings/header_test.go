@@ -10,33 +10,19 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/openmed/openmed/internal/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // repoRoot walks up from the working directory to the folder holding go.mod.
 func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(t, parent, dir, "go.mod not found above the working directory")
-		dir = parent
-	}
+	return testutil.Root(t)
 }
 
 // sharedDir is ../shared beside the repository; the test skips when absent.
 func sharedDir(t *testing.T) string {
-	t.Helper()
-	d := filepath.Join(repoRoot(t), "..", "shared")
-	if _, err := os.Stat(filepath.Join(d, "tokenizers")); err != nil {
-		t.Skipf("../shared not found: %v (the C tests need its tokenizers, data and fixtures)", err)
-	}
-	return d
+	return testutil.SharedDir(t)
 }
 
 // libBuild is the c-shared library built once for all tests of the package.

@@ -12,27 +12,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmed/openmed/core/tokenize"
+	"github.com/openmed/openmed/internal/testutil"
 )
 
 // sharedDir is ../shared beside the repository root (the folder with
 // go.mod); tests that need it skip when it is absent.
 func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(t, parent, dir, "go.mod not found")
-		dir = parent
-	}
-	d := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(filepath.Join(d, "tokenizers")); err != nil {
-		t.Skipf("../shared not found: %v", err)
-	}
-	return d
+	return testutil.SharedDir(t)
 }
 
 func TestStatusOf(t *testing.T) {

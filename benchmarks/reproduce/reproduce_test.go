@@ -11,6 +11,7 @@ import (
 
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/corpus"
+	"github.com/openmed/openmed/internal/testutil"
 	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/dapt"
 	"github.com/stretchr/testify/assert"
@@ -19,14 +20,7 @@ import (
 
 // sharedDir is ../shared beside the repo root (the folder holding go.mod).
 func sharedDir(t *testing.T) string {
-	t.Helper()
-	root, err := repoRoot()
-	require.NoError(t, err)
-	d := filepath.Join(root, "..", "shared")
-	if _, err := os.Stat(filepath.Join(d, "data")); err != nil {
-		t.Skip("../shared not found: the reproduction test needs ../shared/data and ../shared/tokenizers (CI has them): " + err.Error())
-	}
-	return d
+	return testutil.SharedDir(t)
 }
 
 // tinyData copies the first n sentences of each split of the corpora into a

@@ -1,31 +1,16 @@
 package checkpoint
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/openmed/openmed/internal/testutil"
 )
 
 // sharedDir returns ../shared relative to the repository root (the folder
 // holding go.mod), skipping the test when it is absent.
 func sharedDir(t testing.TB) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			shared := filepath.Join(dir, "..", "shared")
-			if _, err := os.Stat(shared); err != nil {
-				t.Skipf("../shared not found: %s is missing (fixtures live beside the repo root)", shared)
-			}
-			return shared
-		}
-		if filepath.Dir(dir) == dir {
-			t.Skipf("../shared not found: no go.mod above %s", wd)
-		}
-	}
+	return testutil.SharedDir(t)
 }
 
 // fixture returns a path under ../shared/fixtures.

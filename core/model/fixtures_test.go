@@ -4,33 +4,16 @@ import (
 	"encoding/json"
 	"math"
 	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/openmed/openmed/internal/testutil"
 	"github.com/stretchr/testify/require"
 )
 
 // sharedDir returns ../shared relative to the repository root (the directory
 // holding go.mod), skipping the test when it is absent.
 func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("../shared not found: no go.mod above the working directory")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(filepath.Join(shared, "fixtures")); err != nil {
-		t.Skipf("../shared not found: %s (fixtures live beside the repo root)", shared)
-	}
-	return shared
+	return testutil.SharedDir(t)
 }
 
 // jArray is the fixtures' JSON array encoding.

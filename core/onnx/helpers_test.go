@@ -3,34 +3,15 @@ package onnx
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 
-	"github.com/stretchr/testify/require"
+	"github.com/openmed/openmed/internal/testutil"
 )
 
 // sharedDir returns ../shared relative to the repository root (the directory
 // holding go.mod), skipping the test when it is absent.
 func sharedDir(t testing.TB) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	require.NoError(t, err)
-	dir := wd
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skipf("../shared not found: no go.mod above %s", wd)
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(filepath.Join(shared, "fixtures")); err != nil {
-		t.Skipf("../shared not found: %s has no fixtures/ (%v)", shared, err)
-	}
-	return shared
+	return testutil.SharedDir(t)
 }
 
 // pythonONNX returns /usr/bin/python3 when it can import onnx (Debian

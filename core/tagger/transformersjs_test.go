@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmed/openmed/core/onnx"
+	"github.com/openmed/openmed/internal/testutil"
 )
 
 // jsToken / jsGroup are transformers.js pipeline outputs.
@@ -163,12 +164,5 @@ func abs(x float64) float64 {
 
 // repoRoot is the directory holding go.mod above the working directory.
 func repoRoot(t testing.TB) string {
-	wd, err := os.Getwd()
-	require.NoError(t, err)
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if exists(filepath.Join(dir, "go.mod")) {
-			return dir
-		}
-		require.NotEqual(t, dir, filepath.Dir(dir), "no go.mod above %s", wd)
-	}
+	return testutil.Root(t)
 }

@@ -9,29 +9,13 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/openmed/openmed/internal/testutil"
 	"github.com/stretchr/testify/require"
 )
 
 // sharedDir returns ../shared relative to the repository root, or skips.
 func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("../shared not found: no go.mod above the working directory")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(filepath.Join(shared, "tokenizers")); err != nil {
-		t.Skipf("../shared not found: %s is absent (the reference tokenizers live there)", shared)
-	}
-	return shared
+	return testutil.SharedDir(t)
 }
 
 // refEncoding is one line of ref/<tokenizer>/{corpus,tricky}.jsonl.gz.

@@ -7,11 +7,10 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
+	"github.com/openmed/openmed/internal/testutil"
 )
 
 // python is the Debian interpreter that has python3-torch (never the pyenv one on PATH).
@@ -19,28 +18,13 @@ const python = "/usr/bin/python3"
 
 // repoRoot walks up from the working directory to the folder holding go.mod.
 func repoRoot(t testing.TB) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	require.NoError(t, err)
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatalf("no go.mod above %s", wd)
-		}
-	}
+	return testutil.Root(t)
 }
 
 // sharedDir returns ../shared beside the repository root, skipping the test
 // when it is absent (CI always has it).
 func sharedDir(t testing.TB) string {
-	t.Helper()
-	shared := filepath.Join(repoRoot(t), "..", "shared")
-	if _, err := os.Stat(shared); err != nil {
-		t.Skipf("../shared not found: %s is missing (fixtures and corpora live beside the repo root)", shared)
-	}
-	return shared
+	return testutil.SharedDir(t)
 }
 
 // requireTorch skips when /usr/bin/python3 cannot import torch, except under

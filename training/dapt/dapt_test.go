@@ -13,30 +13,14 @@ import (
 
 	"github.com/openmed/openmed/core/corpus"
 	"github.com/openmed/openmed/core/tokenize"
+	"github.com/openmed/openmed/internal/testutil"
 	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/loss"
 )
 
 // sharedDir returns ../shared beside the repository root, skipping when absent.
 func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("../shared not found: no go.mod above the working directory")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(filepath.Join(shared, "tokenizers")); err != nil {
-		t.Skipf("../shared not found: %s", shared)
-	}
-	return shared
+	return testutil.SharedDir(t)
 }
 
 func pubmed(t testing.TB) (*tokenize.Tokenizer, string) {

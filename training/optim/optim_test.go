@@ -11,26 +11,13 @@ import (
 
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/tensor"
+	"github.com/openmed/openmed/internal/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func sharedDir(t testing.TB) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	require.NoError(t, err)
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			shared := filepath.Join(dir, "..", "shared")
-			if _, err := os.Stat(shared); err != nil {
-				t.Skipf("../shared not found: %s is missing (fixtures live beside the repo root)", shared)
-			}
-			return shared
-		}
-		if filepath.Dir(dir) == dir {
-			t.Skipf("../shared not found: no go.mod above %s", wd)
-		}
-	}
+	return testutil.SharedDir(t)
 }
 
 type jt struct {

@@ -12,27 +12,14 @@ import (
 	"github.com/openmed/openmed/core/corpus"
 	"github.com/openmed/openmed/core/model"
 	"github.com/openmed/openmed/core/tokenize"
+	"github.com/openmed/openmed/internal/testutil"
 	"github.com/openmed/openmed/training"
 )
 
 // sharedDir returns ../shared beside the repository root (the dir holding go.mod),
 // skipping when it is absent.
 func sharedDir(t *testing.T) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	require.NoError(t, err)
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			s := filepath.Join(d, "..", "shared")
-			if _, err := os.Stat(s); err != nil {
-				t.Skipf("../shared not found: %s beside the repository root %s is needed for the corpora and tokenizers", s, d)
-			}
-			return s
-		}
-		if filepath.Dir(d) == d {
-			t.Fatalf("no go.mod above %s", wd)
-		}
-	}
+	return testutil.SharedDir(t)
 }
 
 // tinyBase writes a 1-layer, 32-hidden BERT base folder (model.New, seed 1) with the
