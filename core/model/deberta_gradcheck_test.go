@@ -35,15 +35,21 @@ func TestDisentangledAttentionGradients(t *testing.T) {
 		buckets  int
 	}{{"c2p+p2c", true, true, 4}, {"c2p", true, false, 4}, {"p2c", false, true, 4},
 		// 2·16 rows of R, of which distances |i−j| ≤ 5 reach only 11.
-		{"wide-span", true, true, 16}} {
+		{"wide-span", true, true, 16},
+		// norm_rel_ebd "none": R is rel_embeddings.weight itself.
+		{"no-rel-layernorm", true, true, 0}} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(5, 5))
 			B, L, H, nh := 2, 6, 8, 2
 			n := B * L
 			cfg := tinyDebertaConfig(nil, false)
 			cfg.PositionBuckets = tc.buckets
+			if tc.buckets == 0 {
+				cfg.PositionBuckets, cfg.MaxRelativePositions, cfg.NormRelEbd = 4, 8, "none"
+			}
 			rel, err := newRelEmbeddings("enc", cfg, 1e-7)
 			require.NoError(t, err)
+			assert.Equal(t, tc.buckets != 0, rel.LN != nil)
 			a := &DisentangledAttention{Query: NewLinear("q", H, H, true), Key: NewLinear("k", H, H, true), Value: NewLinear("v", H, H, true),
 				NumHeads: nh, Rel: rel, C2P: tc.c2p, P2C: tc.p2c}
 			for _, p := range append(a.Params(), rel.Params()...) {
