@@ -28,7 +28,7 @@ func LoadBase(dir string, labels *LabelSet, seed uint64) (*model.Model, bool, er
 	if err != nil {
 		return nil, false, fmt.Errorf("%s: %w", dir, err)
 	}
-	cfg.Architectures = []string{archName(m.Arch) + "ForTokenClassification"}
+	cfg.Architectures = []string{m.Arch.TokenClassificationClass()}
 	sd, err := checkpoint.LoadWeights(dir)
 	if err != nil {
 		return nil, false, err
@@ -47,9 +47,3 @@ func LoadBase(dir string, labels *LabelSet, seed uint64) (*model.Model, bool, er
 	return m, len(missing) > 0, nil
 }
 
-func archName(a model.Arch) string {
-	if a == model.ELECTRA {
-		return "Electra"
-	}
-	return "Bert"
-}

@@ -147,3 +147,9 @@ func TestDebertaPytorchBinAndBaseKeys(t *testing.T) {
 	_, _, err = bm.LoadStateDict(base)
 	require.ErrorContains(t, err, "deberta.encoder.rel_embeddings.weight")
 }
+
+func TestTokenClassificationClassNames(t *testing.T) {
+	assert.Equal(t, "BertForTokenClassification", BERT.TokenClassificationClass())
+	assert.Equal(t, "ElectraForTokenClassification", ELECTRA.TokenClassificationClass())
+	assert.Equal(t, "DebertaV2ForTokenClassification", DeBERTaV2.TokenClassificationClass())
+}

@@ -35,6 +35,19 @@ func (a Arch) Prefix() string {
 	return "bert"
 }
 
+// TokenClassificationClass is the transformers class a token-classification
+// checkpoint of this family is saved as (config.json "architectures"), e.g.
+// "BertForTokenClassification".
+func (a Arch) TokenClassificationClass() string {
+	switch a {
+	case ELECTRA:
+		return "ElectraForTokenClassification"
+	case DeBERTaV2:
+		return "DebertaV2ForTokenClassification"
+	}
+	return "BertForTokenClassification"
+}
+
 // Task selects the head on top of the encoder.
 type Task int
 

@@ -165,16 +165,7 @@ func MergeAdapter(baseDir, adapterDir, outDir string, dir MergeDirection) (*Merg
 
 // ArchitectureName is the transformers class a token-classification
 // checkpoint of this family is saved as (config.json "architectures").
-func ArchitectureName(a model.Arch) string {
-	switch a {
-	case model.ELECTRA:
-		return "ElectraForTokenClassification"
-	case model.BERT:
-		return "BertForTokenClassification"
-	default:
-		return "DebertaV2ForTokenClassification"
-	}
-}
+func ArchitectureName(a model.Arch) string { return a.TokenClassificationClass() }
 
 // addDelta does w += s·(b @ a) with b [out, r], a [r, in], w [out, in],
 // summing each element in float64.
