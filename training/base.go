@@ -46,4 +46,3 @@ func LoadBase(dir string, labels *LabelSet, seed uint64) (*model.Model, bool, er
 	}
 	return m, len(missing) > 0, nil
 }
-
