@@ -59,7 +59,9 @@ type LoRAOptions struct {
 	Alpha float64 `json:"lora_alpha"`
 	// Dropout is lora_dropout (paper: 0.05).
 	Dropout float32 `json:"lora_dropout"`
-	// Targets are target_modules (paper: query, value).
+	// Targets are target_modules (paper: query, value). Empty or the default
+	// query/value resolve per architecture (ResolveLoRATargets): query_proj,
+	// value_proj on DeBERTa-v2/v3.
 	Targets []string `json:"target_modules"`
 }
 
@@ -160,8 +162,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("training: max length %d / stride %d: need max length > stride + 2", c.MaxLen, c.Stride)
 	case c.LabelSmoothing < 0 || c.LabelSmoothing >= 1:
 		return fmt.Errorf("training: label smoothing must be in [0,1), got %g", c.LabelSmoothing)
-	case c.Method == MethodLoRA && (c.LoRA.R <= 0 || c.LoRA.Alpha <= 0 || len(c.LoRA.Targets) == 0):
-		return fmt.Errorf("training: LoRA needs r > 0, alpha > 0 and target modules (got r=%d alpha=%g targets=%v)", c.LoRA.R, c.LoRA.Alpha, c.LoRA.Targets)
+	case c.Method == MethodLoRA && (c.LoRA.R <= 0 || c.LoRA.Alpha <= 0):
+		return fmt.Errorf("training: LoRA needs r > 0 and alpha > 0 (got r=%d alpha=%g)", c.LoRA.R, c.LoRA.Alpha)
 	}
 	return nil
 }

@@ -103,7 +103,7 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	var ad *lora.Adapter
 	if cfg.Method == MethodLoRA {
 		lc := lora.NewConfig(lora.WithRank(cfg.LoRA.R), lora.WithAlpha(cfg.LoRA.Alpha), lora.WithDropout(cfg.LoRA.Dropout),
-			lora.WithTargets(cfg.LoRA.Targets...), lora.WithSeed(cfg.Seed))
+			lora.WithTargets(ResolveLoRATargets(m.Arch, cfg.LoRA.Targets)...), lora.WithSeed(cfg.Seed))
 		if ad, err = lora.Apply(m, lc); err != nil {
 			return nil, err
 		}

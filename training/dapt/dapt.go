@@ -105,7 +105,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	var ad *lora.Adapter
 	if cfg.Method == training.MethodLoRA {
 		lc := lora.NewConfig(lora.WithRank(cfg.LoRA.R), lora.WithAlpha(cfg.LoRA.Alpha), lora.WithDropout(cfg.LoRA.Dropout),
-			lora.WithTargets(cfg.LoRA.Targets...), lora.WithSeed(cfg.Seed))
+			lora.WithTargets(training.ResolveLoRATargets(m.Arch, cfg.LoRA.Targets)...), lora.WithSeed(cfg.Seed))
 		lc.ModulesToSave = nil
 		if ad, err = lora.Apply(m, lc); err != nil {
 			return nil, err
