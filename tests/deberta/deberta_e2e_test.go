@@ -183,4 +183,5 @@ func TestDeBERTaV3EndToEnd(t *testing.T) {
 	t.Logf("DAPT LoRA: %d train / %d held-out blocks, held-out loss %.4f → %.4f", dr.TrainBlocks, dr.HeldOutBlocks, dr.Before.Loss, dr.After.Loss)
 	dcj := readJSON(t, filepath.Join(dc.Out, checkpoint.ConfigFile))
 	assert.Equal(t, "deberta-v2", dcj["model_type"])
+	assert.Equal(t, []any{"DebertaV2ForMaskedLM"}, dcj["architectures"])
 }

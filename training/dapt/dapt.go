@@ -35,8 +35,9 @@ type Result struct {
 
 const beforeFile = "heldout_before.json"
 
-// Run pre-trains (or domain-adapts) a BERT encoder with masked-LM on cfg.Text
-// and writes an HF BertForMaskedLM folder (config.json, model.safetensors,
+// Run pre-trains (or domain-adapts) an encoder (BERT, ELECTRA, DeBERTa-v2/v3) with masked-LM on cfg.Text
+// and writes an HF XxxForMaskedLM folder (BertForMaskedLM, ElectraForMaskedLM or
+// DebertaV2ForMaskedLM, after the base; config.json, model.safetensors,
 // tokenizer files) that `openmed train --base` accepts, plus metrics.json,
 // metrics.jsonl and mlm_curve.jsonl.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
@@ -201,11 +202,11 @@ func buildModel(cfg Config, tok *tokenize.Tokenizer) (*model.Model, error) {
 	return m, nil
 }
 
-// writeOutputs writes the BertForMaskedLM folder and the run's logs.
+// writeOutputs writes the XxxForMaskedLM folder (maskedLMClass) and the run's logs.
 func writeOutputs(cfg Config, tokPath string, res *Result) error {
 	out := cfg.Out
 	m := res.Model
-	m.Config.Architectures = []string{"BertForMaskedLM"}
+	m.Config.Architectures = []string{maskedLMClass(m.Arch)}
 	if err := checkpoint.WriteSafetensors(filepath.Join(out, checkpoint.SafeWeightsFile), m.StateDict(), map[string]string{"format": "pt"}); err != nil {
 		return err
 	}
