@@ -43,6 +43,45 @@ func NewEngine(dir string) (*Engine, error) {
 	return newEngine(m), nil
 }
 
+// newEngineForAdapter loads the base of an adapter folder. A base without
+// id2label (a pre-trained encoder or a masked-LM checkpoint, the usual LoRA
+// base) gets a token-classification head sized by the adapter's labels, as
+// from_pretrained(base, num_labels=len(labels)) does before PEFT loads the
+// adapter; the adapter's modules_to_save classifier then replaces that head
+// (any classifier.* tensors in the base are not loaded).
+func newEngineForAdapter(baseDir string, labels []string) (*Engine, error) {
+	cfg, err := checkpoint.LoadConfig(baseDir)
+	if err != nil {
+		return nil, fmt.Errorf("tagger: engine: %w", err)
+	}
+	if cfg.NumLabels() > 0 || len(labels) == 0 {
+		return NewEngine(baseDir)
+	}
+	cfg.ID2Label = make(map[int]string, len(labels))
+	cfg.Label2ID = make(map[string]int, len(labels))
+	for i, l := range labels {
+		cfg.ID2Label[i], cfg.Label2ID[l] = l, i
+	}
+	m, err := model.New(cfg, model.TokenClassification, 0)
+	if err != nil {
+		return nil, fmt.Errorf("tagger: engine: %s: %w", baseDir, err)
+	}
+	sd, err := checkpoint.LoadWeights(baseDir)
+	if err != nil {
+		return nil, fmt.Errorf("tagger: engine: %w", err)
+	}
+	for k := range sd {
+		// A head of another size is not ours to load (ignore_mismatched_sizes).
+		if strings.HasPrefix(k, "classifier.") {
+			delete(sd, k)
+		}
+	}
+	if _, _, err := m.LoadStateDict(sd); err != nil {
+		return nil, fmt.Errorf("tagger: engine: %s: %w", baseDir, err)
+	}
+	return newEngine(m), nil
+}
+
 func newEngine(m *model.Model) *Engine {
 	m.SetTraining(false)
 	e := &Engine{m: m, base: map[string]model.Projection{}}

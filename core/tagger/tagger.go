@@ -130,7 +130,12 @@ func New(modelDir string, opts ...Option) (*Tagger, error) {
 		if t.baseDir == "" {
 			return nil, fmt.Errorf("tagger: %s has only onnx/model.onnx; the Go engine needs the weights (model.safetensors)", modelDir)
 		}
-		if t.engine, err = NewEngine(t.baseDir); err != nil {
+		if adapterDir != "" {
+			t.engine, err = newEngineForAdapter(t.baseDir, labels)
+		} else {
+			t.engine, err = NewEngine(t.baseDir)
+		}
+		if err != nil {
 			return nil, err
 		}
 		t.closers = append(t.closers, t.engine.Close)

@@ -162,6 +162,24 @@ func TestDeBERTaV3EndToEnd(t *testing.T) {
 		nTok += len(ot)
 	}
 	require.Greater(t, nTok, 100)
+
+	// The adapter folder itself (merged on the fly for ORT, attached to the
+	// base for the engine) tags like the merged model.
+	for _, b := range []tagger.BackendKind{tagger.BackendORT, tagger.BackendEngine} {
+		tg, err := tagger.New(cfg.Out, tagger.WithBaseDir(base), tagger.WithBackend(b), tagger.WithThreads(1), tagger.WithCacheDir(cache))
+		require.NoError(t, err, "adapter folder, backend %v", b)
+		ae, err := tg.TagBatch(ctx, texts)
+		require.NoError(t, tg.Close())
+		require.NoError(t, err)
+		for i := range texts {
+			require.Len(t, ae[i], len(ee[i]), "backend %v sentence %d", b, i)
+			for j := range ae[i] {
+				assert.Equal(t, ee[i][j].Label, ae[i][j].Label)
+				assert.Equal(t, [2]int{ee[i][j].Start, ee[i][j].End}, [2]int{ae[i][j].Start, ae[i][j].End})
+				assert.InDelta(t, ee[i][j].Score, ae[i][j].Score, 1e-4)
+			}
+		}
+	}
 	t.Logf("20 sentences: %d words, %d entities, ORT and engine agree", nTok, nEnt)
 
 	// 4. DAPT with LoRA on the base: runs and reports held-out loss.
