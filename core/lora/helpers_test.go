@@ -2,7 +2,6 @@ package lora
 
 import (
 	"encoding/json"
-	"math"
 	"os"
 	"testing"
 
@@ -17,27 +16,8 @@ func sharedDir(t testing.TB) string {
 	return testutil.SharedDir(t)
 }
 
-type jArray struct {
-	DType string    `json:"dtype"`
-	Shape []int     `json:"shape"`
-	Data  []float64 `json:"data"`
-}
-
-func (a jArray) f32() []float32 {
-	out := make([]float32, len(a.Data))
-	for i, v := range a.Data {
-		out[i] = float32(v)
-	}
-	return out
-}
-
-func (a jArray) i32() []int32 {
-	out := make([]int32, len(a.Data))
-	for i, v := range a.Data {
-		out[i] = int32(v)
-	}
-	return out
-}
+// jArray is the fixtures' JSON array encoding.
+type jArray = testutil.Array
 
 type loraFile struct {
 	Inputs struct {
@@ -69,9 +49,9 @@ type loraFile struct {
 
 func (f *loraFile) batch() *model.Batch {
 	in := f.Inputs
-	b := &model.Batch{Batch: in.InputIDs.Shape[0], SeqLen: in.InputIDs.Shape[1], InputIDs: in.InputIDs.i32(), AttentionMask: in.AttentionMask.f32()}
+	b := &model.Batch{Batch: in.InputIDs.Shape[0], SeqLen: in.InputIDs.Shape[1], InputIDs: in.InputIDs.I32(), AttentionMask: in.AttentionMask.F32()}
 	if in.TokenTypeIDs != nil {
-		b.TokenTypeIDs = in.TokenTypeIDs.i32()
+		b.TokenTypeIDs = in.TokenTypeIDs.I32()
 	}
 	return b
 }
@@ -86,11 +66,5 @@ func readLoraFile(t testing.TB, path string) *loraFile {
 }
 
 func maxAbsDiff(t testing.TB, want []float64, got []float32) float64 {
-	t.Helper()
-	require.Equal(t, len(want), len(got))
-	var m float64
-	for i, w := range want {
-		m = math.Max(m, math.Abs(w-float64(got[i])))
-	}
-	return m
+	return testutil.MaxAbsDiff(t, want, got)
 }

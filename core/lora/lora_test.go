@@ -114,7 +114,7 @@ func TestPEFTFixtureParity(t *testing.T) {
 			assert.LessOrEqual(t, maxAbsDiff(t, f.Logits.Data, logits.Data), 1e-4, "logits")
 			n, c := b.Tokens(), logits.Shape[2]
 			dl := make([]float32, len(logits.Data))
-			lv, cnt := loss.CrossEntropy(logits.Data, n, c, f.Inputs.Labels.i32(), 0.1, dl)
+			lv, cnt := loss.CrossEntropy(logits.Data, n, c, f.Inputs.Labels.I32(), 0.1, dl)
 			require.Positive(t, cnt)
 			assert.InDelta(t, f.Loss, float64(lv), 1e-5, "label-smoothed loss")
 			m.ZeroGrad()
@@ -168,7 +168,7 @@ func TestPEFTFixtureParity(t *testing.T) {
 			logits, err = m.Forward(b)
 			require.NoError(t, err)
 			assert.LessOrEqual(t, maxAbsDiff(t, f.LogitsAfterStep.Data, logits.Data), 1e-4, "logits after step")
-			lv, _ = loss.CrossEntropy(logits.Data, n, c, f.Inputs.Labels.i32(), 0.1, nil)
+			lv, _ = loss.CrossEntropy(logits.Data, n, c, f.Inputs.Labels.I32(), 0.1, nil)
 			assert.InDelta(t, f.LossAfterStep, float64(lv), 1e-5)
 			for name, want := range f.MergedLayer0.AfterStep {
 				l := a.Layers[prefix+name]

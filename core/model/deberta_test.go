@@ -49,7 +49,7 @@ func TestDebertaParityWithHFFixtures(t *testing.T) {
 	for i, want := range c.Outputs.Attentions {
 		assert.LessOrEqual(t, maxAbsDiff(t, want.Data, m.Encoder.Layers[i].Attention.Probs()), 1e-5, "attentions[%d]", i)
 	}
-	l, cnt := loss.CrossEntropy(logits.Data, c.Inputs.Labels.Shape[0]*c.Inputs.Labels.Shape[1], logits.Shape[2], c.Inputs.Labels.i32(), 0, nil)
+	l, cnt := loss.CrossEntropy(logits.Data, c.Inputs.Labels.Shape[0]*c.Inputs.Labels.Shape[1], logits.Shape[2], c.Inputs.Labels.I32(), 0, nil)
 	require.Positive(t, cnt)
 	assert.InDelta(t, c.Outputs.Loss, float64(l), 1e-5, "loss")
 }

@@ -1,7 +1,6 @@
 package model
 
 import (
-	"encoding/json"
 	"math"
 	"os"
 	"testing"
@@ -17,27 +16,7 @@ func sharedDir(t testing.TB) string {
 }
 
 // jArray is the fixtures' JSON array encoding.
-type jArray struct {
-	DType string    `json:"dtype"`
-	Shape []int     `json:"shape"`
-	Data  []float64 `json:"data"`
-}
-
-func (a jArray) f32() []float32 {
-	out := make([]float32, len(a.Data))
-	for i, v := range a.Data {
-		out[i] = float32(v)
-	}
-	return out
-}
-
-func (a jArray) i32() []int32 {
-	out := make([]int32, len(a.Data))
-	for i, v := range a.Data {
-		out[i] = int32(v)
-	}
-	return out
-}
+type jArray = testutil.Array
 
 type jInputs struct {
 	InputIDs      jArray  `json:"input_ids"`
@@ -47,9 +26,9 @@ type jInputs struct {
 }
 
 func (in jInputs) batch() *Batch {
-	b := &Batch{Batch: in.InputIDs.Shape[0], SeqLen: in.InputIDs.Shape[1], InputIDs: in.InputIDs.i32(), AttentionMask: in.AttentionMask.f32()}
+	b := &Batch{Batch: in.InputIDs.Shape[0], SeqLen: in.InputIDs.Shape[1], InputIDs: in.InputIDs.I32(), AttentionMask: in.AttentionMask.F32()}
 	if in.TokenTypeIDs != nil {
-		b.TokenTypeIDs = in.TokenTypeIDs.i32()
+		b.TokenTypeIDs = in.TokenTypeIDs.I32()
 	}
 	return b
 }
@@ -67,21 +46,10 @@ type caseFile struct {
 	MaskedPositions [][2]int `json:"masked_positions"`
 }
 
-func readJSON(t testing.TB, path string, v any) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(data, v), path)
-}
+func readJSON(t testing.TB, path string, v any) { testutil.ReadJSON(t, path, v) }
 
 func maxAbsDiff(t testing.TB, want []float64, got []float32) float64 {
-	t.Helper()
-	require.Equal(t, len(want), len(got))
-	var m float64
-	for i, w := range want {
-		m = math.Max(m, math.Abs(w-float64(got[i])))
-	}
-	return m
+	return testutil.MaxAbsDiff(t, want, got)
 }
 
 // refCrossEntropy is torch's CrossEntropyLoss(ignore_index=-100,

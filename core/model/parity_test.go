@@ -37,7 +37,7 @@ func TestParityWithHFFixtures(t *testing.T) {
 			for i, want := range c.Outputs.Attentions {
 				assert.LessOrEqual(t, maxAbsDiff(t, want.Data, m.Encoder.Layers[i].Attention.Probs()), 1e-5, "attentions[%d]", i)
 			}
-			l, cnt := loss.CrossEntropy(logits.Data, c.Inputs.Labels.Shape[0]*c.Inputs.Labels.Shape[1], logits.Shape[2], c.Inputs.Labels.i32(), 0, nil)
+			l, cnt := loss.CrossEntropy(logits.Data, c.Inputs.Labels.Shape[0]*c.Inputs.Labels.Shape[1], logits.Shape[2], c.Inputs.Labels.I32(), 0, nil)
 			require.Positive(t, cnt)
 			assert.InDelta(t, c.Outputs.Loss, float64(l), 1e-5, "loss")
 		})
@@ -80,6 +80,6 @@ func TestParityMLM(t *testing.T) {
 		row := logits.Data[(pos[0]*L+pos[1])*V : (pos[0]*L+pos[1]+1)*V]
 		assert.LessOrEqual(t, maxAbsDiff(t, c.Outputs.MaskedLogits.Data[k*V:(k+1)*V], row), 1e-4, "masked_logits[%d]", k)
 	}
-	l, _ := loss.CrossEntropy(logits.Data, 2*L, V, c.Inputs.Labels.i32(), 0, nil)
+	l, _ := loss.CrossEntropy(logits.Data, 2*L, V, c.Inputs.Labels.I32(), 0, nil)
 	assert.InDelta(t, c.Outputs.Loss, float64(l), 1e-4, "loss")
 }
