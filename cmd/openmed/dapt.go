@@ -26,14 +26,16 @@ func newDaptCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dapt --text F... --out DIR (--base DIR | --from-scratch --layers L --hidden H --heads A --ffn F --vocab TOKENIZER)",
 		Short: "Domain-adaptive masked-LM pre-training (or pre-training from scratch) on raw text",
-		Long: `Dapt continues masked-language-model training of a BERT encoder on raw text
+		Long: `Dapt continues masked-language-model training of an encoder (BERT, ELECTRA,
+DeBERTa-v3) on raw text
 files (one document or sentence per line): 15% dynamic masking (80% [MASK],
 10% random, 10% kept; specials never masked), sequences packed to 256-token
 [CLS] … [SEP] blocks, full training or LoRA (--lora; merged on save). The
 held-out perplexity (fixed split and masks) is reported before and after.
 --from-scratch initialises a new encoder with HF's init instead of --base.
 
---out receives an HF BertForMaskedLM folder (config.json, model.safetensors,
+--out receives an HF XxxForMaskedLM folder of the base's family
+(BertForMaskedLM, ElectraForMaskedLM, DebertaV2ForMaskedLM; config.json, model.safetensors,
 tokenizer files) that 'openmed train --base' accepts, plus metrics.json,
 metrics.jsonl and mlm_curve.jsonl. Ctrl-C checkpoints; --resume continues.`,
 		Args: cobra.NoArgs,
@@ -61,7 +63,7 @@ metrics.jsonl and mlm_curve.jsonl. Ctrl-C checkpoints; --resume continues.`,
 	fl := cmd.Flags()
 	fl.StringSliceVar(&cfg.Text, "text", nil, "raw text files, one document or sentence per line (repeat or comma-separate)")
 	fl.StringVar(&cfg.Out, "out", "", "output folder")
-	fl.StringVar(&cfg.Base, "base", "", "Hugging Face BERT folder to adapt")
+	fl.StringVar(&cfg.Base, "base", "", "Hugging Face encoder folder to adapt (BERT, ELECTRA or DeBERTa-v3)")
 	fl.BoolVar(&cfg.FromScratch, "from-scratch", false, "initialise a new encoder instead of --base")
 	fl.IntVar(&scratch.Layers, "layers", 0, "from scratch: number of layers")
 	fl.IntVar(&scratch.Hidden, "hidden", 0, "from scratch: hidden size")
@@ -74,7 +76,7 @@ metrics.jsonl and mlm_curve.jsonl. Ctrl-C checkpoints; --resume continues.`,
 	fl.IntVar(&cfg.LoRA.R, "r", cfg.LoRA.R, "LoRA rank")
 	fl.Float64Var(&cfg.LoRA.Alpha, "alpha", cfg.LoRA.Alpha, "LoRA alpha")
 	fl.Float32Var(&cfg.LoRA.Dropout, "lora-dropout", cfg.LoRA.Dropout, "LoRA dropout")
-	fl.StringVar(&targets, "targets", strings.Join(cfg.LoRA.Targets, ","), "LoRA target modules, comma-separated")
+	fl.StringVar(&targets, "targets", strings.Join(cfg.LoRA.Targets, ","), "LoRA target modules, comma-separated (query,value becomes query_proj,value_proj on DeBERTa)")
 	fl.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "passes over the text")
 	fl.Float64Var(&cfg.LR, "lr", cfg.LR, "peak learning rate")
 	fl.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "blocks per batch")

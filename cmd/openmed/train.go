@@ -70,7 +70,7 @@ writing a checkpoint; --resume continues it to the same result.`,
 	fl.IntVar(&cfg.LoRA.R, "r", cfg.LoRA.R, "LoRA rank")
 	fl.Float64Var(&cfg.LoRA.Alpha, "alpha", cfg.LoRA.Alpha, "LoRA alpha (scaling alpha/r)")
 	fl.Float32Var(&cfg.LoRA.Dropout, "lora-dropout", cfg.LoRA.Dropout, "LoRA dropout")
-	fl.StringVar(&f.targets, "targets", strings.Join(cfg.LoRA.Targets, ","), "LoRA target modules, comma-separated")
+	fl.StringVar(&f.targets, "targets", strings.Join(cfg.LoRA.Targets, ","), "LoRA target modules, comma-separated (query,value becomes query_proj,value_proj on DeBERTa)")
 	fl.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "training epochs")
 	fl.Float64Var(&cfg.LR, "lr", cfg.LR, "peak learning rate")
 	fl.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "training batch size (windows)")
