@@ -7,7 +7,7 @@ BIN       := bin/openmed
 SHARED    ?= ../shared
 GOTESTFLAGS ?= -timeout 60m
 
-.PHONY: all setup build test vet fmt demo fuzz clean test-go test-capi test-python install-python reproduce bench
+.PHONY: all setup build test vet fmt demo fuzz clean test-go test-capi test-python test-notebook install-python reproduce bench
 
 all: build
 
@@ -22,7 +22,7 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || (echo "gofmt needed:"; gofmt -l .; exit 1)
 	$(GO) vet ./...
 
-test: setup build vet test-go test-capi test-python
+test: setup build vet test-go test-capi test-python test-notebook
 
 test-go:
 	$(GO) test $(GOTESTFLAGS) ./...
@@ -34,6 +34,10 @@ test-capi:
 # The Python package (ctypes over libopenmed.so) with Debian's pytest.
 test-python:
 	bash scripts/test_python.sh
+
+# The notebook, executed with Debian's jupyter nbconvert so it cannot rot.
+test-notebook:
+	bash scripts/test_notebook.sh
 
 install-python:
 	bash scripts/install_python.sh
