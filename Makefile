@@ -22,7 +22,7 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || (echo "gofmt needed:"; gofmt -l .; exit 1)
 	$(GO) vet ./...
 
-test: setup build vet test-go test-capi test-python test-notebook
+test: setup build vet test-go test-capi test-notebook test-python
 
 test-go:
 	$(GO) test $(GOTESTFLAGS) ./...
