@@ -102,8 +102,10 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	var ad *lora.Adapter
 	if cfg.Method == MethodLoRA {
+		// training_args.json records the modules actually adapted.
+		cfg.LoRA.Targets = ResolveLoRATargets(m.Arch, cfg.LoRA.Targets)
 		lc := lora.NewConfig(lora.WithRank(cfg.LoRA.R), lora.WithAlpha(cfg.LoRA.Alpha), lora.WithDropout(cfg.LoRA.Dropout),
-			lora.WithTargets(ResolveLoRATargets(m.Arch, cfg.LoRA.Targets)...), lora.WithSeed(cfg.Seed))
+			lora.WithTargets(cfg.LoRA.Targets...), lora.WithSeed(cfg.Seed))
 		if ad, err = lora.Apply(m, lc); err != nil {
 			return nil, err
 		}

@@ -105,8 +105,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	var ad *lora.Adapter
 	if cfg.Method == training.MethodLoRA {
+		// training_args.json records the modules actually adapted.
+		cfg.LoRA.Targets = training.ResolveLoRATargets(m.Arch, cfg.LoRA.Targets)
 		lc := lora.NewConfig(lora.WithRank(cfg.LoRA.R), lora.WithAlpha(cfg.LoRA.Alpha), lora.WithDropout(cfg.LoRA.Dropout),
-			lora.WithTargets(training.ResolveLoRATargets(m.Arch, cfg.LoRA.Targets)...), lora.WithSeed(cfg.Seed))
+			lora.WithTargets(cfg.LoRA.Targets...), lora.WithSeed(cfg.Seed))
 		lc.ModulesToSave = nil
 		if ad, err = lora.Apply(m, lc); err != nil {
 			return nil, err
