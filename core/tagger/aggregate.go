@@ -3,6 +3,8 @@ package tagger
 import (
 	"math"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/openmed/openmed/core/scheme"
 	"github.com/openmed/openmed/core/tokenize"
@@ -183,8 +185,9 @@ func (d *docScores) group(toks []tokEntity) []Entity {
 			s += float64(t.score)
 		}
 		last := g[len(g)-1]
+		sb, eb, sc, ec := trimSpace(d.text, g[0].sb, last.eb, g[0].sc, last.ec)
 		out = append(out, Entity{Label: typ, Score: float32(s / float64(len(g))), Index: -1,
-			Text: d.text[g[0].sb:last.eb], Start: g[0].sc, End: last.ec, StartByte: g[0].sb, EndByte: last.eb})
+			Text: d.text[sb:eb], Start: sc, End: ec, StartByte: sb, EndByte: eb})
 	}
 	var g []tokEntity
 	for _, t := range toks {
@@ -233,4 +236,27 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// trimSpace narrows the span text[sb:eb] (code points [sc,ec)) past leading
+// and trailing white space. SentencePiece (Metaspace) tokenizers such as
+// DeBERTa-v3's give a word's first piece an offset that starts at the space
+// before it ("▁polyp" → " polyp"); an entity group should cover the words
+// only, as HF's pipeline "word" does, so brat/CoNLL spans stay exact.
+func trimSpace(text string, sb, eb, sc, ec int) (int, int, int, int) {
+	for sb < eb {
+		r, n := utf8.DecodeRuneInString(text[sb:eb])
+		if !unicode.IsSpace(r) {
+			break
+		}
+		sb, sc = sb+n, sc+1
+	}
+	for eb > sb {
+		r, n := utf8.DecodeLastRuneInString(text[sb:eb])
+		if !unicode.IsSpace(r) {
+			break
+		}
+		eb, ec = eb-n, ec-1
+	}
+	return sb, eb, sc, ec
 }

@@ -281,7 +281,7 @@ def dapt(text, output, base=None, tokenizer=None, scratch=None, lora=False, epoc
          batch_size=None, callback=None, **options):
     """Domain-adaptive pre-training (masked LM, 15% / 80-10-10 masking) of
     ``base`` on raw ``text`` files (one document or sentence per line);
-    writes an HF BertForMaskedLM folder that train(base=...) accepts.
+    writes an HF XxxForMaskedLM folder (Bert, Electra or DebertaV2, as the base) that train(base=...) accepts.
 
     With ``scratch`` (a dict of BertConfig sizes: num_hidden_layers,
     hidden_size, num_attention_heads, intermediate_size) a new encoder is
