@@ -137,20 +137,9 @@ func (a *AdapterConfig) UnmarshalJSON(data []byte) error {
 // as PEFT's json.dumps(sort_keys=True)).
 func (a *AdapterConfig) MarshalJSON() ([]byte, error) {
 	type plain AdapterConfig
-	known, err := json.Marshal((*plain)(a))
+	out, err := overlayJSON(a.raw, (*plain)(a))
 	if err != nil {
 		return nil, err
-	}
-	var km map[string]json.RawMessage
-	if err := json.Unmarshal(known, &km); err != nil {
-		return nil, err
-	}
-	out := make(map[string]json.RawMessage, len(a.raw)+len(km)+1)
-	for k, v := range a.raw {
-		out[k] = v
-	}
-	for k, v := range km {
-		out[k] = v
 	}
 	var tm any = a.TargetModules
 	if a.TargetModules == nil && a.TargetModulesRegex != "" {

@@ -191,20 +191,9 @@ func (c *Config) UnmarshalJSON(data []byte) error {
 // (as PretrainedConfig.to_json_string with sort_keys=True).
 func (c *Config) MarshalJSON() ([]byte, error) {
 	type plain Config
-	known, err := json.Marshal((*plain)(c))
+	out, err := overlayJSON(c.raw, (*plain)(c))
 	if err != nil {
 		return nil, err
-	}
-	var km map[string]json.RawMessage
-	if err := json.Unmarshal(known, &km); err != nil {
-		return nil, err
-	}
-	out := make(map[string]json.RawMessage, len(c.raw)+len(km)+2)
-	for k, v := range c.raw {
-		out[k] = v
-	}
-	for k, v := range km {
-		out[k] = v
 	}
 	if c.ID2Label != nil {
 		m := make(map[string]string, len(c.ID2Label))
@@ -300,4 +289,26 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// overlayJSON returns a copy of raw (a file's fields as read, unknown ones
+// included) with the JSON fields of known written over it, so that saving a
+// config keeps every field this package does not model.
+func overlayJSON(raw map[string]json.RawMessage, known any) (map[string]json.RawMessage, error) {
+	data, err := json.Marshal(known)
+	if err != nil {
+		return nil, err
+	}
+	var km map[string]json.RawMessage
+	if err := json.Unmarshal(data, &km); err != nil {
+		return nil, err
+	}
+	out := make(map[string]json.RawMessage, len(raw)+len(km)+2)
+	for k, v := range raw {
+		out[k] = v
+	}
+	for k, v := range km {
+		out[k] = v
+	}
+	return out, nil
 }
