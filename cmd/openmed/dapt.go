@@ -21,6 +21,7 @@ func init() { rootCmd.AddCommand(newDaptCmd()) }
 func newDaptCmd() *cobra.Command {
 	cfg := dapt.DefaultConfig()
 	var scratch dapt.Scratch
+	var scratchDropout float64
 	var lora, full, quiet bool
 	var targets string
 	cmd := &cobra.Command{
@@ -48,6 +49,9 @@ metrics.jsonl and mlm_curve.jsonl. Ctrl-C checkpoints; --resume continues.`,
 			}
 			if cfg.FromScratch {
 				cfg.Scratch = &scratch
+				if cmd.Flags().Changed("dropout") {
+					scratch.Dropout = &scratchDropout
+				}
 				if scratch.Layers <= 0 || scratch.Hidden <= 0 || scratch.Heads <= 0 || scratch.FFN <= 0 {
 					return fmt.Errorf("dapt: --from-scratch needs positive --layers, --hidden, --heads and --ffn")
 				}
@@ -70,6 +74,8 @@ metrics.jsonl and mlm_curve.jsonl. Ctrl-C checkpoints; --resume continues.`,
 	fl.IntVar(&scratch.Heads, "heads", 0, "from scratch: attention heads")
 	fl.IntVar(&scratch.FFN, "ffn", 0, "from scratch: intermediate (FFN) size")
 	fl.IntVar(&scratch.MaxPositions, "max-positions", 512, "from scratch: max_position_embeddings")
+	fl.Float64Var(&scratchDropout, "dropout", 0.1, "from scratch: hidden and attention dropout written to config.json")
+	fl.StringVar((*string)(&scratch.PositionInit), "position-init", string(dapt.PositionNormal), "from scratch: position table init, normal (HF) or sinusoidal")
 	fl.StringVar(&cfg.Tokenizer, "vocab", "", "tokenizer folder or file (required with --from-scratch; default --base)")
 	fl.BoolVar(&lora, "lora", false, "train LoRA adapters only (merged into the saved weights)")
 	fl.BoolVar(&full, "full", false, "train every parameter (default)")

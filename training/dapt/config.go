@@ -16,6 +16,34 @@ type Scratch struct {
 	FFN    int `json:"intermediate_size"`
 	// MaxPositions is max_position_embeddings (default 512).
 	MaxPositions int `json:"max_position_embeddings"`
+	// Dropout is hidden_dropout_prob and attention_probs_dropout_prob
+	// (nil: BERT's 0.1). Small encoders pre-trained on little text for a
+	// short budget learn faster without it (Geiping & Goldstein 2023,
+	// "Cramming", §4.3); fine-tuning still reads the value from config.json.
+	Dropout *float64 `json:"dropout,omitempty"`
+	// PositionInit chooses how the learned absolute position table starts.
+	PositionInit PositionInit `json:"position_init,omitempty"`
+}
+
+// PositionInit is the initial value of a from-scratch encoder's learned
+// position_embeddings table. The table stays a plain learned parameter
+// (HF-loadable); only its starting point differs.
+type PositionInit string
+
+const (
+	// PositionNormal is HF's init, normal(0, initializer_range) like every
+	// other embedding table.
+	PositionNormal PositionInit = "normal"
+	// PositionSinusoidal starts from the fixed encoding of Vaswani et al.
+	// 2017 §3.5 (sin on even, cos on odd dimensions) scaled to the
+	// initializer range, so relative offsets are linearly readable from the
+	// first step instead of being discovered from noise.
+	PositionSinusoidal PositionInit = "sinusoidal"
+)
+
+// Valid reports whether p is a known PositionInit ("" means normal).
+func (p PositionInit) Valid() bool {
+	return p == "" || p == PositionNormal || p == PositionSinusoidal
 }
 
 // Config is a DAPT (or from-scratch pre-training) run.
@@ -92,6 +120,10 @@ func (c *Config) validate() error {
 		return fmt.Errorf("dapt: give Config.Base (--base) or FromScratch (--from-scratch)")
 	case c.FromScratch && c.Scratch == nil:
 		return fmt.Errorf("dapt: FromScratch needs Config.Scratch (--layers --hidden --heads --ffn)")
+	case c.FromScratch && !c.Scratch.PositionInit.Valid():
+		return fmt.Errorf("dapt: unknown position init %q (want normal or sinusoidal)", c.Scratch.PositionInit)
+	case c.FromScratch && c.Scratch.Dropout != nil && (*c.Scratch.Dropout < 0 || *c.Scratch.Dropout >= 1):
+		return fmt.Errorf("dapt: from-scratch dropout %g outside [0, 1)", *c.Scratch.Dropout)
 	case c.FromScratch && c.Tokenizer == "":
 		return fmt.Errorf("dapt: FromScratch needs Config.Tokenizer (--vocab)")
 	case c.BatchSize <= 0:
