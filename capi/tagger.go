@@ -12,13 +12,20 @@ import (
 	"path/filepath"
 
 	"github.com/openmed/openmed/core/tagger"
+	"github.com/openmed/openmed/models"
 )
+
+// The default tagger (models/default.json and its folders) ships inside
+// libopenmed: openmed_tagger_open with "model": "" uses it.
+func init() { tagger.RegisterDefaultFS(models.FS) }
 
 // taggerConfig is the JSON config of openmed_tagger_open; zero values keep
 // tagger.DefaultOptions (HF pipeline and paper defaults).
 type taggerConfig struct {
-	// Model is an HF token-classification folder, an ONNX export or a PEFT
-	// adapter folder; "" means the default model (tagger.DefaultModelDir).
+	// Model is an HF token-classification folder, an ONNX export, a PEFT
+	// adapter folder or a folder with a default.json manifest; "" means the
+	// default tagger (tagger.NewDefault: $OPENMED_MODEL, then the models
+	// embedded in libopenmed, then models/default.json on disk).
 	Model string `json:"model"`
 	// Adapters are PEFT adapter folders attached to the model, named by their
 	// folder's base name.
@@ -41,7 +48,8 @@ type taggerConfig struct {
 // tagOptions are the per-call options of openmed_tag and openmed_tag_batch:
 // Adapter names one attached adapter; AllAdapters tags with every one. With
 // neither, a tagger with exactly one adapter uses it, with several all of
-// them, and with none the model's own head.
+// them, and with none the model's own head. A default tagger (a manifest)
+// tags as its tag_with says (all its adapters) unless options say otherwise.
 type tagOptions struct {
 	Adapter     string `json:"adapter"`
 	AllAdapters bool   `json:"all_adapters"`
@@ -57,6 +65,7 @@ type tagBatchRequest struct {
 type openTagger struct {
 	t        *tagger.Tagger
 	adapters []string
+	defaults []tagger.TagOption // a manifest's tag_with; nil otherwise
 }
 
 // Close releases the tagger's sessions.
@@ -73,6 +82,8 @@ func (o *openTagger) tagOpts(opts tagOptions) ([]tagger.TagOption, error) {
 			}
 		}
 		return nil, badInput("options: adapter %q is not attached (attached: %v)", opts.Adapter, o.adapters)
+	case !opts.AllAdapters && o.defaults != nil:
+		return o.defaults, nil
 	case opts.AllAdapters || len(o.adapters) > 1:
 		if len(o.adapters) == 0 {
 			return nil, badInput("options: all_adapters, but no adapter is attached")
@@ -147,15 +158,22 @@ func newOpenTagger(cfg taggerConfig) (*openTagger, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := tagger.New(cfg.Model, opts...)
+	d, err := tagger.Open(cfg.Model, opts...)
 	if err != nil {
 		if errors.Is(err, tagger.ErrNoDefaultModel) {
 			return nil, &apiError{StatusNotAvailable, err}
 		}
 		return nil, err
 	}
+	t := d.Tagger
 	o := &openTagger{t: t}
+	if d.Source.Manifest != nil {
+		o.adapters, o.defaults = d.Adapters(), d.DefaultTagOptions()
+	}
 	seen := map[string]bool{}
+	for _, n := range o.adapters {
+		seen[n] = true
+	}
 	for i, dir := range cfg.Adapters {
 		name := filepath.Base(filepath.Clean(dir))
 		if seen[name] {

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/openmed/openmed/core/tagger"
+	"github.com/openmed/openmed/models"
 )
 
 // tagFlags are the options of `openmed tag`.
@@ -31,7 +32,7 @@ type tagFlags struct {
 func newTagCmd() *cobra.Command {
 	var f tagFlags
 	cmd := &cobra.Command{
-		Use:   "tag [--model DIR] (--text TEXT | --input FILE... | stdin)",
+		Use:   "tag [--model DIR] (TEXT... | --text TEXT | --input FILE... | stdin)",
 		Short: "Tag biomedical entities in text (ONNX Runtime or the Go engine)",
 		Long: `Tag runs a token-classification model over whole documents: HF-exact
 tokenisation, windows of 256 tokens with a 50-token stride (stitched so each
@@ -40,22 +41,31 @@ then Hugging Face TokenClassificationPipeline aggregation (none, simple,
 first, average, max). Offsets are Unicode code points.
 
 --model is an HF token-classification folder, an ONNX export (openmed
-export) or a PEFT adapter folder (merged onto its base and exported into the
-cache). Without --model, $OPENMED_MODEL or models/default is used.
+export), a PEFT adapter folder (merged onto its base and exported into the
+cache) or a folder with a default.json manifest (a base plus named
+adapters). Without --model the default tagger is used: $OPENMED_MODEL, else
+the models embedded in this binary (models/default.json: openmed-small-bio
+with the ncbi-disease-lora and bc5cdr-chem-lora adapters, tagging Disease
+and Chemical; extracted once into $OPENMED_CACHE or the user cache), else
+models/default.json beside the binary or the working directory.
 --adapter NAME=DIR attaches more adapters to the same base; --use NAME tags
 with one, --all-adapters with all (the union of their typed entities).
 
-Input: --text, or --input files (each one document; "-" is stdin), or stdin.
+Input: TEXT arguments and --text (one document each), or --input files
+(each one document; "-" is stdin), or stdin.
 With --format jsonl every input line is a document ({"text": ...} or plain
 text) and every output line is {"text": ..., "entities": [...]}.
 Formats: json, jsonl, conll (word<TAB>tag), brat (.ann standoff; with
 several --input files and --out DIR, one DIR/<name>.ann per file).
 Invalid UTF-8 is an error naming the document.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runTag(cmd, f) },
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f.text = append(args, f.text...)
+			return runTag(cmd, f)
+		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.model, "model", "", "model folder (HF, ONNX export or PEFT adapter); default $OPENMED_MODEL or models/default")
+	fl.StringVar(&f.model, "model", "", "model folder (HF, ONNX export, PEFT adapter or default.json folder); default $OPENMED_MODEL, else the embedded default tagger")
 	fl.StringVar(&f.base, "base", "", "base model of an adapter --model whose adapter_config.json path does not resolve")
 	fl.StringArrayVar(&f.adapters, "adapter", nil, "NAME=DIR: attach a PEFT adapter to the base (repeatable)")
 	fl.StringVar(&f.use, "use", "", "tag with this --adapter")
@@ -78,7 +88,11 @@ Invalid UTF-8 is an error naming the document.`,
 	return cmd
 }
 
-func init() { rootCmd.AddCommand(newTagCmd()) }
+func init() {
+	// The default tagger ships inside the binary (package models).
+	tagger.RegisterDefaultFS(models.FS)
+	rootCmd.AddCommand(newTagCmd())
+}
 
 // tagDoc is one input document.
 type tagDoc struct {
@@ -115,7 +129,7 @@ func runTag(cmd *cobra.Command, f tagFlags) error {
 			ignore = append(ignore, l)
 		}
 	}
-	tg, err := tagger.New(f.model, tagger.WithBackend(backend), tagger.WithDevice(device), tagger.WithThreads(f.threads),
+	tg, err := tagger.Open(f.model, tagger.WithBackend(backend), tagger.WithDevice(device), tagger.WithThreads(f.threads),
 		tagger.WithAggregation(agg), tagger.WithIgnoreLabels(ignore...), tagger.WithThreshold(f.threshold),
 		tagger.WithWindow(f.window, f.stride), tagger.WithBatchSize(f.batch), tagger.WithCacheDir(f.cache), tagger.WithBaseDir(f.base))
 	if err != nil {
@@ -137,6 +151,8 @@ func runTag(cmd *cobra.Command, f tagFlags) error {
 		topts = append(topts, tagger.WithAdapter(f.use))
 	case f.allAdapters:
 		topts = append(topts, tagger.WithAllAdapters())
+	case format == tagger.FormatCoNLL && tg.Source.Manifest != nil && tg.Source.Manifest.TagWith == tagger.TagWithAll && len(tg.Adapters()) > 1:
+		return fmt.Errorf("--format conll shows one adapter's tags: pass --use NAME (the default tagger %s has %s)", tg.Source.Dir, strings.Join(tg.Adapters(), ", "))
 	}
 	parent := cmd.Context()
 	if parent == nil {

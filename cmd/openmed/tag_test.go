@@ -13,6 +13,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/tagger"
+	"github.com/openmed/openmed/models"
 )
 
 // fixtureTagger copies the fixture BERT (vocab 128, five labels) and gives it
@@ -213,4 +217,104 @@ func TestTagCommandAdapters(t *testing.T) {
 	assert.Equal(t, count["a"], count["b"])
 	assert.Greater(t, count["a"], 0)
 	assert.Equal(t, len(d.Entities), count["a"]+count["b"])
+}
+
+// defaultManifestDir writes a stand-in default tagger folder: the fixture
+// model as base and two adapters made from the fixture PEFT adapter (the
+// second with its LoRA B matrices tripled, so the two tag differently),
+// each with the base's config.json (id2label), and default.json.
+func defaultManifestDir(t *testing.T) string {
+	t.Helper()
+	base := fixtureTagger(t)
+	root := t.TempDir()
+	require.NoError(t, os.Rename(base, filepath.Join(root, "base")))
+	cfg, err := os.ReadFile(filepath.Join(root, "base", "config.json"))
+	require.NoError(t, err)
+	src := filepath.Join(sharedFixtures(t), "bert", "adapter")
+	for name, scale := range map[string]float32{"dis": 1, "chem": 3} {
+		dir := filepath.Join(root, name)
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+		ac, err := os.ReadFile(filepath.Join(src, checkpoint.AdapterConfigFile))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, checkpoint.AdapterConfigFile), ac, 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), cfg, 0o644))
+		w, err := checkpoint.ReadSafetensors(filepath.Join(src, "adapter_model.safetensors"))
+		require.NoError(t, err)
+		for k, v := range w {
+			if strings.Contains(k, "lora_B") {
+				for i := range v.Data {
+					v.Data[i] *= scale
+				}
+			}
+		}
+		require.NoError(t, checkpoint.WriteSafetensors(filepath.Join(dir, "adapter_model.safetensors"), w, map[string]string{"format": "pt"}))
+	}
+	manifest := `{"base": "base", "adapters": {"disease": "dis", "chemical": "chem"}, "tag_with": "all"}`
+	require.NoError(t, os.WriteFile(filepath.Join(root, "default.json"), []byte(manifest), 0o644))
+	return root
+}
+
+// TestTagCommandDefault: `openmed tag TEXT` without --model uses the default
+// tagger — here $OPENMED_MODEL naming a default.json folder — and prints the
+// union of its adapters' entities, equal to attaching the same adapters to
+// the base explicitly with --all-adapters; --model on the folder does the
+// same; --format conll asks for --use. Without $OPENMED_MODEL the binary's
+// embedded default is used when shipped, and otherwise the error says the
+// models are not shipped.
+func TestTagCommandDefault(t *testing.T) {
+	root := defaultManifestDir(t)
+	text := "Renal failure in mice — aspirin, cancer patients."
+	t.Setenv("OPENMED_CACHE", t.TempDir())
+	t.Setenv("OPENMED_MODEL", root)
+	got, err := runTagCmd(t, "", text, "--format", "jsonl", "--ignore-labels=")
+	require.NoError(t, err, got)
+	want, err := runTagCmd(t, "", "--model", filepath.Join(root, "base"), "--adapter", "chemical="+filepath.Join(root, "chem"),
+		"--adapter", "disease="+filepath.Join(root, "dis"), "--all-adapters", "--text", text, "--format", "jsonl", "--ignore-labels=")
+	require.NoError(t, err, want)
+	var gd, wd struct {
+		Entities []map[string]any `json:"entities"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(got), &gd), got)
+	require.NoError(t, json.Unmarshal([]byte(want), &wd), want)
+	require.Len(t, gd.Entities, len(wd.Entities))
+	count := map[any]int{}
+	for i, w := range wd.Entities {
+		g := gd.Entities[i]
+		for _, k := range []string{"entity_group", "word", "start", "end", "adapter"} {
+			assert.Equal(t, w[k], g[k], "entity %d %s", i, k)
+		}
+		assert.InDelta(t, w["score"], g["score"], 1e-5, "entity %d", i)
+		count[g["adapter"]]++
+	}
+	assert.Positive(t, count["disease"])
+	assert.Positive(t, count["chemical"])
+	assert.Equal(t, len(gd.Entities), count["disease"]+count["chemical"], "every entity names its adapter")
+
+	t.Setenv("OPENMED_MODEL", "")
+	byModel, err := runTagCmd(t, "", "--model", root, text, "--format", "jsonl", "--ignore-labels=")
+	require.NoError(t, err, byModel)
+	assert.Equal(t, got, byModel, "--model on the manifest folder")
+	_, err = runTagCmd(t, "", "--model", root, text, "--format", "conll")
+	assert.ErrorContains(t, err, "--use")
+	conll, err := runTagCmd(t, "", "--model", root, text, "--format", "conll", "--use", "disease")
+	require.NoError(t, err, conll)
+	assert.Contains(t, conll, "aspirin\t")
+
+	// The embedded default (package models).
+	_, st, miss, err := tagger.CheckManifestFS(models.FS)
+	require.NoError(t, err)
+	t.Chdir(t.TempDir())
+	out, err := runTagCmd(t, "", "Famotidine-associated delirium in a patient with cisplatin-induced nephrotoxicity.")
+	if st == tagger.ManifestComplete {
+		require.NoError(t, err, out)
+		var d struct {
+			Entities []map[string]any `json:"entities"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &d), out)
+		assert.NotEmpty(t, d.Entities, "the shipped default tagger finds entities")
+		return
+	}
+	require.ErrorIs(t, err, tagger.ErrNoDefaultModel)
+	assert.Contains(t, err.Error(), "not shipped")
+	t.Logf("default tagger not shipped yet (%s: %v): %v", st, miss, err)
 }

@@ -13,49 +13,38 @@ import (
 	"github.com/openmed/openmed/core/onnx"
 )
 
-// EnvModel names the environment variable with the default model folder.
+// EnvModel names the environment variable with the default model: a model
+// folder, or a folder holding a default tagger manifest (default.json).
 const EnvModel = "OPENMED_MODEL"
 
-// EnvCache names the environment variable with the export cache folder.
+// EnvCache names the environment variable with the cache folder (ONNX
+// exports and the extracted embedded default tagger).
 const EnvCache = "OPENMED_CACHE"
 
-// DefaultModelRelPath is where the shipped default tagger lives, relative to
-// the repository root or the executable's directory.
-const DefaultModelRelPath = "models/default"
-
 // ErrNoDefaultModel reports that no model was named and no default exists.
-var ErrNoDefaultModel = errors.New("tagger: no model given and no default model found: pass --model DIR (an HF token-classification folder, an ONNX export or a PEFT adapter folder), set " + EnvModel + ", or install the default tagger at " + DefaultModelRelPath + " (not shipped yet)")
+var ErrNoDefaultModel = errors.New("tagger: no model given and no default model found: pass --model DIR (an HF token-classification folder, an ONNX export, a PEFT adapter folder or a folder with " + ManifestFile + "), set " + EnvModel + " to one, or use a build that embeds the shipped models (models/" + ManifestFile + " and the folders it names, written by `make reproduce`)")
 
-// DefaultModelDir finds the default model: $OPENMED_MODEL, then
-// models/default beside the executable or in a parent of it or of the
-// working directory (the repository). It returns ErrNoDefaultModel when none
-// has a config.json.
+// ErrDefaultIsManifest reports that the default tagger is a base with
+// adapters (a manifest), which New cannot open: use Open or NewDefault.
+var ErrDefaultIsManifest = errors.New("tagger: the default tagger is a base model with adapters (" + ManifestFile + "); open it with tagger.Open(\"\") or tagger.NewDefault")
+
+// DefaultModelDir finds the default model when it is a single model folder
+// ($OPENMED_MODEL naming one). When the default is a manifest (base +
+// adapters, see NewDefault) it returns ErrDefaultIsManifest; when there is
+// none, ErrNoDefaultModel.
 func DefaultModelDir() (string, error) {
-	if p := os.Getenv(EnvModel); p != "" {
-		if _, err := os.Stat(filepath.Join(p, checkpoint.ConfigFile)); err != nil {
-			return "", fmt.Errorf("tagger: %s=%s: %w", EnvModel, p, err)
-		}
-		return p, nil
+	cache, err := cacheRoot(DefaultOptions())
+	if err != nil {
+		return "", err
 	}
-	var starts []string
-	if exe, err := os.Executable(); err == nil {
-		starts = append(starts, filepath.Dir(exe))
+	src, err := resolveDefault(cache)
+	if err != nil {
+		return "", err
 	}
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
+	if src.Manifest != nil {
+		return "", fmt.Errorf("%w: %s (%s)", ErrDefaultIsManifest, src.Dir, src.Origin)
 	}
-	for _, s := range starts {
-		for dir := s; ; dir = filepath.Dir(dir) {
-			cand := filepath.Join(dir, DefaultModelRelPath)
-			if _, err := os.Stat(filepath.Join(cand, checkpoint.ConfigFile)); err == nil {
-				return cand, nil
-			}
-			if filepath.Dir(dir) == dir {
-				break
-			}
-		}
-	}
-	return "", ErrNoDefaultModel
+	return src.Dir, nil
 }
 
 // folderKind is what a model folder holds.

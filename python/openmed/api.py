@@ -192,8 +192,11 @@ def load(model=None, adapters=None, backend="auto", device="cpu", threads=0, agg
          threshold=0.0, base=None, **options):
     """Load a tagger.
 
-    ``model`` is an HF token-classification folder, an ONNX export or a PEFT
-    adapter folder (None: the default model). ``adapters`` (a folder or a
+    ``model`` is an HF token-classification folder, an ONNX export, a PEFT
+    adapter folder or a folder with a default.json manifest (None: the
+    default tagger — $OPENMED_MODEL, else the models embedded in libopenmed:
+    openmed-small-bio with its Disease and Chemical LoRA adapters, tagging
+    with both; each entity then names its "adapter"). ``adapters`` (a folder or a
     list) are PEFT LoRA adapters attached to it. ``backend`` is "ort" (ONNX
     Runtime), "go" (openmed's engine) or "auto" (ORT when its library loads);
     ``device`` "cpu" or "cuda"; ``aggregation`` HF's aggregation_strategy
@@ -229,7 +232,9 @@ def tag(text_or_texts, model=None, adapters=None, aggregation="simple", threshol
     """Tag one text (-> list of entity dicts shaped like HF's pipeline
     output: entity_group, score, word, start, end in code points) or a list
     of texts (-> list of lists). The tagger for these arguments is loaded
-    once and cached; ``model=None`` means the default model."""
+    once and cached; ``model=None`` means the default tagger (see load()):
+    ``openmed.tag("Cisplatin-induced nephrotoxicity was observed.")`` returns
+    the union of its Disease and Chemical entities."""
     if isinstance(adapters, (str, os.PathLike)):
         adapters = [adapters]
     key = (os.path.abspath(os.fspath(model)) if model is not None else None,

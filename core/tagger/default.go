@@ -1,0 +1,358 @@
+package tagger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// DefaultOrigin says where the default tagger was found.
+type DefaultOrigin int
+
+const (
+	// OriginExplicit is a model or manifest folder named by the caller.
+	OriginExplicit DefaultOrigin = iota
+	// OriginEnv is $OPENMED_MODEL (a model folder or a folder with default.json).
+	OriginEnv
+	// OriginEmbedded is the manifest and models embedded in the binary or
+	// libopenmed (RegisterDefaultFS), extracted into the cache.
+	OriginEmbedded
+	// OriginDisk is models/default.json beside the executable or the working
+	// directory, or in a parent of either (a source checkout).
+	OriginDisk
+)
+
+// String names the origin.
+func (o DefaultOrigin) String() string {
+	switch o {
+	case OriginExplicit:
+		return "explicit"
+	case OriginEnv:
+		return "$" + EnvModel
+	case OriginEmbedded:
+		return "embedded"
+	case OriginDisk:
+		return "disk"
+	}
+	return fmt.Sprintf("DefaultOrigin(%d)", int(o))
+}
+
+// DefaultSource is a resolved default tagger.
+type DefaultSource struct {
+	// Origin is where it was found.
+	Origin DefaultOrigin
+	// Dir is the model folder, or the folder holding default.json (for the
+	// embedded default: the extracted copy in the cache).
+	Dir string
+	// Manifest is nil when Dir is one model folder.
+	Manifest *Manifest
+}
+
+var (
+	defaultFSMu sync.RWMutex
+	defaultFS   fs.FS
+)
+
+// RegisterDefaultFS makes fsys — the models/ tree, with default.json at its
+// root — the embedded default tagger. Binaries call it with the models
+// package's embedded FS (core/tagger does not import it, so the library stays
+// free of the weights); nil unregisters. When default.json or a folder it
+// names is absent from fsys, the embedded default counts as not shipped.
+func RegisterDefaultFS(fsys fs.FS) {
+	defaultFSMu.Lock()
+	defer defaultFSMu.Unlock()
+	defaultFS = fsys
+}
+
+func registeredFS() fs.FS {
+	defaultFSMu.RLock()
+	defer defaultFSMu.RUnlock()
+	return defaultFS
+}
+
+// ManifestStatus says whether fsys holds a usable default tagger.
+type ManifestStatus int
+
+const (
+	// ManifestAbsent: no default.json.
+	ManifestAbsent ManifestStatus = iota
+	// ManifestNotShipped: default.json, but none of the folders it names.
+	ManifestNotShipped
+	// ManifestIncomplete: default.json and only some of its folders.
+	ManifestIncomplete
+	// ManifestComplete: default.json and every folder it names.
+	ManifestComplete
+)
+
+// String names the status.
+func (s ManifestStatus) String() string {
+	switch s {
+	case ManifestAbsent:
+		return "absent"
+	case ManifestNotShipped:
+		return "not shipped"
+	case ManifestIncomplete:
+		return "incomplete"
+	case ManifestComplete:
+		return "complete"
+	}
+	return fmt.Sprintf("ManifestStatus(%d)", int(s))
+}
+
+// CheckManifestFS reads fsys's default.json and reports whether the folders
+// it names are there (base: config.json; adapters: adapter_config.json),
+// with the missing ones. A default.json that does not parse is an error.
+func CheckManifestFS(fsys fs.FS) (*Manifest, ManifestStatus, []string, error) {
+	data, err := fs.ReadFile(fsys, ManifestFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ManifestAbsent, nil, nil
+	}
+	if err != nil {
+		return nil, ManifestAbsent, nil, fmt.Errorf("tagger: %s: %w", ManifestFile, err)
+	}
+	m, err := ParseManifest(data, ManifestFile)
+	if err != nil {
+		return nil, ManifestAbsent, nil, err
+	}
+	miss := m.missingFolders(fsys)
+	switch len(miss) {
+	case 0:
+		return m, ManifestComplete, nil, nil
+	case len(m.Folders()):
+		return m, ManifestNotShipped, miss, nil
+	}
+	return m, ManifestIncomplete, miss, nil
+}
+
+// isManifestDir: dir holds default.json and is not itself a model folder.
+func isManifestDir(dir string) bool {
+	return exists(filepath.Join(dir, ManifestFile)) && !exists(filepath.Join(dir, "config.json")) && !exists(filepath.Join(dir, "adapter_config.json"))
+}
+
+// resolveDefault finds the default tagger: $OPENMED_MODEL, then the
+// registered embedded FS (when its manifest and folders are all there), then
+// models/default.json on disk beside the executable or the working directory
+// or in a parent of either. The embedded default is extracted into cache.
+func resolveDefault(cache string) (*DefaultSource, error) {
+	if p := os.Getenv(EnvModel); p != "" {
+		if isManifestDir(p) {
+			m, err := loadManifestDir(p)
+			if err != nil {
+				return nil, fmt.Errorf("tagger: %s=%s: %w", EnvModel, p, err)
+			}
+			return &DefaultSource{Origin: OriginEnv, Dir: p, Manifest: m}, nil
+		}
+		if !exists(filepath.Join(p, "config.json")) && !exists(filepath.Join(p, "adapter_config.json")) {
+			return nil, fmt.Errorf("tagger: %s=%s: not a model folder (config.json), an adapter folder (adapter_config.json) nor a default tagger folder (%s)", EnvModel, p, ManifestFile)
+		}
+		return &DefaultSource{Origin: OriginEnv, Dir: p}, nil
+	}
+	var notes []string
+	if fsys := registeredFS(); fsys != nil {
+		m, st, miss, err := CheckManifestFS(fsys)
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("tagger: embedded default tagger: %w", err)
+		case st == ManifestComplete:
+			dir, err := extractDefault(fsys, m, cache)
+			if err != nil {
+				return nil, err
+			}
+			return &DefaultSource{Origin: OriginEmbedded, Dir: dir, Manifest: m}, nil
+		case st == ManifestIncomplete:
+			notes = append(notes, fmt.Sprintf("the embedded %s names folders this build lacks: %s", ManifestFile, strings.Join(miss, ", ")))
+		case st == ManifestNotShipped:
+			notes = append(notes, fmt.Sprintf("this build embeds %s but not its models (%s): they are not shipped yet", ManifestFile, strings.Join(miss, ", ")))
+		}
+	}
+	var starts []string
+	if exe, err := os.Executable(); err == nil {
+		starts = append(starts, filepath.Dir(exe))
+	}
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	seen := map[string]bool{}
+	for _, s := range starts {
+		for dir := s; ; dir = filepath.Dir(dir) {
+			cand := filepath.Join(dir, "models")
+			if !seen[cand] && exists(filepath.Join(cand, ManifestFile)) {
+				seen[cand] = true
+				m, st, miss, err := CheckManifestFS(os.DirFS(cand))
+				switch {
+				case err != nil:
+					notes = append(notes, fmt.Sprintf("%s: %v", filepath.Join(cand, ManifestFile), err))
+				case st == ManifestComplete:
+					return &DefaultSource{Origin: OriginDisk, Dir: cand, Manifest: m}, nil
+				default:
+					notes = append(notes, fmt.Sprintf("%s names folders that are absent (%s)", filepath.Join(cand, ManifestFile), strings.Join(miss, ", ")))
+				}
+			}
+			if filepath.Dir(dir) == dir {
+				break
+			}
+		}
+	}
+	if len(notes) > 0 {
+		return nil, fmt.Errorf("%w (%s)", ErrNoDefaultModel, strings.Join(notes, "; "))
+	}
+	return nil, ErrNoDefaultModel
+}
+
+// loadManifestDir reads dir/default.json and checks that its folders exist,
+// naming the first missing one.
+func loadManifestDir(dir string) (*Manifest, error) {
+	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		return nil, fmt.Errorf("tagger: %w", err)
+	}
+	name := filepath.Join(dir, ManifestFile)
+	m, err := ParseManifest(data, name)
+	if err != nil {
+		return nil, err
+	}
+	for _, miss := range m.missingFolders(os.DirFS(dir)) {
+		field := "base"
+		for _, n := range m.AdapterNames() {
+			if m.Adapters[n] == miss {
+				field = fmt.Sprintf("adapters[%q]", n)
+			}
+		}
+		return nil, fmt.Errorf("tagger: %s: %s folder %s is missing or incomplete (no %s)", name, field, filepath.Join(dir, miss),
+			map[bool]string{true: "config.json", false: "adapter_config.json"}[field == "base"])
+	}
+	return m, nil
+}
+
+// DefaultTagger is a Tagger opened by Open, NewDefault or OpenManifest: for
+// a manifest, the base model with every adapter attached under its manifest
+// name; Tag and TagBatch without options tag as the manifest's tag_with says
+// (the union of all adapters' entities by default).
+type DefaultTagger struct {
+	*Tagger
+	// Source is where the tagger came from.
+	Source DefaultSource
+}
+
+// DefaultTagOptions are the options Tag and TagBatch use when given none:
+// the manifest's tag_with, or none for a single model folder.
+func (d *DefaultTagger) DefaultTagOptions() []TagOption {
+	if d.Source.Manifest == nil {
+		return nil
+	}
+	return d.Source.Manifest.TagOptions()
+}
+
+// Tag tags one document; with no options, as DefaultTagOptions.
+func (d *DefaultTagger) Tag(ctx context.Context, text string, opts ...TagOption) ([]Entity, error) {
+	if len(opts) == 0 {
+		opts = d.DefaultTagOptions()
+	}
+	return d.Tagger.Tag(ctx, text, opts...)
+}
+
+// TagBatch tags several documents; with no options, as DefaultTagOptions.
+func (d *DefaultTagger) TagBatch(ctx context.Context, texts []string, opts ...TagOption) ([][]Entity, error) {
+	if len(opts) == 0 {
+		opts = d.DefaultTagOptions()
+	}
+	return d.Tagger.TagBatch(ctx, texts, opts...)
+}
+
+// TagTokens returns the words with their IOB2 tags; with no options, as
+// DefaultTagOptions (which must select one adapter: the union of several has
+// no single tag per word).
+func (d *DefaultTagger) TagTokens(ctx context.Context, text string, opts ...TagOption) ([]Token, error) {
+	if len(opts) == 0 {
+		opts = d.DefaultTagOptions()
+	}
+	return d.Tagger.TagTokens(ctx, text, opts...)
+}
+
+// NewDefault opens the default tagger, found in this order: $OPENMED_MODEL
+// (a model folder, or a folder with default.json), the embedded models
+// registered with RegisterDefaultFS (extracted once into $OPENMED_CACHE or
+// the user cache dir, under openmed/default-<sha256 prefix>), then
+// models/default.json on disk beside the executable or the working directory
+// or a parent of either. Nothing found gives ErrNoDefaultModel, wrapped with
+// what was seen (e.g. a manifest whose models are not shipped yet).
+func NewDefault(opts ...Option) (*DefaultTagger, error) {
+	o := DefaultOptions()
+	for _, f := range opts {
+		f(&o)
+	}
+	cache, err := cacheRoot(o)
+	if err != nil {
+		return nil, err
+	}
+	src, err := resolveDefault(cache)
+	if err != nil {
+		return nil, err
+	}
+	return openSource(*src, opts)
+}
+
+// Open opens model: "" is NewDefault, a folder holding default.json (and no
+// config.json) is OpenManifest, anything else is New (an HF folder, an ONNX
+// export or a PEFT adapter folder).
+func Open(model string, opts ...Option) (*DefaultTagger, error) {
+	if model == "" {
+		return NewDefault(opts...)
+	}
+	if isManifestDir(model) {
+		return OpenManifest(model, opts...)
+	}
+	t, err := New(model, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &DefaultTagger{Tagger: t, Source: DefaultSource{Origin: OriginExplicit, Dir: model}}, nil
+}
+
+// OpenManifest opens the tagger dir/default.json describes: the base with
+// each adapter attached under its name (PEFT adapters on one base, as
+// AddAdapter); a missing folder is an error naming it.
+func OpenManifest(dir string, opts ...Option) (*DefaultTagger, error) {
+	m, err := loadManifestDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return openSource(DefaultSource{Origin: OriginExplicit, Dir: dir, Manifest: m}, opts)
+}
+
+func openSource(src DefaultSource, opts []Option) (*DefaultTagger, error) {
+	if src.Manifest == nil {
+		t, err := New(src.Dir, opts...)
+		if err != nil {
+			return nil, err
+		}
+		return &DefaultTagger{Tagger: t, Source: src}, nil
+	}
+	m := src.Manifest
+	base := filepath.Join(src.Dir, filepath.FromSlash(m.Base))
+	names := m.AdapterNames()
+	// The first adapter opens the tagger on the base (its head becomes the
+	// default head) and is registered as an adapter without a second copy;
+	// the others are attached with AddAdapter.
+	first := filepath.Join(src.Dir, filepath.FromSlash(m.Adapters[names[0]]))
+	t, err := New(first, append(append([]Option(nil), opts...), WithBaseDir(base))...)
+	if err != nil {
+		return nil, fmt.Errorf("tagger: default tagger %s: adapter %q: %w", src.Dir, names[0], err)
+	}
+	t.mu.Lock()
+	t.heads[names[0]] = &head{name: names[0], labels: t.def.labels, be: t.def.be}
+	t.order = append(t.order, names[0])
+	t.mu.Unlock()
+	for _, n := range names[1:] {
+		if err := t.AddAdapter(n, filepath.Join(src.Dir, filepath.FromSlash(m.Adapters[n]))); err != nil {
+			t.Close()
+			return nil, fmt.Errorf("tagger: default tagger %s: %w", src.Dir, err)
+		}
+	}
+	return &DefaultTagger{Tagger: t, Source: src}, nil
+}

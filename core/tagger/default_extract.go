@@ -1,0 +1,204 @@
+package tagger
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+)
+
+// extractedMarker is written last into an extracted default tagger folder:
+// the list of files with their sizes. A folder without it, or whose files
+// differ from it in presence or size, is a partial or corrupted extraction.
+const extractedMarker = ".openmed-extracted.json"
+
+// extractedFile is one entry of extractedMarker.
+type extractedFile struct {
+	Path string `json:"path"`
+	Size int64  `json:"size"`
+}
+
+// manifestFiles lists the regular files the manifest needs from fsys: the
+// manifest itself and every file under its folders, sorted by path.
+func manifestFiles(fsys fs.FS, m *Manifest) ([]extractedFile, error) {
+	var out []extractedFile
+	fi, err := fs.Stat(fsys, ManifestFile)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, extractedFile{ManifestFile, fi.Size()})
+	for _, dir := range m.Folders() {
+		err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.Type().IsRegular() {
+				return nil
+			}
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			out = append(out, extractedFile{p, info.Size()})
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+// contentKey is the first 12 hex digits of a sha256 over the files' paths
+// and bytes: the embedded default tagger's identity (a new build with other
+// models gets another cache folder).
+func contentKey(fsys fs.FS, files []extractedFile) (string, error) {
+	h := sha256.New()
+	for _, f := range files {
+		fmt.Fprintf(h, "%s\x00%d\x00", f.Path, f.Size)
+		r, err := fsys.Open(f.Path)
+		if err != nil {
+			return "", err
+		}
+		_, err = io.Copy(h, r)
+		r.Close()
+		if err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12], nil
+}
+
+// extractionComplete reports whether dir holds exactly files (marker present,
+// every file present with its size).
+func extractionComplete(dir string, files []extractedFile) bool {
+	data, err := os.ReadFile(filepath.Join(dir, extractedMarker))
+	if err != nil {
+		return false
+	}
+	var got []extractedFile
+	if json.Unmarshal(data, &got) != nil || len(got) != len(files) {
+		return false
+	}
+	for i, f := range files {
+		if got[i] != f {
+			return false
+		}
+		fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(f.Path)))
+		if err != nil || !fi.Mode().IsRegular() || fi.Size() != f.Size {
+			return false
+		}
+	}
+	return true
+}
+
+// extractDefault copies the manifest and its folders from fsys to
+// root/default-<contentKey> once and returns that folder. It extracts into a
+// temporary sibling and renames it into place, so a reader never sees a
+// partial folder and concurrent processes are safe (the loser of the rename
+// race uses the winner's copy). A partial or corrupted folder (missing
+// marker, missing or resized file) is moved aside and replaced.
+func extractDefault(fsys fs.FS, m *Manifest, root string) (string, error) {
+	files, err := manifestFiles(fsys, m)
+	if err != nil {
+		return "", fmt.Errorf("tagger: embedded default tagger: %w", err)
+	}
+	key, err := contentKey(fsys, files)
+	if err != nil {
+		return "", fmt.Errorf("tagger: embedded default tagger: %w", err)
+	}
+	out := filepath.Join(root, "default-"+key)
+	if extractionComplete(out, files) {
+		return out, nil
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", fmt.Errorf("tagger: default tagger cache: %w", err)
+	}
+	tmp, err := os.MkdirTemp(root, ".tmp-default-"+key+"-")
+	if err != nil {
+		return "", fmt.Errorf("tagger: default tagger cache: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	for _, f := range files {
+		if err := copyFromFS(fsys, f.Path, filepath.Join(tmp, filepath.FromSlash(f.Path))); err != nil {
+			return "", fmt.Errorf("tagger: extract default tagger to %s: %w", tmp, err)
+		}
+	}
+	marker, err := json.MarshalIndent(files, "", " ")
+	if err != nil {
+		return "", err
+	}
+	if err := writeSynced(filepath.Join(tmp, extractedMarker), marker); err != nil {
+		return "", fmt.Errorf("tagger: extract default tagger: %w", err)
+	}
+	if _, err := os.Stat(out); err == nil && !extractionComplete(out, files) {
+		// Partial or corrupted: move it aside (atomic), then delete it.
+		stale, err := os.MkdirTemp(root, ".stale-default-"+key+"-")
+		if err != nil {
+			return "", fmt.Errorf("tagger: default tagger cache: %w", err)
+		}
+		aside := filepath.Join(stale, "old")
+		if err := os.Rename(out, aside); err != nil && !os.IsNotExist(err) {
+			os.RemoveAll(stale)
+			return "", fmt.Errorf("tagger: replace corrupted default tagger cache %s: %w", out, err)
+		}
+		os.RemoveAll(stale)
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		// Another process renamed its copy first: use it if it is whole.
+		if extractionComplete(out, files) {
+			return out, nil
+		}
+		return "", fmt.Errorf("tagger: default tagger cache: %w", err)
+	}
+	return out, nil
+}
+
+// copyFromFS copies one file out of fsys, creating parent folders.
+func copyFromFS(fsys fs.FS, name, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	r, err := fsys.Open(name)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	w, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		w.Close()
+		return fmt.Errorf("%s: %w", path.Clean(name), err)
+	}
+	if err := w.Sync(); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}
+
+// writeSynced writes data to a new file and syncs it.
+func writeSynced(name string, data []byte) error {
+	w, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(data); err != nil {
+		w.Close()
+		return err
+	}
+	if err := w.Sync(); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}
