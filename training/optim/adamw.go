@@ -7,6 +7,7 @@ package optim
 import (
 	"fmt"
 	"math"
+	"sort"
 
 	"github.com/openmed/openmed/core/tensor"
 )
@@ -77,8 +78,16 @@ type AdamW struct {
 	lr     float64
 	params []*tensor.Param
 	m, v   [][]float32
-	step   int64
+	// offs[i] is where params[i] starts in the concatenation of all
+	// trainable values (offs[len(params)] is the total), so Step can split
+	// the whole update into contiguous chunks across the worker pool.
+	offs []int
+	step int64
 }
+
+// adamwMinChunk is the fewest values a Step chunk handles: below
+// threads×adamwMinChunk values the update runs on the calling goroutine.
+const adamwMinChunk = 1 << 14
 
 // NewAdamW creates an optimiser over the trainable parameters (Grad != nil)
 // of params; frozen parameters are ignored.
@@ -95,7 +104,7 @@ func NewAdamWWithConfig(params []*tensor.Param, cfg AdamWConfig) (*AdamW, error)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	o := &AdamW{cfg: cfg, lr: cfg.LR}
+	o := &AdamW{cfg: cfg, lr: cfg.LR, offs: []int{0}}
 	seen := map[string]bool{}
 	for i, p := range params {
 		if p == nil || p.Value == nil {
@@ -114,6 +123,7 @@ func NewAdamWWithConfig(params []*tensor.Param, cfg AdamWConfig) (*AdamW, error)
 		o.params = append(o.params, p)
 		o.m = append(o.m, make([]float32, len(p.Value.Data)))
 		o.v = append(o.v, make([]float32, len(p.Value.Data)))
+		o.offs = append(o.offs, o.offs[len(o.offs)-1]+len(p.Value.Data))
 	}
 	return o, nil
 }
@@ -135,31 +145,63 @@ func (o *AdamW) SetLR(lr float64) { o.lr = lr }
 func (o *AdamW) StepCount() int64 { return o.step }
 
 // Step applies one AdamW update from the current gradients.
+//
+// The update is elementwise, so it is split over the worker pool
+// (tensor.Threads: OPENMED_THREADS or Config.Threads): all trainable values,
+// parameter after parameter, form one index range cut into contiguous
+// chunks, one per thread. Each value sees exactly the float32 operations of
+// torch's single-tensor loop in the same order, so the result is
+// bit-identical for every thread count.
 func (o *AdamW) Step() {
 	o.step++
 	t := float64(o.step)
 	b1, b2 := o.cfg.Beta1, o.cfg.Beta2
 	bc1 := 1 - math.Pow(b1, t)
-	bc2Sqrt := float32(math.Sqrt(1 - math.Pow(b2, t)))
-	stepSize := float32(-(o.lr / bc1))
-	b1f, b2f := float32(b1), float32(b2)
-	a1, a2 := float32(1-b1), float32(1-b2)
-	eps := float32(o.cfg.Eps)
-	for i, p := range o.params {
-		w, g, m, v := p.Value.Data, p.Grad.Data, o.m[i], o.v[i]
-		if o.cfg.WeightDecay != 0 && !p.NoDecay {
-			decay := float32(1 - o.lr*o.cfg.WeightDecay)
-			for j := range w {
-				w[j] *= decay
-			}
+	k := adamwScalars{
+		b1: float32(b1), b2: float32(b2),
+		a1: float32(1 - b1), a2: float32(1 - b2),
+		bc2Sqrt:  float32(math.Sqrt(1 - math.Pow(b2, t))),
+		stepSize: float32(-(o.lr / bc1)),
+		eps:      float32(o.cfg.Eps),
+		decay:    float32(1 - o.lr*o.cfg.WeightDecay),
+	}
+	withDecay := o.cfg.WeightDecay != 0
+	tensor.Parallel(o.offs[len(o.offs)-1], adamwMinChunk, func(lo, hi int) {
+		// First parameter whose values reach past lo.
+		i := sort.Search(len(o.params), func(i int) bool { return o.offs[i+1] > lo })
+		for ; i < len(o.params) && o.offs[i] < hi; i++ {
+			a, b := max(lo, o.offs[i])-o.offs[i], min(hi, o.offs[i+1])-o.offs[i]
+			p := o.params[i]
+			k.update(p.Value.Data[a:b], p.Grad.Data[a:b], o.m[i][a:b], o.v[i][a:b], withDecay && !p.NoDecay)
 		}
-		for j := range w {
-			gj := g[j]
-			m[j] = m[j]*b1f + a1*gj
-			v[j] = v[j]*b2f + a2*gj*gj
-			denom := float32(math.Sqrt(float64(v[j])))/bc2Sqrt + eps
-			w[j] += stepSize * m[j] / denom
-		}
+	})
+}
+
+// adamwScalars are one step's float32 constants.
+type adamwScalars struct {
+	b1, b2, a1, a2, bc2Sqrt, stepSize, eps, decay float32
+}
+
+// update applies the AdamW step to one contiguous run of values: decoupled
+// decay p ← p·(1 − lr·wd) (when decay is set), then the moment updates and
+// p ← p + stepSize·m/(√v/√(1−β2^t) + eps), per value exactly as torch 1.13's
+// _single_tensor_adamw. torch does the decay as a separate pass over p; here
+// it is fused into the one pass, with the same rounded float32 product per
+// value (the explicit conversion forbids fusing it into a multiply-add).
+func (k adamwScalars) update(w, g, m, v []float32, decay bool) {
+	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
+	d := float32(1) // x·1 == x exactly: no decay leaves p untouched
+	if decay {
+		d = k.decay
+	}
+	for j := range w {
+		wj := float32(w[j] * d)
+		gj := g[j]
+		mj := m[j]*k.b1 + k.a1*gj
+		vj := v[j]*k.b2 + k.a2*gj*gj
+		m[j], v[j] = mj, vj
+		denom := float32(math.Sqrt(float64(vj)))/k.bc2Sqrt + k.eps
+		w[j] = wj + k.stepSize*mj/denom
 	}
 }
 
