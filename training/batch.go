@@ -15,11 +15,30 @@ import (
 // random.
 const BucketBatches = 50
 
-// lengthBatches returns the epoch's batches as example indices: a seeded
-// shuffle (seed, epoch), then length-sorted buckets of BucketBatches batches
-// (longest first inside a bucket, ties in shuffled order). The order depends
-// only on (seed, epoch, lengths), so a resumed run sees the same batches.
-func lengthBatches(lengths []int, batchSize int, seed uint64, epoch int) [][]int {
+// EpochBatches returns one epoch's training batches as example indices,
+// grouped by length in the manner of Hugging Face Trainer's group_by_length
+// (trainer_pt_utils.LengthGroupedSampler / get_length_grouped_indices):
+// the indices are shuffled, cut into mega-batches ("buckets") of
+// BucketBatches×batchSize, each bucket is sorted by length longest first
+// (stable: ties keep their shuffled order) and cut into batches of
+// batchSize; only the last batch of the epoch can be short. It is what
+// Train draws batches from, exported so a peer (benchmarks/training/samework)
+// can replay the exact order.
+//
+// What it does differently from HF, on purpose:
+//   - the shuffle is Go's math/rand/v2 PCG seeded with (seed,
+//     0x62617463680000+epoch) ("batch"+epoch), a fresh generator per epoch,
+//     so the order depends only on (lengths, batchSize, seed, epoch) and a
+//     resumed run sees the same batches; HF draws torch.randperm from one
+//     generator that runs on across epochs;
+//   - the bucket is always BucketBatches (50) batches, where HF uses
+//     min(len(lengths)/(4·batchSize), 50) (at least 1) batches;
+//   - the batch holding the longest example is not moved to the front (HF
+//     swaps it first to surface out-of-memory errors early).
+//
+// batchSize below 1 is treated as 1.
+func EpochBatches(lengths []int, batchSize int, seed uint64, epoch int) [][]int {
+	batchSize = max(batchSize, 1)
 	r := rand.New(rand.NewPCG(seed, 0x62617463680000+uint64(epoch)))
 	perm := r.Perm(len(lengths))
 	var out [][]int
@@ -33,6 +52,9 @@ func lengthBatches(lengths []int, batchSize int, seed uint64, epoch int) [][]int
 	}
 	return out
 }
+
+// lengthBatches is the trainer's name for EpochBatches.
+var lengthBatches = EpochBatches
 
 // sequentialBatches groups indices sorted by length (longest first) into
 // batches, for evaluation where order does not matter.

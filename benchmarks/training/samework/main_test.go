@@ -1,7 +1,6 @@
 package main
 
 import (
-	"sort"
 	"strings"
 	"testing"
 
@@ -9,30 +8,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-func TestLengthGroupedCoversEveryExampleOnce(t *testing.T) {
-	lengths := make([]int, 2000)
-	for i := range lengths {
-		lengths[i] = (i*7919)%97 + 3
-	}
-	a := lengthGrouped(lengths, 16, 42, 0)
-	b := lengthGrouped(lengths, 16, 42, 0)
-	c := lengthGrouped(lengths, 16, 42, 1)
-	require.Equal(t, a, b, "same seed and epoch give the same batches")
-	assert.NotEqual(t, a, c, "another epoch is another order")
-	var all []int
-	for i, batch := range a {
-		require.LessOrEqual(t, len(batch), 16)
-		for j := 1; j < len(batch); j++ {
-			assert.GreaterOrEqual(t, lengths[batch[j-1]], lengths[batch[j]], "batch %d sorted longest first", i)
-		}
-		all = append(all, batch...)
-	}
-	sort.Ints(all)
-	for i, v := range all {
-		require.Equal(t, i, v)
-	}
-}
 
 func TestWordTagsReadsOwnedPositionsAndRepairs(t *testing.T) {
 	test, err := corpus.Read(strings.NewReader("a\tO\nb\tB-Disease\nc\tI-Disease\nd\tO\n\ne\tO\nf\tO\n"), "t.tsv")

@@ -3,10 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/openmed/openmed/benchmarks/training/features"
 	"github.com/openmed/openmed/core/checkpoint"
@@ -65,7 +63,8 @@ type Features struct {
 	PadID  int32          `json:"pad_id"`
 	Train  []TrainExample `json:"train"`
 	Test   []TestExample  `json:"test"`
-	// Order[e] lists epoch e's batches as indices into Train.
+	// Order[e] lists epoch e's batches as indices into Train: training.EpochBatches,
+	// the order training.Train draws, so the peer replays the same batches.
 	Order [][][]int `json:"order"`
 }
 
@@ -186,7 +185,7 @@ func runPrepare(args []string) error {
 	}
 	steps := 0
 	for e := 0; e < r.Epochs; e++ {
-		f.Order = append(f.Order, lengthGrouped(lengths, r.BatchSize, r.Seed, e))
+		f.Order = append(f.Order, training.EpochBatches(lengths, r.BatchSize, r.Seed, e))
 		steps += len(f.Order[e])
 	}
 	r.TotalSteps = steps
@@ -200,24 +199,4 @@ func runPrepare(args []string) error {
 	fmt.Fprintf(os.Stderr, "prepared %s: %d train windows (%d tokens) from %d sentences, %d test windows, %d labels %v, %d steps (%d warm-up)\n",
 		*dir, len(f.Train), features.Tokens(trainD.Examples), len(trainC.Sentences), len(f.Test), labels.Len(), labels.Names, steps, r.WarmupSteps)
 	return nil
-}
-
-// lengthGrouped reproduces the trainer's epoch batches (training's
-// length-bucketed sampler, HF LengthGroupedSampler with megabatch_mult 50):
-// a PCG(seed, "batch"+epoch) shuffle, cut into buckets of 50×batch examples,
-// each sorted longest first and cut into batches. The order is written to
-// features.json, so the peer sees the batches training.Train draws.
-func lengthGrouped(lengths []int, batch int, seed uint64, epoch int) [][]int {
-	r := rand.New(rand.NewPCG(seed, 0x62617463680000+uint64(epoch)))
-	perm := r.Perm(len(lengths))
-	var out [][]int
-	bucket := training.BucketBatches * batch
-	for lo := 0; lo < len(perm); lo += bucket {
-		b := perm[lo:min(lo+bucket, len(perm))]
-		sort.SliceStable(b, func(i, j int) bool { return lengths[b[i]] > lengths[b[j]] })
-		for s := 0; s < len(b); s += batch {
-			out = append(out, b[s:min(s+batch, len(b))])
-		}
-	}
-	return out
 }
