@@ -20,6 +20,45 @@ type typed struct {
 	Type string `json:"type"`
 }
 
+// componentType reads the "type" tag that selects the variant of every
+// tokenizer.json component (model, normalizer, pre_tokenizer,
+// post_processor), as serde's internally tagged enums in HF tokenizers.
+func componentType(raw json.RawMessage) (string, error) {
+	var ty typed
+	if err := json.Unmarshal(raw, &ty); err != nil {
+		return "", err
+	}
+	return ty.Type, nil
+}
+
+// decode unmarshals a component's fields into v; errors name the component
+// type.
+func decode(raw json.RawMessage, typ string, v any) error {
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("%s: %w", typ, err)
+	}
+	return nil
+}
+
+// parseSequence decodes a Sequence component (HF tokenizers'
+// normalizers::Sequence, pre_tokenizers::Sequence) into v, whose member list
+// is *items, then parses the members in order; errors name the member as
+// field[i].
+func parseSequence[T any](raw json.RawMessage, v any, items *[]json.RawMessage, field string, parse func(json.RawMessage) (T, error)) ([]T, error) {
+	if err := decode(raw, "Sequence", v); err != nil {
+		return nil, err
+	}
+	var out []T
+	for i, r := range *items {
+		x, err := parse(r)
+		if err != nil {
+			return nil, fmt.Errorf("%s[%d]: %w", field, i, err)
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
 func isNull(r json.RawMessage) bool {
 	r = bytes.TrimSpace(r)
 	return len(r) == 0 || string(r) == "null"
@@ -75,11 +114,11 @@ func ParseTokenizerJSON(data []byte) (*Tokenizer, error) {
 }
 
 func parseModel(raw json.RawMessage) (model, error) {
-	var ty typed
-	if err := json.Unmarshal(raw, &ty); err != nil {
+	typ, err := componentType(raw)
+	if err != nil {
 		return nil, err
 	}
-	switch ty.Type {
+	switch typ {
 	case "WordPiece", "":
 		var m struct {
 			UnkToken                string           `json:"unk_token"`
@@ -87,11 +126,11 @@ func parseModel(raw json.RawMessage) (model, error) {
 			MaxInputCharsPerWord    *int             `json:"max_input_chars_per_word"`
 			Vocab                   map[string]int32 `json:"vocab"`
 		}
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return nil, fmt.Errorf("WordPiece: %w", err)
+		if err := decode(raw, "WordPiece", &m); err != nil {
+			return nil, err
 		}
 		if m.Vocab == nil {
-			if ty.Type == "" {
+			if typ == "" {
 				return nil, fmt.Errorf("type: missing")
 			}
 			return nil, fmt.Errorf("vocab: missing")
@@ -113,8 +152,8 @@ func parseModel(raw json.RawMessage) (model, error) {
 			Vocab        [][]json.RawMessage `json:"vocab"`
 			ByteFallback bool                `json:"byte_fallback"`
 		}
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return nil, fmt.Errorf("Unigram: %w", err)
+		if err := decode(raw, "Unigram", &m); err != nil {
+			return nil, err
 		}
 		pieces := make([]string, len(m.Vocab))
 		scores := make([]float64, len(m.Vocab))
@@ -131,31 +170,24 @@ func parseModel(raw json.RawMessage) (model, error) {
 		}
 		return newUnigram(pieces, scores, m.UnkID, m.ByteFallback)
 	}
-	return nil, fmt.Errorf("type %q is not supported (WordPiece, Unigram)", ty.Type)
+	return nil, fmt.Errorf("type %q is not supported (WordPiece, Unigram)", typ)
 }
 
 func parseNormalizer(raw json.RawMessage) (normalizer, error) {
-	var ty typed
-	if err := json.Unmarshal(raw, &ty); err != nil {
+	typ, err := componentType(raw)
+	if err != nil {
 		return nil, err
 	}
-	switch ty.Type {
+	switch typ {
 	case "Sequence":
 		var s struct {
 			Normalizers []json.RawMessage `json:"normalizers"`
 		}
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("Sequence: %w", err)
+		seq, err := parseSequence(raw, &s, &s.Normalizers, "normalizers", parseNormalizer)
+		if err != nil {
+			return nil, err
 		}
-		var seq sequenceNormalizer
-		for i, r := range s.Normalizers {
-			n, err := parseNormalizer(r)
-			if err != nil {
-				return nil, fmt.Errorf("normalizers[%d]: %w", i, err)
-			}
-			seq = append(seq, n)
-		}
-		return seq, nil
+		return sequenceNormalizer(seq), nil
 	case "BertNormalizer":
 		c := struct {
 			CleanText          *bool `json:"clean_text"`
@@ -163,8 +195,8 @@ func parseNormalizer(raw json.RawMessage) (normalizer, error) {
 			StripAccents       *bool `json:"strip_accents"`
 			Lowercase          *bool `json:"lowercase"`
 		}{}
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, fmt.Errorf("BertNormalizer: %w", err)
+		if err := decode(raw, "BertNormalizer", &c); err != nil {
+			return nil, err
 		}
 		def := func(b *bool) bool { return b == nil || *b }
 		return newBertNormalizer(BertNormalizerConfig{
@@ -178,16 +210,16 @@ func parseNormalizer(raw json.RawMessage) (normalizer, error) {
 			Left  *bool `json:"strip_left"`
 			Right *bool `json:"strip_right"`
 		}{}
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, fmt.Errorf("Strip: %w", err)
+		if err := decode(raw, "Strip", &c); err != nil {
+			return nil, err
 		}
 		return stripNormalizer{left: c.Left == nil || *c.Left, right: c.Right == nil || *c.Right}, nil
 	case "Precompiled":
 		c := struct {
 			Charsmap *string `json:"precompiled_charsmap"`
 		}{}
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, fmt.Errorf("Precompiled: %w", err)
+		if err := decode(raw, "Precompiled", &c); err != nil {
+			return nil, err
 		}
 		if c.Charsmap == nil {
 			return nil, fmt.Errorf("Precompiled.precompiled_charsmap: missing")
@@ -212,42 +244,35 @@ func parseNormalizer(raw json.RawMessage) (normalizer, error) {
 			} `json:"pattern"`
 			Content *string `json:"content"`
 		}{}
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, fmt.Errorf("Replace: %w", err)
+		if err := decode(raw, "Replace", &c); err != nil {
+			return nil, err
 		}
 		if c.Content == nil {
 			return nil, fmt.Errorf("Replace.content: missing")
 		}
 		return newReplace(c.Pattern.String, c.Pattern.Regex, *c.Content)
 	}
-	return nil, fmt.Errorf("type %q is not supported (Sequence, BertNormalizer, Lowercase, Strip, Precompiled, Replace)", ty.Type)
+	return nil, fmt.Errorf("type %q is not supported (Sequence, BertNormalizer, Lowercase, Strip, Precompiled, Replace)", typ)
 }
 
 func parsePreTokenizer(raw json.RawMessage) (preTokenizer, error) {
-	var ty typed
-	if err := json.Unmarshal(raw, &ty); err != nil {
+	typ, err := componentType(raw)
+	if err != nil {
 		return nil, err
 	}
-	switch ty.Type {
+	switch typ {
 	case "Sequence":
 		var s struct {
 			P []json.RawMessage `json:"pretokenizers"`
 		}
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("Sequence: %w", err)
-		}
-		var seq sequencePreTokenizer
-		for i, r := range s.P {
-			p, err := parsePreTokenizer(r)
-			if err != nil {
-				return nil, fmt.Errorf("pretokenizers[%d]: %w", i, err)
-			}
-			seq = append(seq, p)
+		seq, err := parseSequence(raw, &s, &s.P, "pretokenizers", parsePreTokenizer)
+		if err != nil {
+			return nil, err
 		}
 		if len(seq) == 1 {
 			return seq[0], nil
 		}
-		return seq, nil
+		return sequencePreTokenizer(seq), nil
 	case "BertPreTokenizer":
 		return bertPreTokenizer{}, nil
 	case "WhitespaceSplit":
@@ -259,8 +284,8 @@ func parsePreTokenizer(raw json.RawMessage) (preTokenizer, error) {
 			AddPrefixSpace *bool   `json:"add_prefix_space"`
 			Split          *bool   `json:"split"`
 		}{}
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, fmt.Errorf("Metaspace: %w", err)
+		if err := decode(raw, "Metaspace", &c); err != nil {
+			return nil, err
 		}
 		m := &metaspace{repl: "\u2581", split: c.Split == nil || *c.Split}
 		if c.Replacement != nil {
@@ -281,15 +306,15 @@ func parsePreTokenizer(raw json.RawMessage) (preTokenizer, error) {
 		}
 		return m, nil
 	}
-	return nil, fmt.Errorf("type %q is not supported (Sequence, BertPreTokenizer, WhitespaceSplit, Metaspace)", ty.Type)
+	return nil, fmt.Errorf("type %q is not supported (Sequence, BertPreTokenizer, WhitespaceSplit, Metaspace)", typ)
 }
 
 func parsePostProcessor(raw json.RawMessage) (*template, error) {
-	var ty typed
-	if err := json.Unmarshal(raw, &ty); err != nil {
+	typ, err := componentType(raw)
+	if err != nil {
 		return nil, err
 	}
-	switch ty.Type {
+	switch typ {
 	case "TemplateProcessing":
 		var c struct {
 			Single   []map[string]json.RawMessage `json:"single"`
@@ -300,8 +325,8 @@ func parsePostProcessor(raw json.RawMessage) (*template, error) {
 				Tokens []string `json:"tokens"`
 			} `json:"special_tokens"`
 		}
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, fmt.Errorf("TemplateProcessing: %w", err)
+		if err := decode(raw, "TemplateProcessing", &c); err != nil {
+			return nil, err
 		}
 		t := &template{specials: make(map[string]specialEntry)}
 		for k, v := range c.Specials {
@@ -310,7 +335,6 @@ func parsePostProcessor(raw json.RawMessage) (*template, error) {
 			}
 			t.specials[k] = specialEntry{ids: v.IDs, tokens: v.Tokens}
 		}
-		var err error
 		if t.single, err = parseTemplate(c.Single); err != nil {
 			return nil, fmt.Errorf("TemplateProcessing.single%w", err)
 		}
@@ -323,8 +347,8 @@ func parsePostProcessor(raw json.RawMessage) (*template, error) {
 			Sep []json.RawMessage `json:"sep"`
 			Cls []json.RawMessage `json:"cls"`
 		}
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, fmt.Errorf("BertProcessing: %w", err)
+		if err := decode(raw, "BertProcessing", &c); err != nil {
+			return nil, err
 		}
 		if len(c.Sep) != 2 || len(c.Cls) != 2 {
 			return nil, fmt.Errorf("BertProcessing.sep/cls: want [token, id]")
@@ -341,7 +365,7 @@ func parsePostProcessor(raw json.RawMessage) (*template, error) {
 		}
 		return bertTemplate(cls, clsID, sep, sepID), nil
 	}
-	return nil, fmt.Errorf("type %q is not supported (TemplateProcessing, BertProcessing)", ty.Type)
+	return nil, fmt.Errorf("type %q is not supported (TemplateProcessing, BertProcessing)", typ)
 }
 
 func parseTemplate(items []map[string]json.RawMessage) ([]templateItem, error) {
