@@ -17,9 +17,21 @@ import (
 // from_pretrained(num_labels=…, ignore_mismatched_sizes=True) does. It returns
 // whether the head was newly initialised.
 func LoadBase(dir string, labels *LabelSet, seed uint64) (*model.Model, bool, error) {
+	return LoadBaseWithDropout(dir, labels, seed, nil)
+}
+
+// LoadBaseWithDropout is LoadBase with hidden_dropout_prob and
+// attention_probs_dropout_prob overridden when dropout is non-nil — what
+// from_pretrained(dir, hidden_dropout_prob=p, attention_probs_dropout_prob=p)
+// does in transformers (the override is recorded in the model's config).
+func LoadBaseWithDropout(dir string, labels *LabelSet, seed uint64, dropout *float64) (*model.Model, bool, error) {
 	cfg, err := checkpoint.LoadConfig(dir)
 	if err != nil {
 		return nil, false, err
+	}
+	if dropout != nil {
+		cfg.HiddenDropoutProb = *dropout
+		cfg.AttentionProbsDropoutProb = *dropout
 	}
 	same := slices.Equal(cfg.Labels(), labels.Names)
 	cfg.ID2Label = labels.ID2Label()

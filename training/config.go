@@ -82,6 +82,10 @@ type Config struct {
 
 	Method Method      `json:"method"`
 	LoRA   LoRAOptions `json:"lora"`
+	// Dropout, when set, overrides the base's hidden_dropout_prob and
+	// attention_probs_dropout_prob (nil: the base config's values), e.g. to
+	// fine-tune with BERT's 0.1 an encoder pre-trained without dropout.
+	Dropout *float64 `json:"dropout,omitempty"`
 
 	Epochs int `json:"num_train_epochs"`
 	// LR is learning_rate (paper's LoRA runs: 5e-4 before tuning).
@@ -162,6 +166,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("training: max length %d / stride %d: need max length > stride + 2", c.MaxLen, c.Stride)
 	case c.LabelSmoothing < 0 || c.LabelSmoothing >= 1:
 		return fmt.Errorf("training: label smoothing must be in [0,1), got %g", c.LabelSmoothing)
+	case c.Dropout != nil && (*c.Dropout < 0 || *c.Dropout >= 1):
+		return fmt.Errorf("training: dropout (--dropout) must be in [0,1), got %g", *c.Dropout)
 	case c.Method == MethodLoRA && (c.LoRA.R <= 0 || c.LoRA.Alpha <= 0):
 		return fmt.Errorf("training: LoRA needs r > 0 and alpha > 0 (got r=%d alpha=%g)", c.LoRA.R, c.LoRA.Alpha)
 	}

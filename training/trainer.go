@@ -66,7 +66,7 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.Train, err)
 	}
-	m, fresh, err := LoadBase(cfg.Base, labels, cfg.Seed)
+	m, fresh, err := LoadBaseWithDropout(cfg.Base, labels, cfg.Seed, cfg.Dropout)
 	if err != nil {
 		return nil, err
 	}
