@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,19 +11,9 @@ import (
 	"github.com/openmed/openmed/core/corpus"
 )
 
-func runDaptCmd(args ...string) (string, error) {
-	cmd := newDaptCmd()
-	var out, errb bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&errb)
-	cmd.SetArgs(args)
-	err := cmd.Execute()
-	return out.String(), err
-}
-
 // `openmed dapt --from-scratch` writes a folder that `openmed train --base` accepts.
 func TestDaptCommandFromScratchThenTrain(t *testing.T) {
-	shared := trainShared(t)
+	shared := sharedPath(t)
 	c, err := corpus.ReadFile(filepath.Join(shared, "data", "NCBI-Disease", "train.tsv"))
 	require.NoError(t, err)
 	var b strings.Builder
@@ -34,19 +23,19 @@ func TestDaptCommandFromScratchThenTrain(t *testing.T) {
 	text := filepath.Join(t.TempDir(), "text.txt")
 	require.NoError(t, os.WriteFile(text, []byte(b.String()), 0o644))
 	out := t.TempDir()
-	stdout, err := runDaptCmd("--text", text, "--out", out, "--from-scratch", "--layers", "1", "--hidden", "32", "--heads", "2",
+	stdout, err := runStdout(newDaptCmd(), "--text", text, "--out", out, "--from-scratch", "--layers", "1", "--hidden", "32", "--heads", "2",
 		"--ffn", "64", "--vocab", filepath.Join(shared, "tokenizers", "pubmedbert-abstract"), "--max-len", "64", "--threads", "1", "--held-out", "0.2")
 	require.NoError(t, err)
 	require.Contains(t, stdout, "held-out perplexity")
 	require.FileExists(t, filepath.Join(out, "mlm_curve.jsonl"))
 
 	trained := t.TempDir()
-	_, err = runTrainCmd("--base", out, "--train", trainSubset(t, "train", 20), "--out", trained, "--epochs", "1", "--threads", "1")
+	_, err = runStdout(newTrainCmd(), "--base", out, "--train", trainSubset(t, "train", 20), "--out", trained, "--epochs", "1", "--threads", "1")
 	require.NoError(t, err)
 	require.FileExists(t, filepath.Join(trained, "adapter_model.safetensors"))
 
-	_, err = runDaptCmd("--text", text, "--out", t.TempDir(), "--from-scratch", "--layers", "1")
+	_, err = runStdout(newDaptCmd(), "--text", text, "--out", t.TempDir(), "--from-scratch", "--layers", "1")
 	require.ErrorContains(t, err, "--hidden")
-	_, err = runDaptCmd("--text", text, "--out", t.TempDir(), "--base", out, "--layers", "2")
+	_, err = runStdout(newDaptCmd(), "--text", text, "--out", t.TempDir(), "--base", out, "--layers", "2")
 	require.ErrorContains(t, err, "only apply with --from-scratch")
 }

@@ -1,56 +1,28 @@
 package main
 
 import (
-	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/corpus"
-	"github.com/openmed/openmed/core/model"
-	"github.com/openmed/openmed/core/tokenize"
-	"github.com/openmed/openmed/training"
 )
 
 // debertaTinyBase writes a 1-layer, 32-wide DeBERTa-v3 masked-LM base with the
 // real deberta-v3 tokenizer.
 func debertaTinyBase(t *testing.T) string {
 	t.Helper()
-	tokDir := filepath.Join(trainShared(t), "tokenizers", "deberta-v3")
-	tok, err := tokenize.Load(tokDir)
-	require.NoError(t, err)
-	cfg, err := checkpoint.ParseConfig([]byte(fmt.Sprintf(`{"architectures":["DebertaV2ForMaskedLM"],
+	return writeTinyBase(t, "deberta-v3", `{"architectures":["DebertaV2ForMaskedLM"],
 	"model_type":"deberta-v2","vocab_size":%d,"hidden_size":32,"num_hidden_layers":1,"num_attention_heads":4,
 	"intermediate_size":64,"hidden_act":"gelu","hidden_dropout_prob":0.1,"attention_probs_dropout_prob":0.1,
 	"initializer_range":0.02,"layer_norm_eps":1e-7,"max_position_embeddings":512,"max_relative_positions":-1,
 	"norm_rel_ebd":"layer_norm","pad_token_id":0,"pos_att_type":["p2c","c2p"],"position_biased_input":false,
-	"position_buckets":256,"relative_attention":true,"share_att_key":true,"type_vocab_size":0}`, tok.VocabSize())))
-	require.NoError(t, err)
-	m, err := model.New(cfg, model.MaskedLM, 1)
-	require.NoError(t, err)
-	dir := t.TempDir()
-	require.NoError(t, cfg.Save(filepath.Join(dir, "config.json")))
-	require.NoError(t, checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), m.StateDict(), nil))
-	require.NoError(t, training.CopyTokenizer(tokDir, dir))
-	return dir
-}
-
-// execCmd runs one subcommand with args and returns stdout+stderr.
-func execCmd(cmd *cobra.Command, args ...string) (string, error) {
-	var out bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SetIn(strings.NewReader(""))
-	cmd.SetArgs(args)
-	err := cmd.Execute()
-	return out.String(), err
+	"position_buckets":256,"relative_attention":true,"share_att_key":true,"type_vocab_size":0}`)
 }
 
 // TestDeBERTaCLI: train (default --targets) → merge → export → tag the merged
@@ -78,7 +50,7 @@ func TestDeBERTaCLI(t *testing.T) {
 	require.NoError(t, err, out)
 	require.FileExists(t, filepath.Join(exported, "onnx", "model.onnx"))
 
-	c, err := corpus.ReadFile(filepath.Join(trainShared(t), "data", "NCBI-Disease", "test.tsv"))
+	c, err := corpus.ReadFile(sharedPath(t, "data", "NCBI-Disease", "test.tsv"))
 	require.NoError(t, err)
 	var docs []string
 	for _, s := range c.Sentences[:5] {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -11,41 +10,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// evalSharedData returns ../shared/data beside the repository root, skipping
-// when it is absent.
-func evalSharedData(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("../shared not found: no go.mod above the working directory")
-		}
-		dir = parent
-	}
-	data := filepath.Join(dir, "..", "shared", "data")
-	if _, err := os.Stat(data); err != nil {
-		t.Skipf("../shared not found: %v", err)
-	}
-	return data
-}
-
-// runEvalCmd runs `openmed eval args...` in-process through a fresh command.
-func runEvalCmd(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	var out bytes.Buffer
-	cmd := newEvalCmd()
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SetArgs(args)
-	err := cmd.Execute()
-	return out.String(), err
-}
 
 func evalWriteTemp(t *testing.T, name, content string) string {
 	t.Helper()
@@ -79,8 +43,8 @@ type evalJSON struct {
 }
 
 func TestEvalNCBIGoldAgainstItself(t *testing.T) {
-	test := filepath.Join(evalSharedData(t), "NCBI-Disease", "test.tsv")
-	out, err := runEvalCmd(t, "--gold", test, "--pred", test, "--format", "json")
+	test := sharedPath(t, "data", "NCBI-Disease", "test.tsv")
+	out, err := execCmd(newEvalCmd(), "--gold", test, "--pred", test, "--format", "json")
 	require.NoError(t, err)
 	var got evalJSON
 	require.NoError(t, json.Unmarshal([]byte(out), &got), out)
@@ -89,7 +53,7 @@ func TestEvalNCBIGoldAgainstItself(t *testing.T) {
 	assert.Equal(t, 1.0, got.PerType["Disease"].F1)
 	assert.Equal(t, 1.0, got.TokenAccuracy)
 
-	text, err := runEvalCmd(t, "--gold", test, "--pred", test)
+	text, err := execCmd(newEvalCmd(), "--gold", test, "--pred", test)
 	require.NoError(t, err)
 	assert.Regexp(t, `(?m)^   micro avg     1\.0000    1\.0000    1\.0000       960$`, text)
 	assert.Regexp(t, `(?m)^     Disease     1\.0000    1\.0000    1\.0000       960$`, text)
@@ -98,54 +62,54 @@ func TestEvalNCBIGoldAgainstItself(t *testing.T) {
 func TestEvalModesAndReport(t *testing.T) {
 	gold := evalWriteTemp(t, "gold.tsv", "a\tB-NP\nb\tI-NP\nc\tO\n\nd\tB-X\n")
 	pred := evalWriteTemp(t, "pred.tsv", "a\tI-NP\nb\tI-NP\nc\tO\n\nd\tO\n")
-	out, err := runEvalCmd(t, "--gold", gold, "--pred", pred, "--digits", "2")
+	out, err := execCmd(newEvalCmd(), "--gold", gold, "--pred", pred, "--digits", "2")
 	require.NoError(t, err)
 	assert.Contains(t, out, "          NP       1.00      1.00      1.00         1\n")
 	assert.Contains(t, out, "   micro avg       1.00      0.50      0.67         2\n")
 	assert.Contains(t, out, "token acc")
 
-	out, err = runEvalCmd(t, "--gold", gold, "--pred", pred, "--mode", "strict", "--scheme", "IOB2", "--digits", "2")
+	out, err = execCmd(newEvalCmd(), "--gold", gold, "--pred", pred, "--mode", "strict", "--scheme", "IOB2", "--digits", "2")
 	require.NoError(t, err)
 	assert.Contains(t, out, "          NP       0.00      0.00      0.00         1\n")
 	assert.Contains(t, out, "mode strict IOB2")
 
 	iobes := evalWriteTemp(t, "iobes.tsv", "a\tB-X\nb\tE-X\nc\tO\nd\tS-Y\n")
 	iobesPred := evalWriteTemp(t, "iobes_pred.tsv", "a\tB-X\nb\tI-X\nc\tO\nd\tS-Y\n")
-	out, err = runEvalCmd(t, "--gold", iobes, "--pred", iobesPred, "--mode", "strict", "--scheme", "auto", "--digits", "2")
+	out, err = execCmd(newEvalCmd(), "--gold", iobes, "--pred", iobesPred, "--mode", "strict", "--scheme", "auto", "--digits", "2")
 	require.NoError(t, err)
 	assert.Contains(t, out, "mode strict IOBES")
 	assert.Contains(t, out, "   micro avg       1.00      0.50      0.67         2\n")
 	onlyIO := evalWriteTemp(t, "io.tsv", "a\tI-X\nb\tO\n")
-	_, err = runEvalCmd(t, "--gold", onlyIO, "--pred", onlyIO, "--mode", "strict", "--scheme", "auto")
+	_, err = execCmd(newEvalCmd(), "--gold", onlyIO, "--pred", onlyIO, "--mode", "strict", "--scheme", "auto")
 	assert.ErrorContains(t, err, "--scheme auto") // {I, O} is ambiguous for seqeval's auto_detect
 
-	_, err = runEvalCmd(t, "--gold", gold, "--pred", pred, "--mode", "loose")
+	_, err = execCmd(newEvalCmd(), "--gold", gold, "--pred", pred, "--mode", "loose")
 	assert.ErrorContains(t, err, "--mode")
-	_, err = runEvalCmd(t, "--gold", gold, "--pred", pred, "--format", "xml")
+	_, err = execCmd(newEvalCmd(), "--gold", gold, "--pred", pred, "--format", "xml")
 	assert.ErrorContains(t, err, "--format")
-	_, err = runEvalCmd(t, "--gold", gold)
+	_, err = execCmd(newEvalCmd(), "--gold", gold)
 	assert.Error(t, err)
 }
 
 func TestEvalTokenMismatchNamesLine(t *testing.T) {
 	gold := evalWriteTemp(t, "gold.tsv", "a\tO\nb\tO\n\nc\tO\nd\tB-X\n")
 	pred := evalWriteTemp(t, "pred.tsv", "a\tO\nb\tO\n\nc\tO\nD\tB-X\n")
-	_, err := runEvalCmd(t, "--gold", gold, "--pred", pred)
+	_, err := execCmd(newEvalCmd(), "--gold", gold, "--pred", pred)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), pred+":5 has \"D\"")
 	assert.Contains(t, err.Error(), gold+":5")
 
 	fewer := evalWriteTemp(t, "fewer.tsv", "a\tO\nb\tO\n")
-	_, err = runEvalCmd(t, "--gold", gold, "--pred", fewer)
+	_, err = execCmd(newEvalCmd(), "--gold", gold, "--pred", fewer)
 	assert.ErrorContains(t, err, gold+":4: sentence 2 has no counterpart in "+fewer)
 
 	badTag := evalWriteTemp(t, "bad.tsv", "a\tO\nb\tB_X\n")
-	_, err = runEvalCmd(t, "--gold", gold, "--pred", badTag)
+	_, err = execCmd(newEvalCmd(), "--gold", gold, "--pred", badTag)
 	assert.ErrorContains(t, err, badTag+":2: invalid tag \"B_X\"")
 }
 
 func TestEvalAgainst(t *testing.T) {
-	test := filepath.Join(evalSharedData(t), "NCBI-Disease", "test.tsv")
+	test := sharedPath(t, "data", "NCBI-Disease", "test.tsv")
 	raw, err := os.ReadFile(test)
 	require.NoError(t, err)
 	// A degraded system: every third B-Disease (and its I- tokens) becomes O.
@@ -169,7 +133,7 @@ func TestEvalAgainst(t *testing.T) {
 	}
 	degraded := evalWriteTemp(t, "degraded.tsv", b.String())
 
-	out, err := runEvalCmd(t, "--gold", test, "--pred", test, "--against", degraded,
+	out, err := execCmd(newEvalCmd(), "--gold", test, "--pred", test, "--against", degraded,
 		"--format", "json", "--shuffles", "2000", "--resamples", "500")
 	require.NoError(t, err)
 	var got evalJSON
@@ -182,7 +146,7 @@ func TestEvalAgainst(t *testing.T) {
 	assert.Less(t, got.Against.Test.PValue, 0.01)
 	assert.Greater(t, got.Against.CIDiff.Lower, 0.0)
 
-	text, err := runEvalCmd(t, "--gold", test, "--pred", degraded, "--against", degraded, "--shuffles", "100", "--resamples", "100")
+	text, err := execCmd(newEvalCmd(), "--gold", test, "--pred", degraded, "--against", degraded, "--shuffles", "100", "--resamples", "100")
 	require.NoError(t, err)
 	assert.Contains(t, text, "p-value     1.0000  (100 of 100 shuffles")
 }

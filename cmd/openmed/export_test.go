@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,42 +11,6 @@ import (
 	"github.com/openmed/openmed/core/tagger"
 )
 
-// sharedFixtures returns ../shared/fixtures beside the repository root,
-// skipping when it is absent.
-func sharedFixtures(t *testing.T) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	require.NoError(t, err)
-	dir := wd
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skipf("../shared not found: no go.mod above %s", wd)
-		}
-		dir = parent
-	}
-	fx := filepath.Join(dir, "..", "shared", "fixtures")
-	if _, err := os.Stat(fx); err != nil {
-		t.Skipf("../shared not found: %v", err)
-	}
-	return fx
-}
-
-// runCLI executes the root command with args and returns its output.
-func runCLI(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	var out bytes.Buffer
-	cmd := newExportCmd()
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SetArgs(args)
-	err := cmd.Execute()
-	return out.String(), err
-}
-
 func TestExportCommandRegistered(t *testing.T) {
 	c, _, err := rootCmd.Find([]string{"export"})
 	require.NoError(t, err)
@@ -55,9 +18,9 @@ func TestExportCommandRegistered(t *testing.T) {
 }
 
 func TestExportCommand(t *testing.T) {
-	fx := filepath.Join(sharedFixtures(t), "bert")
+	fx := sharedPath(t, "fixtures", "bert")
 	out := t.TempDir()
-	stdout, err := runCLI(t, "--model", fx, "--out", out)
+	stdout, err := execCmd(newExportCmd(), "--model", fx, "--out", out)
 	require.NoError(t, err, stdout)
 	assert.Contains(t, stdout, filepath.Join(out, "onnx", "model.onnx"))
 	assert.FileExists(t, filepath.Join(out, "onnx", "model.onnx"))
@@ -70,11 +33,11 @@ func TestExportCommand(t *testing.T) {
 		defer be.Close()
 		assert.Equal(t, 5, be.NumLabels())
 
-		stdout, err = runCLI(t, "--model", fx, "--out", out, "--verify", "--threads", "1")
+		stdout, err = execCmd(newExportCmd(), "--model", fx, "--out", out, "--verify", "--threads", "1")
 		require.NoError(t, err, stdout)
 		assert.Contains(t, stdout, "logits [1 4 5]")
 
-		_, err = runCLI(t, "--model", fx, "--out", t.TempDir(), "--verify", "--device", "cuda")
+		_, err = execCmd(newExportCmd(), "--model", fx, "--out", t.TempDir(), "--verify", "--device", "cuda")
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "CUDA")
 	} else if os.Getenv("CI") == "true" {
@@ -83,16 +46,16 @@ func TestExportCommand(t *testing.T) {
 }
 
 func TestExportCommandErrors(t *testing.T) {
-	_, err := runCLI(t, "--out", t.TempDir())
+	_, err := execCmd(newExportCmd(), "--out", t.TempDir())
 	assert.ErrorContains(t, err, `"model"`)
-	_, err = runCLI(t, "--model", filepath.Join(t.TempDir(), "nope"), "--out", t.TempDir())
+	_, err = execCmd(newExportCmd(), "--model", filepath.Join(t.TempDir(), "nope"), "--out", t.TempDir())
 	assert.ErrorContains(t, err, "nope")
-	_, err = runCLI(t, "--model", t.TempDir(), "--out", t.TempDir(), "--device", "tpu")
+	_, err = execCmd(newExportCmd(), "--model", t.TempDir(), "--out", t.TempDir(), "--device", "tpu")
 	assert.ErrorContains(t, err, `unknown device "tpu"`)
 }
 
 func TestExportCommandAllArchitectures(t *testing.T) {
-	fx := sharedFixtures(t)
+	fx := sharedPath(t, "fixtures")
 	if _, err := tagger.ResolveORTLibrary(""); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("ONNX Runtime missing under CI=true: %v", err)
@@ -101,7 +64,7 @@ func TestExportCommandAllArchitectures(t *testing.T) {
 	}
 	for _, arch := range []string{"bert", "electra", "deberta_v3"} {
 		out := t.TempDir()
-		stdout, err := runCLI(t, "--model", filepath.Join(fx, arch), "--out", out, "--verify", "--threads", "1")
+		stdout, err := execCmd(newExportCmd(), "--model", filepath.Join(fx, arch), "--out", out, "--verify", "--threads", "1")
 		require.NoError(t, err, "%s: %s", arch, stdout)
 		assert.Contains(t, stdout, "logits [1 4 5]", arch)
 	}

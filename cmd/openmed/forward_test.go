@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"math"
 	"os"
@@ -15,17 +14,6 @@ import (
 type fwdOutput struct {
 	Logits fwdArray `json:"logits"`
 	Loss   *float64 `json:"loss"`
-}
-
-func runForwardCmd(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	var out bytes.Buffer
-	cmd := newForwardCmd()
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SetArgs(args)
-	err := cmd.Execute()
-	return out.String(), err
 }
 
 func fwdMaxDiff(t *testing.T, want, got []float64) float64 {
@@ -47,7 +35,7 @@ func TestForwardCommandRegistered(t *testing.T) {
 // TestForwardMatchesFixtures runs the CLI on the fixtures' case files and
 // compares logits and loss with the HF values (base, LoRA adapter, MLM).
 func TestForwardMatchesFixtures(t *testing.T) {
-	fx := sharedFixtures(t)
+	fx := sharedPath(t, "fixtures")
 	for _, tc := range []struct {
 		name, model, input, adapter, smoothing string
 		logitsKey                              []string
@@ -64,7 +52,7 @@ func TestForwardMatchesFixtures(t *testing.T) {
 			if tc.adapter != "" {
 				args = append(args, "--adapter", filepath.Join(fx, tc.adapter))
 			}
-			stdout, err := runForwardCmd(t, args...)
+			stdout, err := execCmd(newForwardCmd(), args...)
 			require.NoError(t, err, stdout)
 			var got fwdOutput
 			require.NoError(t, json.Unmarshal([]byte(stdout), &got))
@@ -94,24 +82,24 @@ func dig(m map[string]any, keys []string) any {
 }
 
 func TestForwardErrors(t *testing.T) {
-	fx := sharedFixtures(t)
+	fx := sharedPath(t, "fixtures")
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.json")
 	require.NoError(t, os.WriteFile(bad, []byte(`{"inputs": {"input_ids": {"shape": [1, 3], "data": [2, 500, 3]}}}`), 0o644))
-	_, err := runForwardCmd(t, "--model", filepath.Join(fx, "bert"), "--input", bad)
+	_, err := execCmd(newForwardCmd(), "--model", filepath.Join(fx, "bert"), "--input", bad)
 	assert.ErrorContains(t, err, "index 500 at position 1")
 	short := filepath.Join(dir, "short.json")
 	require.NoError(t, os.WriteFile(short, []byte(`{"input_ids": {"shape": [1, 3], "data": [2, 5, 3]}, "attention_mask": {"shape": [1,2], "data": [1, 1]}}`), 0o644))
-	_, err = runForwardCmd(t, "--model", filepath.Join(fx, "bert"), "--input", short)
+	_, err = execCmd(newForwardCmd(), "--model", filepath.Join(fx, "bert"), "--input", short)
 	assert.ErrorContains(t, err, "attention_mask has 2 values")
 	ok := filepath.Join(dir, "ok.json")
 	require.NoError(t, os.WriteFile(ok, []byte(`{"input_ids": {"shape": [1, 3], "data": [2, 5, 3]}}`), 0o644))
-	out, err := runForwardCmd(t, "--model", filepath.Join(fx, "bert"), "--input", ok)
+	out, err := execCmd(newForwardCmd(), "--model", filepath.Join(fx, "bert"), "--input", ok)
 	require.NoError(t, err)
 	var got fwdOutput
 	require.NoError(t, json.Unmarshal([]byte(out), &got))
 	assert.Equal(t, []int{1, 3, 5}, got.Logits.Shape)
 	assert.Nil(t, got.Loss, "no labels, no loss")
-	_, err = runForwardCmd(t, "--model", dir, "--input", ok)
+	_, err = execCmd(newForwardCmd(), "--model", dir, "--input", ok)
 	assert.Error(t, err)
 }

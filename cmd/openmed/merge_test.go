@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"path/filepath"
 	"testing"
 
@@ -11,27 +10,16 @@ import (
 	"github.com/openmed/openmed/core/checkpoint"
 )
 
-func runMerge(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	var out bytes.Buffer
-	cmd := newMergeCmd()
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SetArgs(args)
-	err := cmd.Execute()
-	return out.String(), err
-}
-
 // TestMergeCommand merges the fixture adapter and un-merges it again: the
 // query weights change, then come back to the base within 1e-6.
 func TestMergeCommand(t *testing.T) {
-	fx := filepath.Join(sharedFixtures(t), "bert")
+	fx := sharedPath(t, "fixtures", "bert")
 	tmp := t.TempDir()
 	merged, back := filepath.Join(tmp, "m"), filepath.Join(tmp, "b")
-	out, err := runMerge(t, "--base", fx, "--adapter", filepath.Join(fx, "adapter"), "--out", merged)
+	out, err := execCmd(newMergeCmd(), "--base", fx, "--adapter", filepath.Join(fx, "adapter"), "--out", merged)
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "merged 4 LoRA modules")
-	out, err = runMerge(t, "--base", merged, "--adapter", filepath.Join(fx, "adapter"), "--out", back, "--unmerge")
+	out, err = execCmd(newMergeCmd(), "--base", merged, "--adapter", filepath.Join(fx, "adapter"), "--out", back, "--unmerge")
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "unmerged 4 LoRA modules")
 	const key = "bert.encoder.layer.1.attention.self.value.weight"
@@ -50,7 +38,7 @@ func TestMergeCommand(t *testing.T) {
 }
 
 func TestMergeCommandMissingFlag(t *testing.T) {
-	_, err := runMerge(t, "--base", "x")
+	_, err := execCmd(newMergeCmd(), "--base", "x")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "adapter")
 }

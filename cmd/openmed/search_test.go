@@ -15,23 +15,13 @@ import (
 	"github.com/openmed/openmed/training/search"
 )
 
-func runSearchCmd(args ...string) (stdout, stderr string, err error) {
-	cmd := newSearchCmd()
-	var out, errb bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&errb)
-	cmd.SetArgs(args)
-	err = cmd.Execute()
-	return out.String(), errb.String(), err
-}
-
 func TestSearchCommand(t *testing.T) {
 	base := trainTinyBase(t)
 	train, dev, test := trainSubset(t, "train", 100), trainSubset(t, "devel", 40), trainSubset(t, "test", 40)
 	out := filepath.Join(t.TempDir(), "ncbi")
 	args := []string{"--base", base, "--train", train, "--dev", dev, "--test", test, "--out", out,
 		"--trials", "6", "--workers", "2", "--epochs", "2", "--threads", "1", "--seed", "3"}
-	stdout, stderr, err := runSearchCmd(args...)
+	stdout, stderr, err := runCmd(newSearchCmd(), "", args...)
 	require.NoError(t, err, stderr)
 	assert.Contains(t, stdout, "best trial")
 	assert.Contains(t, stdout, "test F1")
@@ -59,7 +49,7 @@ func TestSearchCommand(t *testing.T) {
 	assert.FileExists(t, filepath.Join(out, search.FinalDir, "test_predictions.tsv"))
 
 	// The final run is a normal trainer output: select accepts it.
-	sout, err := runSelectCmd("--runs", filepath.Join(out, search.FinalDir))
+	sout, err := runStdout(newSelectCmd(), "--runs", filepath.Join(out, search.FinalDir))
 	require.NoError(t, err)
 	assert.Contains(t, sout, "winner: "+filepath.Join(out, search.FinalDir))
 }
@@ -68,16 +58,16 @@ func TestSearchCommandFlagErrors(t *testing.T) {
 	base := trainTinyBase(t)
 	train := trainSubset(t, "train", 10)
 	common := []string{"--base", base, "--train", train, "--dev", train, "--out", t.TempDir(), "--trials", "1"}
-	_, _, err := runSearchCmd(append(common, "--sampler", "grid")...)
+	_, _, err := runCmd(newSearchCmd(), "", append(common, "--sampler", "grid")...)
 	assert.ErrorContains(t, err, `"grid"`)
-	_, _, err = runSearchCmd(append(common, "--lora", "--full")...)
+	_, _, err = runCmd(newSearchCmd(), "", append(common, "--lora", "--full")...)
 	assert.ErrorContains(t, err, "exclude")
 	space := filepath.Join(t.TempDir(), "space.json")
 	require.NoError(t, os.WriteFile(space, []byte(`[{"name":"momentum","kind":"float","low":0,"high":1}]`), 0o644))
-	_, _, err = runSearchCmd(append(common, "--space", space)...)
+	_, _, err = runCmd(newSearchCmd(), "", append(common, "--space", space)...)
 	assert.ErrorContains(t, err, "momentum")
 	require.NoError(t, os.WriteFile(space, []byte(`[{"name":"lora_r","kind":"categorical","choices":[4,8]}]`), 0o644))
-	_, _, err = runSearchCmd(append(common, "--space", space, "--full")...)
+	_, _, err = runCmd(newSearchCmd(), "", append(common, "--space", space, "--full")...)
 	assert.ErrorContains(t, err, "lora_r")
 }
 
@@ -87,7 +77,7 @@ func TestSearchCommandSpaceFullRandom(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "s")
 	space := filepath.Join(t.TempDir(), "space.json")
 	require.NoError(t, os.WriteFile(space, []byte(`[{"name":"learning_rate","kind":"float","low":1e-5,"high":1e-3,"log":true}]`), 0o644))
-	_, stderr, err := runSearchCmd("--base", base, "--train", train, "--dev", dev, "--out", out, "--trials", "2", "--epochs", "1",
+	_, stderr, err := runCmd(newSearchCmd(), "", "--base", base, "--train", train, "--dev", dev, "--out", out, "--trials", "2", "--epochs", "1",
 		"--threads", "1", "--space", space, "--sampler", "random", "--full", "--no-final", "--quiet")
 	require.NoError(t, err)
 	assert.Empty(t, stderr, "--quiet prints no progress")

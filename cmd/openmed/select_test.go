@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -15,22 +14,12 @@ import (
 	"github.com/openmed/openmed/core/metrics"
 )
 
-func runSelectCmd(args ...string) (string, error) {
-	cmd := newSelectCmd()
-	var out, errb bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&errb)
-	cmd.SetArgs(args)
-	err := cmd.Execute()
-	return out.String(), err
-}
-
 // selectFakeRun writes a run dir whose dev/test predictions are the real NCBI-Disease
 // gold with every k-th sentence's tags set to O, and metrics.json with their scores.
 func selectFakeRun(t *testing.T, dir string, k int) (devF1, testF1 float64) {
 	t.Helper()
 	require.NoError(t, os.MkdirAll(dir, 0o755))
-	data := filepath.Join(trainShared(t), "data", "NCBI-Disease")
+	data := sharedPath(t, "data", "NCBI-Disease")
 	m := map[string]any{}
 	for _, sp := range []struct{ gold, pred, key string }{{"devel.tsv", "dev_predictions.tsv", "dev"}, {"test.tsv", "test_predictions.tsv", "test"}} {
 		g, err := corpus.ReadFile(filepath.Join(data, sp.gold))
@@ -66,9 +55,9 @@ func TestSelectCommand(t *testing.T) {
 	few, many := filepath.Join(dir, "pubmedbert"), filepath.Join(dir, "electra")
 	_, fewTest := selectFakeRun(t, few, 20)
 	_, manyTest := selectFakeRun(t, many, 2)
-	gold := filepath.Join(trainShared(t), "data", "NCBI-Disease", "test.tsv")
+	gold := sharedPath(t, "data", "NCBI-Disease", "test.tsv")
 
-	out, err := runSelectCmd("--runs", many+","+few, "--corpus", "NCBI-Disease", "--gold", gold, "--format", "json", "--seed", "1")
+	out, err := runStdout(newSelectCmd(), "--runs", many+","+few, "--corpus", "NCBI-Disease", "--gold", gold, "--format", "json", "--seed", "1")
 	require.NoError(t, err)
 	var sel struct {
 		Corpus string `json:"corpus"`
@@ -96,15 +85,15 @@ func TestSelectCommand(t *testing.T) {
 	assert.Less(t, sel.Test.PValue, 0.01)
 	assert.Greater(t, sel.CIDiff.Lower, 0.0)
 
-	text, err := runSelectCmd("--runs", few+","+many, "--gold", gold, "--shuffles", "2000")
+	text, err := runStdout(newSelectCmd(), "--runs", few+","+many, "--gold", gold, "--shuffles", "2000")
 	require.NoError(t, err)
 	assert.Contains(t, text, "winner: "+few)
 	assert.Contains(t, text, "approximate randomization p = ")
 	assert.Contains(t, text, "2000 shuffles")
 	assert.Equal(t, 1, strings.Count(text, "winner:"))
 
-	_, err = runSelectCmd("--runs", few+","+many)
+	_, err = runStdout(newSelectCmd(), "--runs", few+","+many)
 	assert.ErrorContains(t, err, "training_args.json", "without --gold the runs must name their test file")
-	_, err = runSelectCmd("--runs", few, "--format", "xml")
+	_, err = runStdout(newSelectCmd(), "--runs", few, "--format", "xml")
 	assert.ErrorContains(t, err, "xml")
 }

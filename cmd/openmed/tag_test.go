@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -23,7 +22,7 @@ import (
 // a 128-entry WordPiece vocab.txt so the CLI can tag text with it.
 func fixtureTagger(t *testing.T) string {
 	t.Helper()
-	fx := filepath.Join(sharedFixtures(t), "bert")
+	fx := sharedPath(t, "fixtures", "bert")
 	dir := filepath.Join(t.TempDir(), "model")
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	for _, f := range []string{"config.json", "model.safetensors"} {
@@ -45,14 +44,7 @@ func fixtureTagger(t *testing.T) string {
 
 func runTagCmd(t *testing.T, stdin string, args ...string) (string, error) {
 	t.Helper()
-	var out bytes.Buffer
-	cmd := newTagCmd()
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SetIn(strings.NewReader(stdin))
-	cmd.SetArgs(append([]string{"--backend", "go", "--quiet"}, args...))
-	err := cmd.Execute()
-	return out.String(), err
+	return execCmdIn(newTagCmd(), stdin, append([]string{"--backend", "go", "--quiet"}, args...)...)
 }
 
 type cliEntity struct {
@@ -178,9 +170,9 @@ func TestTagCommandRegistered(t *testing.T) {
 // model gives; --all-adapters marks each entity with its adapter.
 func TestTagCommandAdapters(t *testing.T) {
 	model := fixtureTagger(t)
-	adapter := filepath.Join(sharedFixtures(t), "bert", "adapter")
+	adapter := sharedPath(t, "fixtures", "bert", "adapter")
 	merged := filepath.Join(t.TempDir(), "merged")
-	_, err := runMerge(t, "--base", model, "--adapter", adapter, "--out", merged)
+	_, err := execCmd(newMergeCmd(), "--base", model, "--adapter", adapter, "--out", merged)
 	require.NoError(t, err)
 	text := "Renal failure in mice — aspirin, cancer patients."
 	want, err := runTagCmd(t, "", "--model", merged, "--text", text, "--format", "jsonl", "--ignore-labels=")
@@ -230,7 +222,7 @@ func defaultManifestDir(t *testing.T) string {
 	require.NoError(t, os.Rename(base, filepath.Join(root, "base")))
 	cfg, err := os.ReadFile(filepath.Join(root, "base", "config.json"))
 	require.NoError(t, err)
-	src := filepath.Join(sharedFixtures(t), "bert", "adapter")
+	src := sharedPath(t, "fixtures", "bert", "adapter")
 	for name, scale := range map[string]float32{"dis": 1, "chem": 3} {
 		dir := filepath.Join(root, name)
 		require.NoError(t, os.MkdirAll(dir, 0o755))

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"os"
@@ -13,43 +12,18 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// tokenizeShared returns ../shared/tokenizers relative to the repo root, or skips.
-func tokenizeShared(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Skip("../shared not found: no go.mod above the working directory")
-		}
-		dir = filepath.Dir(dir)
-	}
-	p := filepath.Join(dir, "..", "shared", "tokenizers")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("../shared not found: %s is absent", p)
-	}
-	return p
-}
-
 func runTokenizeCmd(t *testing.T, input string, args ...string) string {
 	t.Helper()
-	cmd := newTokenizeCmd()
-	var out bytes.Buffer
-	cmd.SetIn(strings.NewReader(input))
-	cmd.SetOut(&out)
-	cmd.SetArgs(args)
-	require.NoError(t, cmd.Execute())
-	return out.String()
+	out, _, err := runCmd(newTokenizeCmd(), input, args...)
+	require.NoError(t, err)
+	return out
 }
 
 // TestTokenizeCommandMatchesReference feeds the tricky texts (one per line)
 // through `openmed tokenize` for a folder (vocab.txt path via tokenizer.json)
 // and an spm folder, and compares each output line with HF's reference.
 func TestTokenizeCommandMatchesReference(t *testing.T) {
-	shared := tokenizeShared(t)
+	shared := sharedPath(t, "tokenizers")
 	for _, name := range []string{"pubmedbert-abstract", "deberta-v3"} {
 		f, err := os.Open(filepath.Join(shared, "ref", name, "tricky.jsonl.gz"))
 		require.NoError(t, err)
@@ -91,7 +65,7 @@ func TestTokenizeCommandMatchesReference(t *testing.T) {
 }
 
 func TestTokenizeCommandWords(t *testing.T) {
-	shared := tokenizeShared(t)
+	shared := sharedPath(t, "tokenizers")
 	out := runTokenizeCmd(t, "BRCA1  mutations\n\n", "--words", "--tokenizer", filepath.Join(shared, "pubmedbert-abstract", "vocab.txt"))
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	require.Len(t, lines, 2)

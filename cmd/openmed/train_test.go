@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,59 +12,31 @@ import (
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/corpus"
 	"github.com/openmed/openmed/core/model"
-	"github.com/openmed/openmed/core/tokenize"
 	"github.com/openmed/openmed/training"
 )
-
-// trainShared returns ../shared beside the repository root, skipping when absent.
-func trainShared(t *testing.T) string {
-	t.Helper()
-	return filepath.Dir(evalSharedData(t))
-}
 
 // trainTinyBase writes a 1-layer BERT base folder with the PubMedBERT vocabulary.
 func trainTinyBase(t *testing.T) string {
 	t.Helper()
-	tokDir := filepath.Join(trainShared(t), "tokenizers", "pubmedbert-abstract")
-	tok, err := tokenize.Load(tokDir)
-	require.NoError(t, err)
-	cfg, err := checkpoint.ParseConfig([]byte(fmt.Sprintf(`{"architectures":["BertForMaskedLM"],"model_type":"bert",
+	return writeTinyBase(t, "pubmedbert-abstract", `{"architectures":["BertForMaskedLM"],"model_type":"bert",
 	"vocab_size":%d,"hidden_size":32,"num_hidden_layers":1,"num_attention_heads":2,"intermediate_size":64,
 	"hidden_act":"gelu","hidden_dropout_prob":0.1,"attention_probs_dropout_prob":0.1,"max_position_embeddings":512,
-	"type_vocab_size":2,"layer_norm_eps":1e-12,"initializer_range":0.02,"pad_token_id":0}`, tok.VocabSize())))
-	require.NoError(t, err)
-	m, err := model.New(cfg, model.MaskedLM, 1)
-	require.NoError(t, err)
-	dir := t.TempDir()
-	require.NoError(t, cfg.Save(filepath.Join(dir, "config.json")))
-	require.NoError(t, checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), m.StateDict(), nil))
-	require.NoError(t, training.CopyTokenizer(tokDir, dir))
-	return dir
+	"type_vocab_size":2,"layer_norm_eps":1e-12,"initializer_range":0.02,"pad_token_id":0}`)
 }
 
 func trainSubset(t *testing.T, split string, n int) string {
 	t.Helper()
-	c, err := corpus.ReadFile(filepath.Join(trainShared(t), "data", "NCBI-Disease", split+".tsv"))
+	c, err := corpus.ReadFile(sharedPath(t, "data", "NCBI-Disease", split+".tsv"))
 	require.NoError(t, err)
 	p := filepath.Join(t.TempDir(), split+".tsv")
 	require.NoError(t, corpus.WriteFile(p, c.Sentences[:n]))
 	return p
 }
 
-func runTrainCmd(args ...string) (string, error) {
-	cmd := newTrainCmd()
-	var out, errb bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&errb)
-	cmd.SetArgs(args)
-	err := cmd.Execute()
-	return out.String(), err
-}
-
 func TestTrainCommand(t *testing.T) {
 	base := trainTinyBase(t)
 	out := t.TempDir()
-	stdout, err := runTrainCmd("--base", base, "--train", trainSubset(t, "train", 40), "--dev", trainSubset(t, "devel", 20),
+	stdout, err := runStdout(newTrainCmd(), "--base", base, "--train", trainSubset(t, "train", 40), "--dev", trainSubset(t, "devel", 20),
 		"--test", trainSubset(t, "test", 20), "--out", out, "--epochs", "2", "--threads", "1", "--r", "4", "--alpha", "8")
 	require.NoError(t, err)
 	require.Contains(t, stdout, "dev  P")
@@ -79,7 +50,7 @@ func TestTrainCommand(t *testing.T) {
 
 	// Full fine-tuning writes an HF token-classification checkpoint that loads back.
 	full := t.TempDir()
-	_, err = runTrainCmd("--base", base, "--train", trainSubset(t, "train", 20), "--out", full, "--epochs", "1", "--full", "--threads", "1")
+	_, err = runStdout(newTrainCmd(), "--base", base, "--train", trainSubset(t, "train", 20), "--out", full, "--epochs", "1", "--full", "--threads", "1")
 	require.NoError(t, err)
 	cfg, err := checkpoint.LoadConfig(full)
 	require.NoError(t, err)
@@ -90,9 +61,9 @@ func TestTrainCommand(t *testing.T) {
 	_, err = os.Stat(filepath.Join(full, "adapter_config.json"))
 	require.True(t, os.IsNotExist(err))
 
-	_, err = runTrainCmd("--base", base, "--train", "x", "--out", full, "--lora", "--full")
+	_, err = runStdout(newTrainCmd(), "--base", base, "--train", "x", "--out", full, "--lora", "--full")
 	require.ErrorContains(t, err, "exclude")
-	_, err = runTrainCmd("--base", base, "--train", trainSubset(t, "train", 5), "--out", t.TempDir(), "--resume")
+	_, err = runStdout(newTrainCmd(), "--base", base, "--train", trainSubset(t, "train", 5), "--out", t.TempDir(), "--resume")
 	require.ErrorContains(t, err, "no checkpoint to resume")
 }
 
@@ -111,7 +82,7 @@ func TestTrainInterruptThenResume(t *testing.T) {
 	require.ErrorContains(t, err, "rerun with --resume")
 	_, err = os.Stat(filepath.Join(out, "checkpoints", "latest.json"))
 	require.NoError(t, err)
-	got, err := runTrainCmd("--base", base, "--train", train, "--out", out, "--epochs", "2", "--threads", "1", "--resume")
+	got, err := runStdout(newTrainCmd(), "--base", base, "--train", train, "--out", out, "--epochs", "2", "--threads", "1", "--resume")
 	require.NoError(t, err)
 	require.Contains(t, got, "epochs 2")
 }
