@@ -12,13 +12,67 @@ from . import _lib
 from ._jobs import run_job
 from .errors import BadInputError
 
+# ---------------------------------------------------------------- helpers
+
+
+def _request(fn, *args, req):
+    """Call C function ``fn`` with a JSON request after ``args`` (handles)
+    and return its decoded JSON result."""
+    return _lib.call(fn, *args, _lib.encode(json.dumps(req), "request"), out=True)
+
+
+def _check_texts(texts):
+    """Raise TypeError unless every item of ``texts`` is a str."""
+    for t in texts:
+        if not isinstance(t, str):
+            raise TypeError("texts must be str or a list of str, got %s" % type(t).__name__)
+
+
+def _paths(x):
+    """One path or a list of paths (None or empty: none) as a list of str."""
+    if isinstance(x, (str, os.PathLike)):
+        x = [x]
+    return [os.fspath(p) for p in (x or [])]
+
+
+class _Handle:
+    """An object owning a C ABI handle: released by close(), on leaving a
+    ``with`` block, or when garbage-collected (except in a forked child,
+    which does not own its parent's handles). ``_close_fn`` names the C
+    function that releases it."""
+
+    _close_fn = None
+    _handle = 0
+
+    def close(self):
+        """Release the handle (idempotent)."""
+        h, self._handle = self._handle, 0
+        if h:
+            _lib.call(self._close_fn, h)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            if self._handle and not _lib._forked_child:
+                self.close()
+        except Exception:
+            pass
+
+
 # ---------------------------------------------------------------- tokenize
 
 
-class Tokenizer:
+class Tokenizer(_Handle):
     """A tokenizer (tokenizer.json, vocab.txt, spm.model or a model folder),
     byte-exact with Hugging Face tokenizers. Use as a context manager or call
     close()."""
+
+    _close_fn = "openmed_tokenizer_close"
 
     def __init__(self, path):
         self.path = os.fspath(path)
@@ -36,34 +90,13 @@ class Tokenizer:
         if is_split_into_words:
             req["words"] = [list(w) for w in batch]
         else:
-            for t in batch:
-                if not isinstance(t, str):
-                    raise TypeError("texts must be str or a list of str, got %s" % type(t).__name__)
+            _check_texts(batch)
             req["texts"] = batch
-        res = _lib.call("openmed_tokenize", self._handle, _lib.encode(json.dumps(req), "request"), out=True)
+        res = _request("openmed_tokenize", self._handle, req=req)
         encs = res["encodings"]
         for e in encs:
             e["offsets"] = [tuple(o) for o in e["offsets"]]
         return encs[0] if single else encs
-
-    def close(self):
-        """Release the tokenizer handle (idempotent)."""
-        h, self._handle = self._handle, 0
-        if h:
-            _lib.call("openmed_tokenizer_close", h)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            if self._handle and not _lib._forked_child:
-                self.close()
-        except Exception:
-            pass
 
 
 _tokenizers = {}
@@ -106,7 +139,7 @@ def evaluate(gold, pred, mode="default", scheme=None, tag_column=None):
     else:
         req["gold"] = [list(s) for s in gold]
         req["pred"] = [list(s) for s in pred]
-    return _lib.call("openmed_evaluate", _lib.encode(json.dumps(req), "request"), out=True)
+    return _request("openmed_evaluate", req=req)
 
 
 # ---------------------------------------------------------------- tagging
@@ -134,9 +167,12 @@ def _hf_entities(ents):
     return ents
 
 
-class Tagger:
+class Tagger(_Handle):
     """A loaded NER model: ``tag(text)`` returns HF pipeline-shaped entities
-    ``{"entity_group", "score", "word", "start", "end"}`` (code points)."""
+    ``{"entity_group", "score", "word", "start", "end"}`` (code points).
+    Use as a context manager or call close() to release the model."""
+
+    _close_fn = "openmed_tagger_close"
 
     def __init__(self, config):
         self.config = dict(config)
@@ -160,32 +196,11 @@ class Tagger:
             return _hf_entities(ents)
         req = dict(options)
         req["texts"] = list(text_or_texts)
-        for t in req["texts"]:
-            if not isinstance(t, str):
-                raise TypeError("texts must be str or a list of str, got %s" % type(t).__name__)
-        res = _lib.call("openmed_tag_batch", self._handle, _lib.encode(json.dumps(req), "request"), out=True)
+        _check_texts(req["texts"])
+        res = _request("openmed_tag_batch", self._handle, req=req)
         return [_hf_entities(ents) for ents in res]
 
     __call__ = tag
-
-    def close(self):
-        """Release the model (idempotent)."""
-        h, self._handle = self._handle, 0
-        if h:
-            _lib.call("openmed_tagger_close", h)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            if self._handle and not _lib._forked_child:
-                self.close()
-        except Exception:
-            pass
 
 
 def load(model=None, adapters=None, backend="auto", device="cpu", threads=0, aggregation="simple",
@@ -204,11 +219,9 @@ def load(model=None, adapters=None, backend="auto", device="cpu", threads=0, agg
     entities scoring below it. Other options: ignore_labels, window_length,
     stride, batch_size, cache_dir, ort_library.
     """
-    if isinstance(adapters, (str, os.PathLike)):
-        adapters = [adapters]
     cfg = {
         "model": os.fspath(model) if model is not None else "",
-        "adapters": [os.fspath(a) for a in (adapters or [])],
+        "adapters": _paths(adapters),
         "backend": backend,
         "device": device,
         "threads": int(threads),
@@ -235,10 +248,9 @@ def tag(text_or_texts, model=None, adapters=None, aggregation="simple", threshol
     once and cached; ``model=None`` means the default tagger (see load()):
     ``openmed.tag("Cisplatin-induced nephrotoxicity was observed.")`` returns
     the union of its Disease and Chemical entities."""
-    if isinstance(adapters, (str, os.PathLike)):
-        adapters = [adapters]
+    adapters = _paths(adapters)
     key = (os.path.abspath(os.fspath(model)) if model is not None else None,
-           tuple(os.fspath(a) for a in (adapters or [])), backend, device, int(threads), aggregation,
+           tuple(adapters), backend, device, int(threads), aggregation,
            float(threshold), json.dumps(options, sort_keys=True))
     with _taggers_lock:
         t = _taggers.get(key)
@@ -250,6 +262,21 @@ def tag(text_or_texts, model=None, adapters=None, aggregation="simple", threshol
 
 
 # ---------------------------------------------------------------- training
+
+
+def _run_training(fn, cfg, epochs, lr, batch_size, options, callback):
+    """Complete a train/dapt job config with the common arguments (Hugging
+    Face TrainingArguments names; None keeps the library's default), the
+    extra ``options`` and $OPENMED_THREADS, then run it as a job."""
+    for key, val in (("num_train_epochs", epochs), ("learning_rate", lr),
+                     ("per_device_train_batch_size", batch_size)):
+        if val is not None:
+            cfg[key] = val
+    cfg.update(options)
+    _forward_env(cfg, (("OPENMED_THREADS", "threads"),))
+    if isinstance(cfg.get("threads"), str):
+        cfg["threads"] = int(cfg["threads"])
+    return run_job(fn, cfg, callback)
 
 
 def train(base, train, output, dev=None, test=None, tokenizer=None, lora=True, r=16, alpha=32, dropout=0.05,
@@ -271,15 +298,7 @@ def train(base, train, output, dev=None, test=None, tokenizer=None, lora=True, r
     for key, val in (("dev", dev), ("test", test), ("tokenizer", tokenizer)):
         if val is not None:
             cfg[key] = os.fspath(val)
-    for key, val in (("num_train_epochs", epochs), ("learning_rate", lr),
-                     ("per_device_train_batch_size", batch_size)):
-        if val is not None:
-            cfg[key] = val
-    cfg.update(options)
-    _forward_env(cfg, (("OPENMED_THREADS", "threads"),))
-    if isinstance(cfg.get("threads"), str):
-        cfg["threads"] = int(cfg["threads"])
-    return run_job("openmed_train", cfg, callback)
+    return _run_training("openmed_train", cfg, epochs, lr, batch_size, options, callback)
 
 
 def dapt(text, output, base=None, tokenizer=None, scratch=None, lora=False, epochs=None, lr=None,
@@ -305,15 +324,7 @@ def dapt(text, output, base=None, tokenizer=None, scratch=None, lora=False, epoc
     if scratch is not None:
         cfg["from_scratch"] = True
         cfg["scratch"] = dict(scratch)
-    for key, val in (("num_train_epochs", epochs), ("learning_rate", lr),
-                     ("per_device_train_batch_size", batch_size)):
-        if val is not None:
-            cfg[key] = val
-    cfg.update(options)
-    _forward_env(cfg, (("OPENMED_THREADS", "threads"),))
-    if isinstance(cfg.get("threads"), str):
-        cfg["threads"] = int(cfg["threads"])
-    return run_job("openmed_dapt", cfg, callback)
+    return _run_training("openmed_dapt", cfg, epochs, lr, batch_size, options, callback)
 
 
 # ---------------------------------------------------------------- merge / export
@@ -327,11 +338,11 @@ def merge(base, adapter, output, unmerge=False):
     {"dir", "modules", "replaced", "labels"}."""
     req = {"base": os.fspath(base), "adapter": os.fspath(adapter), "out": os.fspath(output),
            "unmerge": bool(unmerge)}
-    return _lib.call("openmed_merge", _lib.encode(json.dumps(req), "request"), out=True)
+    return _request("openmed_merge", req=req)
 
 
 def export_onnx(model, output):
     """Export a (merged) token-classification folder to ONNX
     (``output/onnx/model.onnx`` + config and tokenizer files)."""
     req = {"model": os.fspath(model), "out": os.fspath(output)}
-    return _lib.call("openmed_export_onnx", _lib.encode(json.dumps(req), "request"), out=True)
+    return _request("openmed_export_onnx", req=req)
