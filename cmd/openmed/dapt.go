@@ -34,6 +34,13 @@ files (one document or sentence per line): 15% dynamic masking (80% [MASK],
 [CLS] … [SEP] blocks, full training or LoRA (--lora; merged on save). The
 held-out perplexity (fixed split and masks) is reported before and after.
 --from-scratch initialises a new encoder with HF's init instead of --base.
+--embedding-init ppmi-svd (from scratch only) starts word_embeddings, and so
+the tied MLM decoder, from a distributional embedding of the training blocks
+(held-out blocks excluded): positive PMI over a ±4-token window weighted
+1/distance with context smoothing 0.75, truncated by randomized SVD to the
+hidden size, U·S^½, scaled to std 0.02 (Levy, Goldberg & Dagan 2015; Halko,
+Martinsson & Tropp 2011); unseen tokens keep HF's init. The neighbours of a
+few probe words and the timing go to embedding_init.json in --out.
 
 --out receives an HF XxxForMaskedLM folder of the base's family
 (BertForMaskedLM, ElectraForMaskedLM, DebertaV2ForMaskedLM; config.json, model.safetensors,
@@ -57,6 +64,8 @@ metrics.jsonl and mlm_curve.jsonl. Ctrl-C checkpoints; --resume continues.`,
 				}
 			} else if cmd.Flags().Changed("layers") || cmd.Flags().Changed("hidden") {
 				return fmt.Errorf("dapt: --layers/--hidden/--heads/--ffn only apply with --from-scratch")
+			} else if cmd.Flags().Changed("embedding-init") {
+				return fmt.Errorf("dapt: --embedding-init only applies with --from-scratch")
 			}
 			cfg.LoRA.Targets = splitList(targets)
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -76,6 +85,7 @@ metrics.jsonl and mlm_curve.jsonl. Ctrl-C checkpoints; --resume continues.`,
 	fl.IntVar(&scratch.MaxPositions, "max-positions", 512, "from scratch: max_position_embeddings")
 	fl.Float64Var(&scratchDropout, "dropout", 0.1, "from scratch: hidden and attention dropout written to config.json")
 	fl.StringVar((*string)(&scratch.PositionInit), "position-init", string(dapt.PositionNormal), "from scratch: position table init, normal (HF) or sinusoidal")
+	fl.StringVar((*string)(&scratch.EmbeddingInit), "embedding-init", string(dapt.EmbeddingNormal), "from scratch: word embedding (and tied decoder) init, normal (HF) or ppmi-svd (PPMI + randomized SVD of the training blocks)")
 	fl.StringVar(&cfg.Tokenizer, "vocab", "", "tokenizer folder or file (required with --from-scratch; default --base)")
 	fl.BoolVar(&lora, "lora", false, "train LoRA adapters only (merged into the saved weights)")
 	fl.BoolVar(&full, "full", false, "train every parameter (default)")

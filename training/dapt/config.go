@@ -23,6 +23,10 @@ type Scratch struct {
 	Dropout *float64 `json:"dropout,omitempty"`
 	// PositionInit chooses how the learned absolute position table starts.
 	PositionInit PositionInit `json:"position_init,omitempty"`
+	// EmbeddingInit chooses how word_embeddings (and the tied MLM decoder)
+	// start: HF's normal init or a PPMI-SVD warm start from the training
+	// blocks.
+	EmbeddingInit EmbeddingInit `json:"embedding_init,omitempty"`
 }
 
 // PositionInit is the initial value of a from-scratch encoder's learned
@@ -122,6 +126,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("dapt: FromScratch needs Config.Scratch (--layers --hidden --heads --ffn)")
 	case c.FromScratch && !c.Scratch.PositionInit.Valid():
 		return fmt.Errorf("dapt: unknown position init %q (want normal or sinusoidal)", c.Scratch.PositionInit)
+	case c.FromScratch && !c.Scratch.EmbeddingInit.Valid():
+		return fmt.Errorf("dapt: unknown embedding init %q (want normal or ppmi-svd)", c.Scratch.EmbeddingInit)
 	case c.FromScratch && c.Scratch.Dropout != nil && (*c.Scratch.Dropout < 0 || *c.Scratch.Dropout >= 1):
 		return fmt.Errorf("dapt: from-scratch dropout %g outside [0, 1)", *c.Scratch.Dropout)
 	case c.FromScratch && c.Tokenizer == "":

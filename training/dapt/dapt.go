@@ -103,6 +103,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			obj.train = append(obj.train, blocks[k])
 		}
 	}
+	if cfg.FromScratch && cfg.Scratch.EmbeddingInit == EmbeddingPPMISVD {
+		if _, err := initPPMIEmbeddings(m, tok, lines, blocks, perm[nHeld:], cfg.BlockLen, cfg.Seed, cfg.Out); err != nil {
+			return nil, err
+		}
+	}
 	var ad *lora.Adapter
 	if cfg.Method == training.MethodLoRA {
 		// training_args.json records the modules actually adapted.
