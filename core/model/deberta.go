@@ -73,6 +73,7 @@ func buildDeberta(cfg *checkpoint.Config, task Task, act tensor.Activation) (*Mo
 				Value:        NewLinear(lp+".attention.self.value_proj", H, H, true),
 				NumHeads:     cfg.NumAttentionHeads,
 				ProbsDropout: float32(cfg.AttentionProbsDropoutProb),
+				PosDropout:   hd,
 				Rel:          rel,
 				C2P:          c2p,
 				P2C:          p2c,

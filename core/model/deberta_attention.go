@@ -18,11 +18,21 @@ var _ Attention = (*DisentangledAttention)(nil)
 // with the c2p / p2c terms present per pos_att_type, then XSoftmax over the
 // mask m_i·m_j (padded keys excluded, rows of padded queries all zero),
 // dropout on P and context = P·v.
+//
+// In training mode R is first passed through this layer's own pos_dropout
+// (transformers v4.36 DisentangledSelfAttention.forward:
+// rel_embeddings = self.pos_dropout(rel_embeddings), StableDropout with
+// hidden_dropout_prob, before disentangled_attention_bias projects it): each
+// layer draws its own mask over the shared R, and Backward takes dL/dPq,
+// dL/dPk through the same mask into the shared dL/dR.
 type DisentangledAttention struct {
 	Query, Key, Value Projection
 	NumHeads          int
 	// ProbsDropout is attention_probs_dropout_prob.
 	ProbsDropout float32
+	// PosDropout is hidden_dropout_prob, HF's pos_dropout on the relative
+	// embeddings R (training mode only).
+	PosDropout float32
 	// Rel is the encoder's shared relative-position state.
 	Rel *RelEmbeddings
 	// C2P and P2C select the pos_att_type terms.
@@ -38,6 +48,9 @@ type DisentangledAttention struct {
 	lo, w          int // rows lo..lo+w−1 of R are the ones any index reaches
 	seed           uint64
 	dropOn         bool
+	posSeed        uint64
+	posOn          bool
+	rd, drd        []float32 // pos_dropout(R) and its gradient, rows lo..lo+w−1
 	b, l           int
 	scratch        []float32 // per worker: 2·L·L
 	dqp, dkp       []float32 // [B·heads, L, 2·Span]
@@ -115,11 +128,11 @@ func (a *DisentangledAttention) Forward(x []float32, batch *Batch, train bool, r
 	a.Query.Forward(a.q, x, n)
 	a.Key.Forward(a.k, x, n)
 	a.Value.Forward(a.v, x, n)
-	R := a.Rel.R()
 	// Pq/Pk only for the W rows of R that this length reaches (rows outside
 	// get no score and no gradient).
-	a.Query.Forward(a.pq[r0*H:(r0+W)*H], R[r0*H:(r0+W)*H], W)
-	a.Key.Forward(a.pk[r0*H:(r0+W)*H], R[r0*H:(r0+W)*H], W)
+	Rw := a.posDropForward(train, rng)
+	a.Query.Forward(a.pq[r0*H:(r0+W)*H], Rw, W)
+	a.Key.Forward(a.pk[r0*H:(r0+W)*H], Rw, W)
 	a.dropOn = train && a.ProbsDropout > 0
 	if a.dropOn {
 		a.seed = tensor.SplitMix64(rng)
@@ -278,12 +291,27 @@ func (a *DisentangledAttention) Backward(dx, dctx []float32, ws *workspace) {
 	if relGrad {
 		dR = rows(a.Rel.dr)
 	}
+	// With pos_dropout on, the projections saw R' = dropout(R): their weight
+	// gradients use R' and dL/dR' goes through the same mask into dL/dR.
+	dRw, accR := dR, true
+	if a.posOn {
+		R = a.rd
+		if relGrad {
+			a.drd = grow(a.drd, W*H)
+			dRw, accR = a.drd, false
+		}
+	}
 	// Reverse of Forward: Key(R), Query(R), Value(x), Key(x), Query(x).
 	if relGrad || a.Key.HasTrainable() {
-		a.Key.Backward(dR, R, rows(a.dPk), W, true)
+		a.Key.Backward(dRw, R, rows(a.dPk), W, accR)
+		accR = true
 	}
 	if relGrad || a.Query.HasTrainable() {
-		a.Query.Backward(dR, R, rows(a.dPq), W, true)
+		a.Query.Backward(dRw, R, rows(a.dPq), W, accR)
+	}
+	if a.posOn && relGrad {
+		tensor.Dropout(a.drd, a.drd, a.PosDropout, a.posSeed, r0*H)
+		tensor.AddInPlace(dR, a.drd)
 	}
 	acc := false
 	if needV {
@@ -297,4 +325,22 @@ func (a *DisentangledAttention) Backward(dx, dctx []float32, ws *workspace) {
 	if needQ {
 		a.Query.Backward(dx, a.x, dq, n, acc)
 	}
+}
+
+// posDropForward returns the rows lo..lo+w−1 of R that the pos projections
+// read: R itself in eval mode (or PosDropout 0), else this layer's
+// pos_dropout(R) with a fresh seed from rng. The mask is indexed by the
+// element's position in the full [2·Span, hidden] R (offset lo·hidden), as
+// if HF's StableDropout were applied to all of rel_embeddings.
+func (a *DisentangledAttention) posDropForward(train bool, rng *uint64) []float32 {
+	H := a.Query.InFeatures()
+	R := a.Rel.R()[a.lo*H : (a.lo+a.w)*H]
+	a.posOn = train && a.PosDropout > 0
+	if !a.posOn {
+		return R
+	}
+	a.posSeed = tensor.SplitMix64(rng)
+	a.rd = grow(a.rd, len(R))
+	tensor.Dropout(a.rd, R, a.PosDropout, a.posSeed, a.lo*H)
+	return a.rd
 }

@@ -1,7 +1,6 @@
 package tagger
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -231,8 +230,9 @@ func loadManifestDir(dir string) (*Manifest, error) {
 
 // DefaultTagger is a Tagger opened by Open, NewDefault or OpenManifest: for
 // a manifest, the base model with every adapter attached under its manifest
-// name; Tag and TagBatch without options tag as the manifest's tag_with says
-// (the union of all adapters' entities by default).
+// name; Tag, TagBatch and TagTokens without options (those of the embedded
+// *Tagger, which New("") returns) tag as the manifest's tag_with says (the
+// union of all adapters' entities by default).
 type DefaultTagger struct {
 	*Tagger
 	// Source is where the tagger came from.
@@ -246,32 +246,6 @@ func (d *DefaultTagger) DefaultTagOptions() []TagOption {
 		return nil
 	}
 	return d.Source.Manifest.TagOptions()
-}
-
-// Tag tags one document; with no options, as DefaultTagOptions.
-func (d *DefaultTagger) Tag(ctx context.Context, text string, opts ...TagOption) ([]Entity, error) {
-	if len(opts) == 0 {
-		opts = d.DefaultTagOptions()
-	}
-	return d.Tagger.Tag(ctx, text, opts...)
-}
-
-// TagBatch tags several documents; with no options, as DefaultTagOptions.
-func (d *DefaultTagger) TagBatch(ctx context.Context, texts []string, opts ...TagOption) ([][]Entity, error) {
-	if len(opts) == 0 {
-		opts = d.DefaultTagOptions()
-	}
-	return d.Tagger.TagBatch(ctx, texts, opts...)
-}
-
-// TagTokens returns the words with their IOB2 tags; with no options, as
-// DefaultTagOptions (which must select one adapter: the union of several has
-// no single tag per word).
-func (d *DefaultTagger) TagTokens(ctx context.Context, text string, opts ...TagOption) ([]Token, error) {
-	if len(opts) == 0 {
-		opts = d.DefaultTagOptions()
-	}
-	return d.Tagger.TagTokens(ctx, text, opts...)
 }
 
 // NewDefault opens the default tagger, found in this order: $OPENMED_MODEL
@@ -307,7 +281,7 @@ func Open(model string, opts ...Option) (*DefaultTagger, error) {
 	if isManifestDir(model) {
 		return OpenManifest(model, opts...)
 	}
-	t, err := New(model, opts...)
+	t, err := newTagger(model, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +301,7 @@ func OpenManifest(dir string, opts ...Option) (*DefaultTagger, error) {
 
 func openSource(src DefaultSource, opts []Option) (*DefaultTagger, error) {
 	if src.Manifest == nil {
-		t, err := New(src.Dir, opts...)
+		t, err := newTagger(src.Dir, opts...)
 		if err != nil {
 			return nil, err
 		}
@@ -340,13 +314,14 @@ func openSource(src DefaultSource, opts []Option) (*DefaultTagger, error) {
 	// default head) and is registered as an adapter without a second copy;
 	// the others are attached with AddAdapter.
 	first := filepath.Join(src.Dir, filepath.FromSlash(m.Adapters[names[0]]))
-	t, err := New(first, append(append([]Option(nil), opts...), WithBaseDir(base))...)
+	t, err := newTagger(first, append(append([]Option(nil), opts...), WithBaseDir(base))...)
 	if err != nil {
 		return nil, fmt.Errorf("tagger: default tagger %s: adapter %q: %w", src.Dir, names[0], err)
 	}
 	t.mu.Lock()
 	t.heads[names[0]] = &head{name: names[0], labels: t.def.labels, be: t.def.be}
 	t.order = append(t.order, names[0])
+	t.tagWith = m.TagOptions()
 	t.mu.Unlock()
 	for _, n := range names[1:] {
 		if err := t.AddAdapter(n, filepath.Join(src.Dir, filepath.FromSlash(m.Adapters[n]))); err != nil {

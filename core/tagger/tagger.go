@@ -39,6 +39,10 @@ type Tagger struct {
 	order   []string // adapters added with AddAdapter, in order
 	def     *head
 	closers []func() error
+	// tagWith are the options Tag, TagBatch and TagTokens use when called
+	// with none: the manifest's tag_with for a default tagger (New(""),
+	// NewDefault, Open, OpenManifest), nil (the default head) otherwise.
+	tagWith []TagOption
 }
 
 // head is one selectable classifier: the default model or an adapter.
@@ -52,19 +56,31 @@ type head struct {
 // (config.json + weights; exported to ONNX on the fly into the cache for the
 // ORT backend), an ONNX export (config.json + onnx/model.onnx + tokenizer),
 // or a PEFT adapter folder (merged onto its base and exported, keyed by
-// content hash, for ORT; attached to the base for the engine). An empty
-// modelDir means DefaultModelDir().
+// content hash, for ORT; attached to the base for the engine).
+//
+// An empty modelDir opens the default tagger exactly as NewDefault does
+// ($OPENMED_MODEL, the embedded default, models/default.json on disk): for
+// a manifest default, the base with every adapter attached under its
+// manifest name, and Tag / TagBatch / TagTokens without options tag as its
+// tag_with says (the union of all adapters' entities for "all"). Nothing
+// found gives ErrNoDefaultModel. Use NewDefault or Open to also learn where
+// the default came from (DefaultTagger.Source).
 func New(modelDir string, opts ...Option) (*Tagger, error) {
-	o := DefaultOptions()
-	for _, f := range opts {
-		f(&o)
-	}
 	if modelDir == "" {
-		d, err := DefaultModelDir()
+		d, err := NewDefault(opts...)
 		if err != nil {
 			return nil, err
 		}
-		modelDir = d
+		return d.Tagger, nil
+	}
+	return newTagger(modelDir, opts...)
+}
+
+// newTagger is New for a named folder.
+func newTagger(modelDir string, opts ...Option) (*Tagger, error) {
+	o := DefaultOptions()
+	for _, f := range opts {
+		f(&o)
 	}
 	kind, err := classify(modelDir)
 	if err != nil {
@@ -217,6 +233,9 @@ func WithAllAdapters() TagOption { return func(c *tagConfig) { c.all = true } }
 
 // Tag tags one document. Empty or whitespace-only text gives no entities
 // (and no error); invalid UTF-8 gives ErrInvalidUTF8.
+//
+// Without options a default tagger (New(""), NewDefault, Open) tags as its
+// manifest's tag_with, any other with the default head.
 func (t *Tagger) Tag(ctx context.Context, text string, opts ...TagOption) ([]Entity, error) {
 	res, err := t.TagBatch(ctx, []string{text}, opts...)
 	if err != nil {
@@ -226,7 +245,8 @@ func (t *Tagger) Tag(ctx context.Context, text string, opts ...TagOption) ([]Ent
 }
 
 // TagBatch tags several documents together (their windows share batches).
-// The result has one entity list per text, in input order.
+// The result has one entity list per text, in input order. Without options,
+// as Tag.
 func (t *Tagger) TagBatch(ctx context.Context, texts []string, opts ...TagOption) ([][]Entity, error) {
 	start := time.Now()
 	defer func() { t.totalNS.Add(int64(time.Since(start))) }()
@@ -269,7 +289,9 @@ func (t *Tagger) TagBatch(ctx context.Context, texts []string, opts ...TagOption
 }
 
 // TagTokens returns the document's words with their predicted IOB2 tags
-// (the CoNLL view), using the default head or the one WithAdapter names.
+// (the CoNLL view), using the default head or the one WithAdapter names
+// (without options on a default tagger: its tag_with, which must then name
+// one adapter — the union of several has no single tag per word).
 func (t *Tagger) TagTokens(ctx context.Context, text string, opts ...TagOption) ([]Token, error) {
 	heads, err := t.selectHeads(opts)
 	if err != nil {
@@ -286,6 +308,9 @@ func (t *Tagger) TagTokens(ctx context.Context, text string, opts ...TagOption) 
 }
 
 func (t *Tagger) selectHeads(opts []TagOption) ([]*head, error) {
+	if len(opts) == 0 {
+		opts = t.tagWith
+	}
 	var c tagConfig
 	for _, o := range opts {
 		o(&c)
