@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/openmed/openmed/core/corpus"
@@ -220,7 +221,7 @@ func runPretrain(ctx context.Context, o Options, dir string, st *JobState, resum
 	st.Command = fmt.Sprintf("bin/openmed dapt --from-scratch --text %s --vocab %s --out %s --layers %d --hidden %d --heads %d --ffn %d --max-positions %d "+
 		"--epochs %d --lr %g --batch-size %d --max-len %d --mlm-probability %g --held-out %g --warmup-ratio %g --seed %d --eval-steps %d --save-steps %d",
 		text, o.Tokenizer, dir, sc.Layers, sc.Hidden, sc.Heads, sc.FFN, sc.MaxPositions, cfg.Epochs, cfg.LR, cfg.BatchSize, cfg.BlockLen,
-		cfg.Mask.Prob, cfg.HeldOut, cfg.WarmupRatio, cfg.Seed, cfg.EvalEvery, cfg.CheckpointEvery)
+		cfg.Mask.Prob, cfg.HeldOut, cfg.WarmupRatio, cfg.Seed, cfg.EvalEvery, cfg.CheckpointEvery) + scratchFlags(sc)
 	if err := st.save(dir); err != nil { // the epochs survive a kill
 		return err
 	}
@@ -256,14 +257,34 @@ func runFineTune(ctx context.Context, o Options, j Job, dir string, st *JobState
 	cfg.Epochs, cfg.BatchSize, cfg.MaxLen, cfg.Stride, cfg.Patience = st.Epochs, ft.BatchSize, ft.MaxLen, ft.Stride, ft.Patience
 	cfg.Seed, cfg.Threads, cfg.CheckpointEvery, cfg.Resume, cfg.Progress = o.Seed, o.Threads, ft.SaveEvery, resume, progress
 	cfg.AllowUnknownTags = true
+	cfg.Dropout = ft.Dropout
 	st.Command = fmt.Sprintf("bin/openmed train --base %s --train %s --dev %s --test %s --out %s --%s --epochs %d --lr %g --batch-size %d "+
 		"--max-len %d --stride %d --patience %d --seed %d --save-steps %d --allow-unknown-tags",
 		base, cfg.Train, cfg.Dev, cfg.Test, dir, j.Method, cfg.Epochs, cfg.LR, cfg.BatchSize, cfg.MaxLen, cfg.Stride, cfg.Patience, cfg.Seed, cfg.CheckpointEvery)
+	if ft.Dropout != nil {
+		st.Command += fmt.Sprintf(" --dropout %g", *ft.Dropout)
+	}
 	if err := st.save(dir); err != nil { // the epochs survive a kill
 		return err
 	}
 	_, err = training.Train(ctx, cfg)
 	return err
+}
+
+// scratchFlags renders the recipe's non-default from-scratch options as
+// openmed dapt flags for the job's equivalent command.
+func scratchFlags(sc dapt.Scratch) string {
+	var b strings.Builder
+	if sc.Dropout != nil {
+		fmt.Fprintf(&b, " --dropout %g", *sc.Dropout)
+	}
+	if sc.PositionInit != "" && sc.PositionInit != dapt.PositionNormal {
+		fmt.Fprintf(&b, " --position-init %s", sc.PositionInit)
+	}
+	if sc.EmbeddingInit != "" && sc.EmbeddingInit != dapt.EmbeddingNormal {
+		fmt.Fprintf(&b, " --embedding-init %s", sc.EmbeddingInit)
+	}
+	return b.String()
 }
 
 // trainTokens counts the sub-word tokens of one epoch of a training file
