@@ -100,10 +100,11 @@ func Table(o Options, paper map[string]PaperScore) (string, error) {
 		"in percent (exact match, seqeval default mode; strict mode in its own column) of the best-dev-F1 weights. "+
 		"\"paper F1\" is the OpenMed NER paper's best test micro-F1 for the corpus (large pre-trained backbones, not comparable "+
 		"in size: it is the ceiling, not the target).\n\n", o.Work)
-	w("| corpus | method | init | test P | test R | test F1 | strict F1 | dev F1 | paper F1 | epochs | wall | trainable params | state |\n")
-	w("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	w("| corpus | method | init | test P | test R | test F1 | p LoRA vs full | p pre-trained vs random | strict F1 | dev F1 | paper F1 | epochs | wall | trainable params | state |\n")
+	w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	var cmds []string
 	devF1 := map[string]float64{}
+	sig := newSignificance(o)
 	for _, j := range jobs {
 		dir := j.Dir(o.Work)
 		st, err := loadState(dir, j.Name)
@@ -130,7 +131,7 @@ func Table(o Options, paper map[string]PaperScore) (string, error) {
 			if st.Status == StatusDone {
 				state = "done (no test metrics)"
 			}
-			w("| %s | %s | %s | pending | | | | | %s | | | | %s |\n", j.Corpus, j.Method, j.Init, ps, state)
+			w("| %s | %s | %s | pending | | | | | | | %s | | | | %s |\n", j.Corpus, j.Method, j.Init, ps, state)
 			continue
 		}
 		ep := fmt.Sprintf("%d/%d (best %d)", m.Epochs, st.Epochs, m.BestEpoch)
@@ -145,10 +146,19 @@ func Table(o Options, paper map[string]PaperScore) (string, error) {
 			dev = pct(m.Dev.Micro.F1)
 			devF1[j.Name] = m.Dev.Micro.F1
 		}
-		w("| %s | %s | %s | %s | %s | **%s** | %s | %s | %s | %s | %.1f min | %d (of %d) | done |\n", j.Corpus, j.Method, j.Init,
-			pct(m.Test.Micro.Precision), pct(m.Test.Micro.Recall), pct(m.Test.Micro.F1), pct(m.Test.StrictMicro.F1), dev, ps,
-			ep, m.WallSeconds/60, m.TrainableParams, m.TotalParams)
+		var cells [2]string
+		for k, axis := range []Axis{AxisMethod, AxisInit} {
+			t, err := sig.Test(j, axis)
+			if err != nil {
+				return "", err
+			}
+			cells[k] = t.Cell()
+		}
+		w("| %s | %s | %s | %s | %s | **%s** | %s | %s | %s | %s | %s | %s | %.1f min | %d (of %d) | done |\n", j.Corpus, j.Method, j.Init,
+			pct(m.Test.Micro.Precision), pct(m.Test.Micro.Recall), pct(m.Test.Micro.F1), cells[0], cells[1], pct(m.Test.StrictMicro.F1),
+			dev, ps, ep, m.WallSeconds/60, m.TrainableParams, m.TotalParams)
 	}
+	w("\n%s\n", sigLegend(o))
 	w("\n### Pre-trained vs random initialisation (dev micro-F1)\n\n")
 	for _, meth := range o.Methods {
 		c := "NCBI-Disease"
@@ -159,7 +169,12 @@ func Table(o Options, paper map[string]PaperScore) (string, error) {
 			if p > r {
 				verdict = "beats"
 			}
-			w("- %s %s: pre-trained %s vs random init %s — pre-training %s random initialisation.\n", c, meth, pct(p), pct(r), verdict)
+			t, err := sig.Test(Job{Name: FineTuneName(c, meth, InitPretrained), Kind: KindFineTune, Corpus: c, Method: meth, Init: InitPretrained}, AxisInit)
+			if err != nil {
+				return "", err
+			}
+			w("- %s %s: pre-trained %s vs random init %s — pre-training %s random initialisation.%s\n", c, meth, pct(p), pct(r), verdict,
+				t.Sentence())
 		} else {
 			w("- %s %s: pending.\n", c, meth)
 		}
