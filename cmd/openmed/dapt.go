@@ -33,7 +33,10 @@ files (one document or sentence per line): 15% dynamic masking (80% [MASK],
 10% random, 10% kept; specials never masked), sequences packed to 256-token
 [CLS] … [SEP] blocks, full training or LoRA (--lora; merged on save). The
 held-out perplexity (fixed split and masks) is reported before and after.
---from-scratch initialises a new encoder with HF's init instead of --base.
+--from-scratch initialises a new encoder with HF's init instead of --base:
+a BertForMaskedLM, or with --arch deberta-v3 a DebertaV2ForMaskedLM with
+deberta-v3-base's conventions at the given size (relative attention with
+256 log buckets, no absolute positions, so no --position-init sinusoidal).
 --embedding-init ppmi-svd (from scratch only) starts word_embeddings, and so
 the tied MLM decoder, from a distributional embedding of the training blocks
 (held-out blocks excluded): positive PMI over a ±4-token window weighted
@@ -64,6 +67,8 @@ metrics.jsonl and mlm_curve.jsonl. Ctrl-C checkpoints; --resume continues.`,
 				}
 			} else if cmd.Flags().Changed("layers") || cmd.Flags().Changed("hidden") {
 				return fmt.Errorf("dapt: --layers/--hidden/--heads/--ffn only apply with --from-scratch")
+			} else if cmd.Flags().Changed("arch") {
+				return fmt.Errorf("dapt: --arch only applies with --from-scratch (--base brings its own architecture)")
 			} else if cmd.Flags().Changed("embedding-init") {
 				return fmt.Errorf("dapt: --embedding-init only applies with --from-scratch")
 			}
@@ -78,6 +83,7 @@ metrics.jsonl and mlm_curve.jsonl. Ctrl-C checkpoints; --resume continues.`,
 	fl.StringVar(&cfg.Out, "out", "", "output folder")
 	fl.StringVar(&cfg.Base, "base", "", "Hugging Face encoder folder to adapt (BERT, ELECTRA or DeBERTa-v3)")
 	fl.BoolVar(&cfg.FromScratch, "from-scratch", false, "initialise a new encoder instead of --base")
+	fl.StringVar((*string)(&scratch.Arch), "arch", string(dapt.ArchBERT), "from scratch: encoder family, bert (BertForMaskedLM) or deberta-v3 (DebertaV2ForMaskedLM)")
 	fl.IntVar(&scratch.Layers, "layers", 0, "from scratch: number of layers")
 	fl.IntVar(&scratch.Hidden, "hidden", 0, "from scratch: hidden size")
 	fl.IntVar(&scratch.Heads, "heads", 0, "from scratch: attention heads")

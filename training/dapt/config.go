@@ -27,6 +27,9 @@ type Scratch struct {
 	// start: HF's normal init or a PPMI-SVD warm start from the training
 	// blocks.
 	EmbeddingInit EmbeddingInit `json:"embedding_init,omitempty"`
+	// Arch is the encoder family ("": BERT; ArchDeBERTaV3 builds a
+	// DebertaV2ForMaskedLM, see ScratchConfig).
+	Arch ScratchArch `json:"arch,omitempty"`
 }
 
 // PositionInit is the initial value of a from-scratch encoder's learned
@@ -124,6 +127,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("dapt: give Config.Base (--base) or FromScratch (--from-scratch)")
 	case c.FromScratch && c.Scratch == nil:
 		return fmt.Errorf("dapt: FromScratch needs Config.Scratch (--layers --hidden --heads --ffn)")
+	case c.FromScratch && c.Scratch.validateArch() != nil:
+		return c.Scratch.validateArch()
 	case c.FromScratch && !c.Scratch.PositionInit.Valid():
 		return fmt.Errorf("dapt: unknown position init %q (want normal or sinusoidal)", c.Scratch.PositionInit)
 	case c.FromScratch && !c.Scratch.EmbeddingInit.Valid():

@@ -168,19 +168,7 @@ func buildModel(cfg Config, tok *tokenize.Tokenizer) (*model.Model, error) {
 		if s.MaxPositions == 0 {
 			s.MaxPositions = 512
 		}
-		pad := tok.Special().PAD
-		if pad < 0 {
-			pad = 0
-		}
-		drop := 0.1
-		if s.Dropout != nil {
-			drop = *s.Dropout
-		}
-		c, err := checkpoint.ParseConfig([]byte(fmt.Sprintf(`{"architectures":["BertForMaskedLM"],"model_type":"bert",
-"vocab_size":%d,"hidden_size":%d,"num_hidden_layers":%d,"num_attention_heads":%d,"intermediate_size":%d,
-"hidden_act":"gelu","hidden_dropout_prob":%g,"attention_probs_dropout_prob":%g,"max_position_embeddings":%d,
-"type_vocab_size":2,"layer_norm_eps":1e-12,"initializer_range":0.02,"pad_token_id":%d,"position_embedding_type":"absolute"}`,
-			tok.VocabSize(), s.Hidden, s.Layers, s.Heads, s.FFN, drop, drop, s.MaxPositions, pad)))
+		c, err := ScratchConfig(*s, tok)
 		if err != nil {
 			return nil, err
 		}
