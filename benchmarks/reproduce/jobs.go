@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
+
+	"github.com/openmed/openmed/training/dapt"
 )
 
 // Kind is what a job does.
@@ -16,6 +18,11 @@ const (
 	KindRandomInit
 	// KindFineTune fine-tunes one corpus with one method from one init.
 	KindFineTune
+	// KindDeBERTaFineTune is KindFineTune from a DeBERTa encoder
+	// (pretrain-deberta or randinit-deberta; --deberta). A kind of its own
+	// keeps these runs out of the BERT grid's rows and paired tests; the
+	// table reports them in their own section (table_deberta.go).
+	KindDeBERTaFineTune
 )
 
 // String names the kind.
@@ -25,6 +32,8 @@ func (k Kind) String() string {
 		return "pretrain"
 	case KindRandomInit:
 		return "randinit"
+	case KindDeBERTaFineTune:
+		return "finetune-deberta"
 	}
 	return "finetune"
 }
@@ -38,6 +47,8 @@ type Job struct {
 	Corpus string
 	Method string
 	Init   Init
+	// Arch is the encoder family the job builds or fine-tunes ("": BERT).
+	Arch dapt.ScratchArch
 	// Deps are the names of the jobs whose outputs this one reads.
 	Deps []string
 }
@@ -60,7 +71,9 @@ var RunOrder = []string{"NCBI-Disease", "BC5CDR-Chem", "CLL", "BioNLP13CG", "BC5
 // Graph lists the jobs in dependency order: the encoders first (only those
 // some selected fine-tuning job needs, or that --jobs names), then corpus ×
 // method × init. --only and --jobs filter the fine-tuning jobs; the
-// encoders a selected job depends on are always kept.
+// encoders a selected job depends on are always kept. With --deberta the
+// DeBERTa encoders and fine-tuning jobs (DeBERTaCorpora only) follow the
+// whole BERT grid, selected by the same rules.
 func Graph(o Options) ([]Job, error) {
 	var corpora []string
 	for _, c := range RunOrder {
@@ -81,34 +94,47 @@ func Graph(o Options) ([]Job, error) {
 		}
 	}
 	enc := []Job{{Name: "pretrain", Kind: KindPretrain}, {Name: "randinit", Kind: KindRandomInit}}
-	if len(o.Jobs) > 0 {
-		var keep []Job
-		for _, j := range ft {
-			if ok, err := matchAny(o.Jobs, j.Name); err != nil {
-				return nil, err
-			} else if ok {
-				keep = append(keep, j)
-			}
-		}
-		ft = keep
+	groups := [][2][]Job{{enc, ft}}
+	if o.DeBERTa.Enabled {
+		denc, dft := debertaJobs(o, corpora)
+		groups = append(groups, [2][]Job{denc, dft})
 	}
-	need := map[string]bool{}
-	for _, j := range ft {
-		for _, d := range j.Deps {
-			need[d] = true
+	anyFT := false
+	for g := range groups {
+		if len(o.Jobs) > 0 {
+			var keep []Job
+			for _, j := range groups[g][1] {
+				if ok, err := matchAny(o.Jobs, j.Name); err != nil {
+					return nil, err
+				} else if ok {
+					keep = append(keep, j)
+				}
+			}
+			groups[g][1] = keep
 		}
+		anyFT = anyFT || len(groups[g][1]) > 0
 	}
 	var out []Job
-	for _, e := range enc {
-		named, err := matchAny(o.Jobs, e.Name)
-		if err != nil {
-			return nil, err
+	for _, g := range groups {
+		enc, ft := g[0], g[1]
+		need := map[string]bool{}
+		for _, j := range ft {
+			for _, d := range j.Deps {
+				need[d] = true
+			}
 		}
-		if need[e.Name] || (len(o.Jobs) > 0 && named) || (len(o.Jobs) == 0 && len(ft) == 0) {
-			out = append(out, e)
+		for _, e := range enc {
+			named, err := matchAny(o.Jobs, e.Name)
+			if err != nil {
+				return nil, err
+			}
+			if need[e.Name] || (len(o.Jobs) > 0 && named) || (len(o.Jobs) == 0 && !anyFT) {
+				out = append(out, e)
+			}
 		}
+		out = append(out, ft...)
 	}
-	return append(out, ft...), nil
+	return out, nil
 }
 
 // matchAny reports whether name matches one of the globs (path.Match).

@@ -9,6 +9,12 @@
 //	go run ./benchmarks/reproduce --budget 6h            # run / continue
 //	go run ./benchmarks/reproduce --table-only           # table from partial results
 //	go run ./benchmarks/reproduce --only NCBI-Disease --jobs '*/lora-*'
+//	go run ./benchmarks/reproduce --deberta --jobs 'pretrain-deberta'  # issue #8
+//
+// --deberta adds a DeBERTa-v3-shaped encoder pre-trained with the same
+// recipe (pretrain-deberta, randinit-deberta) and its fine-tuning runs on
+// NCBI-Disease and BC2GM (<corpus>/<method>-<init>-deberta), after the BERT
+// grid; the table compares them with the BERT rows.
 package main
 
 import (
@@ -111,6 +117,10 @@ func run(args []string) error {
 	fs.Float64Var(&p.TokensPerSec, "pt-tokens-per-s", p.TokensPerSec, "pre-training throughput estimate for --pt-minutes")
 	fs.IntVar(&p.EvalEvery, "pt-eval-steps", p.EvalEvery, "held-out evaluation every N steps")
 	fs.IntVar(&p.SaveEvery, "pt-save-steps", p.SaveEvery, "pre-training checkpoint every N steps")
+	fs.BoolVar(&o.DeBERTa.Enabled, "deberta", false, "also pre-train a DeBERTa-v3-shaped encoder with the same recipe and fine-tune it on "+strings.Join(DeBERTaCorpora, " and "))
+	fs.Float64Var(&o.DeBERTa.TokensPerSec, "deberta-tokens-per-s", o.DeBERTa.TokensPerSec, "DeBERTa pre-training throughput estimate for --pt-minutes")
+	fs.Float64Var(&o.DeBERTa.TokensPerSecLoRA, "deberta-lora-tokens-per-s", o.DeBERTa.TokensPerSecLoRA, "DeBERTa LoRA throughput estimate for the cap")
+	fs.Float64Var(&o.DeBERTa.TokensPerSecFull, "deberta-full-tokens-per-s", o.DeBERTa.TokensPerSecFull, "DeBERTa full fine-tuning throughput estimate for the cap")
 	f := &o.FT
 	fs.IntVar(&f.MaxEpochs, "epochs", f.MaxEpochs, "fine-tuning epochs before the cap")
 	fs.Float64Var(&f.LRLoRA, "lr-lora", f.LRLoRA, "LoRA learning rate")

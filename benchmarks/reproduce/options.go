@@ -107,6 +107,8 @@ type Options struct {
 	Threads  int
 	Pretrain Recipe
 	FT       FineTune
+	// DeBERTa is the optional DeBERTa-v3-shaped second encoder (--deberta).
+	DeBERTa DeBERTa
 	// Command is the invocation recorded in the results.
 	Command string
 }
@@ -150,7 +152,7 @@ func DefaultFineTune() FineTune {
 // $OPENMED_REPRO_DIR or ~/.cache/openmed/reproduce.
 func DefaultOptions() Options {
 	return Options{Work: DefaultWorkDir(), Methods: []string{"lora", "full"}, Inits: []Init{InitPretrained, InitRandom},
-		Seed: 42, Pretrain: DefaultRecipe(), FT: DefaultFineTune()}
+		Seed: 42, Pretrain: DefaultRecipe(), FT: DefaultFineTune(), DeBERTa: DefaultDeBERTa()}
 }
 
 // DefaultWorkDir is $OPENMED_REPRO_DIR, else ~/.cache/openmed/reproduce: the

@@ -7,6 +7,7 @@ import (
 
 	"github.com/openmed/openmed/core/tensor"
 	"github.com/openmed/openmed/core/tokenize"
+	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/dapt"
 )
 
@@ -44,6 +45,7 @@ func Plan(o Options) (*TextStats, []PlanRow, error) {
 		case KindRandomInit:
 			continue
 		case KindPretrain:
+			r := o.recipe(j.Arch)
 			tok, err := tokenize.Load(o.Tokenizer)
 			if err != nil {
 				return nil, nil, err
@@ -52,7 +54,7 @@ func Plan(o Options) (*TextStats, []PlanRow, error) {
 			if err != nil {
 				return nil, nil, err
 			}
-			blocks, err := dapt.Pack(tok, lines, o.Pretrain.BlockLen, tensor.Threads())
+			blocks, err := dapt.Pack(tok, lines, r.BlockLen, tensor.Threads())
 			if err != nil {
 				return nil, nil, err
 			}
@@ -60,15 +62,16 @@ func Plan(o Options) (*TextStats, []PlanRow, error) {
 			for _, b := range blocks {
 				n += len(b)
 			}
-			n = int(float64(n) * (1 - o.Pretrain.HeldOut))
-			ep, why := epochCap(o.Pretrain.MaxEpochs, o.Pretrain.Minutes, o.Pretrain.TokensPerSec, n)
-			rows = append(rows, PlanRow{Job: j.Name, Tokens: n, Epochs: ep, CapReason: why, TokensPerSec: o.Pretrain.TokensPerSec,
-				EstMinutes: float64(ep*n) / o.Pretrain.TokensPerSec / 60})
-		case KindFineTune:
-			rate := o.FT.TokensPerSecLoRA
-			if j.Method == "full" {
-				rate = o.FT.TokensPerSecFull
+			n = int(float64(n) * (1 - r.HeldOut))
+			ep, why := epochCap(r.MaxEpochs, r.Minutes, r.TokensPerSec, n)
+			rows = append(rows, PlanRow{Job: j.Name, Tokens: n, Epochs: ep, CapReason: why, TokensPerSec: r.TokensPerSec,
+				EstMinutes: float64(ep*n) / r.TokensPerSec / 60})
+		case KindFineTune, KindDeBERTaFineTune:
+			method, err := training.ParseMethod(j.Method)
+			if err != nil {
+				return nil, nil, err
 			}
+			rate := o.ftRate(j, method)
 			n, err := trainTokens(filepath.Join(o.Data, j.Corpus, "train.tsv"), o.Tokenizer, o.FT.MaxLen, o.FT.Stride)
 			if err != nil {
 				return nil, nil, err

@@ -157,10 +157,15 @@ func runJob(ctx context.Context, o Options, h Hooks, j Job, dir string, st *JobS
 	}
 	switch j.Kind {
 	case KindRandomInit:
+		if j.Arch == dapt.ArchDeBERTaV3 {
+			sc := o.recipe(j.Arch).Scratch
+			st.Command = fmt.Sprintf("(Go) SaveRandomInitDeBERTa(%q, %q, %+v, seed %d)", dir, o.Tokenizer, sc, o.Seed)
+			return SaveRandomInitDeBERTa(dir, o.Tokenizer, sc, o.Seed)
+		}
 		st.Command = fmt.Sprintf("(Go) SaveRandomInit(%q, %q, %+v, seed %d)", dir, o.Tokenizer, o.Pretrain.Scratch, o.Seed)
 		return SaveRandomInit(dir, o.Tokenizer, o.Pretrain.Scratch, o.Seed)
 	case KindPretrain:
-		return runPretrain(ctx, o, dir, st, resume, progress)
+		return runPretrain(ctx, o, o.recipe(j.Arch), dir, st, resume, progress)
 	}
 	return runFineTune(ctx, o, j, dir, st, resume, progress)
 }
@@ -179,7 +184,8 @@ func epochCap(maxEpochs int, minutes, rate float64, tokens int) (int, string) {
 		max(1, n), maxEpochs, minutes, rate, tokens)
 }
 
-func runPretrain(ctx context.Context, o Options, dir string, st *JobState, resume bool, progress func(training.Progress)) error {
+// runPretrain runs recipe r (o.Pretrain, or its DeBERTa variant).
+func runPretrain(ctx context.Context, o Options, r Recipe, dir string, st *JobState, resume bool, progress func(training.Progress)) error {
 	text := filepath.Join(o.Work, textFile)
 	if !resume || st.Epochs == 0 {
 		ts, err := BuildText(o.Data, text)
@@ -197,7 +203,7 @@ func runPretrain(ctx context.Context, o Options, dir string, st *JobState, resum
 		if err != nil {
 			return err
 		}
-		blocks, err := dapt.Pack(tok, lines, o.Pretrain.BlockLen, tensor.Threads())
+		blocks, err := dapt.Pack(tok, lines, r.BlockLen, tensor.Threads())
 		if err != nil {
 			return err
 		}
@@ -205,11 +211,10 @@ func runPretrain(ctx context.Context, o Options, dir string, st *JobState, resum
 		for _, b := range blocks {
 			n += len(b)
 		}
-		st.TrainTokens = int(float64(n) * (1 - o.Pretrain.HeldOut))
-		st.MaxEpochs = o.Pretrain.MaxEpochs
-		st.Epochs, st.CapReason = epochCap(o.Pretrain.MaxEpochs, o.Pretrain.Minutes, o.Pretrain.TokensPerSec, st.TrainTokens)
+		st.TrainTokens = int(float64(n) * (1 - r.HeldOut))
+		st.MaxEpochs = r.MaxEpochs
+		st.Epochs, st.CapReason = epochCap(r.MaxEpochs, r.Minutes, r.TokensPerSec, st.TrainTokens)
 	}
-	r := o.Pretrain
 	cfg := dapt.DefaultConfig()
 	cfg.Text, cfg.Out, cfg.FromScratch, cfg.Tokenizer = []string{text}, dir, true, o.Tokenizer
 	sc := r.Scratch
@@ -242,10 +247,10 @@ func runFineTune(ctx context.Context, o Options, j Job, dir string, st *JobState
 	}
 	cfg.Method = method
 	cfg.LR = ft.LRLoRA
-	rate := ft.TokensPerSecLoRA
 	if method == training.MethodFull {
-		cfg.LR, rate = ft.LRFull, ft.TokensPerSecFull
+		cfg.LR = ft.LRFull
 	}
+	rate := o.ftRate(j, method)
 	if !resume || st.Epochs == 0 {
 		n, err := trainTokens(cfg.Train, base, ft.MaxLen, ft.Stride)
 		if err != nil {
@@ -275,6 +280,9 @@ func runFineTune(ctx context.Context, o Options, j Job, dir string, st *JobState
 // openmed dapt flags for the job's equivalent command.
 func scratchFlags(sc dapt.Scratch) string {
 	var b strings.Builder
+	if sc.Arch != "" && sc.Arch != dapt.ArchBERT {
+		fmt.Fprintf(&b, " --arch %s", sc.Arch)
+	}
 	if sc.Dropout != nil {
 		fmt.Fprintf(&b, " --dropout %g", *sc.Dropout)
 	}

@@ -182,6 +182,7 @@ func Table(o Options, paper map[string]PaperScore) (string, error) {
 	if err := writeCurve(&b, o); err != nil {
 		return "", err
 	}
+	w("%s", debertaSection(o))
 	w("\n### Commands\n\n```\n# pipeline invocations on this work dir (UTC):\n")
 	if inv, err := os.ReadFile(filepath.Join(o.Work, invocationsFile)); err == nil {
 		w("%s", inv)
