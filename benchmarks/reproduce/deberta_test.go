@@ -34,17 +34,17 @@ func TestGraphDeBERTa(t *testing.T) {
 	o.DeBERTa.Enabled = true
 	all, err = Graph(o)
 	require.NoError(t, err)
-	require.Len(t, all, 2+10*2*2+2+2*2*2)
+	require.Len(t, all, 2+2+10*2*2+2+2*2*2) // encoders, lora-ship ×2, grid, DeBERTa
 	names := jobNames(all)
 	assert.Equal(t, []string{"pretrain", "randinit"}, names[:2])
 	assert.Equal(t, []string{PretrainDeBERTaJob, RandInitDeBERTaJob, "NCBI-Disease/lora-pretrained-deberta", "NCBI-Disease/lora-random-deberta",
-		"NCBI-Disease/full-pretrained-deberta", "NCBI-Disease/full-random-deberta", "BC2GM/lora-pretrained-deberta"}, names[42:49])
-	for _, j := range all[42:] {
+		"NCBI-Disease/full-pretrained-deberta", "NCBI-Disease/full-random-deberta", "BC2GM/lora-pretrained-deberta"}, names[44:51])
+	for _, j := range all[44:] {
 		assert.Equal(t, dapt.ArchDeBERTaV3, j.Arch, j.Name)
 	}
-	assert.Equal(t, KindDeBERTaFineTune, all[44].Kind)
-	assert.Equal(t, []string{PretrainDeBERTaJob}, all[44].Deps)
-	assert.Equal(t, []string{RandInitDeBERTaJob}, all[45].Deps)
+	assert.Equal(t, KindDeBERTaFineTune, all[46].Kind)
+	assert.Equal(t, []string{PretrainDeBERTaJob}, all[46].Deps)
+	assert.Equal(t, []string{RandInitDeBERTaJob}, all[47].Deps)
 
 	o.Corpora = []string{"CLL"} // not a DeBERTa corpus: no DeBERTa job
 	js, err := Graph(o)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
+	"slices"
 
 	"github.com/openmed/openmed/training/dapt"
 )
@@ -23,6 +24,9 @@ const (
 	// keeps these runs out of the BERT grid's rows and paired tests; the
 	// table reports them in their own section (table_deberta.go).
 	KindDeBERTaFineTune
+	// KindShipFineTune is the shipped taggers' LoRA run (<corpus>/lora-ship,
+	// FineTune.Ship's recipe, from the pre-trained encoder).
+	KindShipFineTune
 )
 
 // String names the kind.
@@ -34,6 +38,8 @@ func (k Kind) String() string {
 		return "randinit"
 	case KindDeBERTaFineTune:
 		return "finetune-deberta"
+	case KindShipFineTune:
+		return "finetune-ship"
 	}
 	return "finetune"
 }
@@ -60,6 +66,9 @@ func (j Job) Dir(work string) string { return filepath.Join(work, filepath.FromS
 func FineTuneName(corpus, method string, init Init) string {
 	return corpus + "/" + method + "-" + init.String()
 }
+
+// ShipJobName is the job name of corpus's shipped-tagger run.
+func ShipJobName(corpus string) string { return corpus + "/lora-ship" }
 
 // RunOrder is the order corpora are run in: the two shipped taggers'
 // corpora first (NCBI-Disease also decides "pre-training beats random
@@ -92,6 +101,16 @@ func Graph(o Options) ([]Job, error) {
 				ft = append(ft, Job{Name: FineTuneName(c, m, in), Kind: KindFineTune, Corpus: c, Method: m, Init: in, Deps: []string{dep}})
 			}
 		}
+	}
+	if o.FT.Ship.Enabled && slices.Contains(o.Inits, InitPretrained) {
+		// The shipped taggers' runs go first: they unblock models/.
+		var ship []Job
+		for _, c := range corpora {
+			if _, ok := ShippedTaggers[c]; ok {
+				ship = append(ship, Job{Name: ShipJobName(c), Kind: KindShipFineTune, Corpus: c, Method: "lora", Init: InitPretrained, Deps: []string{"pretrain"}})
+			}
+		}
+		ft = append(ship, ft...)
 	}
 	enc := []Job{{Name: "pretrain", Kind: KindPretrain}, {Name: "randinit", Kind: KindRandomInit}}
 	groups := [][2][]Job{{enc, ft}}

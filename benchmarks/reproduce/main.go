@@ -122,6 +122,7 @@ func run(args []string) error {
 	fs.Float64Var(&o.DeBERTa.TokensPerSecLoRA, "deberta-lora-tokens-per-s", o.DeBERTa.TokensPerSecLoRA, "DeBERTa LoRA throughput estimate for the cap")
 	fs.Float64Var(&o.DeBERTa.TokensPerSecFull, "deberta-full-tokens-per-s", o.DeBERTa.TokensPerSecFull, "DeBERTa full fine-tuning throughput estimate for the cap")
 	f := &o.FT
+	fs.BoolVar(&f.Ship.Enabled, "ship-jobs", f.Ship.Enabled, "run the shipped taggers' own LoRA jobs (<corpus>/lora-ship, all linear layers, r 32) first; Ship takes the better of those and lora-pretrained by dev F1")
 	fs.IntVar(&f.MaxEpochs, "epochs", f.MaxEpochs, "fine-tuning epochs before the cap")
 	fs.Float64Var(&f.LRLoRA, "lr-lora", f.LRLoRA, "LoRA learning rate")
 	fs.Float64Var(&f.LRFull, "lr-full", f.LRFull, "full fine-tuning learning rate")

@@ -66,7 +66,7 @@ func Plan(o Options) (*TextStats, []PlanRow, error) {
 			ep, why := epochCap(r.MaxEpochs, r.Minutes, r.TokensPerSec, n)
 			rows = append(rows, PlanRow{Job: j.Name, Tokens: n, Epochs: ep, CapReason: why, TokensPerSec: r.TokensPerSec,
 				EstMinutes: float64(ep*n) / r.TokensPerSec / 60})
-		case KindFineTune, KindDeBERTaFineTune:
+		case KindFineTune, KindDeBERTaFineTune, KindShipFineTune:
 			method, err := training.ParseMethod(j.Method)
 			if err != nil {
 				return nil, nil, err
@@ -76,7 +76,11 @@ func Plan(o Options) (*TextStats, []PlanRow, error) {
 			if err != nil {
 				return nil, nil, err
 			}
-			ep, why := epochCap(o.FT.MaxEpochs, o.FT.MaxMinutesPerJob, rate, n)
+			maxEp, minutes := o.FT.MaxEpochs, o.FT.MaxMinutesPerJob
+			if j.Kind == KindShipFineTune {
+				maxEp, minutes, rate = o.FT.Ship.MaxEpochs, o.FT.Ship.MaxMinutes, o.FT.TokensPerSecFull
+			}
+			ep, why := epochCap(maxEp, minutes, rate, n)
 			rows = append(rows, PlanRow{Job: j.Name, Tokens: n, Epochs: ep, CapReason: why, TokensPerSec: rate,
 				EstMinutes: float64(ep*n) / rate / 60})
 		}

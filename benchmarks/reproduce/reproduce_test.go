@@ -261,7 +261,7 @@ func TestGraphFilters(t *testing.T) {
 	o := DefaultOptions()
 	all, err := Graph(o)
 	require.NoError(t, err)
-	assert.Len(t, all, 2+10*2*2)
+	assert.Len(t, all, 2+2+10*2*2) // encoders, lora-ship for the two shipped corpora, grid
 	assert.Equal(t, []string{"pretrain", "randinit"}, names(all[:2]))
 
 	o.Corpora = []string{"NCBI-Disease"}

@@ -251,13 +251,20 @@ func runFineTune(ctx context.Context, o Options, j Job, dir string, st *JobState
 		cfg.LR = ft.LRFull
 	}
 	rate := o.ftRate(j, method)
+	maxEpochs, minutes := ft.MaxEpochs, ft.MaxMinutesPerJob
+	if j.Kind == KindShipFineTune {
+		sh := ft.Ship
+		cfg.LoRA.R, cfg.LoRA.Alpha, cfg.LoRA.Targets, cfg.LR = sh.R, sh.Alpha, sh.Targets, sh.LR
+		maxEpochs, minutes = sh.MaxEpochs, sh.MaxMinutes
+		rate = ft.TokensPerSecFull // every linear layer adapted: about a full step's cost
+	}
 	if !resume || st.Epochs == 0 {
 		n, err := trainTokens(cfg.Train, base, ft.MaxLen, ft.Stride)
 		if err != nil {
 			return err
 		}
-		st.TrainTokens, st.MaxEpochs = n, ft.MaxEpochs
-		st.Epochs, st.CapReason = epochCap(ft.MaxEpochs, ft.MaxMinutesPerJob, rate, n)
+		st.TrainTokens, st.MaxEpochs = n, maxEpochs
+		st.Epochs, st.CapReason = epochCap(maxEpochs, minutes, rate, n)
 	}
 	cfg.Epochs, cfg.BatchSize, cfg.MaxLen, cfg.Stride, cfg.Patience = st.Epochs, ft.BatchSize, ft.MaxLen, ft.Stride, ft.Patience
 	cfg.Seed, cfg.Threads, cfg.CheckpointEvery, cfg.Resume, cfg.Progress = o.Seed, o.Threads, ft.SaveEvery, resume, progress
@@ -268,6 +275,9 @@ func runFineTune(ctx context.Context, o Options, j Job, dir string, st *JobState
 		base, cfg.Train, cfg.Dev, cfg.Test, dir, j.Method, cfg.Epochs, cfg.LR, cfg.BatchSize, cfg.MaxLen, cfg.Stride, cfg.Patience, cfg.Seed, cfg.CheckpointEvery)
 	if ft.Dropout != nil {
 		st.Command += fmt.Sprintf(" --dropout %g", *ft.Dropout)
+	}
+	if j.Kind == KindShipFineTune {
+		st.Command += fmt.Sprintf(" --r %d --alpha %g --targets %s", cfg.LoRA.R, cfg.LoRA.Alpha, strings.Join(cfg.LoRA.Targets, ","))
 	}
 	if err := st.save(dir); err != nil { // the epochs survive a kill
 		return err

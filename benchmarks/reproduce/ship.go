@@ -79,6 +79,11 @@ func Ship(o Options, models string) error {
 	if err != nil {
 		return err
 	}
+	if d := o.FT.Dropout; d != nil {
+		// Pre-trained without dropout; the config carries what fine-tuning
+		// uses (every grid run and the shipped adapters: train --dropout).
+		cfg.HiddenDropoutProb, cfg.AttentionProbsDropoutProb = *d, *d
+	}
 	if err := cfg.Save(filepath.Join(dst, checkpoint.ConfigFile)); err != nil {
 		return err
 	}
@@ -174,21 +179,23 @@ func verdict(o Options) string {
 // adapterFiles are copied from a LoRA run into its models/ folder.
 var adapterFiles = []string{checkpoint.AdapterConfigFile, "adapter_model.safetensors", "config.json", "labels.json", "metrics.json", "training_args.json"}
 
-// shipAdapter copies corpus's lora-pretrained adapter to dst with a card.
+// shipAdapter copies corpus's best LoRA adapter from the pre-trained encoder
+// (bestShipRun: lora-ship or lora-pretrained, by dev F1) to dst with a card.
 func shipAdapter(o Options, corpus, dst string) error {
-	name := FineTuneName(corpus, "lora", InitPretrained)
+	best, err := bestShipRun(o, corpus)
+	if err != nil {
+		return err
+	}
+	name := best.Job
 	src := filepath.Join(o.Work, filepath.FromSlash(name))
 	st, err := loadState(src, name)
 	if err != nil {
 		return err
 	}
-	if st.Status != StatusDone {
-		return fmt.Errorf("ship: %s is %s, not done", name, st.Status)
-	}
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return err
 	}
-	rank := 0
+	rank, targets := 0, "query/value"
 	for _, f := range adapterFiles {
 		b, err := os.ReadFile(filepath.Join(src, f))
 		if err != nil {
@@ -202,6 +209,13 @@ func shipAdapter(o Options, corpus, dst string) error {
 			m["base_model_name_or_path"] = "../" + EncoderName
 			r, _ := m["r"].(float64)
 			rank = int(r)
+			if ts, ok := m["target_modules"].([]any); ok {
+				var names []string
+				for _, t := range ts {
+					names = append(names, fmt.Sprint(t))
+				}
+				targets = strings.Join(names, "/")
+			}
 			if b, err = json.MarshalIndent(m, "", "  "); err != nil {
 				return err
 			}
@@ -223,7 +237,7 @@ func shipAdapter(o Options, corpus, dst string) error {
 	}
 	card := fmt.Sprintf(`# %s
 
-LoRA adapter (PEFT layout, r %d on query/value, classifier in modules_to_save) for %s NER on top of
+LoRA adapter (PEFT layout, r %d on %s, classifier in modules_to_save) for %s NER on top of
 [%s](../%s/), fine-tuned by openmed's reproduction pipeline (%s).
 
 | split | precision | recall | F1 (seqeval default, micro) | strict F1 |
@@ -236,7 +250,7 @@ LoRA adapter (PEFT layout, r %d on query/value, classifier in modules_to_save) f
     openmed tag --model models/%s --base models/%s --text "..."
 
 Command: `+"`%s`"+`
-`, filepath.Base(dst), rank, corpus, EncoderName, EncoderName, name,
+`, filepath.Base(dst), rank, targets, corpus, EncoderName, EncoderName, name,
 		pct(m.Dev.Micro.Precision), pct(m.Dev.Micro.Recall), pct(m.Dev.Micro.F1), pct(m.Dev.StrictMicro.F1),
 		pct(m.Test.Micro.Precision), pct(m.Test.Micro.Recall), pct(m.Test.Micro.F1), pct(m.Test.StrictMicro.F1),
 		m.Epochs, m.BestEpoch, m.WallSeconds/60, m.TrainableParams, m.TotalParams, filepath.Base(dst), EncoderName, st.Command)

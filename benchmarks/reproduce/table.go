@@ -183,6 +183,7 @@ func Table(o Options, paper map[string]PaperScore) (string, error) {
 		return "", err
 	}
 	w("%s", debertaSection(o))
+	w("%s", shipSection(o))
 	w("\n### Commands\n\n```\n# pipeline invocations on this work dir (UTC):\n")
 	if inv, err := os.ReadFile(filepath.Join(o.Work, invocationsFile)); err == nil {
 		w("%s", inv)
