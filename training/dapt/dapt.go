@@ -103,7 +103,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			obj.train = append(obj.train, blocks[k])
 		}
 	}
-	if cfg.FromScratch && cfg.Scratch.EmbeddingInit == EmbeddingPPMISVD {
+	resuming := false
+	if cfg.Resume {
+		_, err := training.LatestCheckpoint(cfg.Out)
+		resuming = err == nil
+	}
+	// A resumed run's weights come from its checkpoint: the warm start would
+	// be computed only to be overwritten.
+	if cfg.FromScratch && cfg.Scratch.EmbeddingInit == EmbeddingPPMISVD && !resuming {
 		if _, err := initPPMIEmbeddings(m, tok, lines, blocks, perm[nHeld:], cfg.BlockLen, cfg.Seed, cfg.Out); err != nil {
 			return nil, err
 		}

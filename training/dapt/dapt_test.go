@@ -241,12 +241,21 @@ func TestConfigErrors(t *testing.T) {
 // An interrupted DAPT run resumes to the same weights as an uninterrupted one
 // (the loop is shared with token classification; masks are re-derived).
 func TestDAPTResumeIsBitIdentical(t *testing.T) {
+	for _, ei := range []EmbeddingInit{EmbeddingNormal, EmbeddingPPMISVD} {
+		t.Run(string(ei), func(t *testing.T) { testDAPTResume(t, ei) })
+	}
+}
+
+// testDAPTResume interrupts a from-scratch run half-way and resumes it (with
+// the PPMI-SVD warm start, the resumed run skips the init: its weights come
+// from the checkpoint).
+func testDAPTResume(t *testing.T, ei EmbeddingInit) {
 	_, tokDir := pubmed(t)
 	mk := func() Config {
 		c := DefaultConfig()
 		c.Text = []string{ncbiText(t, 150)}
 		c.FromScratch = true
-		c.Scratch = &Scratch{Layers: 1, Hidden: 32, Heads: 2, FFN: 64, MaxPositions: 128}
+		c.Scratch = &Scratch{Layers: 1, Hidden: 32, Heads: 2, FFN: 64, MaxPositions: 128, EmbeddingInit: ei}
 		c.Tokenizer = tokDir
 		c.BlockLen = 64
 		c.BatchSize = 8
