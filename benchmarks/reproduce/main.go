@@ -4,7 +4,10 @@
 // every corpus with LoRA and with full fine-tuning from both, and write the
 // results table. Every job's state lives in a durable work dir, so an
 // invocation skips finished jobs, resumes interrupted or killed ones from
-// their checkpoints and stops cleanly when its --budget runs out.
+// their checkpoints and stops cleanly when its --budget runs out. Two
+// invocations may share one work dir: each job runs under a flock on
+// <job>/.lock, and a job another invocation holds (or depends on one) is
+// skipped, or waited for with --wait.
 //
 //	go run ./benchmarks/reproduce --budget 6h            # run / continue
 //	go run ./benchmarks/reproduce --table-only           # table from partial results
@@ -92,6 +95,7 @@ func run(args []string) error {
 	fs.DurationVar(&o.Budget, "budget", 0, "stop cleanly after this long, e.g. 90m (0: no limit)")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "seed of pre-training, random init and fine-tuning")
 	fs.IntVar(&o.Threads, "threads", 0, "engine threads (0: OPENMED_THREADS or all cores)")
+	wait := fs.Bool("wait", false, "wait for jobs another invocation on the same work dir is running (and their dependents) instead of skipping them")
 	tableOnly := fs.Bool("table-only", false, "only write the table from the work dir")
 	plan := fs.Bool("plan", false, "dry run: print tokens per epoch, capped epochs and estimated minutes per job, train nothing")
 	ship := fs.Bool("ship", false, "copy the encoder (F16) and the NCBI-Disease / BC5CDR-Chem LoRA adapters into --models")
@@ -175,15 +179,32 @@ func run(args []string) error {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		t0 := time.Now()
+		var ropts []RunOption
+		if *wait {
+			ropts = append(ropts, WithWait(DefaultWaitPoll))
+		}
 		rep, err := Run(ctx, o, Hooks{Log: func(m string) {
 			fmt.Fprintf(os.Stderr, "[%s] %s\n", time.Now().UTC().Format("15:04:05"), m)
-		}})
+		}}, ropts...)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "ran %d, skipped %d, resumed %d in %s\n", len(rep.Ran), len(rep.Skipped), len(rep.Resumed), time.Since(t0).Round(time.Second))
-		if left := rep.Remaining(); len(left) > 0 {
+		var left []string
+		for _, l := range [][]string{rep.Interrupted, rep.Failed, rep.Blocked, rep.Left} {
+			left = append(left, l...)
+		}
+		if len(left) > 0 {
 			fmt.Fprintf(os.Stderr, "left (%d): %s\nrun again to continue.\n", len(left), strings.Join(left, " "))
+		}
+		if len(rep.Busy) > 0 {
+			fmt.Fprintf(os.Stderr, "running in another process (%d): %s\n", len(rep.Busy), strings.Join(rep.Busy, " "))
+		}
+		if len(rep.Waiting) > 0 {
+			fmt.Fprintf(os.Stderr, "waiting for those (%d): %s\n", len(rep.Waiting), strings.Join(rep.Waiting, " "))
+		}
+		if n := len(rep.Elsewhere()); n > 0 {
+			fmt.Fprintf(os.Stderr, "not finished: %d job(s) skipped for another invocation on %s; run again after it ends, or with --wait.\n", n, o.Work)
 		}
 		if len(rep.Failed) > 0 {
 			failed = fmt.Errorf("failed: %s (see job.json in their folders under %s)", strings.Join(rep.Failed, " "), o.Work)

@@ -27,22 +27,83 @@ type Hooks struct {
 
 // Report is what one invocation did, by job name.
 type Report struct {
-	// Ran finished now; Skipped were already done; Resumed continued from a
+	// Ran finished now; Skipped were already done (or were finished by
+	// another process while this one waited); Resumed continued from a
 	// checkpoint (and are also in Ran or Interrupted).
 	Ran, Skipped, Resumed []string
 	// Interrupted stopped cleanly (budget or signal) with a checkpoint;
 	// Failed returned an error; Blocked wait for a failed or unfinished
 	// dependency; Left were not started because the budget ran out.
 	Interrupted, Failed, Blocked, Left []string
+	// Busy are being run by another process (their lock is held) and
+	// Waiting depend on such a job: both were skipped, not failed.
+	Busy, Waiting []string
 }
 
 // Remaining is every selected job not done after this invocation.
 func (r *Report) Remaining() []string {
 	var out []string
-	for _, l := range [][]string{r.Interrupted, r.Failed, r.Blocked, r.Left} {
+	for _, l := range [][]string{r.Interrupted, r.Failed, r.Blocked, r.Left, r.Busy, r.Waiting} {
 		out = append(out, l...)
 	}
 	return out
+}
+
+// Elsewhere is every selected job skipped because another process runs it
+// or one of its dependencies (Busy, then Waiting).
+func (r *Report) Elsewhere() []string {
+	return append(append([]string(nil), r.Busy...), r.Waiting...)
+}
+
+// RunOption changes how Run treats jobs that another invocation on the same
+// work dir is running.
+type RunOption func(*runConfig)
+
+type runConfig struct {
+	wait time.Duration // poll interval; 0: do not wait
+}
+
+// DefaultWaitPoll is how often a waiting invocation re-checks the jobs
+// another process holds.
+const DefaultWaitPoll = 10 * time.Second
+
+// WithWait makes Run wait, instead of skipping them, for the jobs another
+// process is running and for those that depend on them: it re-checks them
+// every poll (DefaultWaitPoll if poll ≤ 0) and runs each one as soon as its
+// lock and its dependencies allow, until every selected job is done here or
+// elsewhere, or ctx (budget, signal) ends.
+func WithWait(poll time.Duration) RunOption {
+	return func(c *runConfig) {
+		if poll <= 0 {
+			poll = DefaultWaitPoll
+		}
+		c.wait = poll
+	}
+}
+
+// visitResult is what one look at a job left to do next.
+type visitResult int
+
+const (
+	// visitFinal: the job's outcome is recorded in the report.
+	visitFinal visitResult = iota
+	// visitBusy: another process holds the job's lock.
+	visitBusy
+	// visitWaiting: a dependency is busy or waiting elsewhere.
+	visitWaiting
+)
+
+// runner is one Run invocation's state.
+type runner struct {
+	o    Options
+	h    Hooks
+	rep  *Report
+	logf func(format string, a ...any)
+	// elsewhere holds the jobs found busy or waiting in the current pass.
+	elsewhere map[string]bool
+	// said is the last busy/waiting line logged per job (logged once while
+	// it holds, not on every poll).
+	said map[string]string
 }
 
 // Run executes the selected jobs in graph order, skipping finished ones,
@@ -50,7 +111,16 @@ func (r *Report) Remaining() []string {
 // cleanly (checkpoint, state "interrupted") when ctx is cancelled or the
 // budget runs out. It returns what it did; job errors are recorded in the
 // jobs' job.json and the report, not returned.
-func Run(ctx context.Context, o Options, h Hooks) (*Report, error) {
+//
+// Each job runs under an exclusive flock on <job>/.lock, so two invocations
+// on one work dir never run the same job: a job whose lock another process
+// holds is skipped (Report.Busy), and so are the jobs depending on it
+// (Report.Waiting), unless WithWait is given.
+func Run(ctx context.Context, o Options, h Hooks, opts ...RunOption) (*Report, error) {
+	var rc runConfig
+	for _, opt := range opts {
+		opt(&rc)
+	}
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
@@ -79,56 +149,134 @@ func Run(ctx context.Context, o Options, h Hooks) (*Report, error) {
 			return nil, err
 		}
 	}
-	rep := &Report{}
-	for _, j := range jobs {
-		dir := j.Dir(o.Work)
-		st, err := loadState(dir, j.Name)
-		if err != nil {
-			return nil, err
+	r := &runner{o: o, h: h, rep: &Report{}, logf: logf, said: map[string]string{}}
+	pending := jobs
+	for pass := 0; ; pass++ {
+		r.elsewhere = map[string]bool{}
+		var busy, waiting, next []Job
+		for _, j := range pending {
+			res, err := r.visit(ctx, j, pass)
+			if err != nil {
+				return nil, err
+			}
+			switch res {
+			case visitBusy:
+				busy = append(busy, j)
+			case visitWaiting:
+				waiting = append(waiting, j)
+			}
+			if res != visitFinal {
+				r.elsewhere[j.Name] = true
+				next = append(next, j)
+			}
 		}
-		if st.Status == StatusDone {
-			rep.Skipped = append(rep.Skipped, j.Name)
-			logf("%s: done, skipped", j.Name)
-			continue
+		if len(next) == 0 || rc.wait == 0 || ctx.Err() != nil {
+			for _, j := range busy {
+				r.rep.Busy = append(r.rep.Busy, j.Name)
+			}
+			for _, j := range waiting {
+				r.rep.Waiting = append(r.rep.Waiting, j.Name)
+			}
+			return r.rep, nil
 		}
-		if ctx.Err() != nil {
-			rep.Left = append(rep.Left, j.Name)
-			continue
+		r.note("", fmt.Sprintf("waiting for %d job(s) held by another process (re-checking every %s)", len(next), rc.wait))
+		select {
+		case <-ctx.Done(): // the next pass records what is left
+		case <-time.After(rc.wait):
 		}
-		if blocked := depsNotDone(o.Work, j); blocked != "" {
-			rep.Blocked = append(rep.Blocked, j.Name)
-			logf("%s: blocked (%s not done)", j.Name, blocked)
-			continue
-		}
-		resume := hasCheckpoint(dir)
-		st.Attempts++
-		if resume {
-			st.Resumes++
-			rep.Resumed = append(rep.Resumed, j.Name)
-		}
-		st.Status, st.Started, st.Error = StatusRunning, time.Now().UTC(), ""
-		if err := st.save(dir); err != nil {
-			return nil, err
-		}
-		logf("%s: %s (attempt %d)", j.Name, map[bool]string{true: "resuming", false: "starting"}[resume], st.Attempts)
-		err = runJob(ctx, o, h, j, dir, st, resume)
-		switch {
-		case err == nil:
-			st.Status, st.Finished = StatusDone, time.Now().UTC()
-			rep.Ran = append(rep.Ran, j.Name)
-		case errors.Is(err, training.ErrInterrupted):
-			st.Status, st.Error = StatusInterrupted, err.Error()
-			rep.Interrupted = append(rep.Interrupted, j.Name)
-		default:
-			st.Status, st.Error = StatusFailed, err.Error()
-			rep.Failed = append(rep.Failed, j.Name)
-		}
-		logf("%s: %s %s", j.Name, st.Status, st.Error)
-		if err := st.save(dir); err != nil {
-			return nil, err
-		}
+		pending = next
 	}
-	return rep, nil
+}
+
+// note logs msg about job unless it was the last line logged about it.
+func (r *runner) note(job, msg string) {
+	if r.said[job] != msg {
+		r.said[job] = msg
+		r.logf("%s", msg)
+	}
+}
+
+// visit looks at one job: records it as done, left or blocked, skips it
+// when another process holds it or a dependency, or runs it under its lock.
+func (r *runner) visit(ctx context.Context, j Job, pass int) (res visitResult, err error) {
+	o, rep := r.o, r.rep
+	dir := j.Dir(o.Work)
+	st, err := loadState(dir, j.Name)
+	if err != nil {
+		return visitFinal, err
+	}
+	if st.Status == StatusDone {
+		rep.Skipped = append(rep.Skipped, j.Name)
+		if pass == 0 {
+			r.logf("%s: done, skipped", j.Name)
+		} else {
+			r.logf("%s: done in another process", j.Name)
+		}
+		return visitFinal, nil
+	}
+	if ctx.Err() != nil {
+		rep.Left = append(rep.Left, j.Name)
+		return visitFinal, nil
+	}
+	if blocked := depsNotDone(o.Work, j); blocked != "" {
+		if r.elsewhere[blocked] {
+			r.note(j.Name, fmt.Sprintf("%s: waiting for %s (running in another process), skipped", j.Name, blocked))
+			return visitWaiting, nil
+		}
+		rep.Blocked = append(rep.Blocked, j.Name)
+		r.logf("%s: blocked (%s not done)", j.Name, blocked)
+		return visitFinal, nil
+	}
+	lk, ok, err := tryLockJob(dir)
+	if err != nil {
+		return visitFinal, err
+	}
+	if !ok {
+		r.note(j.Name, fmt.Sprintf("%s: running in another process, skipped", j.Name))
+		return visitBusy, nil
+	}
+	defer func() {
+		if uerr := lk.unlock(); uerr != nil && err == nil {
+			err = uerr
+		}
+	}()
+	// Read the state again under the lock: another process may have
+	// finished the job between the first read and the lock.
+	if st, err = loadState(dir, j.Name); err != nil {
+		return visitFinal, err
+	}
+	if st.Status == StatusDone {
+		rep.Skipped = append(rep.Skipped, j.Name)
+		r.logf("%s: done in another process", j.Name)
+		return visitFinal, nil
+	}
+	resume := hasCheckpoint(dir)
+	st.Attempts++
+	if resume {
+		st.Resumes++
+		rep.Resumed = append(rep.Resumed, j.Name)
+	}
+	st.Status, st.Started, st.Error = StatusRunning, time.Now().UTC(), ""
+	if err := st.save(dir); err != nil {
+		return visitFinal, err
+	}
+	r.logf("%s: %s (attempt %d)", j.Name, map[bool]string{true: "resuming", false: "starting"}[resume], st.Attempts)
+	err = runJob(ctx, o, r.h, j, dir, st, resume)
+	switch {
+	case err == nil:
+		st.Status, st.Finished = StatusDone, time.Now().UTC()
+		rep.Ran = append(rep.Ran, j.Name)
+	case errors.Is(err, training.ErrInterrupted):
+		st.Status, st.Error = StatusInterrupted, err.Error()
+		rep.Interrupted = append(rep.Interrupted, j.Name)
+	default:
+		st.Status, st.Error = StatusFailed, err.Error()
+		rep.Failed = append(rep.Failed, j.Name)
+	}
+	r.logf("%s: %s %s", j.Name, st.Status, st.Error)
+	// Saved before the deferred unlock: whoever takes the lock next reads
+	// the final state.
+	return visitFinal, st.save(dir)
 }
 
 // depsNotDone names the first dependency of j that is not done ("" if all are).
