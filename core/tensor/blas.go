@@ -70,8 +70,24 @@ func (t Transpose) cblas() C.enum_CBLAS_TRANSPOSE {
 // slice, stride hidden) without copying. It panics (a programming error
 // inside the engine, never user input) when a slice is too short.
 func Sgemm(ta, tb Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if m == 0 || n == 0 {
+	if !gemmArgs("tensor.Sgemm", ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc) {
 		return
+	}
+	C.cblas_sgemm(C.CblasRowMajor, ta.cblas(), tb.cblas(), C.blasint(m), C.blasint(n), C.blasint(k),
+		C.float(alpha), (*C.float)(unsafe.Pointer(&a[0])), C.blasint(lda),
+		(*C.float)(unsafe.Pointer(&b[0])), C.blasint(ldb),
+		C.float(beta), (*C.float)(unsafe.Pointer(&c[0])), C.blasint(ldc))
+}
+
+// gemmArgs is the argument handling Sgemm and Dgemm share (fn names the
+// caller in panics). It reports whether BLAS has work to do: with m or n zero
+// there is nothing to compute, and with k zero it sets C = beta·C itself. It
+// panics when an operand is too short for its shape and row stride. It is
+// generic over the element type (one instantiation per precision), so the
+// hot path neither allocates nor converts to an interface.
+func gemmArgs[T float32 | float64](fn string, ta, tb Transpose, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) bool {
+	if m == 0 || n == 0 {
+		return false
 	}
 	if k == 0 {
 		// C = beta·C.
@@ -81,7 +97,7 @@ func Sgemm(ta, tb Transpose, m, n, k int, alpha float32, a []float32, lda int, b
 				row[j] *= beta
 			}
 		}
-		return
+		return false
 	}
 	ar, ac := m, k
 	if ta == Trans {
@@ -91,18 +107,17 @@ func Sgemm(ta, tb Transpose, m, n, k int, alpha float32, a []float32, lda int, b
 	if tb == Trans {
 		br, bc = n, k
 	}
-	checkGemmOperand("A", a, ar, ac, lda)
-	checkGemmOperand("B", b, br, bc, ldb)
-	checkGemmOperand("C", c, m, n, ldc)
-	C.cblas_sgemm(C.CblasRowMajor, ta.cblas(), tb.cblas(), C.blasint(m), C.blasint(n), C.blasint(k),
-		C.float(alpha), (*C.float)(unsafe.Pointer(&a[0])), C.blasint(lda),
-		(*C.float)(unsafe.Pointer(&b[0])), C.blasint(ldb),
-		C.float(beta), (*C.float)(unsafe.Pointer(&c[0])), C.blasint(ldc))
+	checkGemmOperand(fn, "A", len(a), ar, ac, lda)
+	checkGemmOperand(fn, "B", len(b), br, bc, ldb)
+	checkGemmOperand(fn, "C", len(c), m, n, ldc)
+	return true
 }
 
-func checkGemmOperand(name string, s []float32, rows, cols, ld int) {
-	if ld < cols || len(s) < (rows-1)*ld+cols {
-		panic(fmt.Sprintf("tensor.Sgemm: operand %s of %dx%d (ld %d) needs %d values, has %d", name, rows, cols, ld, (rows-1)*ld+cols, len(s)))
+// checkGemmOperand panics when a rows×cols operand with row stride ld does
+// not fit in n values.
+func checkGemmOperand(fn, name string, n, rows, cols, ld int) {
+	if ld < cols || n < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("%s: operand %s of %dx%d (ld %d) needs %d values, has %d", fn, name, rows, cols, ld, (rows-1)*ld+cols, n))
 	}
 }
 

@@ -6,10 +6,7 @@ package tensor
 */
 import "C"
 
-import (
-	"fmt"
-	"unsafe"
-)
+import "unsafe"
 
 // Dgemm computes C = alpha·op(A)·op(B) + beta·C on row-major float64 slices
 // through OpenBLAS cblas_dgemm, with the same conventions as Sgemm (op(A) is
@@ -18,37 +15,11 @@ import (
 // PPMI embedding warm start), where Gram matrices need double precision. It
 // panics (a programming error, never user input) when a slice is too short.
 func Dgemm(ta, tb Transpose, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
-	if m == 0 || n == 0 {
+	if !gemmArgs("tensor.Dgemm", ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc) {
 		return
 	}
-	if k == 0 {
-		for i := 0; i < m; i++ {
-			row := c[i*ldc : i*ldc+n]
-			for j := range row {
-				row[j] *= beta
-			}
-		}
-		return
-	}
-	ar, ac := m, k
-	if ta == Trans {
-		ar, ac = k, m
-	}
-	br, bc := k, n
-	if tb == Trans {
-		br, bc = n, k
-	}
-	checkDgemmOperand("A", a, ar, ac, lda)
-	checkDgemmOperand("B", b, br, bc, ldb)
-	checkDgemmOperand("C", c, m, n, ldc)
 	C.cblas_dgemm(C.CblasRowMajor, ta.cblas(), tb.cblas(), C.blasint(m), C.blasint(n), C.blasint(k),
 		C.double(alpha), (*C.double)(unsafe.Pointer(&a[0])), C.blasint(lda),
 		(*C.double)(unsafe.Pointer(&b[0])), C.blasint(ldb),
 		C.double(beta), (*C.double)(unsafe.Pointer(&c[0])), C.blasint(ldc))
-}
-
-func checkDgemmOperand(name string, s []float64, rows, cols, ld int) {
-	if ld < cols || len(s) < (rows-1)*ld+cols {
-		panic(fmt.Sprintf("tensor.Dgemm: operand %s of %dx%d (ld %d) needs %d values, has %d", name, rows, cols, ld, (rows-1)*ld+cols, len(s)))
-	}
 }
