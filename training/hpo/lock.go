@@ -1,34 +1,36 @@
-//go:build unix
-
 package hpo
 
 import (
 	"errors"
 	"fmt"
 	"os"
-	"syscall"
+
+	"github.com/openmed/openmed/internal/flock"
 )
 
-// fileLock is an exclusive flock(2) on an open file. flock locks belong to the open file
-// description, so two opens of the same path conflict even inside one process (goroutine
-// workers) and the kernel releases the lock when the holder dies, even by SIGKILL.
+// fileLock is an exclusive flock(2) on an open file (internal/flock): two
+// opens of the same path conflict even inside one process (goroutine
+// workers) and the kernel releases the lock when the holder dies, even by
+// SIGKILL. Studies need it, so off Unix every lock is an error.
 type fileLock struct {
-	f *os.File
+	f *flock.File
+}
+
+// errNoFlock is the error for path where there is no flock(2).
+func errNoFlock(path string) error {
+	return fmt.Errorf("hpo: %s: file locking (flock) is only supported on Unix", path)
 }
 
 // lockFile opens (creating) path and blocks until it holds an exclusive lock on it.
 func lockFile(path string) (*fileLock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if !flock.Supported {
+		return nil, errNoFlock(path)
+	}
+	f, err := flock.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("hpo: open lock %s: %w", path, err)
 	}
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
-		if !errors.Is(err, syscall.EINTR) {
-			break
-		}
-	}
-	if err != nil {
+	if err := f.Lock(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("hpo: flock %s: %w", path, err)
 	}
@@ -38,39 +40,30 @@ func lockFile(path string) (*fileLock, error) {
 // tryLockFile takes an exclusive lock on an existing path without blocking. ok is false
 // when another open file description holds it; a missing file returns (nil, true, nil).
 func tryLockFile(path string) (l *fileLock, ok bool, err error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if !flock.Supported {
+		return nil, false, errNoFlock(path)
+	}
+	f, err := flock.OpenExisting(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, true, nil
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("hpo: open lock %s: %w", path, err)
 	}
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if !errors.Is(err, syscall.EINTR) {
-			break
+	if ok, err = f.TryLock(); !ok {
+		f.Close()
+		if err != nil {
+			return nil, false, fmt.Errorf("hpo: flock %s: %w", path, err)
 		}
-	}
-	if errors.Is(err, syscall.EWOULDBLOCK) {
-		f.Close()
 		return nil, false, nil
-	}
-	if err != nil {
-		f.Close()
-		return nil, false, fmt.Errorf("hpo: flock %s: %w", path, err)
 	}
 	return &fileLock{f: f}, true, nil
 }
 
 // Unlock releases the lock and closes the file.
 func (l *fileLock) Unlock() error {
-	if l == nil || l.f == nil {
+	if l == nil {
 		return nil
 	}
-	err := syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
-	if cerr := l.f.Close(); err == nil {
-		err = cerr
-	}
-	l.f = nil
-	return err
+	return l.f.Close()
 }

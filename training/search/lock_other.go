@@ -1,7 +1,0 @@
-//go:build !unix
-
-package search
-
-import "context"
-
-func lockFile(context.Context, string) (func(), error) { return nil, errNoLock }
