@@ -1,13 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
-
-	"github.com/openmed/openmed/core/checkpoint"
-	"github.com/openmed/openmed/core/model"
-	"github.com/openmed/openmed/core/tokenize"
 	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/dapt"
 )
@@ -119,34 +112,10 @@ func debertaJobs(o Options, corpora []string) (enc, ft []Job) {
 	return enc, ft
 }
 
-// SaveRandomInitDeBERTa writes an HF DebertaV2ForMaskedLM folder holding
-// HF's from-scratch initialisation (model.New, seed) of the DeBERTa
-// recipe's encoder (dapt.ScratchConfig, so the same config.json as
-// pre-training writes, with BERT's dropout 0.1 like SaveRandomInit): the
+// SaveRandomInitDeBERTa is SaveRandomInit for the DeBERTa recipe's encoder
+// (s.Arch set to dapt.ArchDeBERTaV3): an HF DebertaV2ForMaskedLM folder, the
 // "random init" side of the DeBERTa comparison.
 func SaveRandomInitDeBERTa(out, tokDir string, s dapt.Scratch, seed uint64) error {
-	tok, err := tokenize.Load(tokDir)
-	if err != nil {
-		return fmt.Errorf("tokenizer: %w", err)
-	}
-	drop := 0.1
-	s.Arch, s.Dropout = dapt.ArchDeBERTaV3, &drop
-	c, err := dapt.ScratchConfig(s, tok)
-	if err != nil {
-		return err
-	}
-	m, err := model.New(c, model.MaskedLM, seed)
-	if err != nil {
-		return fmt.Errorf("randinit-deberta: %w", err)
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
-	}
-	if err := checkpoint.WriteSafetensors(filepath.Join(out, checkpoint.SafeWeightsFile), m.StateDict(), map[string]string{"format": "pt"}); err != nil {
-		return err
-	}
-	if err := m.Config.Save(filepath.Join(out, checkpoint.ConfigFile)); err != nil {
-		return err
-	}
-	return training.CopyTokenizer(tokDir, out)
+	s.Arch = dapt.ArchDeBERTaV3
+	return SaveRandomInit(out, tokDir, s, seed)
 }
