@@ -15,12 +15,10 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"sort"
 	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
+	"github.com/openmed/openmed/benchmarks/internal/benchutil"
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/lora"
 	"github.com/openmed/openmed/core/model"
@@ -187,7 +185,7 @@ func run(o options) (*Result, error) {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	cpu0 := cpuSeconds()
+	cpu0 := benchutil.CPUSeconds()
 	for i := 0; i < o.steps; i++ {
 		t0 := time.Now()
 		if err := step(); err != nil {
@@ -196,16 +194,9 @@ func run(o options) (*Result, error) {
 		res.Steps = append(res.Steps, time.Since(t0).Seconds())
 	}
 	if o.steps > 0 {
-		res.CPUSPerStep = (cpuSeconds() - cpu0) / float64(o.steps)
+		res.CPUSPerStep = (benchutil.CPUSeconds() - cpu0) / float64(o.steps)
 	}
-	s := append([]float64(nil), res.Steps...)
-	sort.Float64s(s)
-	if len(s) > 0 {
-		res.MedianS = s[len(s)/2]
-		if len(s)%2 == 0 {
-			res.MedianS = (s[len(s)/2-1] + s[len(s)/2]) / 2
-		}
-	}
+	res.MedianS = benchutil.Median(res.Steps)
 	res.StepGFLOP = StepFLOPs(o) / 1e9
 	if res.MedianS > 0 {
 		res.AchievedGFLOPS = res.StepGFLOP / res.MedianS
@@ -213,7 +204,7 @@ func run(o options) (*Result, error) {
 	if res.SgemmGFLOPS > 0 {
 		res.PctOfPeak = 100 * res.AchievedGFLOPS / res.SgemmGFLOPS
 	}
-	res.PeakRSSMB = vmHWM()
+	res.PeakRSSMB = benchutil.ProcStatusMB("VmHWM")
 	return res, nil
 }
 
@@ -287,31 +278,4 @@ func StepFLOPs(o options) float64 {
 		total += 0 // embedding gradients are scatter-adds, not GEMMs
 	}
 	return total
-}
-
-// vmHWM is the process's peak resident set (VmHWM) in MB.
-func vmHWM() float64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			f := strings.Fields(line)
-			if len(f) >= 2 {
-				kb, _ := strconv.ParseFloat(f[1], 64)
-				return kb / 1024
-			}
-		}
-	}
-	return 0
-}
-
-// cpuSeconds is the process's user+system CPU time.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
 }

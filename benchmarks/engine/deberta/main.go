@@ -21,12 +21,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
+	"github.com/openmed/openmed/benchmarks/internal/benchutil"
 	"github.com/openmed/openmed/core/lora"
 	"github.com/openmed/openmed/core/model"
 	"github.com/openmed/openmed/core/tensor"
@@ -184,7 +181,7 @@ func run(dir string, steps, warmup, threads int) (*Result, error) {
 			return nil, err
 		}
 	}
-	cpu0 := cpuSeconds()
+	cpu0 := benchutil.CPUSeconds()
 	for i := 0; i < steps; i++ {
 		t := time.Now()
 		if res.LastLoss, err = step(); err != nil {
@@ -193,41 +190,10 @@ func run(dir string, steps, warmup, threads int) (*Result, error) {
 		res.Steps = append(res.Steps, time.Since(t).Seconds())
 	}
 	if steps > 0 {
-		res.CPUSPerStep = (cpuSeconds() - cpu0) / float64(steps)
-		s := append([]float64(nil), res.Steps...)
-		sort.Float64s(s)
-		res.MedianS = s[len(s)/2]
-		if len(s)%2 == 0 {
-			res.MedianS = (s[len(s)/2-1] + s[len(s)/2]) / 2
-		}
+		res.CPUSPerStep = (benchutil.CPUSeconds() - cpu0) / float64(steps)
+		res.MedianS = benchutil.Median(res.Steps)
 	}
-	res.PeakRSSMB = procStatusMB("VmHWM")
-	res.RSSEndMB = procStatusMB("VmRSS")
+	res.PeakRSSMB = benchutil.ProcStatusMB("VmHWM")
+	res.RSSEndMB = benchutil.ProcStatusMB("VmRSS")
 	return res, nil
-}
-
-// procStatusMB reads a kB field (VmHWM, VmRSS) of /proc/self/status in MB.
-func procStatusMB(field string) float64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, field+":") {
-			if f := strings.Fields(line); len(f) >= 2 {
-				kb, _ := strconv.ParseFloat(f[1], 64)
-				return kb / 1024
-			}
-		}
-	}
-	return 0
-}
-
-// cpuSeconds is the process's user+system CPU time.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
 }
