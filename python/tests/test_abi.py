@@ -72,8 +72,11 @@ def test_errors_map_to_classes(tmp_path):
     with pytest.raises(openmed.NotFoundError) as e:
         openmed.export_onnx(str(tmp_path / "nope"), str(tmp_path / "out"))
     assert e.value.status == 2 and "nope" in str(e.value)
-    with pytest.raises(openmed.NotAvailableError, match="default model"):
-        openmed.tag("text")
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    shipped = os.path.isfile(os.path.join(repo, "models", "openmed-small-bio", "config.json"))
+    if not shipped:  # once shipped, test_default.py checks tag() without a model
+        with pytest.raises(openmed.NotAvailableError, match="default model"):
+            openmed.tag("text")
     assert issubclass(openmed.CancelledError, openmed.OpenMedError)
 
 
