@@ -53,8 +53,6 @@ func EpochBatches(lengths []int, batchSize int, seed uint64, epoch int) [][]int 
 	return out
 }
 
-// lengthBatches is the trainer's name for EpochBatches.
-var lengthBatches = EpochBatches
 
 // sequentialBatches groups indices sorted by length (longest first) into
 // batches, for evaluation where order does not matter.

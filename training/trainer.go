@@ -170,7 +170,7 @@ type tokenObjective struct {
 // Batches implements Objective: length-bucketed batches shuffled by (seed, epoch).
 func (o *tokenObjective) Batches(epoch int) int {
 	if epoch != o.epoch {
-		o.batches = lengthBatches(exampleLengths(o.train.Examples), o.batchSize, o.seed, epoch)
+		o.batches = EpochBatches(exampleLengths(o.train.Examples), o.batchSize, o.seed, epoch)
 		o.epoch = epoch
 	}
 	return len(o.batches)
