@@ -53,7 +53,6 @@ func EpochBatches(lengths []int, batchSize int, seed uint64, epoch int) [][]int 
 	return out
 }
 
-
 // sequentialBatches groups indices sorted by length (longest first) into
 // batches, for evaluation where order does not matter.
 func sequentialBatches(lengths []int, batchSize int) [][]int {
