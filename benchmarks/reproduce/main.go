@@ -99,6 +99,7 @@ func run(args []string) error {
 	tableOnly := fs.Bool("table-only", false, "only write the table from the work dir")
 	plan := fs.Bool("plan", false, "dry run: print tokens per epoch, capped epochs and estimated minutes per job, train nothing")
 	ship := fs.Bool("ship", false, "copy the encoder (F16) and the NCBI-Disease / BC5CDR-Chem LoRA adapters into --models")
+	shipWhenReady := fs.Bool("ship-when-ready", false, "during the run, (re)write --models as soon as the encoder and a LoRA run per shipped corpus are done, and again when a better one finishes")
 	models := ""
 	if rerr == nil {
 		models = filepath.Join(root, "models")
@@ -183,9 +184,27 @@ func run(args []string) error {
 		if *wait {
 			ropts = append(ropts, WithWait(DefaultWaitPoll))
 		}
-		rep, err := Run(ctx, o, Hooks{Log: func(m string) {
+		logf := func(m string) {
 			fmt.Fprintf(os.Stderr, "[%s] %s\n", time.Now().UTC().Format("15:04:05"), m)
-		}}, ropts...)
+		}
+		h := Hooks{Log: logf}
+		if *shipWhenReady {
+			h.JobDone = func(job string) {
+				if !ShipInput(job) {
+					return
+				}
+				if err := ShipReady(o); err != nil {
+					logf("ship: not yet: " + err.Error())
+					return
+				}
+				if err := Ship(o, models); err != nil {
+					logf("ship: " + err.Error())
+					return
+				}
+				logf(fmt.Sprintf("shipped %s/%s and %d adapters (after %s)", models, EncoderName, len(ShippedTaggers), job))
+			}
+		}
+		rep, err := Run(ctx, o, h, ropts...)
 		if err != nil {
 			return err
 		}

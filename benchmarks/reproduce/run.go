@@ -23,6 +23,9 @@ type Hooks struct {
 	Progress func(job string, p training.Progress)
 	// Log receives one line per job event.
 	Log func(msg string)
+	// JobDone is called after a job finished and its state was saved (e.g.
+	// to ship models/ as soon as its inputs are done: --ship-when-ready).
+	JobDone func(job string)
 }
 
 // Report is what one invocation did, by job name.
@@ -276,7 +279,13 @@ func (r *runner) visit(ctx context.Context, j Job, pass int) (res visitResult, e
 	r.logf("%s: %s %s", j.Name, st.Status, st.Error)
 	// Saved before the deferred unlock: whoever takes the lock next reads
 	// the final state.
-	return visitFinal, st.save(dir)
+	if err := st.save(dir); err != nil {
+		return visitFinal, err
+	}
+	if st.Status == StatusDone && r.h.JobDone != nil {
+		r.h.JobDone(j.Name)
+	}
+	return visitFinal, nil
 }
 
 // depsNotDone names the first dependency of j that is not done ("" if all are).

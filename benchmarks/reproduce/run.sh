@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 go build -o bin/reproduce ./benchmarks/reproduce
 # shellcheck disable=SC2086
-bin/reproduce --budget "${REPRO_BUDGET:-0}" ${REPRO_ARGS:-} "$@"
+bin/reproduce --budget "${REPRO_BUDGET:-0}" --ship-when-ready ${REPRO_ARGS:-} "$@"
 # shellcheck disable=SC2086
 if ! bin/reproduce --table-only --ship ${REPRO_ARGS:-} "$@"; then
   echo "run.sh: not shipping models/ yet (the encoder or an adapter is unfinished); run again to continue." >&2

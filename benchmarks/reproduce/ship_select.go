@@ -47,6 +47,41 @@ func bestShipRun(o Options, corpus string) (shipCandidate, error) {
 	return best, nil
 }
 
+// ShipInput reports whether job's result can change what Ship writes: the
+// encoder or a shipped corpus's LoRA run from it.
+func ShipInput(job string) bool {
+	if job == "pretrain" {
+		return true
+	}
+	for c := range ShippedTaggers {
+		if job == ShipJobName(c) || job == FineTuneName(c, "lora", InitPretrained) {
+			return true
+		}
+	}
+	return false
+}
+
+// ShipReady returns nil when Ship has all it needs: the pre-trained encoder
+// and, per shipped corpus, a finished LoRA run from it.
+func ShipReady(o Options) error {
+	st, err := loadState(filepath.Join(o.Work, "pretrain"), "pretrain")
+	if err != nil {
+		return err
+	}
+	if st.Status != StatusDone {
+		return fmt.Errorf("pretrain is %s", st.Status)
+	}
+	for _, c := range RunOrder {
+		if _, ok := ShippedTaggers[c]; !ok {
+			continue
+		}
+		if _, err := bestShipRun(o, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // shipSection renders the shipped taggers' runs: every candidate's dev and
 // test F1 and which one Ship takes.
 func shipSection(o Options) string {

@@ -63,3 +63,24 @@ func TestShipJobsInGraph(t *testing.T) {
 		assert.NotEqual(t, KindShipFineTune, j.Kind, j.Name)
 	}
 }
+
+// ShipReady waits for the encoder and one finished LoRA run per shipped
+// corpus; ShipInput names the jobs that can change what Ship writes.
+func TestShipReady(t *testing.T) {
+	o := DefaultOptions()
+	o.Work = t.TempDir()
+	require.ErrorContains(t, ShipReady(o), "pending")
+	require.NoError(t, (&JobState{Name: "pretrain", Status: StatusDone}).save(filepath.Join(o.Work, "pretrain")))
+	require.ErrorContains(t, ShipReady(o), "no finished LoRA run")
+	shipRun(t, o, ShipJobName("NCBI-Disease"), 0.7, 0.7)
+	require.ErrorContains(t, ShipReady(o), "BC5CDR-Chem")
+	shipRun(t, o, FineTuneName("BC5CDR-Chem", "lora", InitPretrained), 0.8, 0.8)
+	require.NoError(t, ShipReady(o))
+
+	for _, j := range []string{"pretrain", "NCBI-Disease/lora-ship", "BC5CDR-Chem/lora-pretrained"} {
+		assert.True(t, ShipInput(j), j)
+	}
+	for _, j := range []string{"randinit", "NCBI-Disease/full-pretrained", "CLL/lora-pretrained", "NCBI-Disease/lora-random"} {
+		assert.False(t, ShipInput(j), j)
+	}
+}
