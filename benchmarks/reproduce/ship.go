@@ -48,13 +48,15 @@ type cardData struct {
 // MaxShipBytes), and the LoRA adapters of ShippedTaggers fine-tuned from it
 // (base_model_name_or_path rewritten to ../openmed-small-bio).
 func Ship(o Options, models string) error {
+	// Everything is checked before anything is written: a failed Ship
+	// never leaves a half-shipped models/ (the embed test refuses one).
+	if err := ShipReady(o); err != nil {
+		return fmt.Errorf("ship: %w", err)
+	}
 	pdir := filepath.Join(o.Work, "pretrain")
 	st, err := loadState(pdir, "pretrain")
 	if err != nil {
 		return err
-	}
-	if st.Status != StatusDone {
-		return fmt.Errorf("ship: the pretrain job is %s, not done", st.Status)
 	}
 	dst := filepath.Join(models, EncoderName)
 	if err := os.MkdirAll(dst, 0o755); err != nil {
