@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 )
 
 type jsonFile struct {
@@ -40,16 +41,62 @@ func decode(raw json.RawMessage, typ string, v any) error {
 	return nil
 }
 
-// parseSequence decodes a Sequence component (HF tokenizers'
-// normalizers::Sequence, pre_tokenizers::Sequence) into v, whose member list
-// is *items, then parses the members in order; errors name the member as
-// field[i].
-func parseSequence[T any](raw json.RawMessage, v any, items *[]json.RawMessage, field string, parse func(json.RawMessage) (T, error)) ([]T, error) {
-	if err := decode(raw, "Sequence", v); err != nil {
-		return nil, err
+// variant is one value of a component's "type" tag and the parser that
+// builds the component from its JSON. An empty typ matches a component
+// without a tag (or with an empty one).
+type variant[T any] struct {
+	typ   string
+	parse func(json.RawMessage) (T, error)
+}
+
+// parseTagged reads the "type" tag of a tokenizer.json component (serde's
+// internally tagged enums in HF tokenizers) and runs the parser of the
+// matching variant. A type no variant has is an error that lists the
+// supported types in order (the untagged variant is not listed).
+func parseTagged[T any](raw json.RawMessage, variants ...variant[T]) (T, error) {
+	var zero T
+	typ, err := componentType(raw)
+	if err != nil {
+		return zero, err
 	}
+	for _, v := range variants {
+		if v.typ == typ {
+			return v.parse(raw)
+		}
+	}
+	var names []string
+	for _, v := range variants {
+		if v.typ != "" {
+			names = append(names, v.typ)
+		}
+	}
+	return zero, fmt.Errorf("type %q is not supported (%s)", typ, strings.Join(names, ", "))
+}
+
+// fields is the variant typ whose fields are decoded into a C (errors name
+// typ) and built into the component by build.
+func fields[C, T any](typ string, build func(C) (T, error)) variant[T] {
+	return variant[T]{typ: typ, parse: func(raw json.RawMessage) (T, error) {
+		var c C
+		if err := decode(raw, typ, &c); err != nil {
+			var zero T
+			return zero, err
+		}
+		return build(c)
+	}}
+}
+
+// constant is the variant typ that has no fields to read: it always builds v.
+func constant[T any](typ string, v T) variant[T] {
+	return variant[T]{typ: typ, parse: func(json.RawMessage) (T, error) { return v, nil }}
+}
+
+// parseMembers parses the members of a Sequence component (HF tokenizers'
+// normalizers::Sequence, pre_tokenizers::Sequence) in order; errors name the
+// member as field[i].
+func parseMembers[T any](items []json.RawMessage, field string, parse func(json.RawMessage) (T, error)) ([]T, error) {
 	var out []T
-	for i, r := range *items {
+	for i, r := range items {
 		x, err := parse(r)
 		if err != nil {
 			return nil, fmt.Errorf("%s[%d]: %w", field, i, err)
@@ -113,210 +160,179 @@ func ParseTokenizerJSON(data []byte) (*Tokenizer, error) {
 	return t, nil
 }
 
-func parseModel(raw json.RawMessage) (model, error) {
-	typ, err := componentType(raw)
-	if err != nil {
-		return nil, err
+// wordPieceFields are the fields of a WordPiece model (HF
+// models::wordpiece::WordPiece); an alias, so that decoding errors name the
+// field as before (".vocab", not "wordPieceFields.vocab").
+type wordPieceFields = struct {
+	UnkToken                string           `json:"unk_token"`
+	ContinuingSubwordPrefix *string          `json:"continuing_subword_prefix"`
+	MaxInputCharsPerWord    *int             `json:"max_input_chars_per_word"`
+	Vocab                   map[string]int32 `json:"vocab"`
+}
+
+// wordPieceModel builds a WordPiece model with HF's defaults ("##", 100,
+// "[UNK]"); tagged says the model had a "type" tag, so that a model with
+// neither tag nor vocab is reported as missing its type.
+func wordPieceModel(m wordPieceFields, tagged bool) (model, error) {
+	if m.Vocab == nil {
+		if !tagged {
+			return nil, fmt.Errorf("type: missing")
+		}
+		return nil, fmt.Errorf("vocab: missing")
 	}
-	switch typ {
-	case "WordPiece", "":
-		var m struct {
-			UnkToken                string           `json:"unk_token"`
-			ContinuingSubwordPrefix *string          `json:"continuing_subword_prefix"`
-			MaxInputCharsPerWord    *int             `json:"max_input_chars_per_word"`
-			Vocab                   map[string]int32 `json:"vocab"`
-		}
-		if err := decode(raw, "WordPiece", &m); err != nil {
-			return nil, err
-		}
-		if m.Vocab == nil {
-			if typ == "" {
-				return nil, fmt.Errorf("type: missing")
-			}
-			return nil, fmt.Errorf("vocab: missing")
-		}
-		prefix, maxChars := "##", 100
-		if m.ContinuingSubwordPrefix != nil {
-			prefix = *m.ContinuingSubwordPrefix
-		}
-		if m.MaxInputCharsPerWord != nil {
-			maxChars = *m.MaxInputCharsPerWord
-		}
-		if m.UnkToken == "" {
-			m.UnkToken = "[UNK]"
-		}
-		return newWordPiece(m.Vocab, m.UnkToken, prefix, maxChars)
-	case "Unigram":
-		var m struct {
+	prefix, maxChars := "##", 100
+	if m.ContinuingSubwordPrefix != nil {
+		prefix = *m.ContinuingSubwordPrefix
+	}
+	if m.MaxInputCharsPerWord != nil {
+		maxChars = *m.MaxInputCharsPerWord
+	}
+	if m.UnkToken == "" {
+		m.UnkToken = "[UNK]"
+	}
+	return newWordPiece(m.Vocab, m.UnkToken, prefix, maxChars)
+}
+
+func parseModel(raw json.RawMessage) (model, error) {
+	untagged := fields("WordPiece", func(m wordPieceFields) (model, error) { return wordPieceModel(m, false) })
+	untagged.typ = ""
+	return parseTagged(raw,
+		fields("WordPiece", func(m wordPieceFields) (model, error) { return wordPieceModel(m, true) }),
+		untagged,
+		fields("Unigram", func(m struct {
 			UnkID        *int                `json:"unk_id"`
 			Vocab        [][]json.RawMessage `json:"vocab"`
 			ByteFallback bool                `json:"byte_fallback"`
-		}
-		if err := decode(raw, "Unigram", &m); err != nil {
-			return nil, err
-		}
-		pieces := make([]string, len(m.Vocab))
-		scores := make([]float64, len(m.Vocab))
-		for i, e := range m.Vocab {
-			if len(e) != 2 {
-				return nil, fmt.Errorf("vocab[%d]: want [piece, score], got %d elements", i, len(e))
+		}) (model, error) {
+			pieces := make([]string, len(m.Vocab))
+			scores := make([]float64, len(m.Vocab))
+			for i, e := range m.Vocab {
+				if len(e) != 2 {
+					return nil, fmt.Errorf("vocab[%d]: want [piece, score], got %d elements", i, len(e))
+				}
+				if err := json.Unmarshal(e[0], &pieces[i]); err != nil {
+					return nil, fmt.Errorf("vocab[%d][0]: %w", i, err)
+				}
+				if err := json.Unmarshal(e[1], &scores[i]); err != nil {
+					return nil, fmt.Errorf("vocab[%d][1]: %w", i, err)
+				}
 			}
-			if err := json.Unmarshal(e[0], &pieces[i]); err != nil {
-				return nil, fmt.Errorf("vocab[%d][0]: %w", i, err)
-			}
-			if err := json.Unmarshal(e[1], &scores[i]); err != nil {
-				return nil, fmt.Errorf("vocab[%d][1]: %w", i, err)
-			}
-		}
-		return newUnigram(pieces, scores, m.UnkID, m.ByteFallback)
-	}
-	return nil, fmt.Errorf("type %q is not supported (WordPiece, Unigram)", typ)
+			return newUnigram(pieces, scores, m.UnkID, m.ByteFallback)
+		}),
+	)
 }
 
 func parseNormalizer(raw json.RawMessage) (normalizer, error) {
-	typ, err := componentType(raw)
-	if err != nil {
-		return nil, err
-	}
-	switch typ {
-	case "Sequence":
-		var s struct {
+	return parseTagged(raw,
+		fields("Sequence", func(s struct {
 			Normalizers []json.RawMessage `json:"normalizers"`
-		}
-		seq, err := parseSequence(raw, &s, &s.Normalizers, "normalizers", parseNormalizer)
-		if err != nil {
-			return nil, err
-		}
-		return sequenceNormalizer(seq), nil
-	case "BertNormalizer":
-		c := struct {
+		}) (normalizer, error) {
+			seq, err := parseMembers(s.Normalizers, "normalizers", parseNormalizer)
+			if err != nil {
+				return nil, err
+			}
+			return sequenceNormalizer(seq), nil
+		}),
+		fields("BertNormalizer", func(c struct {
 			CleanText          *bool `json:"clean_text"`
 			HandleChineseChars *bool `json:"handle_chinese_chars"`
 			StripAccents       *bool `json:"strip_accents"`
 			Lowercase          *bool `json:"lowercase"`
-		}{}
-		if err := decode(raw, "BertNormalizer", &c); err != nil {
-			return nil, err
-		}
-		def := func(b *bool) bool { return b == nil || *b }
-		return newBertNormalizer(BertNormalizerConfig{
-			CleanText: def(c.CleanText), HandleChineseChars: def(c.HandleChineseChars),
-			StripAccents: c.StripAccents, Lowercase: def(c.Lowercase),
-		}), nil
-	case "Lowercase":
-		return lowercaseNormalizer{}, nil
-	case "Strip":
-		c := struct {
+		}) (normalizer, error) {
+			def := func(b *bool) bool { return b == nil || *b }
+			return newBertNormalizer(BertNormalizerConfig{
+				CleanText: def(c.CleanText), HandleChineseChars: def(c.HandleChineseChars),
+				StripAccents: c.StripAccents, Lowercase: def(c.Lowercase),
+			}), nil
+		}),
+		constant[normalizer]("Lowercase", lowercaseNormalizer{}),
+		fields("Strip", func(c struct {
 			Left  *bool `json:"strip_left"`
 			Right *bool `json:"strip_right"`
-		}{}
-		if err := decode(raw, "Strip", &c); err != nil {
-			return nil, err
-		}
-		return stripNormalizer{left: c.Left == nil || *c.Left, right: c.Right == nil || *c.Right}, nil
-	case "Precompiled":
-		c := struct {
+		}) (normalizer, error) {
+			return stripNormalizer{left: c.Left == nil || *c.Left, right: c.Right == nil || *c.Right}, nil
+		}),
+		fields("Precompiled", func(c struct {
 			Charsmap *string `json:"precompiled_charsmap"`
-		}{}
-		if err := decode(raw, "Precompiled", &c); err != nil {
-			return nil, err
-		}
-		if c.Charsmap == nil {
-			return nil, fmt.Errorf("Precompiled.precompiled_charsmap: missing")
-		}
-		b, err := base64.StdEncoding.DecodeString(*c.Charsmap)
-		if err != nil {
-			return nil, fmt.Errorf("Precompiled.precompiled_charsmap: %w", err)
-		}
-		if len(b) == 0 {
-			return sequenceNormalizer{}, nil
-		}
-		p, err := newPrecompiled(b)
-		if err != nil {
-			return nil, fmt.Errorf("Precompiled: %w", err)
-		}
-		return p, nil
-	case "Replace":
-		c := struct {
+		}) (normalizer, error) {
+			if c.Charsmap == nil {
+				return nil, fmt.Errorf("Precompiled.precompiled_charsmap: missing")
+			}
+			b, err := base64.StdEncoding.DecodeString(*c.Charsmap)
+			if err != nil {
+				return nil, fmt.Errorf("Precompiled.precompiled_charsmap: %w", err)
+			}
+			if len(b) == 0 {
+				return sequenceNormalizer{}, nil
+			}
+			p, err := newPrecompiled(b)
+			if err != nil {
+				return nil, fmt.Errorf("Precompiled: %w", err)
+			}
+			return p, nil
+		}),
+		fields("Replace", func(c struct {
 			Pattern struct {
 				String *string `json:"String"`
 				Regex  *string `json:"Regex"`
 			} `json:"pattern"`
 			Content *string `json:"content"`
-		}{}
-		if err := decode(raw, "Replace", &c); err != nil {
-			return nil, err
-		}
-		if c.Content == nil {
-			return nil, fmt.Errorf("Replace.content: missing")
-		}
-		return newReplace(c.Pattern.String, c.Pattern.Regex, *c.Content)
-	}
-	return nil, fmt.Errorf("type %q is not supported (Sequence, BertNormalizer, Lowercase, Strip, Precompiled, Replace)", typ)
+		}) (normalizer, error) {
+			if c.Content == nil {
+				return nil, fmt.Errorf("Replace.content: missing")
+			}
+			return newReplace(c.Pattern.String, c.Pattern.Regex, *c.Content)
+		}),
+	)
 }
 
 func parsePreTokenizer(raw json.RawMessage) (preTokenizer, error) {
-	typ, err := componentType(raw)
-	if err != nil {
-		return nil, err
-	}
-	switch typ {
-	case "Sequence":
-		var s struct {
+	return parseTagged(raw,
+		fields("Sequence", func(s struct {
 			P []json.RawMessage `json:"pretokenizers"`
-		}
-		seq, err := parseSequence(raw, &s, &s.P, "pretokenizers", parsePreTokenizer)
-		if err != nil {
-			return nil, err
-		}
-		if len(seq) == 1 {
-			return seq[0], nil
-		}
-		return sequencePreTokenizer(seq), nil
-	case "BertPreTokenizer":
-		return bertPreTokenizer{}, nil
-	case "WhitespaceSplit":
-		return whitespaceSplit{}, nil
-	case "Metaspace":
-		c := struct {
+		}) (preTokenizer, error) {
+			seq, err := parseMembers(s.P, "pretokenizers", parsePreTokenizer)
+			if err != nil {
+				return nil, err
+			}
+			if len(seq) == 1 {
+				return seq[0], nil
+			}
+			return sequencePreTokenizer(seq), nil
+		}),
+		constant[preTokenizer]("BertPreTokenizer", bertPreTokenizer{}),
+		constant[preTokenizer]("WhitespaceSplit", whitespaceSplit{}),
+		fields("Metaspace", func(c struct {
 			Replacement    *string `json:"replacement"`
 			PrependScheme  *string `json:"prepend_scheme"`
 			AddPrefixSpace *bool   `json:"add_prefix_space"`
 			Split          *bool   `json:"split"`
-		}{}
-		if err := decode(raw, "Metaspace", &c); err != nil {
-			return nil, err
-		}
-		m := &metaspace{repl: "\u2581", split: c.Split == nil || *c.Split}
-		if c.Replacement != nil {
-			if len([]rune(*c.Replacement)) != 1 {
-				return nil, fmt.Errorf("Metaspace.replacement %q: want exactly one char", *c.Replacement)
+		}) (preTokenizer, error) {
+			m := &metaspace{repl: "\u2581", split: c.Split == nil || *c.Split}
+			if c.Replacement != nil {
+				if len([]rune(*c.Replacement)) != 1 {
+					return nil, fmt.Errorf("Metaspace.replacement %q: want exactly one char", *c.Replacement)
+				}
+				m.repl = *c.Replacement
 			}
-			m.repl = *c.Replacement
-		}
-		switch {
-		case c.PrependScheme != nil:
-			s, err := parsePrependScheme(*c.PrependScheme)
-			if err != nil {
-				return nil, fmt.Errorf("Metaspace.%w", err)
+			switch {
+			case c.PrependScheme != nil:
+				s, err := parsePrependScheme(*c.PrependScheme)
+				if err != nil {
+					return nil, fmt.Errorf("Metaspace.%w", err)
+				}
+				m.scheme = s
+			case c.AddPrefixSpace != nil && !*c.AddPrefixSpace:
+				m.scheme = PrependNever
 			}
-			m.scheme = s
-		case c.AddPrefixSpace != nil && !*c.AddPrefixSpace:
-			m.scheme = PrependNever
-		}
-		return m, nil
-	}
-	return nil, fmt.Errorf("type %q is not supported (Sequence, BertPreTokenizer, WhitespaceSplit, Metaspace)", typ)
+			return m, nil
+		}),
+	)
 }
 
 func parsePostProcessor(raw json.RawMessage) (*template, error) {
-	typ, err := componentType(raw)
-	if err != nil {
-		return nil, err
-	}
-	switch typ {
-	case "TemplateProcessing":
-		var c struct {
+	return parseTagged(raw,
+		fields("TemplateProcessing", func(c struct {
 			Single   []map[string]json.RawMessage `json:"single"`
 			Pair     []map[string]json.RawMessage `json:"pair"`
 			Specials map[string]struct {
@@ -324,48 +340,43 @@ func parsePostProcessor(raw json.RawMessage) (*template, error) {
 				IDs    []int32  `json:"ids"`
 				Tokens []string `json:"tokens"`
 			} `json:"special_tokens"`
-		}
-		if err := decode(raw, "TemplateProcessing", &c); err != nil {
-			return nil, err
-		}
-		t := &template{specials: make(map[string]specialEntry)}
-		for k, v := range c.Specials {
-			if len(v.IDs) != len(v.Tokens) {
-				return nil, fmt.Errorf("TemplateProcessing.special_tokens[%q]: %d ids but %d tokens", k, len(v.IDs), len(v.Tokens))
+		}) (*template, error) {
+			t := &template{specials: make(map[string]specialEntry)}
+			for k, v := range c.Specials {
+				if len(v.IDs) != len(v.Tokens) {
+					return nil, fmt.Errorf("TemplateProcessing.special_tokens[%q]: %d ids but %d tokens", k, len(v.IDs), len(v.Tokens))
+				}
+				t.specials[k] = specialEntry{ids: v.IDs, tokens: v.Tokens}
 			}
-			t.specials[k] = specialEntry{ids: v.IDs, tokens: v.Tokens}
-		}
-		if t.single, err = parseTemplate(c.Single); err != nil {
-			return nil, fmt.Errorf("TemplateProcessing.single%w", err)
-		}
-		if t.pair, err = parseTemplate(c.Pair); err != nil {
-			return nil, fmt.Errorf("TemplateProcessing.pair%w", err)
-		}
-		return t, t.validate()
-	case "BertProcessing":
-		var c struct {
+			var err error
+			if t.single, err = parseTemplate(c.Single); err != nil {
+				return nil, fmt.Errorf("TemplateProcessing.single%w", err)
+			}
+			if t.pair, err = parseTemplate(c.Pair); err != nil {
+				return nil, fmt.Errorf("TemplateProcessing.pair%w", err)
+			}
+			return t, t.validate()
+		}),
+		fields("BertProcessing", func(c struct {
 			Sep []json.RawMessage `json:"sep"`
 			Cls []json.RawMessage `json:"cls"`
-		}
-		if err := decode(raw, "BertProcessing", &c); err != nil {
-			return nil, err
-		}
-		if len(c.Sep) != 2 || len(c.Cls) != 2 {
-			return nil, fmt.Errorf("BertProcessing.sep/cls: want [token, id]")
-		}
-		var sep, cls string
-		var sepID, clsID int32
-		for _, x := range []struct {
-			r json.RawMessage
-			v any
-		}{{c.Sep[0], &sep}, {c.Sep[1], &sepID}, {c.Cls[0], &cls}, {c.Cls[1], &clsID}} {
-			if err := json.Unmarshal(x.r, x.v); err != nil {
-				return nil, fmt.Errorf("BertProcessing.sep/cls: %w", err)
+		}) (*template, error) {
+			if len(c.Sep) != 2 || len(c.Cls) != 2 {
+				return nil, fmt.Errorf("BertProcessing.sep/cls: want [token, id]")
 			}
-		}
-		return bertTemplate(cls, clsID, sep, sepID), nil
-	}
-	return nil, fmt.Errorf("type %q is not supported (TemplateProcessing, BertProcessing)", typ)
+			var sep, cls string
+			var sepID, clsID int32
+			for _, x := range []struct {
+				r json.RawMessage
+				v any
+			}{{c.Sep[0], &sep}, {c.Sep[1], &sepID}, {c.Cls[0], &cls}, {c.Cls[1], &clsID}} {
+				if err := json.Unmarshal(x.r, x.v); err != nil {
+					return nil, fmt.Errorf("BertProcessing.sep/cls: %w", err)
+				}
+			}
+			return bertTemplate(cls, clsID, sep, sepID), nil
+		}),
+	)
 }
 
 func parseTemplate(items []map[string]json.RawMessage) ([]templateItem, error) {
