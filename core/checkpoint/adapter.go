@@ -114,20 +114,15 @@ func (a *AdapterConfig) Targets(path string) bool {
 func (a *AdapterConfig) UnmarshalJSON(data []byte) error {
 	type plain AdapterConfig
 	var p plain
-	if err := json.Unmarshal(data, &p); err != nil {
-		return err
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
+	raw, err := decodeKeepingRaw(data, &p)
+	if err != nil {
 		return err
 	}
 	*a = AdapterConfig(p)
 	a.raw = raw
 	if msg, ok := raw["target_modules"]; ok && string(msg) != "null" {
-		if err := json.Unmarshal(msg, &a.TargetModules); err != nil {
-			if err2 := json.Unmarshal(msg, &a.TargetModulesRegex); err2 != nil {
-				return fmt.Errorf("field target_modules: want a list or a string, got %s", msg)
-			}
+		if a.TargetModules, a.TargetModulesRegex, err = listOrString("target_modules", msg); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -153,13 +148,9 @@ func (a *AdapterConfig) MarshalJSON() ([]byte, error) {
 // LoadAdapterConfig reads adapter_config.json; path may be the adapter folder.
 func LoadAdapterConfig(path string) (*AdapterConfig, error) {
 	path = resolveFile(path, AdapterConfigFile)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
 	a := &AdapterConfig{}
-	if err := json.Unmarshal(data, a); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, jsonErrorContext(data, err))
+	if err := readJSON(path, a); err != nil {
+		return nil, err
 	}
 	if a.PeftType != "" && a.PeftType != PeftLoRA {
 		return nil, fmt.Errorf("%s: field peft_type: %q is not supported (only LORA)", path, a.PeftType)
@@ -173,12 +164,7 @@ func LoadAdapterConfig(path string) (*AdapterConfig, error) {
 // Save writes adapter_config.json (indented, sorted keys), atomically; path
 // may be the adapter folder.
 func (a *AdapterConfig) Save(path string) error {
-	path = resolveFile(path, AdapterConfigFile)
-	data, err := marshalIndentSorted(a)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return WriteFileAtomic(path, data)
+	return writeJSON(resolveFile(path, AdapterConfigFile), a)
 }
 
 // LoadAdapter reads a PEFT adapter folder: its config and its tensors

@@ -1,11 +1,8 @@
 package checkpoint
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -141,11 +138,8 @@ func ParseConfig(data []byte) (*Config, error) {
 func (c *Config) UnmarshalJSON(data []byte) error {
 	type plain Config
 	var p plain
-	if err := json.Unmarshal(data, &p); err != nil {
-		return err
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
+	raw, err := decodeKeepingRaw(data, &p)
+	if err != nil {
 		return err
 	}
 	*c = Config(p)
@@ -170,12 +164,11 @@ func (c *Config) UnmarshalJSON(data []byte) error {
 		}
 	}
 	if msg, ok := raw["pos_att_type"]; ok && string(msg) != "null" {
-		var list []string
-		if err := json.Unmarshal(msg, &list); err != nil {
-			var s string
-			if err2 := json.Unmarshal(msg, &s); err2 != nil {
-				return fmt.Errorf("field pos_att_type: want a list or a string, got %s", msg)
-			}
+		list, s, err := listOrString("pos_att_type", msg)
+		if err != nil {
+			return err
+		}
+		if list == nil {
 			for _, part := range strings.Split(s, "|") {
 				if part = strings.TrimSpace(strings.ToLower(part)); part != "" {
 					list = append(list, part)
@@ -214,24 +207,11 @@ func (c *Config) MarshalJSON() ([]byte, error) {
 // fields this struct does not model.
 func (c *Config) Raw(field string) json.RawMessage { return c.raw[field] }
 
-// resolveFile returns path, or path/name when path is a directory.
-func resolveFile(path, name string) string {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return filepath.Join(path, name)
-	}
-	return path
-}
-
 // LoadConfig reads a config.json; path may be the file or its folder.
 func LoadConfig(path string) (*Config, error) {
-	path = resolveFile(path, ConfigFile)
-	data, err := os.ReadFile(path)
-	if err != nil {
+	c := &Config{}
+	if err := readJSON(resolveFile(path, ConfigFile), c); err != nil {
 		return nil, err
-	}
-	c, err := ParseConfig(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, jsonErrorContext(data, err))
 	}
 	return c, nil
 }
@@ -239,46 +219,7 @@ func LoadConfig(path string) (*Config, error) {
 // Save writes the config as indented JSON with sorted keys (Hugging Face's
 // to_json_file layout), atomically; path may be a folder.
 func (c *Config) Save(path string) error {
-	path = resolveFile(path, ConfigFile)
-	data, err := marshalIndentSorted(c)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return WriteFileAtomic(path, data)
-}
-
-// marshalIndentSorted marshals v, re-indents with two spaces and appends a newline.
-func marshalIndentSorted(v any) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	var out bytes.Buffer
-	if err := json.Indent(&out, b, "", "  "); err != nil {
-		return nil, err
-	}
-	out.WriteByte('\n')
-	return out.Bytes(), nil
-}
-
-// jsonErrorContext adds the line and column to JSON syntax and type errors.
-func jsonErrorContext(data []byte, err error) error {
-	var off int64 = -1
-	switch e := err.(type) {
-	case *json.SyntaxError:
-		off = e.Offset
-	case *json.UnmarshalTypeError:
-		off = e.Offset
-		if e.Field != "" {
-			err = fmt.Errorf("field %s: %w", e.Field, err)
-		}
-	}
-	if off < 0 || off > int64(len(data)) {
-		return err
-	}
-	line := 1 + bytes.Count(data[:off], []byte{'\n'})
-	col := off - int64(bytes.LastIndexByte(data[:off], '\n'))
-	return fmt.Errorf("line %d col %d: %w", line, col, err)
+	return writeJSON(resolveFile(path, ConfigFile), c)
 }
 
 // sortedKeys returns the keys of m in order.
@@ -289,26 +230,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// overlayJSON returns a copy of raw (a file's fields as read, unknown ones
-// included) with the JSON fields of known written over it, so that saving a
-// config keeps every field this package does not model.
-func overlayJSON(raw map[string]json.RawMessage, known any) (map[string]json.RawMessage, error) {
-	data, err := json.Marshal(known)
-	if err != nil {
-		return nil, err
-	}
-	var km map[string]json.RawMessage
-	if err := json.Unmarshal(data, &km); err != nil {
-		return nil, err
-	}
-	out := make(map[string]json.RawMessage, len(raw)+len(km)+2)
-	for k, v := range raw {
-		out[k] = v
-	}
-	for k, v := range km {
-		out[k] = v
-	}
-	return out, nil
 }

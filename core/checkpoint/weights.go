@@ -1,7 +1,6 @@
 package checkpoint
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -50,15 +49,11 @@ func exists(path string) bool {
 
 // readShardedSafetensors reads every shard named in an index's weight_map.
 func readShardedSafetensors(dir, index string) (map[string]*tensor.Tensor, error) {
-	data, err := os.ReadFile(index)
-	if err != nil {
-		return nil, err
-	}
 	var idx struct {
 		WeightMap map[string]string `json:"weight_map"`
 	}
-	if err := json.Unmarshal(data, &idx); err != nil {
-		return nil, fmt.Errorf("%s: %w", index, jsonErrorContext(data, err))
+	if err := readJSON(index, &idx); err != nil {
+		return nil, err
 	}
 	if len(idx.WeightMap) == 0 {
 		return nil, fmt.Errorf("%s: field weight_map is empty", index)
