@@ -18,6 +18,34 @@ func randSlice(r *rand.Rand, n int, scale float32) []float32 {
 	return s
 }
 
+// weightedSum is Σ y·w in float64, the scalar loss whose gradient with
+// respect to y is w, used to check a layer's backward pass.
+func weightedSum(y, w []float32) float64 {
+	var s float64
+	for i, v := range y {
+		s += float64(v) * float64(w[i])
+	}
+	return s
+}
+
+// biasActProbe sets up a gradient check of BiasAct and ActBackward: loss is
+// Σ w·act(z+bias) evaluated from the current z (GradCheck perturbs z), pre
+// holds z+bias as the last evaluation left it, and dz is the gradient
+// ActBackward gives at z.
+func biasActProbe(z, bias, w []float32, rows, cols int, act Activation) (loss func() float64, pre, dz []float32) {
+	y := make([]float32, rows*cols)
+	pre = make([]float32, rows*cols)
+	loss = func() float64 {
+		copy(pre, z)
+		BiasAct(y, pre, bias, rows, cols, act)
+		return weightedSum(y, w)
+	}
+	loss()
+	dz = make([]float32, rows*cols)
+	ActBackward(dz, w, pre, act)
+	return loss, pre, dz
+}
+
 func naiveGemm(ta, tb Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	for i := 0; i < m; i++ {
 		for j := 0; j < n; j++ {
@@ -114,20 +142,7 @@ func TestActivationGradients(t *testing.T) {
 		z := randSlice(r, rows*cols, 1.5)
 		bias := randSlice(r, cols, 0.3)
 		w := randSlice(r, rows*cols, 1)
-		y := make([]float32, rows*cols)
-		zz := make([]float32, rows*cols)
-		loss := func() float64 {
-			copy(zz, z)
-			BiasAct(y, zz, bias, rows, cols, act)
-			var s float64
-			for i, v := range y {
-				s += float64(v) * float64(w[i])
-			}
-			return s
-		}
-		loss()
-		dz := make([]float32, rows*cols)
-		ActBackward(dz, w, zz, act)
+		loss, _, dz := biasActProbe(z, bias, w, rows, cols, act)
 		res := GradCheck(loss, z, dz, 1e-2, 0)
 		assert.Less(t, res.MaxErr, 1e-2, "%v: %+v", act, res)
 	}
@@ -145,11 +160,7 @@ func TestLayerNormForwardAndGradients(t *testing.T) {
 	rstd := make([]float32, rows)
 	loss := func() float64 {
 		LayerNormForward(y, x, g, b, mean, rstd, rows, cols, 1e-5)
-		var s float64
-		for i, v := range y {
-			s += float64(v) * float64(w[i])
-		}
-		return s
+		return weightedSum(y, w)
 	}
 	loss()
 	// Forward against the float64 formula.
@@ -190,11 +201,7 @@ func TestSoftmaxMaskedAndGradient(t *testing.T) {
 	loss := func() float64 {
 		copy(p, x)
 		SoftmaxRow(p, mask)
-		var s float64
-		for i, v := range p {
-			s += float64(v) * float64(w[i])
-		}
-		return s
+		return weightedSum(p, w)
 	}
 	loss()
 	var sum float32
@@ -220,20 +227,7 @@ func TestGradCheckCatchesFlippedSign(t *testing.T) {
 	rows, cols := 4, 8
 	x := randSlice(r, rows*cols, 1)
 	w := randSlice(r, rows*cols, 1)
-	y := make([]float32, rows*cols)
-	zz := make([]float32, rows*cols)
-	loss := func() float64 {
-		copy(zz, x)
-		BiasAct(y, zz, nil, rows, cols, GELU)
-		var s float64
-		for i, v := range y {
-			s += float64(v) * float64(w[i])
-		}
-		return s
-	}
-	loss()
-	dz := make([]float32, rows*cols)
-	ActBackward(dz, w, zz, GELU)
+	loss, zz, dz := biasActProbe(x, nil, w, rows, cols, GELU)
 	require.Less(t, GradCheck(loss, x, dz, 1e-2, 0).MaxErr, 1e-2)
 	bad := append([]float32(nil), dz...)
 	imax := 0
