@@ -2,17 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
-	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/dapt"
 )
 
@@ -22,7 +16,8 @@ func newDaptCmd() *cobra.Command {
 	cfg := dapt.DefaultConfig()
 	var scratch dapt.Scratch
 	var scratchDropout float64
-	var lora, full, quiet bool
+	var method methodFlags
+	var quiet bool
 	var targets string
 	cmd := &cobra.Command{
 		Use:   "dapt --text F... --out DIR (--base DIR | --from-scratch --layers L --hidden H --heads A --ffn F --vocab TOKENIZER)",
@@ -51,11 +46,8 @@ tokenizer files) that 'openmed train --base' accepts, plus metrics.json,
 metrics.jsonl and mlm_curve.jsonl. Ctrl-C checkpoints; --resume continues.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if lora && full {
-				return fmt.Errorf("dapt: --lora and --full exclude each other")
-			}
-			if lora {
-				cfg.Method = training.MethodLoRA
+			if err := method.apply("dapt", &cfg.Method); err != nil {
+				return err
 			}
 			if cfg.FromScratch {
 				cfg.Scratch = &scratch
@@ -73,7 +65,7 @@ metrics.jsonl and mlm_curve.jsonl. Ctrl-C checkpoints; --resume continues.`,
 				return fmt.Errorf("dapt: --embedding-init only applies with --from-scratch")
 			}
 			cfg.LoRA.Targets = splitList(targets)
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := interruptContext(cmd)
 			defer stop()
 			return runDapt(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg, quiet)
 		},
@@ -93,12 +85,8 @@ metrics.jsonl and mlm_curve.jsonl. Ctrl-C checkpoints; --resume continues.`,
 	fl.StringVar((*string)(&scratch.PositionInit), "position-init", string(dapt.PositionNormal), "from scratch: position table init, normal (HF) or sinusoidal")
 	fl.StringVar((*string)(&scratch.EmbeddingInit), "embedding-init", string(dapt.EmbeddingNormal), "from scratch: word embedding (and tied decoder) init, normal (HF) or ppmi-svd (PPMI + randomized SVD of the training blocks)")
 	fl.StringVar(&cfg.Tokenizer, "vocab", "", "tokenizer folder or file (required with --from-scratch; default --base)")
-	fl.BoolVar(&lora, "lora", false, "train LoRA adapters only (merged into the saved weights)")
-	fl.BoolVar(&full, "full", false, "train every parameter (default)")
-	fl.IntVar(&cfg.LoRA.R, "r", cfg.LoRA.R, "LoRA rank")
-	fl.Float64Var(&cfg.LoRA.Alpha, "alpha", cfg.LoRA.Alpha, "LoRA alpha")
-	fl.Float32Var(&cfg.LoRA.Dropout, "lora-dropout", cfg.LoRA.Dropout, "LoRA dropout")
-	fl.StringVar(&targets, "targets", strings.Join(cfg.LoRA.Targets, ","), "LoRA target modules, comma-separated (query,value becomes query_proj,value_proj on DeBERTa)")
+	method.add(cmd, "train LoRA adapters only (merged into the saved weights)", "train every parameter (default)")
+	addLoRAFlags(cmd, &cfg.LoRA, &targets)
 	fl.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "passes over the text")
 	fl.Float64Var(&cfg.LR, "lr", cfg.LR, "peak learning rate")
 	fl.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "blocks per batch")
@@ -127,10 +115,7 @@ func runDapt(ctx context.Context, stdout, stderr io.Writer, cfg dapt.Config, qui
 	res, err := dapt.Run(ctx, cfg)
 	bar.finish()
 	if err != nil {
-		if errors.Is(err, training.ErrInterrupted) {
-			return fmt.Errorf("dapt: %w (rerun with --resume)", err)
-		}
-		return fmt.Errorf("dapt: %w", err)
+		return runError("dapt", err)
 	}
 	fmt.Fprintf(stdout, "blocks %d train / %d held out; epochs %d, steps %d, %.0f train tokens/s\n",
 		res.TrainBlocks, res.HeldOutBlocks, res.Loop.Epochs, res.Loop.Steps, res.Loop.TokensPerSec)

@@ -7,19 +7,16 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/hpo"
 	"github.com/openmed/openmed/training/search"
 )
@@ -28,11 +25,11 @@ func init() { rootCmd.AddCommand(newSearchCmd()) }
 
 // searchFlags are the options of `openmed search` beyond search.Options.
 type searchFlags struct {
-	lora, full bool
-	sampler    string
-	seed       uint64
-	space      string
-	quiet      bool
+	method  methodFlags
+	sampler string
+	seed    uint64
+	space   string
+	quiet   bool
 }
 
 func newSearchCmd() *cobra.Command {
@@ -57,7 +54,7 @@ same --out; re-running it after a crash resumes the study.`,
 			if err := searchSetup(&o, f); err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := interruptContext(cmd)
 			defer stop()
 			return runSearch(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), o, f.quiet)
 		},
@@ -75,8 +72,7 @@ same --out; re-running it after a crash resumes the study.`,
 	fl.Uint64Var(&f.seed, "seed", 0, "seed of the sampler and of every training run")
 	fl.IntVar(&o.Train.Epochs, "epochs", o.Train.Epochs, "maximum epochs per trial (early stopping on dev F1)")
 	fl.IntVar(&o.Train.Patience, "patience", o.Train.Patience, "early-stopping patience in epochs (0: none)")
-	fl.BoolVar(&f.lora, "lora", false, "LoRA adapters + classifier (default)")
-	fl.BoolVar(&f.full, "full", false, "full fine-tuning (the space drops the LoRA parameters)")
+	f.method.add(cmd, "LoRA adapters + classifier (default)", "full fine-tuning (the space drops the LoRA parameters)")
 	fl.StringVar(&f.space, "space", "", "search space JSON (an array of hpo params; default: the paper's)")
 	fl.IntVar(&o.Train.Threads, "threads", 0, "threads per trial (0: cores / workers)")
 	fl.BoolVar(&o.KeepWeights, "keep-weights", false, "keep every trial's weights and checkpoints")
@@ -90,11 +86,8 @@ same --out; re-running it after a crash resumes the study.`,
 
 // searchSetup applies the flags that need parsing to o.
 func searchSetup(o *search.Options, f searchFlags) error {
-	if f.lora && f.full {
-		return fmt.Errorf("search: --lora and --full exclude each other")
-	}
-	if f.full {
-		o.Train.Method = training.MethodFull
+	if err := f.method.apply("search", &o.Train.Method); err != nil {
+		return err
 	}
 	o.Study.Space = search.SpaceFor(o.Train.Method)
 	if f.space != "" {

@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -22,10 +19,10 @@ func init() { rootCmd.AddCommand(newTrainCmd()) }
 // trainFlags are the options of `openmed train` that need parsing beyond
 // training.Config.
 type trainFlags struct {
-	lora, full bool
-	targets    string
-	quiet      bool
-	dropout    float64
+	method  methodFlags
+	targets string
+	quiet   bool
+	dropout float64
 }
 
 func newTrainCmd() *cobra.Command {
@@ -47,17 +44,14 @@ training_args.json, metrics.json and metrics.jsonl. Ctrl-C stops after
 writing a checkpoint; --resume continues it to the same result.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.lora && f.full {
-				return fmt.Errorf("train: --lora and --full exclude each other")
-			}
-			if f.full {
-				cfg.Method = training.MethodFull
+			if err := f.method.apply("train", &cfg.Method); err != nil {
+				return err
 			}
 			if cmd.Flags().Changed("dropout") {
 				cfg.Dropout = &f.dropout
 			}
 			cfg.LoRA.Targets = splitList(f.targets)
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := interruptContext(cmd)
 			defer stop()
 			return runTrain(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg, f.quiet)
 		},
@@ -69,12 +63,8 @@ writing a checkpoint; --resume continues it to the same result.`,
 	fl.StringVar(&cfg.Dev, "dev", "", "development CoNLL file (evaluated each epoch, early stopping)")
 	fl.StringVar(&cfg.Test, "test", "", "test CoNLL file (evaluated with the best weights)")
 	fl.StringVar(&cfg.Out, "out", "", "output folder")
-	fl.BoolVar(&f.lora, "lora", false, "train LoRA adapters + classifier (default)")
-	fl.BoolVar(&f.full, "full", false, "full fine-tuning of every parameter")
-	fl.IntVar(&cfg.LoRA.R, "r", cfg.LoRA.R, "LoRA rank")
-	fl.Float64Var(&cfg.LoRA.Alpha, "alpha", cfg.LoRA.Alpha, "LoRA alpha (scaling alpha/r)")
-	fl.Float32Var(&cfg.LoRA.Dropout, "lora-dropout", cfg.LoRA.Dropout, "LoRA dropout")
-	fl.StringVar(&f.targets, "targets", strings.Join(cfg.LoRA.Targets, ","), "LoRA target modules, comma-separated (query,value becomes query_proj,value_proj on DeBERTa)")
+	f.method.add(cmd, "train LoRA adapters + classifier (default)", "full fine-tuning of every parameter")
+	addLoRAFlags(cmd, &cfg.LoRA, &f.targets)
 	fl.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "training epochs")
 	fl.Float64Var(&cfg.LR, "lr", cfg.LR, "peak learning rate")
 	fl.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "training batch size (windows)")
@@ -119,10 +109,7 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, cfg training.Config
 	res, err := training.Train(ctx, cfg)
 	bar.finish()
 	if err != nil {
-		if errors.Is(err, training.ErrInterrupted) {
-			return fmt.Errorf("train: %w (rerun with --resume)", err)
-		}
-		return fmt.Errorf("train: %w", err)
+		return runError("train", err)
 	}
 	fmt.Fprintf(stdout, "epochs %d, steps %d, best epoch %d, %.0f train tokens/s, trainable %d/%d (%.2f%%)\n",
 		res.Loop.Epochs, res.Loop.Steps, res.Loop.BestEpoch+1, res.Loop.TokensPerSec, res.TrainableParams, res.TotalParams, res.TrainablePercent)

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openmed/openmed/training"
+)
+
+// methodFlags are the --lora and --full flags of the training commands
+// (train, search, dapt): LoRA adapters (Hu et al. 2021) or every parameter.
+type methodFlags struct {
+	lora, full bool
+}
+
+// add registers --lora and --full on cmd with each command's help text (the
+// commands differ in their default).
+func (m *methodFlags) add(cmd *cobra.Command, loraUsage, fullUsage string) {
+	fl := cmd.Flags()
+	fl.BoolVar(&m.lora, "lora", false, loraUsage)
+	fl.BoolVar(&m.full, "full", false, fullUsage)
+}
+
+// apply sets *method from the flags, leaving it as it is when neither is
+// given; both at once is an error naming command.
+func (m methodFlags) apply(command string, method *training.Method) error {
+	switch {
+	case m.lora && m.full:
+		return fmt.Errorf("%s: --lora and --full exclude each other", command)
+	case m.lora:
+		*method = training.MethodLoRA
+	case m.full:
+		*method = training.MethodFull
+	}
+	return nil
+}
+
+// addLoRAFlags registers the LoRA options of train and dapt on cmd (--r,
+// --alpha, --lora-dropout, --targets), defaulting to lo; --targets is
+// comma-separated and lands in *targets, for splitList.
+func addLoRAFlags(cmd *cobra.Command, lo *training.LoRAOptions, targets *string) {
+	fl := cmd.Flags()
+	fl.IntVar(&lo.R, "r", lo.R, "LoRA rank")
+	fl.Float64Var(&lo.Alpha, "alpha", lo.Alpha, "LoRA alpha (scaling alpha/r)")
+	fl.Float32Var(&lo.Dropout, "lora-dropout", lo.Dropout, "LoRA dropout")
+	fl.StringVar(targets, "targets", strings.Join(lo.Targets, ","), "LoRA target modules, comma-separated (query,value becomes query_proj,value_proj on DeBERTa)")
+}
+
+// interruptContext is cmd's context, cancelled on Ctrl-C or SIGTERM so that a
+// training run checkpoints and stops; call stop when the run is over.
+func interruptContext(cmd *cobra.Command) (ctx context.Context, stop context.CancelFunc) {
+	return signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+}
+
+// runError is the error of a failed training run of command: an interrupted
+// run says how to resume it.
+func runError(command string, err error) error {
+	if errors.Is(err, training.ErrInterrupted) {
+		return fmt.Errorf("%s: %w (rerun with --resume)", command, err)
+	}
+	return fmt.Errorf("%s: %w", command, err)
+}
