@@ -66,43 +66,19 @@ func buildDeberta(cfg *checkpoint.Config, task Task, act tensor.Activation) (*Mo
 	enc := &Encoder{Embeddings: emb, Rel: rel, hidden: H}
 	for i := 0; i < cfg.NumHiddenLayers; i++ {
 		lp := fmt.Sprintf("%s.encoder.layer.%d", p, i)
-		enc.Layers = append(enc.Layers, &EncoderLayer{
-			Attention: &DisentangledAttention{
-				Query:        NewLinear(lp+".attention.self.query_proj", H, H, true),
-				Key:          NewLinear(lp+".attention.self.key_proj", H, H, true),
-				Value:        NewLinear(lp+".attention.self.value_proj", H, H, true),
-				NumHeads:     cfg.NumAttentionHeads,
-				ProbsDropout: float32(cfg.AttentionProbsDropoutProb),
-				PosDropout:   hd,
-				Rel:          rel,
-				C2P:          c2p,
-				P2C:          p2c,
-			},
-			AttnOut:  NewLinear(lp+".attention.output.dense", H, H, true),
-			AttnLN:   NewLayerNorm(lp+".attention.output.LayerNorm", H, eps),
-			Inter:    NewLinear(lp+".intermediate.dense", H, F, true),
-			Act:      act,
-			Out:      NewLinear(lp+".output.dense", F, H, true),
-			OutLN:    NewLayerNorm(lp+".output.LayerNorm", H, eps),
-			AttnDrop: Dropout{P: hd},
-			OutDrop:  Dropout{P: hd},
-		})
+		enc.Layers = append(enc.Layers, newEncoderLayer(lp, &DisentangledAttention{
+			Query:        NewLinear(lp+".attention.self.query_proj", H, H, true),
+			Key:          NewLinear(lp+".attention.self.key_proj", H, H, true),
+			Value:        NewLinear(lp+".attention.self.value_proj", H, H, true),
+			NumHeads:     cfg.NumAttentionHeads,
+			ProbsDropout: float32(cfg.AttentionProbsDropoutProb),
+			PosDropout:   hd,
+			Rel:          rel,
+			C2P:          c2p,
+			P2C:          p2c,
+		}, H, F, eps, hd, act))
 	}
-	m := &Model{Config: cfg, Arch: DeBERTaV2, Task: task, Encoder: enc}
-	switch task {
-	case TokenClassification:
-		nl := cfg.NumLabels()
-		if nl == 0 {
-			return nil, fmt.Errorf("model: config has no id2label/label2id: cannot size the token-classification head")
-		}
-		m.ClassifierDropout.P = hd
-		m.Classifier = NewLinear("classifier", H, nl, true)
-	case MaskedLM:
-		m.MLM = newMLMHead(DeBERTaV2, H, E, eps, act, emb.Word, cfg.VocabSize)
-	default:
-		return nil, fmt.Errorf("model: task %d is not supported for deberta-v2", task)
-	}
-	return m, nil
+	return newModel(cfg, DeBERTaV2, task, enc, eps, act)
 }
 
 // debertaMLMAlias maps DeBERTa-v3's lm_predictions.lm_head.* names to the

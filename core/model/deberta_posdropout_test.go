@@ -55,7 +55,7 @@ func TestDisentangledAttentionPosDropoutGradients(t *testing.T) {
 			require.True(t, a.posOn)
 			// The mask is active: some entries of R' are zero where R is not.
 			dropped := 0
-			R := rel.R()[a.lo*H : (a.lo+a.w)*H]
+			R := rel.R()[a.ix.lo*H : (a.ix.lo+a.ix.w)*H]
 			for i, v := range a.rd {
 				if v == 0 && R[i] != 0 {
 					dropped++
@@ -109,7 +109,7 @@ func TestDisentangledAttentionPosDropoutSemantics(t *testing.T) {
 	rng := uint64(1)
 	seed := tensor.SplitMix64(&rng)
 	require.Equal(t, seed, a.posSeed)
-	lo, w := a.lo, a.w
+	lo, w := a.ix.lo, a.ix.w
 	for i, v := range a.rd {
 		want := float32(0)
 		if tensor.DropoutKeep(seed, lo*H+i, p) {
@@ -171,7 +171,7 @@ func TestDebertaPosDropoutPerLayer(t *testing.T) {
 	}
 	// Each layer its own mask on the shared R.
 	assert.NotEqual(t, atts[0].posSeed, atts[1].posSeed)
-	require.Equal(t, atts[0].lo, atts[1].lo)
+	require.Equal(t, atts[0].ix.lo, atts[1].ix.lo)
 	assert.NotEqual(t, atts[0].rd, atts[1].rd)
 	assert.NotEqual(t, eval, s1)
 	assert.Equal(t, s1, fwd(true, 1))

@@ -28,6 +28,7 @@ type RelEmbeddings struct {
 	Buckets, MaxRel int
 
 	r, dr []float32 // R and dL/dR, [2·Span, hidden]
+	idx   *relIndex // of the last sequence length
 }
 
 // newRelEmbeddings reads the DebertaV2Config relative-attention fields.
@@ -105,17 +106,42 @@ func (re *RelEmbeddings) Backward() {
 	}
 }
 
-// indices returns, for distances δ = i−j in [−(L−1), L−1] stored at δ+L−1,
-// the c2p row clamp(r(δ)+Span, 0, 2Span−1) and the p2c row
-// clamp(−r(δ)+Span, 0, 2Span−1) of R (DisentangledSelfAttention.disentangled_attention_bias).
-func (re *RelEmbeddings) indices(L int) (c2p, p2c []int) {
-	c2p = make([]int, 2*L-1)
-	p2c = make([]int, 2*L-1)
+// relIndex addresses the c2p / p2c terms of the scores for one sequence
+// length L. Rows lo..lo+w−1 of R are the ones any distance reaches: for
+// δ = i−j the c2p row is clamp(r(δ)+Span, 0, 2Span−1) and the p2c row
+// clamp(−r(δ)+Span, 0, 2Span−1) (DisentangledSelfAttention.disentangled_attention_bias).
+// Score (i, j) reads its c2p term at c2p[i·L+j] = i·w + row − lo of a
+// head's [L, w] block q·Pkᵀ, and its p2c term at p2c[i·L+j] = j·w + row − lo
+// of the [L, w] block k·Pqᵀ.
+type relIndex struct {
+	L, lo, w int
+	c2p, p2c []int32
+}
+
+// index returns the relIndex for length L, built on first use and kept
+// (every layer reads the same one).
+func (re *RelEmbeddings) index(L int) *relIndex {
+	if re.idx != nil && re.idx.L == L {
+		return re.idx
+	}
+	c2p := make([]int, 2*L-1)
+	p2c := make([]int, 2*L-1)
 	clamp := func(v int) int { return min(max(v, 0), 2*re.Span-1) }
+	lo, hi := 2*re.Span, -1
 	for d := -(L - 1); d <= L-1; d++ {
 		b := onnx.LogBucketPosition(d, re.Buckets, re.MaxRel)
 		c2p[d+L-1] = clamp(b + re.Span)
 		p2c[d+L-1] = clamp(-b + re.Span)
+		lo = min(lo, c2p[d+L-1], p2c[d+L-1])
+		hi = max(hi, c2p[d+L-1], p2c[d+L-1])
 	}
-	return c2p, p2c
+	ix := &relIndex{L: L, lo: lo, w: hi - lo + 1, c2p: make([]int32, L*L), p2c: make([]int32, L*L)}
+	for i := 0; i < L; i++ {
+		for j := 0; j < L; j++ {
+			ix.c2p[i*L+j] = int32(i*ix.w + c2p[i-j+L-1] - lo)
+			ix.p2c[i*L+j] = int32(j*ix.w + p2c[j-i+L-1] - lo)
+		}
+	}
+	re.idx = ix
+	return ix
 }

@@ -27,6 +27,24 @@ type EncoderLayer struct {
 	n             int
 }
 
+// newEncoderLayer builds the post-LN layer around attn with zero weights,
+// parameters named under lp ("<prefix>.encoder.layer.<i>"): hidden H,
+// intermediate F, LayerNorm eps, hidden dropout hd and activation act. BERT,
+// ELECTRA and DeBERTa-v2 share everything but the attention.
+func newEncoderLayer(lp string, attn Attention, H, F int, eps, hd float32, act tensor.Activation) *EncoderLayer {
+	return &EncoderLayer{
+		Attention: attn,
+		AttnOut:   NewLinear(lp+".attention.output.dense", H, H, true),
+		AttnLN:    NewLayerNorm(lp+".attention.output.LayerNorm", H, eps),
+		Inter:     NewLinear(lp+".intermediate.dense", H, F, true),
+		Act:       act,
+		Out:       NewLinear(lp+".output.dense", F, H, true),
+		OutLN:     NewLayerNorm(lp+".output.LayerNorm", H, eps),
+		AttnDrop:  Dropout{P: hd},
+		OutDrop:   Dropout{P: hd},
+	}
+}
+
 // Params lists the layer's parameters in HF state_dict order.
 func (l *EncoderLayer) Params() []*tensor.Param {
 	ps := l.Attention.Params()
@@ -51,14 +69,8 @@ func (l *EncoderLayer) Forward(x []float32, b *Batch, train bool, rng *uint64) [
 	F := l.Inter.OutFeatures()
 	l.x, l.n = x, n
 	ctx := l.Attention.Forward(x, b, train, rng)
-	l.ctxOut = grow(l.ctxOut, n*H)
-	l.sum1 = grow(l.sum1, n*H)
-	l.a = grow(l.a, n*H)
-	l.z = grow(l.z, n*F)
-	l.g = grow(l.g, n*F)
-	l.o = grow(l.o, n*H)
-	l.sum2 = grow(l.sum2, n*H)
-	l.outp = grow(l.outp, n*H)
+	growEach(n*H, &l.ctxOut, &l.sum1, &l.a, &l.o, &l.sum2, &l.outp)
+	growEach(n*F, &l.z, &l.g)
 
 	l.AttnOut.Forward(l.ctxOut, ctx, n)
 	l.AttnDrop.Forward(l.ctxOut, l.ctxOut, train, rng)
@@ -90,12 +102,7 @@ type workspace struct {
 }
 
 func (w *workspace) ensure(n, H, F int) {
-	w.d1 = grow(w.d1, n*H)
-	w.d2 = grow(w.d2, n*H)
-	w.d3 = grow(w.d3, n*H)
-	w.dq = grow(w.dq, n*H)
-	w.dk = grow(w.dk, n*H)
-	w.dv = grow(w.dv, n*H)
+	growEach(n*H, &w.d1, &w.d2, &w.d3, &w.dq, &w.dk, &w.dv)
 	w.dF = grow(w.dF, n*F)
 }
 

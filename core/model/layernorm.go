@@ -55,6 +55,13 @@ func grow(s []float32, n int) []float32 {
 	return make([]float32, n)
 }
 
+// growEach resizes every buffer to n with grow.
+func growEach(n int, bufs ...*[]float32) {
+	for _, b := range bufs {
+		*b = grow(*b, n)
+	}
+}
+
 // Dropout is inverted dropout (torch.nn.Dropout) whose mask is a hash of a
 // per-call seed drawn from the model's RNG, so Backward recomputes the mask
 // instead of storing it. Inactive (identity) in eval mode or when P is 0.

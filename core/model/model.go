@@ -149,35 +149,35 @@ func build(cfg *checkpoint.Config, task Task) (*Model, error) {
 	enc := &Encoder{Embeddings: emb, hidden: H}
 	for i := 0; i < cfg.NumHiddenLayers; i++ {
 		lp := fmt.Sprintf("%s.encoder.layer.%d", p, i)
-		enc.Layers = append(enc.Layers, &EncoderLayer{
-			Attention: &SelfAttention{
-				Query:        NewLinear(lp+".attention.self.query", H, H, true),
-				Key:          NewLinear(lp+".attention.self.key", H, H, true),
-				Value:        NewLinear(lp+".attention.self.value", H, H, true),
-				NumHeads:     cfg.NumAttentionHeads,
-				ProbsDropout: float32(cfg.AttentionProbsDropoutProb),
-			},
-			AttnOut:  NewLinear(lp+".attention.output.dense", H, H, true),
-			AttnLN:   NewLayerNorm(lp+".attention.output.LayerNorm", H, eps),
-			Inter:    NewLinear(lp+".intermediate.dense", H, F, true),
-			Act:      act,
-			Out:      NewLinear(lp+".output.dense", F, H, true),
-			OutLN:    NewLayerNorm(lp+".output.LayerNorm", H, eps),
-			AttnDrop: Dropout{P: hd},
-			OutDrop:  Dropout{P: hd},
-		})
+		enc.Layers = append(enc.Layers, newEncoderLayer(lp, &SelfAttention{
+			Query:        NewLinear(lp+".attention.self.query", H, H, true),
+			Key:          NewLinear(lp+".attention.self.key", H, H, true),
+			Value:        NewLinear(lp+".attention.self.value", H, H, true),
+			NumHeads:     cfg.NumAttentionHeads,
+			ProbsDropout: float32(cfg.AttentionProbsDropoutProb),
+		}, H, F, eps, hd, act))
 	}
+	return newModel(cfg, arch, task, enc, eps, act)
+}
+
+// newModel puts task's head on enc: dropout (hidden_dropout_prob) and the
+// linear classifier over the config's labels, or the family's masked-LM head
+// tied to the word embeddings.
+func newModel(cfg *checkpoint.Config, arch Arch, task Task, enc *Encoder, eps float32, act tensor.Activation) (*Model, error) {
 	m := &Model{Config: cfg, Arch: arch, Task: task, Encoder: enc}
+	H := cfg.HiddenSize
 	switch task {
 	case TokenClassification:
 		nl := cfg.NumLabels()
 		if nl == 0 {
 			return nil, fmt.Errorf("model: config has no id2label/label2id: cannot size the token-classification head")
 		}
-		m.ClassifierDropout.P = hd
+		m.ClassifierDropout.P = float32(cfg.HiddenDropoutProb)
 		m.Classifier = NewLinear("classifier", H, nl, true)
 	case MaskedLM:
-		m.MLM = newMLMHead(arch, H, E, eps, act, emb.Word, cfg.VocabSize)
+		m.MLM = newMLMHead(arch, H, cfg.EmbeddingDim(), eps, act, enc.Embeddings.Word, cfg.VocabSize)
+	default:
+		return nil, fmt.Errorf("model: task %d is not supported for %s", task, cfg.ModelType)
 	}
 	return m, nil
 }
@@ -309,17 +309,7 @@ func (m *Model) Forward(b *Batch) (*tensor.Tensor, error) {
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
-	if m.slots == nil {
-		m.slots = m.projections()
-	}
-	for _, p := range m.slots {
-		if r, ok := (*p.Slot).(interface{ ResetCache() }); ok {
-			r.ResetCache()
-		}
-		if t, ok := (*p.Slot).(interface{ SetTraining(bool) }); ok {
-			t.SetTraining(m.train)
-		}
-	}
+	m.prepareSlots()
 	h, err := m.Encoder.Forward(b, m.train, &m.rng)
 	if err != nil {
 		return nil, err
