@@ -21,7 +21,7 @@ func buildDeberta(cfg *checkpoint.Config, task Task, act tensor.Activation) (*Mo
 	if raw := cfg.Raw("conv_kernel_size"); raw != nil && strings.TrimSpace(string(raw)) != "0" && string(raw) != "null" {
 		return nil, fmt.Errorf("model: config conv_kernel_size %s: DeBERTa's ConvLayer is not supported", raw)
 	}
-	H, F, E := cfg.HiddenSize, cfg.IntermediateSize, cfg.EmbeddingDim()
+	H, E := cfg.HiddenSize, cfg.EmbeddingDim()
 	if E != H {
 		return nil, fmt.Errorf("model: deberta-v2 embedding_size %d != hidden_size %d (embed_proj) is not supported", E, H)
 	}
@@ -64,20 +64,10 @@ func buildDeberta(cfg *checkpoint.Config, task Task, act tensor.Activation) (*Mo
 		return nil, err
 	}
 	enc := &Encoder{Embeddings: emb, Rel: rel, hidden: H}
-	for i := 0; i < cfg.NumHiddenLayers; i++ {
-		lp := fmt.Sprintf("%s.encoder.layer.%d", p, i)
-		enc.Layers = append(enc.Layers, newEncoderLayer(lp, &DisentangledAttention{
-			Query:        NewLinear(lp+".attention.self.query_proj", H, H, true),
-			Key:          NewLinear(lp+".attention.self.key_proj", H, H, true),
-			Value:        NewLinear(lp+".attention.self.value_proj", H, H, true),
-			NumHeads:     cfg.NumAttentionHeads,
-			ProbsDropout: float32(cfg.AttentionProbsDropoutProb),
-			PosDropout:   hd,
-			Rel:          rel,
-			C2P:          c2p,
-			P2C:          p2c,
-		}, H, F, eps, hd, act))
-	}
+	enc.Layers = newLayers(cfg, p, "_proj", eps, act, func(q, k, v Projection) Attention {
+		return &DisentangledAttention{Query: q, Key: k, Value: v, NumHeads: cfg.NumAttentionHeads,
+			ProbsDropout: float32(cfg.AttentionProbsDropoutProb), PosDropout: hd, Rel: rel, C2P: c2p, P2C: p2c}
+	})
 	return newModel(cfg, DeBERTaV2, task, enc, eps, act)
 }
 

@@ -1,6 +1,11 @@
 package model
 
-import "github.com/openmed/openmed/core/tensor"
+import (
+	"fmt"
+
+	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/tensor"
+)
 
 // EncoderLayer is BertLayer (post-LN): a = LN₁(dropout(O(attn(h))) + h);
 // out = LN₂(dropout(Out(act(Inter(a)))) + a). Inter's bias and the
@@ -27,22 +32,35 @@ type EncoderLayer struct {
 	n             int
 }
 
-// newEncoderLayer builds the post-LN layer around attn with zero weights,
-// parameters named under lp ("<prefix>.encoder.layer.<i>"): hidden H,
-// intermediate F, LayerNorm eps, hidden dropout hd and activation act. BERT,
-// ELECTRA and DeBERTa-v2 share everything but the attention.
-func newEncoderLayer(lp string, attn Attention, H, F int, eps, hd float32, act tensor.Activation) *EncoderLayer {
-	return &EncoderLayer{
-		Attention: attn,
-		AttnOut:   NewLinear(lp+".attention.output.dense", H, H, true),
-		AttnLN:    NewLayerNorm(lp+".attention.output.LayerNorm", H, eps),
-		Inter:     NewLinear(lp+".intermediate.dense", H, F, true),
-		Act:       act,
-		Out:       NewLinear(lp+".output.dense", F, H, true),
-		OutLN:     NewLayerNorm(lp+".output.LayerNorm", H, eps),
-		AttnDrop:  Dropout{P: hd},
-		OutDrop:   Dropout{P: hd},
+// newLayers builds cfg.NumHiddenLayers zero-weight post-LN layers named
+// "<prefix>.encoder.layer.<i>": the attention newAttn makes around the
+// layer's query, key and value projections (attention.self.query<qkvSuffix>
+// etc.; suffix "" for BERT/ELECTRA, "_proj" for DeBERTa-v2), then the tail
+// all families share (attention.output, intermediate, output) with
+// hidden_dropout_prob dropouts.
+func newLayers(cfg *checkpoint.Config, prefix, qkvSuffix string, eps float32, act tensor.Activation, newAttn func(q, k, v Projection) Attention) []*EncoderLayer {
+	H, F := cfg.HiddenSize, cfg.IntermediateSize
+	hd := float32(cfg.HiddenDropoutProb)
+	var out []*EncoderLayer
+	for i := 0; i < cfg.NumHiddenLayers; i++ {
+		lp := fmt.Sprintf("%s.encoder.layer.%d", prefix, i)
+		sp := lp + ".attention.self."
+		out = append(out, &EncoderLayer{
+			Attention: newAttn(
+				NewLinear(sp+"query"+qkvSuffix, H, H, true),
+				NewLinear(sp+"key"+qkvSuffix, H, H, true),
+				NewLinear(sp+"value"+qkvSuffix, H, H, true)),
+			AttnOut:  NewLinear(lp+".attention.output.dense", H, H, true),
+			AttnLN:   NewLayerNorm(lp+".attention.output.LayerNorm", H, eps),
+			Inter:    NewLinear(lp+".intermediate.dense", H, F, true),
+			Act:      act,
+			Out:      NewLinear(lp+".output.dense", F, H, true),
+			OutLN:    NewLayerNorm(lp+".output.LayerNorm", H, eps),
+			AttnDrop: Dropout{P: hd},
+			OutDrop:  Dropout{P: hd},
+		})
 	}
+	return out
 }
 
 // Params lists the layer's parameters in HF state_dict order.

@@ -132,7 +132,7 @@ func build(cfg *checkpoint.Config, task Task) (*Model, error) {
 		return buildDeberta(cfg, task, act)
 	}
 	p := arch.Prefix()
-	H, F, E := cfg.HiddenSize, cfg.IntermediateSize, cfg.EmbeddingDim()
+	H, E := cfg.HiddenSize, cfg.EmbeddingDim()
 	eps := float32(cfg.LayerNormEps)
 	if eps == 0 {
 		eps = 1e-12
@@ -147,16 +147,10 @@ func build(cfg *checkpoint.Config, task Task) (*Model, error) {
 		emb.Project = NewLinear(p+".embeddings_project", E, H, true)
 	}
 	enc := &Encoder{Embeddings: emb, hidden: H}
-	for i := 0; i < cfg.NumHiddenLayers; i++ {
-		lp := fmt.Sprintf("%s.encoder.layer.%d", p, i)
-		enc.Layers = append(enc.Layers, newEncoderLayer(lp, &SelfAttention{
-			Query:        NewLinear(lp+".attention.self.query", H, H, true),
-			Key:          NewLinear(lp+".attention.self.key", H, H, true),
-			Value:        NewLinear(lp+".attention.self.value", H, H, true),
-			NumHeads:     cfg.NumAttentionHeads,
-			ProbsDropout: float32(cfg.AttentionProbsDropoutProb),
-		}, H, F, eps, hd, act))
-	}
+	enc.Layers = newLayers(cfg, p, "", eps, act, func(q, k, v Projection) Attention {
+		return &SelfAttention{Query: q, Key: k, Value: v, NumHeads: cfg.NumAttentionHeads,
+			ProbsDropout: float32(cfg.AttentionProbsDropoutProb)}
+	})
 	return newModel(cfg, arch, task, enc, eps, act)
 }
 
