@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/internal/testutil"
 )
 
 // TestLogBucketPositionMatchesFixture compares the bucket function with HF's
@@ -61,18 +61,7 @@ for case in sys.argv[1:]:
 	for _, c := range cases {
 		args = append(args, fmt.Sprintf("%d,%d,%d", c.buckets, c.maxPos, c.n))
 	}
-	cmd := exec.Command("/usr/bin/python3", args...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil && strings.Contains(stderr.String(), "No module named 'torch'") {
-		msg := "python3-torch unavailable on /usr/bin/python3 (make setup installs it)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	require.NoError(t, err, "torch bucket script: %s", stderr.String())
+	out := testutil.RunTorch(t, "torch bucket script", args...)
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	require.Len(t, lines, len(cases))
 	for k, tc := range cases {

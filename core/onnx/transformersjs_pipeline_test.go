@@ -2,9 +2,7 @@ package onnx_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
-	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +14,7 @@ import (
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/onnx"
 	"github.com/openmed/openmed/core/tagger"
-	"github.com/openmed/openmed/core/tensor"
+	"github.com/openmed/openmed/internal/testutil/tinymodel"
 )
 
 // repoAndShared returns the repository root and ../shared, skipping when
@@ -49,69 +47,11 @@ func repoAndShared(t *testing.T) (repo, shared string) {
 func tinyModelWithTokenizer(t *testing.T, arch checkpoint.ModelType, tokDir string, vocab int) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "model")
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	labels := []string{"O", "B-Disease", "I-Disease"}
-	f := false
-	cfg := &checkpoint.Config{
-		ModelType: arch, VocabSize: vocab, HiddenSize: 32, NumHiddenLayers: 2, NumAttentionHeads: 4, IntermediateSize: 64,
-		HiddenAct: checkpoint.ActGELU, MaxPositionEmbeddings: 512, TypeVocabSize: 2, LayerNormEps: 1e-12,
-		ID2Label: map[int]string{}, Label2ID: map[string]int{},
-	}
-	prefix := "bert"
-	if arch == checkpoint.ModelDebertaV2 {
-		prefix = "deberta"
-		cfg.TypeVocabSize, cfg.LayerNormEps = 0, 1e-7
-		cfg.RelativeAttention, cfg.PositionBuckets, cfg.MaxRelativePositions = true, 8, -1
-		cfg.NormRelEbd, cfg.ShareAttKey, cfg.PosAttType, cfg.PositionBiasedInput = "layer_norm", true, []string{"p2c", "c2p"}, &f
-	}
-	for i, l := range labels {
-		cfg.ID2Label[i], cfg.Label2ID[l] = l, i
-	}
-	require.NoError(t, cfg.Save(dir))
-	rng := rand.New(rand.NewSource(7))
-	w := map[string]*tensor.Tensor{}
-	add := func(name string, scale float64, shape ...int) {
-		x := tensor.New(shape...)
-		for i := range x.Data {
-			x.Data[i] = float32(rng.NormFloat64() * scale)
-		}
-		w[name] = x
-	}
-	ln := func(p string) { add(p+".weight", 0.1, 32); add(p+".bias", 0.1, 32) }
-	add(prefix+".embeddings.word_embeddings.weight", 0.5, vocab, 32)
-	ln(prefix + ".embeddings.LayerNorm")
-	qkv := []string{"attention.self.query", "attention.self.key", "attention.self.value"}
-	if arch == checkpoint.ModelDebertaV2 {
-		qkv = []string{"attention.self.query_proj", "attention.self.key_proj", "attention.self.value_proj"}
-		add("deberta.encoder.rel_embeddings.weight", 0.5, 16, 32)
-		ln("deberta.encoder.LayerNorm")
-	} else {
-		add("bert.embeddings.position_embeddings.weight", 0.5, 512, 32)
-		add("bert.embeddings.token_type_embeddings.weight", 0.5, 2, 32)
-	}
-	for l := 0; l < 2; l++ {
-		p := fmt.Sprintf("%s.encoder.layer.%d.", prefix, l)
-		for _, m := range append(qkv, "attention.output.dense") {
-			add(p+m+".weight", 0.2, 32, 32)
-			add(p+m+".bias", 0.1, 32)
-		}
-		ln(p + "attention.output.LayerNorm")
-		add(p+"intermediate.dense.weight", 0.2, 64, 32)
-		add(p+"intermediate.dense.bias", 0.1, 64)
-		add(p+"output.dense.weight", 0.2, 32, 64)
-		add(p+"output.dense.bias", 0.1, 32)
-		ln(p + "output.LayerNorm")
-	}
-	add("classifier.weight", 1, len(labels), 32)
-	add("classifier.bias", 0.1, len(labels))
-	require.NoError(t, checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), w, map[string]string{"format": "pt"}))
-	entries, err := os.ReadDir(tokDir)
+	_, err := tinymodel.Write(dir, tinymodel.Options{
+		Arch: arch, Vocab: vocab, TokenizerDir: tokDir, Labels: []string{"O", "B-Disease", "I-Disease"},
+		Seed: 7, ClassifierStd: 1, ClassifierBiasStd: 0.1,
+	})
 	require.NoError(t, err)
-	for _, e := range entries {
-		data, err := os.ReadFile(filepath.Join(tokDir, e.Name()))
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, e.Name()), data, 0o644))
-	}
 	return dir
 }
 

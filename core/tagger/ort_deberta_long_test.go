@@ -4,14 +4,13 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/openmed/openmed/internal/testutil"
 )
 
 // ortDebertaReference is an independent torch (float32) implementation of
@@ -100,18 +99,7 @@ func TestORTDebertaLongSequence(t *testing.T) {
 	}
 	arg, err := json.Marshal(batches)
 	require.NoError(t, err)
-	cmd := exec.Command("/usr/bin/python3", "-c", ortDebertaReference, fx, string(arg))
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil && strings.Contains(stderr.String(), "No module named 'torch'") {
-		msg := "python3-torch unavailable on /usr/bin/python3 (make setup installs it)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	require.NoError(t, err, "reference: %s", stderr.String())
+	out := testutil.RunTorch(t, "reference", "-c", ortDebertaReference, fx, string(arg))
 	var ref [][]float64
 	require.NoError(t, json.Unmarshal(out, &ref))
 	require.Len(t, ref, 2)

@@ -14,6 +14,7 @@ import (
 	"github.com/openmed/openmed/core/corpus"
 	"github.com/openmed/openmed/core/tensor"
 	"github.com/openmed/openmed/core/tokenize"
+	"github.com/openmed/openmed/internal/testutil/tinymodel"
 )
 
 // tinyLabels are the label set of the test taggers: two entity types.
@@ -30,59 +31,11 @@ func tinyBERT(t testing.TB, labels []string, seed int64) string {
 	t.Helper()
 	shared := ortSharedDir(t)
 	dir := filepath.Join(t.TempDir(), "tiny")
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	cfg := &checkpoint.Config{
-		ModelType: checkpoint.ModelBERT, Architectures: []string{"BertForTokenClassification"}, VocabSize: pubmedVocab, HiddenSize: 32,
-		NumHiddenLayers: 2, NumAttentionHeads: 4, IntermediateSize: 64, HiddenAct: checkpoint.ActGELU,
-		MaxPositionEmbeddings: 512, TypeVocabSize: 2, LayerNormEps: 1e-12, InitializerRange: 0.02,
-		ID2Label: map[int]string{}, Label2ID: map[string]int{},
-	}
-	for i, l := range labels {
-		cfg.ID2Label[i], cfg.Label2ID[l] = l, i
-	}
-	require.NoError(t, cfg.Save(filepath.Join(dir, "config.json")))
-	rng := rand.New(rand.NewSource(seed))
-	w := map[string]*tensor.Tensor{}
-	add := func(name string, scale float64, shape ...int) {
-		x := tensor.New(shape...)
-		for i := range x.Data {
-			x.Data[i] = float32(rng.NormFloat64() * scale)
-		}
-		w[name] = x
-	}
-	ln := func(p string) {
-		add(p+".weight", 0.1, 32)
-		for i := range w[p+".weight"].Data {
-			w[p+".weight"].Data[i] += 1
-		}
-		add(p+".bias", 0.1, 32)
-	}
-	add("bert.embeddings.word_embeddings.weight", 0.5, pubmedVocab, 32)
-	add("bert.embeddings.position_embeddings.weight", 0.5, 512, 32)
-	add("bert.embeddings.token_type_embeddings.weight", 0.5, 2, 32)
-	ln("bert.embeddings.LayerNorm")
-	for l := 0; l < 2; l++ {
-		p := fmt.Sprintf("bert.encoder.layer.%d.", l)
-		for _, m := range []string{"attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"} {
-			add(p+m+".weight", 0.2, 32, 32)
-			add(p+m+".bias", 0.1, 32)
-		}
-		ln(p + "attention.output.LayerNorm")
-		add(p+"intermediate.dense.weight", 0.2, 64, 32)
-		add(p+"intermediate.dense.bias", 0.1, 64)
-		add(p+"output.dense.weight", 0.2, 32, 64)
-		add(p+"output.dense.bias", 0.1, 32)
-		ln(p + "output.LayerNorm")
-	}
-	add("classifier.weight", 3, len(labels), 32)
-	add("classifier.bias", 0.5, len(labels))
-	require.NoError(t, checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), w, map[string]string{"format": "pt"}))
-	tok := filepath.Join(shared, "tokenizers", "pubmedbert-abstract")
-	for _, f := range []string{"tokenizer.json", "tokenizer_config.json", "vocab.txt"} {
-		data, err := os.ReadFile(filepath.Join(tok, f))
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, f), data, 0o644))
-	}
+	w, err := tinymodel.Write(dir, tinymodel.Options{
+		Arch: checkpoint.ModelBERT, Vocab: pubmedVocab, TokenizerDir: filepath.Join(shared, "tokenizers", "pubmedbert-abstract"),
+		Labels: labels, Seed: seed, LayerNormGamma: 1, ClassifierStd: 3, ClassifierBiasStd: 0.5,
+	})
+	require.NoError(t, err)
 	centreClassifier(t, dir, w)
 	return dir
 }
