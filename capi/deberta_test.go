@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,33 +11,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/corpus"
-	"github.com/openmed/openmed/core/model"
-	"github.com/openmed/openmed/core/tokenize"
-	"github.com/openmed/openmed/training"
+	"github.com/openmed/openmed/internal/testutil/tinymodel"
 )
 
 // debertaBase writes a 1-layer, 32-wide DeBERTa-v3 masked-LM base with the
 // real deberta-v3 tokenizer (128,001 pieces) into dir.
 func debertaBase(t *testing.T, shared, dir string) string {
 	t.Helper()
-	tokDir := filepath.Join(shared, "tokenizers", "deberta-v3")
-	tok, err := tokenize.Load(tokDir)
+	_, err := tinymodel.DeBERTaV3Base(dir, filepath.Join(shared, "tokenizers", "deberta-v3"))
 	require.NoError(t, err)
-	cfg, err := checkpoint.ParseConfig([]byte(fmt.Sprintf(`{"architectures":["DebertaV2ForMaskedLM"],
-	"model_type":"deberta-v2","vocab_size":%d,"hidden_size":32,"num_hidden_layers":1,"num_attention_heads":4,
-	"intermediate_size":64,"hidden_act":"gelu","hidden_dropout_prob":0.1,"attention_probs_dropout_prob":0.1,
-	"initializer_range":0.02,"layer_norm_eps":1e-7,"max_position_embeddings":512,"max_relative_positions":-1,
-	"norm_rel_ebd":"layer_norm","pad_token_id":0,"pos_att_type":["p2c","c2p"],"position_biased_input":false,
-	"position_buckets":256,"relative_attention":true,"share_att_key":true,"type_vocab_size":0}`, tok.VocabSize())))
-	require.NoError(t, err)
-	m, err := model.New(cfg, model.MaskedLM, 1)
-	require.NoError(t, err)
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	require.NoError(t, cfg.Save(filepath.Join(dir, checkpoint.ConfigFile)))
-	require.NoError(t, checkpoint.WriteSafetensors(filepath.Join(dir, checkpoint.SafeWeightsFile), m.StateDict(), nil))
-	require.NoError(t, training.CopyTokenizer(tokDir, dir))
 	return dir
 }
 

@@ -11,18 +11,14 @@ import (
 
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/corpus"
+	"github.com/openmed/openmed/internal/testutil/tinymodel"
 )
 
 // debertaTinyBase writes a 1-layer, 32-wide DeBERTa-v3 masked-LM base with the
 // real deberta-v3 tokenizer.
 func debertaTinyBase(t *testing.T) string {
 	t.Helper()
-	return writeTinyBase(t, "deberta-v3", `{"architectures":["DebertaV2ForMaskedLM"],
-	"model_type":"deberta-v2","vocab_size":%d,"hidden_size":32,"num_hidden_layers":1,"num_attention_heads":4,
-	"intermediate_size":64,"hidden_act":"gelu","hidden_dropout_prob":0.1,"attention_probs_dropout_prob":0.1,
-	"initializer_range":0.02,"layer_norm_eps":1e-7,"max_position_embeddings":512,"max_relative_positions":-1,
-	"norm_rel_ebd":"layer_norm","pad_token_id":0,"pos_att_type":["p2c","c2p"],"position_biased_input":false,
-	"position_buckets":256,"relative_attention":true,"share_att_key":true,"type_vocab_size":0}`)
+	return writeTinyBase(t, "deberta-v3", tinymodel.DeBERTaV3Config)
 }
 
 // TestDeBERTaCLI: train (default --targets) → merge → export → tag the merged

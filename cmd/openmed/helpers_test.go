@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -11,11 +10,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/require"
 
-	"github.com/openmed/openmed/core/checkpoint"
-	"github.com/openmed/openmed/core/model"
-	"github.com/openmed/openmed/core/tokenize"
 	"github.com/openmed/openmed/internal/testutil"
-	"github.com/openmed/openmed/training"
+	"github.com/openmed/openmed/internal/testutil/tinymodel"
 )
 
 // sharedPath returns ../shared/<sub...> beside the repository root; when it
@@ -69,16 +65,8 @@ func execCmd(cmd *cobra.Command, args ...string) (string, error) {
 // with one %d for the tokenizer's vocabulary size.
 func writeTinyBase(t *testing.T, tokenizer, configFormat string) string {
 	t.Helper()
-	tokDir := sharedPath(t, "tokenizers", tokenizer)
-	tok, err := tokenize.Load(tokDir)
-	require.NoError(t, err)
-	cfg, err := checkpoint.ParseConfig([]byte(fmt.Sprintf(configFormat, tok.VocabSize())))
-	require.NoError(t, err)
-	m, err := model.New(cfg, model.MaskedLM, 1)
-	require.NoError(t, err)
 	dir := t.TempDir()
-	require.NoError(t, cfg.Save(filepath.Join(dir, "config.json")))
-	require.NoError(t, checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), m.StateDict(), nil))
-	require.NoError(t, training.CopyTokenizer(tokDir, dir))
+	_, _, err := tinymodel.MLMBase(dir, sharedPath(t, "tokenizers", tokenizer), configFormat)
+	require.NoError(t, err)
 	return dir
 }
