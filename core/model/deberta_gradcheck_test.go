@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/openmed/openmed/core/checkpoint"
-	"github.com/openmed/openmed/core/tensor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -40,8 +39,7 @@ func TestDisentangledAttentionGradients(t *testing.T) {
 		{"no-rel-layernorm", true, true, 0}} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(5, 5))
-			B, L, H, nh := 2, 6, 8, 2
-			n := B * L
+			L, H, nh := 6, 8, 2
 			cfg := tinyDebertaConfig(nil, false)
 			cfg.PositionBuckets = tc.buckets
 			if tc.buckets == 0 {
@@ -55,11 +53,7 @@ func TestDisentangledAttentionGradients(t *testing.T) {
 			for _, p := range append(a.Params(), rel.Params()...) {
 				randFill(r, p.Value.Data, 0.5)
 			}
-			x := make([]float32, n*H)
-			randFill(r, x, 1)
-			w := make([]float32, n*H)
-			randFill(r, w, 1)
-			b := &Batch{Batch: B, SeqLen: L, InputIDs: make([]int32, n), AttentionMask: []float32{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}}
+			x, w, b := attnInputs(r, H, []float32{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0})
 			var rng uint64
 			loss := func() float64 {
 				rel.Forward()
@@ -77,16 +71,7 @@ func TestDisentangledAttentionGradients(t *testing.T) {
 					assert.Zero(t, P[((1*nh+h)*L+5)*L+j])
 				}
 			}
-			dx := make([]float32, n*H)
-			ws := &workspace{}
-			ws.ensure(n, H, H)
-			a.Backward(dx, append([]float32(nil), w...), ws)
-			rel.Backward()
-			res := tensor.GradCheck(loss, x, dx, 1e-2, 0)
-			assert.Less(t, res.MaxErr, gcTol, "x %+v", res)
-			for _, p := range append(a.Params(), rel.Params()...) {
-				checkGrad(t, p, tensor.GradCheck(loss, p.Value.Data, p.Grad.Data, 1e-2, 0))
-			}
+			checkAttentionGradients(t, a, rel, x, w, loss)
 		})
 	}
 }
@@ -96,49 +81,22 @@ func TestDisentangledAttentionGradients(t *testing.T) {
 // encoder LayerNorm, classifier) against finite differences in training mode
 // with dropout active, without (v3) and with absolute positions.
 func TestDebertaFullModelGradients(t *testing.T) {
-	labels := []int32{-100, 1, 2, 0, 1, -100, -100, 0, 2, -100, -100, -100}
 	for _, tc := range []struct {
 		name   string
 		biased bool
 		task   Task
 	}{{"v3", false, TokenClassification}, {"position_biased_input", true, TokenClassification}, {"v3-mlm", false, MaskedLM}} {
 		t.Run(tc.name, func(t *testing.T) {
-			labels := labels
-			if tc.task == MaskedLM {
-				labels = []int32{-100, 5, -100, 9, -100, -100, -100, 11, -100, 3, -100, -100}
-			}
 			m, err := New(tinyDebertaConfig([]string{"p2c", "c2p"}, tc.biased), tc.task, 7)
 			require.NoError(t, err)
 			require.NotNil(t, m.Encoder.Rel)
 			assert.Equal(t, tc.biased, m.Encoder.Embeddings.Position != nil)
-			r := rand.New(rand.NewPCG(4, 4))
-			for _, p := range m.Params() {
-				if isLayerNorm(p.Name) || len(p.Value.Shape) == 1 {
-					for i := range p.Value.Data {
-						p.Value.Data[i] += float32(r.NormFloat64() * 0.1)
-					}
-				}
-			}
-			m.SetTraining(true)
 			b := tinyBatch()
 			b.TokenTypeIDs = nil
-			loss := func() float64 {
-				m.Seed(99)
-				logits, err := m.Forward(b)
-				require.NoError(t, err)
-				l, _ := refCrossEntropy(logits.Data, logits.Shape[2], labels, 0.1)
-				return l
-			}
-			m.Seed(99)
-			logits, err := m.Forward(b)
-			require.NoError(t, err)
-			_, dl := refCrossEntropy(logits.Data, logits.Shape[2], labels, 0.1)
-			m.ZeroGrad()
-			require.NoError(t, m.Backward(dl))
+			checkModelGradients(t, m, b, tinyLabels(tc.task))
 			names := map[string]bool{}
 			for _, p := range m.Params() {
 				names[p.Name] = true
-				checkGrad(t, p, tensor.GradCheck(loss, p.Value.Data, p.Grad.Data, 1e-2, 40))
 			}
 			assert.True(t, names["deberta.encoder.rel_embeddings.weight"])
 			assert.True(t, names["deberta.encoder.LayerNorm.weight"])
@@ -157,7 +115,7 @@ func TestDebertaFrozenEncoderRelPath(t *testing.T) {
 	require.NoError(t, err)
 	b := tinyBatch()
 	b.TokenTypeIDs = nil
-	labels := []int32{-100, 1, 2, 0, 1, -100, -100, 0, 2, -100, -100, -100}
+	labels := tinyLabels(TokenClassification)
 	run := func() []float32 {
 		logits, err := m.Forward(b)
 		require.NoError(t, err)

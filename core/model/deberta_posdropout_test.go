@@ -37,14 +37,9 @@ func TestDisentangledAttentionPosDropoutGradients(t *testing.T) {
 	}{{"pos-only", 0}, {"pos+probs", 0.2}} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(8, 8))
-			B, L, H := 2, 6, 8
-			n := B * L
+			H := 8
 			a, rel := newPosDropAttention(t, r, 0.3, tc.probsP)
-			x := make([]float32, n*H)
-			randFill(r, x, 1)
-			w := make([]float32, n*H)
-			randFill(r, w, 1)
-			b := &Batch{Batch: B, SeqLen: L, InputIDs: make([]int32, n), AttentionMask: []float32{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}}
+			x, w, b := attnInputs(r, H, []float32{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0})
 			var rng uint64
 			loss := func() float64 {
 				rng = 1234
@@ -63,17 +58,7 @@ func TestDisentangledAttentionPosDropoutGradients(t *testing.T) {
 			}
 			assert.Positive(t, dropped)
 			assert.Less(t, dropped, len(R))
-
-			dx := make([]float32, n*H)
-			ws := &workspace{}
-			ws.ensure(n, H, H)
-			a.Backward(dx, append([]float32(nil), w...), ws)
-			rel.Backward()
-			res := tensor.GradCheck(loss, x, dx, 1e-2, 0)
-			assert.Less(t, res.MaxErr, gcTol, "x %+v", res)
-			for _, p := range append(a.Params(), rel.Params()...) {
-				checkGrad(t, p, tensor.GradCheck(loss, p.Value.Data, p.Grad.Data, 1e-2, 0))
-			}
+			checkAttentionGradients(t, a, rel, x, w, loss)
 		})
 	}
 }

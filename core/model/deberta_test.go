@@ -10,8 +10,6 @@ import (
 
 	"github.com/openmed/openmed/core/tensor"
 
-	"github.com/openmed/openmed/training/loss"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -33,25 +31,8 @@ func TestDebertaParityWithHFFixtures(t *testing.T) {
 	m, err := Load(dir, TokenClassification)
 	require.NoError(t, err)
 	require.Equal(t, DeBERTaV2, m.Arch)
-	logits, err := m.Forward(c.Inputs.batch())
-	require.NoError(t, err)
-	assert.Equal(t, c.Outputs.Logits.Shape, logits.Shape)
-	d := maxAbsDiff(t, c.Outputs.Logits.Data, logits.Data)
-	t.Logf("deberta_v3 logits max|diff| = %.3g", d)
-	assert.LessOrEqual(t, d, 1e-4, "logits")
+	assertHFParity(t, "deberta_v3", &c, m)
 	assert.LessOrEqual(t, maxAbsDiff(t, extra.Outputs.RelLN.Data, m.Encoder.Rel.R()), 1e-5, "rel_embeddings_after_layernorm")
-	hs := m.Encoder.HiddenStates()
-	require.Len(t, hs, len(c.Outputs.HiddenStates))
-	for i, want := range c.Outputs.HiddenStates {
-		assert.LessOrEqual(t, maxAbsDiff(t, want.Data, hs[i]), 1e-4, "hidden_states[%d]", i)
-	}
-	require.Len(t, c.Outputs.Attentions, len(m.Encoder.Layers))
-	for i, want := range c.Outputs.Attentions {
-		assert.LessOrEqual(t, maxAbsDiff(t, want.Data, m.Encoder.Layers[i].Attention.Probs()), 1e-5, "attentions[%d]", i)
-	}
-	l, cnt := loss.CrossEntropy(logits.Data, c.Inputs.Labels.Shape[0]*c.Inputs.Labels.Shape[1], logits.Shape[2], c.Inputs.Labels.I32(), 0, nil)
-	require.Positive(t, cnt)
-	assert.InDelta(t, c.Outputs.Loss, float64(l), 1e-5, "loss")
 }
 
 // TestDebertaNamesAndMLMAliases checks the PEFT/HF module names of the
@@ -113,13 +94,7 @@ func TestDebertaPytorchBinAndBaseKeys(t *testing.T) {
 	dir := filepath.Join(sharedDir(t), "fixtures", "deberta_v3")
 	var c caseFile
 	readJSON(t, filepath.Join(dir, "case.json"), &c)
-	tmp := t.TempDir()
-	for _, f := range []string{"config.json", "pytorch_model.bin"} {
-		linkOrSkip(t, filepath.Join(dir, f), filepath.Join(tmp, f))
-	}
-	m, err := Load(tmp, TokenClassification)
-	require.NoError(t, err)
-	logits, err := m.Forward(c.Inputs.batch())
+	logits, err := loadPytorchBin(t, dir).Forward(c.Inputs.batch())
 	require.NoError(t, err)
 	assert.LessOrEqual(t, maxAbsDiff(t, c.Outputs.Logits.Data, logits.Data), 1e-4, "logits from pytorch_model.bin")
 

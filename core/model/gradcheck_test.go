@@ -19,6 +19,23 @@ func randFill(r *rand.Rand, s []float32, scale float64) {
 	}
 }
 
+// randVec returns n values drawn N(0, scale²) from r.
+func randVec(r *rand.Rand, n int, scale float64) []float32 {
+	s := make([]float32, n)
+	randFill(r, s, scale)
+	return s
+}
+
+// checkInputGrads checks each named analytic gradient (value, gradient)
+// against central differences of loss.
+func checkInputGrads(t *testing.T, loss func() float64, grads map[string][2][]float32) {
+	t.Helper()
+	for name, pr := range grads {
+		res := tensor.GradCheck(loss, pr[0], pr[1], 1e-2, 0)
+		assert.Less(t, res.MaxErr, gcTol, "%s %+v", name, res)
+	}
+}
+
 func dot64(a, b []float32) float64 {
 	var s float64
 	for i := range a {
@@ -33,19 +50,13 @@ func TestLinearGradients(t *testing.T) {
 	l := NewLinear("lin", in, out, true)
 	randFill(r, l.Weight.Value.Data, 0.5)
 	randFill(r, l.Bias.Value.Data, 0.5)
-	x := make([]float32, n*in)
-	randFill(r, x, 1)
-	w := make([]float32, n*out)
-	randFill(r, w, 1)
+	x, w := randVec(r, n*in, 1), randVec(r, n*out, 1)
 	y := make([]float32, n*out)
 	loss := func() float64 { l.Forward(y, x, n); return dot64(y, w) }
 	loss()
 	dx := make([]float32, n*in)
 	l.Backward(dx, x, w, n, false)
-	for name, pr := range map[string][2][]float32{"x": {x, dx}, "weight": {l.Weight.Value.Data, l.Weight.Grad.Data}, "bias": {l.Bias.Value.Data, l.Bias.Grad.Data}} {
-		res := tensor.GradCheck(loss, pr[0], pr[1], 1e-2, 0)
-		assert.Less(t, res.MaxErr, gcTol, "%s %+v", name, res)
-	}
+	checkInputGrads(t, loss, map[string][2][]float32{"x": {x, dx}, "weight": {l.Weight.Value.Data, l.Weight.Grad.Data}, "bias": {l.Bias.Value.Data, l.Bias.Grad.Data}})
 	// accumulate=true adds to dx.
 	dx2 := append([]float32(nil), dx...)
 	l.Backward(dx2, x, w, n, true)
@@ -62,38 +73,26 @@ func TestLayerNormLayerGradients(t *testing.T) {
 	ln := NewLayerNorm("ln", d, 1e-12)
 	randFill(r, ln.Weight.Value.Data, 1)
 	randFill(r, ln.Bias.Value.Data, 1)
-	x := make([]float32, n*d)
-	randFill(r, x, 2)
-	w := make([]float32, n*d)
-	randFill(r, w, 1)
+	x, w := randVec(r, n*d, 2), randVec(r, n*d, 1)
 	y := make([]float32, n*d)
 	loss := func() float64 { ln.Forward(y, x, n); return dot64(y, w) }
 	loss()
 	dx := make([]float32, n*d)
 	ln.Backward(dx, x, w, n)
-	for name, pr := range map[string][2][]float32{"x": {x, dx}, "weight": {ln.Weight.Value.Data, ln.Weight.Grad.Data}, "bias": {ln.Bias.Value.Data, ln.Bias.Grad.Data}} {
-		res := tensor.GradCheck(loss, pr[0], pr[1], 1e-2, 0)
-		assert.Less(t, res.MaxErr, gcTol, "%s %+v", name, res)
-	}
+	checkInputGrads(t, loss, map[string][2][]float32{"x": {x, dx}, "weight": {ln.Weight.Value.Data, ln.Weight.Grad.Data}, "bias": {ln.Bias.Value.Data, ln.Bias.Grad.Data}})
 }
 
 func TestAttentionGradientsWithMask(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 3))
-	B, L, H, nh := 2, 5, 8, 2
-	n := B * L
+	L, H, nh := 5, 8, 2
 	a := &SelfAttention{Query: NewLinear("q", H, H, true), Key: NewLinear("k", H, H, true), Value: NewLinear("v", H, H, true), NumHeads: nh}
 	for _, p := range a.Params() {
 		randFill(r, p.Value.Data, 0.5)
 	}
-	x := make([]float32, n*H)
-	randFill(r, x, 1)
-	w := make([]float32, n*H)
-	randFill(r, w, 1)
-	b := &Batch{Batch: B, SeqLen: L, InputIDs: make([]int32, n), AttentionMask: []float32{1, 1, 1, 1, 1, 1, 1, 1, 0, 0}}
+	x, w, b := attnInputs(r, H, []float32{1, 1, 1, 1, 1, 1, 1, 1, 0, 0})
 	var rng uint64
 	loss := func() float64 { return dot64(a.Forward(x, b, false, &rng), w) }
 	loss()
-	ctx := a.Forward(x, b, false, &rng)
 	// Padded keys get zero probability, padded queries are computed normally.
 	P := a.Probs()
 	for h := 0; h < nh; h++ {
@@ -102,14 +101,36 @@ func TestAttentionGradientsWithMask(t *testing.T) {
 			assert.Zero(t, P[((1*nh+h)*L+i)*L+4])
 		}
 	}
-	_ = ctx
+	checkAttentionGradients(t, a, nil, x, w, loss)
+}
+
+// attnInputs draws an attention input x [tokens, H] and loss weights w (the
+// loss is Σ w·context) for a batch of two sequences with the given mask.
+func attnInputs(r *rand.Rand, H int, mask []float32) (x, w []float32, b *Batch) {
+	n := len(mask)
+	x, w = randVec(r, n*H, 1), randVec(r, n*H, 1)
+	return x, w, &Batch{Batch: 2, SeqLen: n / 2, InputIDs: make([]int32, n), AttentionMask: mask}
+}
+
+// checkAttentionGradients runs a's Backward for loss = Σ w·a.Forward(x)
+// (after a forward by loss) and checks dL/dx and every parameter of a (and
+// of rel, with rel.Backward, when not nil) against central differences.
+func checkAttentionGradients(t *testing.T, a Attention, rel *RelEmbeddings, x, w []float32, loss func() float64) {
+	t.Helper()
+	H := a.Params()[0].Value.Shape[1]
+	n := len(x) / H
 	dx := make([]float32, n*H)
 	ws := &workspace{}
 	ws.ensure(n, H, H)
 	a.Backward(dx, append([]float32(nil), w...), ws)
+	ps := a.Params()
+	if rel != nil {
+		rel.Backward()
+		ps = append(ps, rel.Params()...)
+	}
 	res := tensor.GradCheck(loss, x, dx, 1e-2, 0)
 	assert.Less(t, res.MaxErr, gcTol, "x %+v", res)
-	for _, p := range a.Params() {
+	for _, p := range ps {
 		checkGrad(t, p, tensor.GradCheck(loss, p.Value.Data, p.Grad.Data, 1e-2, 0))
 	}
 }
@@ -135,11 +156,51 @@ func tinyBatch() *Batch {
 		AttentionMask: []float32{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}}
 }
 
+// tinyLabels are labels for tinyBatch: BIO tags, or masked-LM targets.
+func tinyLabels(task Task) []int32 {
+	if task == MaskedLM {
+		return []int32{-100, 5, -100, 9, -100, -100, -100, 11, -100, 3, -100, -100}
+	}
+	return []int32{-100, 1, 2, 0, 1, -100, -100, 0, 2, -100, -100, -100}
+}
+
+// checkModelGradients perturbs m's LayerNorm and bias parameters, as the
+// fixtures do, so every term matters, then checks every parameter's gradient
+// of the label-smoothed loss on b against finite differences in training
+// mode with dropout active (fixed seed per evaluation).
+func checkModelGradients(t *testing.T, m *Model, b *Batch, labels []int32) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(4, 4))
+	for _, p := range m.Params() {
+		if isLayerNorm(p.Name) || len(p.Value.Shape) == 1 {
+			for i := range p.Value.Data {
+				p.Value.Data[i] += float32(r.NormFloat64() * 0.1)
+			}
+		}
+	}
+	m.SetTraining(true)
+	loss := func() float64 {
+		m.Seed(99)
+		logits, err := m.Forward(b)
+		require.NoError(t, err)
+		l, _ := refCrossEntropy(logits.Data, logits.Shape[2], labels, 0.1)
+		return l
+	}
+	m.Seed(99)
+	logits, err := m.Forward(b)
+	require.NoError(t, err)
+	_, dl := refCrossEntropy(logits.Data, logits.Shape[2], labels, 0.1)
+	m.ZeroGrad()
+	require.NoError(t, m.Backward(dl))
+	for _, p := range m.Params() {
+		checkGrad(t, p, tensor.GradCheck(loss, p.Value.Data, p.Grad.Data, 1e-2, 40))
+	}
+}
+
 // TestFullModelGradients checks every parameter of tiny BERT and ELECTRA
 // token classifiers (and the MLM head) against finite differences, in
 // training mode with dropout active (fixed seed per evaluation).
 func TestFullModelGradients(t *testing.T) {
-	labels := []int32{-100, 1, 2, 0, 1, -100, -100, 0, 2, -100, -100, -100}
 	for _, tc := range []struct {
 		name string
 		cfg  *checkpoint.Config
@@ -153,38 +214,7 @@ func TestFullModelGradients(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := New(tc.cfg, tc.task, 7)
 			require.NoError(t, err)
-			// Perturb LayerNorm and biases, as the fixtures do, so every term matters.
-			r := rand.New(rand.NewPCG(4, 4))
-			for _, p := range m.Params() {
-				if isLayerNorm(p.Name) || len(p.Value.Shape) == 1 {
-					for i := range p.Value.Data {
-						p.Value.Data[i] += float32(r.NormFloat64() * 0.1)
-					}
-				}
-			}
-			m.SetTraining(true)
-			b := tinyBatch()
-			lab := labels
-			if tc.task == MaskedLM {
-				lab = []int32{-100, 5, -100, 9, -100, -100, -100, 11, -100, 3, -100, -100}
-			}
-			loss := func() float64 {
-				m.Seed(99)
-				logits, err := m.Forward(b)
-				require.NoError(t, err)
-				l, _ := refCrossEntropy(logits.Data, logits.Shape[2], lab, 0.1)
-				return l
-			}
-			m.Seed(99)
-			logits, err := m.Forward(b)
-			require.NoError(t, err)
-			_, dl := refCrossEntropy(logits.Data, logits.Shape[2], lab, 0.1)
-			m.ZeroGrad()
-			require.NoError(t, m.Backward(dl))
-			for _, p := range m.Params() {
-				res := tensor.GradCheck(loss, p.Value.Data, p.Grad.Data, 1e-2, 40)
-				checkGrad(t, p, res)
-			}
+			checkModelGradients(t, m, tinyBatch(), tinyLabels(tc.task))
 		})
 	}
 }

@@ -22,26 +22,36 @@ func TestParityWithHFFixtures(t *testing.T) {
 			readJSON(t, filepath.Join(dir, "case.json"), &c)
 			m, err := Load(dir, TokenClassification)
 			require.NoError(t, err)
-			logits, err := m.Forward(c.Inputs.batch())
-			require.NoError(t, err)
-			assert.Equal(t, c.Outputs.Logits.Shape, logits.Shape)
-			d := maxAbsDiff(t, c.Outputs.Logits.Data, logits.Data)
-			t.Logf("%s logits max|diff| = %.3g", arch, d)
-			assert.LessOrEqual(t, d, 1e-4, "logits")
-			assert.LessOrEqual(t, maxAbsDiff(t, c.Outputs.LastHiddenState.Data, m.LastHidden()), 1e-4, "last_hidden_state")
-			hs := m.Encoder.HiddenStates()
-			require.Len(t, hs, len(c.Outputs.HiddenStates))
-			for i, want := range c.Outputs.HiddenStates {
-				assert.LessOrEqual(t, maxAbsDiff(t, want.Data, hs[i]), 1e-4, "hidden_states[%d]", i)
-			}
-			for i, want := range c.Outputs.Attentions {
-				assert.LessOrEqual(t, maxAbsDiff(t, want.Data, m.Encoder.Layers[i].Attention.Probs()), 1e-5, "attentions[%d]", i)
-			}
-			l, cnt := loss.CrossEntropy(logits.Data, c.Inputs.Labels.Shape[0]*c.Inputs.Labels.Shape[1], logits.Shape[2], c.Inputs.Labels.I32(), 0, nil)
-			require.Positive(t, cnt)
-			assert.InDelta(t, c.Outputs.Loss, float64(l), 1e-5, "loss")
+			assertHFParity(t, arch, &c, m)
 		})
 	}
+}
+
+// assertHFParity runs m on the fixture case c and checks it against HF:
+// logits and last_hidden_state ≤ 1e-4, every hidden state ≤ 1e-4, every
+// attention map ≤ 1e-5 and the loss (all positions, padded ones included)
+// ≤ 1e-5.
+func assertHFParity(t *testing.T, name string, c *caseFile, m *Model) {
+	t.Helper()
+	logits, err := m.Forward(c.Inputs.batch())
+	require.NoError(t, err)
+	assert.Equal(t, c.Outputs.Logits.Shape, logits.Shape)
+	d := maxAbsDiff(t, c.Outputs.Logits.Data, logits.Data)
+	t.Logf("%s logits max|diff| = %.3g", name, d)
+	assert.LessOrEqual(t, d, 1e-4, "logits")
+	assert.LessOrEqual(t, maxAbsDiff(t, c.Outputs.LastHiddenState.Data, m.LastHidden()), 1e-4, "last_hidden_state")
+	hs := m.Encoder.HiddenStates()
+	require.Len(t, hs, len(c.Outputs.HiddenStates))
+	for i, want := range c.Outputs.HiddenStates {
+		assert.LessOrEqual(t, maxAbsDiff(t, want.Data, hs[i]), 1e-4, "hidden_states[%d]", i)
+	}
+	require.Len(t, c.Outputs.Attentions, len(m.Encoder.Layers))
+	for i, want := range c.Outputs.Attentions {
+		assert.LessOrEqual(t, maxAbsDiff(t, want.Data, m.Encoder.Layers[i].Attention.Probs()), 1e-5, "attentions[%d]", i)
+	}
+	l, cnt := loss.CrossEntropy(logits.Data, c.Inputs.Labels.Shape[0]*c.Inputs.Labels.Shape[1], logits.Shape[2], c.Inputs.Labels.I32(), 0, nil)
+	require.Positive(t, cnt)
+	assert.InDelta(t, c.Outputs.Loss, float64(l), 1e-5, "loss")
 }
 
 // TestParityPytorchBin loads the same weights from pytorch_model.bin.
@@ -50,15 +60,22 @@ func TestParityPytorchBin(t *testing.T) {
 	dir := filepath.Join(shared, "fixtures", "bert")
 	var c caseFile
 	readJSON(t, filepath.Join(dir, "case.json"), &c)
+	logits, err := loadPytorchBin(t, dir).Forward(c.Inputs.batch())
+	require.NoError(t, err)
+	assert.LessOrEqual(t, maxAbsDiff(t, c.Outputs.Logits.Data, logits.Data), 1e-4)
+}
+
+// loadPytorchBin loads the token classifier of fixture dir from its
+// config.json and pytorch_model.bin alone (no safetensors beside them).
+func loadPytorchBin(t *testing.T, dir string) *Model {
+	t.Helper()
 	tmp := t.TempDir()
 	for _, f := range []string{"config.json", "pytorch_model.bin"} {
 		linkOrSkip(t, filepath.Join(dir, f), filepath.Join(tmp, f))
 	}
 	m, err := Load(tmp, TokenClassification)
 	require.NoError(t, err)
-	logits, err := m.Forward(c.Inputs.batch())
-	require.NoError(t, err)
-	assert.LessOrEqual(t, maxAbsDiff(t, c.Outputs.Logits.Data, logits.Data), 1e-4)
+	return m
 }
 
 // TestParityMLM checks BertForMaskedLM logits (tied decoder) and loss.
