@@ -9,15 +9,8 @@ import (
 // (JSON names of dapt.Config: "text" files, "output_dir", "base", …).
 func parseDAPTConfig(cfgJSON string) (dapt.Config, error) {
 	cfg := dapt.DefaultConfig()
-	method, rest, err := splitMethod(cfgJSON)
-	if err != nil {
+	if err := decodeConfig(cfgJSON, &cfg, &cfg.Method); err != nil {
 		return cfg, err
-	}
-	if err := decodeJSON(rest, &cfg); err != nil {
-		return cfg, badInput("config_json: %v", err)
-	}
-	if method != nil {
-		cfg.Method = *method
 	}
 	if len(cfg.Text) == 0 || cfg.Out == "" || (cfg.Base == "" && !cfg.FromScratch) {
 		return cfg, badInput("config_json: \"text\", \"output_dir\" and \"base\" (or \"from_scratch\") are required")

@@ -11,34 +11,44 @@ import (
 	"github.com/openmed/openmed/training"
 )
 
-// splitMethod removes the "method" field ("lora" or "full") from a JSON
-// object, since training.Method decodes only from its name through
-// ParseMethod, and returns the remaining object re-encoded.
-func splitMethod(cfgJSON string) (method *training.Method, rest string, err error) {
+// decodeConfig decodes the config_json of openmed_train or openmed_dapt into
+// cfg (a pointer to a config already holding its defaults) whose Method field
+// is *method. The "method" field ("lora" or "full") is read by name through
+// training.ParseMethod, since training.Method decodes only that way, and left
+// as it is when absent; the other fields use cfg's JSON names, and unknown
+// fields are errors.
+func decodeConfig(cfgJSON string, cfg any, method *training.Method) error {
 	var raw map[string]json.RawMessage
 	if err := decodeJSON(cfgJSON, &raw); err != nil {
-		return nil, "", badInput("config_json: %v", err)
+		return badInput("config_json: %v", err)
 	}
 	if raw == nil {
-		return nil, "", badInput("config_json: want a JSON object")
+		return badInput("config_json: want a JSON object")
 	}
+	var m *training.Method
 	if mj, ok := raw["method"]; ok {
 		var name string
 		if err := json.Unmarshal(mj, &name); err != nil {
-			return nil, "", badInput("config_json: method: want \"lora\" or \"full\": %v", err)
+			return badInput("config_json: method: want \"lora\" or \"full\": %v", err)
 		}
-		m, err := training.ParseMethod(name)
+		parsed, err := training.ParseMethod(name)
 		if err != nil {
-			return nil, "", badInput("config_json: method: %v", err)
+			return badInput("config_json: method: %v", err)
 		}
-		method = &m
+		m = &parsed
 		delete(raw, "method")
 	}
-	b, err := json.Marshal(raw)
+	rest, err := json.Marshal(raw)
 	if err != nil {
-		return nil, "", err
+		return err
 	}
-	return method, string(b), nil
+	if err := decodeJSON(string(rest), cfg); err != nil {
+		return badInput("config_json: %v", err)
+	}
+	if m != nil {
+		*method = *m
+	}
+	return nil
 }
 
 // parseTrainConfig reads openmed_train's config_json over
@@ -47,15 +57,8 @@ func splitMethod(cfgJSON string) (method *training.Method, rest string, err erro
 // out keep their defaults; unknown fields are errors.
 func parseTrainConfig(cfgJSON string) (training.Config, error) {
 	cfg := training.DefaultConfig()
-	method, rest, err := splitMethod(cfgJSON)
-	if err != nil {
+	if err := decodeConfig(cfgJSON, &cfg, &cfg.Method); err != nil {
 		return cfg, err
-	}
-	if err := decodeJSON(rest, &cfg); err != nil {
-		return cfg, badInput("config_json: %v", err)
-	}
-	if method != nil {
-		cfg.Method = *method
 	}
 	if cfg.Base == "" || cfg.Train == "" || cfg.Out == "" {
 		return cfg, badInput("config_json: \"base\", \"train\" and \"output_dir\" are required")
