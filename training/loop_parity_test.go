@@ -2,8 +2,6 @@ package training
 
 import (
 	"context"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -47,14 +45,7 @@ func (o *fixtureObjective) Evaluate() (*EvalStats, error) { return nil, nil }
 // clipping) reproduces PEFT + torch's loss and updated adapter parameters.
 func TestLoopStepMatchesPEFTFixture(t *testing.T) {
 	fix := filepath.Join(sharedDir(t), "fixtures", "bert")
-	raw, err := os.ReadFile(filepath.Join(fix, "lora.json"))
-	require.NoError(t, err)
-	var lj struct {
-		Inputs  map[string]fixArray `json:"inputs"`
-		Loss    float64             `json:"loss"`
-		Updated map[string]fixArray `json:"updated_params"`
-	}
-	require.NoError(t, json.Unmarshal(raw, &lj))
+	lj := readLoRAFixture(t, fix)
 	// The fixture's forward is in eval mode: a copy of the base with dropout 0
 	// makes our training-mode step the same function.
 	cfg, err := checkpoint.LoadConfig(fix)
@@ -72,14 +63,9 @@ func TestLoopStepMatchesPEFTFixture(t *testing.T) {
 	ad, err := lora.Load(m, filepath.Join(fix, "adapter"))
 	require.NoError(t, err)
 
-	in := lj.Inputs["input_ids"]
-	obj := &fixtureObjective{m: m, b: &model.Batch{Batch: in.Shape[0], SeqLen: in.Shape[1]}}
-	for i, v := range in.Data {
-		obj.b.InputIDs = append(obj.b.InputIDs, int32(v))
-		obj.b.TokenTypeIDs = append(obj.b.TokenTypeIDs, int32(lj.Inputs["token_type_ids"].Data[i]))
-		obj.b.AttentionMask = append(obj.b.AttentionMask, float32(lj.Inputs["attention_mask"].Data[i]))
-		obj.labels = append(obj.labels, int32(lj.Inputs["labels"].Data[i]))
-	}
+	obj := &fixtureObjective{m: m}
+	obj.b, obj.labels = lj.batch()
+	require.Len(t, obj.labels, len(obj.b.InputIDs), "lora.json inputs.labels")
 	_, err = RunLoop(context.Background(), LoopConfig{Model: m, Adapter: ad, Epochs: 1, LR: 1e-3, WeightDecay: 0.01,
 		Schedule: optim.ScheduleConstant, Dir: t.TempDir()}, obj)
 	require.NoError(t, err)
