@@ -128,21 +128,30 @@ func ncbiText(t *testing.T, n int) string {
 	return p
 }
 
+// scratchConfig is DefaultConfig for a single-threaded from-scratch run of
+// the encoder s on text (a raw text file) with the tokenizer in tokDir,
+// writing into a fresh temporary folder.
+func scratchConfig(t *testing.T, text, tokDir string, s Scratch) Config {
+	t.Helper()
+	c := DefaultConfig()
+	c.Text = []string{text}
+	c.Out = t.TempDir()
+	c.FromScratch = true
+	c.Scratch = &s
+	c.Tokenizer = tokDir
+	c.Threads = 1
+	return c
+}
+
 // A short from-scratch run lowers held-out MLM loss, writes the curve, and
 // its folder is a base `openmed train` accepts.
 func TestFromScratchLowersHeldOutLoss(t *testing.T) {
 	_, tokDir := pubmed(t)
-	cfg := DefaultConfig()
-	cfg.Text = []string{ncbiText(t, 400)}
-	cfg.Out = t.TempDir()
-	cfg.FromScratch = true
-	cfg.Scratch = &Scratch{Layers: 2, Hidden: 64, Heads: 4, FFN: 128, MaxPositions: 256}
-	cfg.Tokenizer = tokDir
+	cfg := scratchConfig(t, ncbiText(t, 400), tokDir, Scratch{Layers: 2, Hidden: 64, Heads: 4, FFN: 128, MaxPositions: 256})
 	cfg.BlockLen = 128
 	cfg.Epochs = 3
 	cfg.LR = 2e-3
 	cfg.EvalEvery = 8
-	cfg.Threads = 1
 	cfg.HeldOut = 0.1
 	res, err := Run(context.Background(), cfg)
 	require.NoError(t, err)
@@ -174,14 +183,8 @@ func TestFromScratchLowersHeldOutLoss(t *testing.T) {
 // output differs from the base in the targeted projections only.
 func TestLoRADAPTFromBase(t *testing.T) {
 	_, tokDir := pubmed(t)
-	base := DefaultConfig()
-	base.Text = []string{ncbiText(t, 200)}
-	base.Out = t.TempDir()
-	base.FromScratch = true
-	base.Scratch = &Scratch{Layers: 1, Hidden: 32, Heads: 2, FFN: 64, MaxPositions: 256}
-	base.Tokenizer = tokDir
+	base := scratchConfig(t, ncbiText(t, 200), tokDir, Scratch{Layers: 1, Hidden: 32, Heads: 2, FFN: 64, MaxPositions: 256})
 	base.BlockLen = 128
-	base.Threads = 1
 	base.HeldOut = 0.2
 	_, err := Run(context.Background(), base)
 	require.NoError(t, err)
@@ -252,20 +255,14 @@ func TestDAPTResumeIsBitIdentical(t *testing.T) {
 func testDAPTResume(t *testing.T, ei EmbeddingInit) {
 	_, tokDir := pubmed(t)
 	mk := func() Config {
-		c := DefaultConfig()
-		c.Text = []string{ncbiText(t, 150)}
-		c.FromScratch = true
-		c.Scratch = &Scratch{Layers: 1, Hidden: 32, Heads: 2, FFN: 64, MaxPositions: 128, EmbeddingInit: ei}
-		c.Tokenizer = tokDir
+		c := scratchConfig(t, ncbiText(t, 150), tokDir, Scratch{Layers: 1, Hidden: 32, Heads: 2, FFN: 64, MaxPositions: 128, EmbeddingInit: ei})
 		c.BlockLen = 64
 		c.BatchSize = 8
 		c.Epochs = 2
 		c.LR = 1e-3
-		c.Threads = 1
 		c.HeldOut = 0.1
 		c.EvalEvery = 3
 		c.LogEvery = 1
-		c.Out = t.TempDir()
 		return c
 	}
 	ref, err := Run(context.Background(), mk())

@@ -285,15 +285,9 @@ func TestFromScratchPPMISVD(t *testing.T) {
 	_, tokDir := pubmed(t)
 	text := ncbiText(t, 300)
 	run := func(init EmbeddingInit) (*Result, Config) {
-		cfg := DefaultConfig()
-		cfg.Text = []string{text}
-		cfg.Out = t.TempDir()
-		cfg.FromScratch = true
-		cfg.Scratch = &Scratch{Layers: 1, Hidden: 32, Heads: 2, FFN: 64, MaxPositions: 128, EmbeddingInit: init}
-		cfg.Tokenizer = tokDir
+		cfg := scratchConfig(t, text, tokDir, Scratch{Layers: 1, Hidden: 32, Heads: 2, FFN: 64, MaxPositions: 128, EmbeddingInit: init})
 		cfg.BlockLen = 128
 		cfg.LR = 1e-12 // weights stay at their init
-		cfg.Threads = 1
 		cfg.HeldOut = 0.1
 		res, err := Run(context.Background(), cfg)
 		require.NoError(t, err)

@@ -132,14 +132,9 @@ func TestScratchArchRefusals(t *testing.T) {
 func tinyDeBERTaRun(t *testing.T, tokDir string, embInit EmbeddingInit) *Result {
 	t.Helper()
 	drop := 0.1
-	c := DefaultConfig()
-	c.Text = []string{ncbiText(t, 120)}
-	c.Out = t.TempDir()
-	c.FromScratch = true
-	c.Scratch = &Scratch{Arch: ArchDeBERTaV3, Layers: 1, Hidden: 32, Heads: 2, FFN: 64, Dropout: &drop, EmbeddingInit: embInit}
-	c.Tokenizer = tokDir
+	c := scratchConfig(t, ncbiText(t, 120), tokDir, Scratch{Arch: ArchDeBERTaV3, Layers: 1, Hidden: 32, Heads: 2, FFN: 64, Dropout: &drop, EmbeddingInit: embInit})
 	c.BlockLen, c.BatchSize, c.Epochs, c.LR = 64, 8, 2, 2e-3
-	c.Threads, c.HeldOut = 1, 0.1
+	c.HeldOut = 0.1
 	res, err := Run(context.Background(), c)
 	require.NoError(t, err)
 	return res
