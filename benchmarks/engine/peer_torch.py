@@ -25,6 +25,7 @@ torch.set_num_threads(1) and (2), and prints the fastest run's JSON
 import argparse
 import json
 import math
+import os
 import resource
 import statistics
 import subprocess
@@ -35,6 +36,10 @@ import time
 def build(torch, args):
     nn = torch.nn
     F = torch.nn.functional
+    # BertSelfAttention's eager attention, shared with the training peers
+    # (imported here: the parent process that only spawns runs needs no torch).
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "training"))
+    from torchbert import attention_context
 
     class LoRALinear(nn.Module):
         """nn.Linear plus PEFT's lora_B(lora_A(dropout(x))) * alpha/r."""
@@ -55,22 +60,14 @@ def build(torch, args):
     class Layer(nn.Module):
         def __init__(self, h, heads, ffn, p, eps):
             super().__init__()
-            self.heads, self.d = heads, h // heads
+            self.heads = heads
             self.query, self.key, self.value = nn.Linear(h, h), nn.Linear(h, h), nn.Linear(h, h)
             self.attn_out, self.attn_ln = nn.Linear(h, h), nn.LayerNorm(h, eps=eps)
             self.inter, self.out, self.out_ln = nn.Linear(h, ffn), nn.Linear(ffn, h), nn.LayerNorm(h, eps=eps)
             self.drop = nn.Dropout(p)
 
-        def split(self, x):
-            b, t, _ = x.shape
-            return x.view(b, t, self.heads, self.d).permute(0, 2, 1, 3)
-
         def forward(self, x, mask_add):
-            b, t, h = x.shape
-            q, k, v = self.split(self.query(x)), self.split(self.key(x)), self.split(self.value(x))
-            s = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.d) + mask_add
-            p = self.drop(F.softmax(s, dim=-1))
-            ctx = torch.matmul(p, v).permute(0, 2, 1, 3).reshape(b, t, h)
+            ctx = attention_context(self.query(x), self.key(x), self.value(x), self.heads, mask_add, self.drop)
             a = self.attn_ln(self.drop(self.attn_out(ctx)) + x)
             return self.out_ln(self.drop(self.out(F.gelu(self.inter(a)))) + a)
 
@@ -163,7 +160,6 @@ def run(args):
 def check_fixture(folder):
     """Load an HF BertForTokenClassification fixture (config.json,
     pytorch_model.bin, case.json) into this model and compare logits."""
-    import os
     import torch
 
     cfg = json.load(open(os.path.join(folder, "config.json")))

@@ -42,40 +42,22 @@ import argparse
 import json
 import math
 import os
-import struct
 import sys
 
-import numpy as np
 import torch
 from torch import nn
 import torch.nn.functional as F
 
-_DTYPES = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "I32": np.int32, "F16": np.float16}
+# What DeBERTa-v2 shares with BERT (self-output / output DenseLN, intermediate
+# GELU, dropout probabilities, state-dict loading, LoRA wrapping, safetensors
+# reading and writing) comes from the BERT peer's module.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "training"))
+from torchbert import (  # noqa: E402
+    DenseLN, Intermediate, dropout_probs, load_hf_state, wrap_lora,
+    safetensors_header, read_safetensors, write_safetensors)
+
 
 # ---------------------------------------------------------------- safetensors
-
-
-def safetensors_header(path):
-    """Return (header dict, data start offset) of a safetensors file
-    (huggingface/safetensors format: u64 LE header length, JSON header, raw data)."""
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n).decode("utf-8"))
-    return header, 8 + n
-
-
-def read_safetensors(path):
-    """Read a safetensors file into {name: numpy array}."""
-    header, base = safetensors_header(path)
-    out = {}
-    with open(path, "rb") as f:
-        for name, info in header.items():
-            if name == "__metadata__":
-                continue
-            s, e = info["data_offsets"]
-            f.seek(base + s)
-            out[name] = np.frombuffer(f.read(e - s), dtype=_DTYPES[info["dtype"]]).reshape(info["shape"]).copy()
-    return out
 
 
 def load_safetensors_into(module, path, prefix=""):
@@ -108,32 +90,6 @@ def load_safetensors_into(module, path, prefix=""):
     if missing and not prefix:
         raise KeyError("%s: missing %s" % (path, missing[:5]))
     return seen
-
-
-def write_safetensors(path, tensors, metadata=None):
-    """Write {name: torch tensor or numpy array} as safetensors (names sorted,
-    header compact JSON padded with spaces to a multiple of 8), one tensor at a time."""
-    arrs = {}
-    for k, v in tensors.items():
-        if isinstance(v, torch.Tensor):
-            v = v.detach().contiguous().numpy()
-        arrs[k] = np.ascontiguousarray(v)
-    names = {np.dtype(v): k for k, v in _DTYPES.items()}
-    header = {"__metadata__": metadata or {"format": "pt"}}
-    off = 0
-    for k in sorted(arrs):
-        a = arrs[k]
-        header[k] = {"dtype": names[a.dtype], "shape": list(a.shape), "data_offsets": [off, off + a.nbytes]}
-        off += a.nbytes
-    h = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    h += b" " * ((8 - len(h) % 8) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for k in sorted(arrs):
-            f.write(memoryview(arrs[k]).cast("B"))
-    os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------- relative positions
@@ -224,19 +180,6 @@ class DisentangledSelfAttention(nn.Module):
         return ctx.transpose(1, 2).reshape(b, t, h)
 
 
-class DenseLN(nn.Module):
-    """DebertaV2SelfOutput / DebertaV2Output: LN(dropout(dense(x)) + residual)."""
-
-    def __init__(self, i, h, p, eps):
-        super().__init__()
-        self.dense = nn.Linear(i, h)
-        self.LayerNorm = nn.LayerNorm(h, eps=eps)
-        self.dropout = nn.Dropout(p)
-
-    def forward(self, x, res):
-        return self.LayerNorm(self.dropout(self.dense(x)) + res)
-
-
 class Attention(nn.Module):
     def __init__(self, cfg, p, eps):
         super().__init__()
@@ -245,15 +188,6 @@ class Attention(nn.Module):
 
     def forward(self, x, rmask, rel_pos, rel):
         return self.output(self.self(x, rmask, rel_pos, rel), x)
-
-
-class Intermediate(nn.Module):
-    def __init__(self, h, i):
-        super().__init__()
-        self.dense = nn.Linear(h, i)
-
-    def forward(self, x):
-        return F.gelu(self.dense(x))  # exact erf GELU (hidden_act "gelu")
 
 
 class Layer(nn.Module):
@@ -327,10 +261,7 @@ class DebertaV2ForTokenClassification(nn.Module):
         super().__init__()
         cfg = normalize_config(cfg)
         self.cfg = cfg
-        if dropout is None:
-            p = {"hidden": cfg.get("hidden_dropout_prob", 0.1), "attn": cfg.get("attention_probs_dropout_prob", 0.1)}
-        else:
-            p = {"hidden": dropout, "attn": dropout}
+        p = dropout_probs(cfg, dropout)
         eps = cfg.get("layer_norm_eps", 1e-7)
         self.num_labels = len(cfg["id2label"]) if "id2label" in cfg else cfg["num_labels"]
         self.deberta = Deberta(cfg, p, eps)
@@ -373,9 +304,7 @@ class DebertaV2ForTokenClassification(nn.Module):
 
     def load_hf(self, tensors):
         """Load HF state_dict tensors ({name: numpy}) with strict key checking."""
-        sd = {k: torch.from_numpy(np.asarray(v, dtype=np.float32)) for k, v in tensors.items()
-              if not k.endswith("position_ids")}
-        self.load_state_dict(sd, strict=True)
+        load_hf_state(self, tensors)
 
 
 def apply_lora(model, r, alpha, dropout=0.0, targets=("query_proj", "value_proj")):
@@ -383,20 +312,7 @@ def apply_lora(model, r, alpha, dropout=0.0, targets=("query_proj", "value_proj"
     keep the classifier trainable (PEFT TOKEN_CLS modules_to_save; the trained
     copy starts equal to the base classifier). Returns {PEFT adapter key: Parameter}
     in PEFT named_parameters order. A is drawn from torch's global RNG."""
-    for p in model.parameters():
-        p.requires_grad_(False)
-    named = {}
-    for i, layer in enumerate(model.deberta.encoder.layer):
-        for t in targets:
-            lin = LoRALinear(getattr(layer.attention.self, t), r, alpha, dropout)
-            setattr(layer.attention.self, t, lin)
-            key = "base_model.model.deberta.encoder.layer.%d.attention.self.%s" % (i, t)
-            named[key + ".lora_A.weight"] = lin.lora_A.weight
-            named[key + ".lora_B.weight"] = lin.lora_B.weight
-    for n, p in model.classifier.named_parameters():
-        p.requires_grad_(True)
-        named["base_model.model.classifier." + n] = p
-    return named
+    return wrap_lora(model, "deberta", targets, lambda lin: LoRALinear(lin, r, alpha, dropout))
 
 
 def smoothed_ce(logits, labels, smoothing=0.1):

@@ -20,6 +20,7 @@ with lora_A [r, in] and lora_B [out, r]; adapter keys are PEFT's saved names
 
 import json
 import math
+import os
 import struct
 
 import numpy as np
@@ -33,31 +34,37 @@ _DTYPES = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "I32": np.int3
 _NAMES = {np.dtype(v): k for k, v in _DTYPES.items()}
 
 
-def read_safetensors(path):
-    """Read a safetensors file into {name: numpy array} (format of
-    huggingface/safetensors: u64 LE header length, JSON header, raw data)."""
+def safetensors_header(path):
+    """Return (header dict, data start offset) of a safetensors file
+    (huggingface/safetensors format: u64 LE header length, JSON header, raw data)."""
     with open(path, "rb") as f:
-        buf = f.read()
-    (n,) = struct.unpack("<Q", buf[:8])
-    header = json.loads(buf[8:8 + n].decode("utf-8"))
-    base = 8 + n
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n).decode("utf-8"))
+    return header, 8 + n
+
+
+def read_safetensors(path):
+    """Read a safetensors file into {name: numpy array}, one tensor at a time."""
+    header, base = safetensors_header(path)
     out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        s, e = info["data_offsets"]
-        arr = np.frombuffer(buf[base + s:base + e], dtype=_DTYPES[info["dtype"]])
-        out[name] = arr.reshape(info["shape"]).copy()
+    with open(path, "rb") as f:
+        for name, info in header.items():
+            if name == "__metadata__":
+                continue
+            s, e = info["data_offsets"]
+            f.seek(base + s)
+            out[name] = np.frombuffer(f.read(e - s), dtype=_DTYPES[info["dtype"]]).reshape(info["shape"]).copy()
     return out
 
 
 def write_safetensors(path, tensors, metadata=None):
     """Write {name: numpy array or torch tensor} as safetensors (names sorted,
-    header padded with spaces to a multiple of 8)."""
+    header compact JSON padded with spaces to a multiple of 8), one tensor at
+    a time, atomically (a .tmp file renamed over path)."""
     arrs = {}
     for k, v in tensors.items():
         if isinstance(v, torch.Tensor):
-            v = v.detach().cpu().numpy()
+            v = v.detach().cpu().contiguous().numpy()
         arrs[k] = np.ascontiguousarray(v)
     header = {"__metadata__": metadata or {"format": "pt"}}
     off = 0
@@ -67,11 +74,13 @@ def write_safetensors(path, tensors, metadata=None):
         off += a.nbytes
     h = json.dumps(header, separators=(",", ":")).encode("utf-8")
     h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
         f.write(struct.pack("<Q", len(h)))
         f.write(h)
         for k in sorted(arrs):
-            f.write(arrs[k].tobytes())
+            f.write(memoryview(arrs[k]).cast("B"))
+    os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------- model
@@ -91,27 +100,35 @@ class LoRALinear(nn.Module):
         return self.base_layer(x) + self.lora_B(self.lora_A(x)) * self.scaling
 
 
+def attention_context(q, k, v, heads, mask_add, dropout):
+    """BertSelfAttention's eager attention on projected q, k, v [B, L, H*d]:
+    P = dropout(softmax(q k^T / sqrt(d) + mask_add)) per head, returns P v
+    with the heads merged back, [B, L, H*d]."""
+    b, t, h = q.shape
+    d = h // heads
+
+    def split(x):
+        return x.view(b, t, heads, d).permute(0, 2, 1, 3)
+
+    s = torch.matmul(split(q), split(k).transpose(-1, -2)) / math.sqrt(d) + mask_add
+    p = dropout(F.softmax(s, dim=-1))
+    return torch.matmul(p, split(v)).permute(0, 2, 1, 3).reshape(b, t, h)
+
+
 class SelfAttention(nn.Module):
     def __init__(self, h, heads, p):
         super().__init__()
-        self.heads, self.d = heads, h // heads
+        self.heads = heads
         self.query, self.key, self.value = nn.Linear(h, h), nn.Linear(h, h), nn.Linear(h, h)
         self.dropout = nn.Dropout(p)
 
-    def split(self, x):
-        b, t, _ = x.shape
-        return x.view(b, t, self.heads, self.d).permute(0, 2, 1, 3)
-
     def forward(self, x, mask_add):
-        b, t, h = x.shape
-        q, k, v = self.split(self.query(x)), self.split(self.key(x)), self.split(self.value(x))
-        s = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.d) + mask_add
-        p = self.dropout(F.softmax(s, dim=-1))
-        return torch.matmul(p, v).permute(0, 2, 1, 3).reshape(b, t, h)
+        return attention_context(self.query(x), self.key(x), self.value(x), self.heads, mask_add, self.dropout)
 
 
 class DenseLN(nn.Module):
-    """BertSelfOutput / BertOutput: LN(dropout(dense(x)) + residual)."""
+    """BertSelfOutput / BertOutput (and DeBERTa-v2's, the same):
+    LN(dropout(dense(x)) + residual)."""
 
     def __init__(self, i, h, p, eps):
         super().__init__()
@@ -134,6 +151,8 @@ class Attention(nn.Module):
 
 
 class Intermediate(nn.Module):
+    """BertIntermediate / DebertaV2Intermediate with hidden_act "gelu"."""
+
     def __init__(self, h, i):
         super().__init__()
         self.dense = nn.Linear(h, i)
@@ -191,10 +210,7 @@ class BertForTokenClassification(nn.Module):
 
     def __init__(self, cfg, dropout=None):
         super().__init__()
-        if dropout is None:
-            p = {"hidden": cfg.get("hidden_dropout_prob", 0.1), "attn": cfg.get("attention_probs_dropout_prob", 0.1)}
-        else:
-            p = {"hidden": dropout, "attn": dropout}
+        p = dropout_probs(cfg, dropout)
         self.num_labels = len(cfg["id2label"]) if "id2label" in cfg else cfg["num_labels"]
         self.bert = Bert(cfg, p)
         self.dropout = nn.Dropout(p["hidden"])
@@ -209,9 +225,25 @@ class BertForTokenClassification(nn.Module):
 
     def load_hf(self, tensors):
         """Load HF state_dict tensors ({name: numpy}) with strict key checking."""
-        sd = {k: torch.from_numpy(np.asarray(v, dtype=np.float32)) for k, v in tensors.items()
-              if not k.endswith("position_ids") and not k.startswith("bert.pooler.")}
-        self.load_state_dict(sd, strict=True)
+        load_hf_state(self, tensors, skip_prefix="bert.pooler.")
+
+
+def dropout_probs(cfg, dropout=None):
+    """The {"hidden", "attn"} dropout probabilities of a *ForTokenClassification:
+    dropout for both, or with None the config's hidden_dropout_prob /
+    attention_probs_dropout_prob (HF default 0.1)."""
+    if dropout is None:
+        return {"hidden": cfg.get("hidden_dropout_prob", 0.1), "attn": cfg.get("attention_probs_dropout_prob", 0.1)}
+    return {"hidden": dropout, "attn": dropout}
+
+
+def load_hf_state(module, tensors, skip_prefix=None):
+    """Load HF state_dict tensors ({name: numpy}) into module as float32 with
+    strict key checking; position_ids buffers (and keys under skip_prefix,
+    e.g. a pooler the module lacks) are left out."""
+    sd = {k: torch.from_numpy(np.asarray(v, dtype=np.float32)) for k, v in tensors.items()
+          if not k.endswith("position_ids") and not (skip_prefix and k.startswith(skip_prefix))}
+    module.load_state_dict(sd, strict=True)
 
 
 def apply_lora(model, r, alpha, targets=("query", "value")):
@@ -219,14 +251,23 @@ def apply_lora(model, r, alpha, targets=("query", "value")):
     keep the classifier trainable (PEFT TOKEN_CLS modules_to_save; the trained
     copy starts equal to the base classifier). Returns {PEFT adapter key: Parameter}
     in PEFT named_parameters order."""
+    return wrap_lora(model, "bert", targets, lambda lin: LoRALinear(lin, r, alpha))
+
+
+def wrap_lora(model, base, targets, make):
+    """apply_lora for a *ForTokenClassification whose encoder is model.<base>
+    ("bert", "deberta"): freezes the model, replaces every layer's
+    attention.self.<target> Linear with make(linear) (a module with lora_A and
+    lora_B), makes the classifier trainable and returns {PEFT adapter key:
+    Parameter} in PEFT named_parameters order."""
     for p in model.parameters():
         p.requires_grad_(False)
     named = {}
-    for i, layer in enumerate(model.bert.encoder.layer):
+    for i, layer in enumerate(getattr(model, base).encoder.layer):
         for t in targets:
-            lin = LoRALinear(getattr(layer.attention.self, t), r, alpha)
+            lin = make(getattr(layer.attention.self, t))
             setattr(layer.attention.self, t, lin)
-            key = "base_model.model.bert.encoder.layer.%d.attention.self.%s" % (i, t)
+            key = "base_model.model.%s.encoder.layer.%d.attention.self.%s" % (base, i, t)
             named[key + ".lora_A.weight"] = lin.lora_A.weight
             named[key + ".lora_B.weight"] = lin.lora_B.weight
     for n, p in model.classifier.named_parameters():
