@@ -228,7 +228,9 @@ func WithAdapter(name string) TagOption {
 
 // WithAllAdapters tags with every adapter added by AddAdapter (the default
 // head when none was added) and returns the union of their entities, each
-// with Entity.Adapter set, sorted by offset.
+// with Entity.Adapter set, sorted by offset. Where adapters that share a
+// label find overlapping spans of it, the higher-scoring entity is kept (see
+// unionEntities).
 func WithAllAdapters() TagOption { return func(c *tagConfig) { c.all = true } }
 
 // Tag tags one document. Empty or whitespace-only text gives no entities
@@ -271,13 +273,8 @@ func (t *Tagger) TagBatch(ctx context.Context, texts []string, opts ...TagOption
 		}
 	}
 	if len(heads) > 1 {
-		for _, ents := range out {
-			sort.SliceStable(ents, func(a, b int) bool {
-				if ents[a].StartByte != ents[b].StartByte {
-					return ents[a].StartByte < ents[b].StartByte
-				}
-				return ents[a].EndByte < ents[b].EndByte
-			})
+		for i := range out {
+			out[i] = unionEntities(out[i])
 		}
 	}
 	for i := range out {
