@@ -98,7 +98,7 @@ func run(args []string) error {
 	wait := fs.Bool("wait", false, "wait for jobs another invocation on the same work dir is running (and their dependents) instead of skipping them")
 	tableOnly := fs.Bool("table-only", false, "only write the table from the work dir")
 	plan := fs.Bool("plan", false, "dry run: print tokens per epoch, capped epochs and estimated minutes per job, train nothing")
-	ship := fs.Bool("ship", false, "copy the encoder (F16) and the NCBI-Disease / BC5CDR-Chem LoRA adapters into --models")
+	ship := fs.Bool("ship", false, "copy the encoder (F16) and the NCBI-Disease, BC5CDR-Disease and BC5CDR-Chem LoRA adapters into --models")
 	shipWhenReady := fs.Bool("ship-when-ready", false, "during the run, (re)write --models as soon as the encoder and a LoRA run per shipped corpus are done, and again when a better one finishes")
 	models := ""
 	if rerr == nil {

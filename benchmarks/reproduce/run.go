@@ -314,17 +314,24 @@ func runJob(ctx context.Context, o Options, h Hooks, j Job, dir string, st *JobS
 	}
 	switch j.Kind {
 	case KindRandomInit:
+		st.Command = randomInitCommand(o, j, dir)
 		if j.Arch == dapt.ArchDeBERTaV3 {
-			sc := o.recipe(j.Arch).Scratch
-			st.Command = fmt.Sprintf("(Go) SaveRandomInitDeBERTa(%q, %q, %+v, seed %d)", dir, o.Tokenizer, sc, o.Seed)
-			return SaveRandomInitDeBERTa(dir, o.Tokenizer, sc, o.Seed)
+			return SaveRandomInitDeBERTa(dir, o.Tokenizer, o.recipe(j.Arch).Scratch, o.Seed)
 		}
-		st.Command = fmt.Sprintf("(Go) SaveRandomInit(%q, %q, %+v, seed %d)", dir, o.Tokenizer, o.Pretrain.Scratch, o.Seed)
 		return SaveRandomInit(dir, o.Tokenizer, o.Pretrain.Scratch, o.Seed)
 	case KindPretrain:
 		return runPretrain(ctx, o, o.recipe(j.Arch), dir, st, resume, progress)
 	}
 	return runFineTune(ctx, o, j, dir, st, resume, progress)
+}
+
+// randomInitCommand describes a random-init job: the Go call that writes
+// the untrained encoder, with the from-scratch flags it shares with dapt.
+func randomInitCommand(o Options, j Job, dir string) string {
+	if j.Arch == dapt.ArchDeBERTaV3 {
+		return fmt.Sprintf("(Go) SaveRandomInitDeBERTa(%q, %q, seed %d) # %v", dir, o.Tokenizer, o.Seed, o.recipe(j.Arch).Scratch)
+	}
+	return fmt.Sprintf("(Go) SaveRandomInit(%q, %q, seed %d) # %v", dir, o.Tokenizer, o.Seed, o.Pretrain.Scratch)
 }
 
 // epochCap turns a time budget into an epoch count: ⌊minutes·60·rate /

@@ -24,7 +24,10 @@ const EncoderName = "openmed-small-bio"
 const MaxShipBytes = 50 << 20
 
 // ShippedTaggers maps corpus → models/ folder of its shipped LoRA adapter.
-var ShippedTaggers = map[string]string{"NCBI-Disease": "ncbi-disease-lora", "BC5CDR-Chem": "bc5cdr-chem-lora"}
+var ShippedTaggers = map[string]string{"NCBI-Disease": "ncbi-disease-lora", "BC5CDR-Chem": "bc5cdr-chem-lora",
+	// Chemical-induced disease text (the README examples): NCBI-Disease
+	// never annotates nephrotoxicity or delirium, BC5CDR-Disease does.
+	"BC5CDR-Disease": "bc5cdr-disease-lora"}
 
 // cardData fills modelcard.md.tmpl.
 type cardData struct {

@@ -75,6 +75,8 @@ func TestShipReady(t *testing.T) {
 	shipRun(t, o, ShipJobName("NCBI-Disease"), 0.7, 0.7)
 	require.ErrorContains(t, ShipReady(o), "BC5CDR-Chem")
 	shipRun(t, o, FineTuneName("BC5CDR-Chem", "lora", InitPretrained), 0.8, 0.8)
+	require.ErrorContains(t, ShipReady(o), "BC5CDR-Disease")
+	shipRun(t, o, ShipJobName("BC5CDR-Disease"), 0.75, 0.75)
 	require.NoError(t, ShipReady(o))
 
 	for _, j := range []string{"pretrain", "NCBI-Disease/lora-ship", "BC5CDR-Chem/lora-pretrained"} {

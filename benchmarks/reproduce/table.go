@@ -111,7 +111,11 @@ func Table(o Options, paper map[string]PaperScore) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if st.Command != "" {
+		switch {
+		case j.Kind == KindRandomInit && st.Command != "":
+			// Deterministic: re-render (older runs stored a pointer here).
+			cmds = append(cmds, randomInitCommand(o, j, dir))
+		case st.Command != "":
 			cmds = append(cmds, st.Command)
 		}
 		if j.Kind != KindFineTune {

@@ -146,3 +146,25 @@ func (c *Config) validate() error {
 	}
 	return nil
 }
+
+// String renders s as the `openmed dapt --from-scratch` flags that build the
+// same encoder (used in logs and the reproduction table's command list).
+func (s Scratch) String() string {
+	out := fmt.Sprintf("--layers %d --hidden %d --heads %d --ffn %d", s.Layers, s.Hidden, s.Heads, s.FFN)
+	if s.MaxPositions != 0 {
+		out += fmt.Sprintf(" --max-positions %d", s.MaxPositions)
+	}
+	if s.Dropout != nil {
+		out += fmt.Sprintf(" --dropout %g", *s.Dropout)
+	}
+	if s.PositionInit != "" {
+		out += " --position-init " + string(s.PositionInit)
+	}
+	if s.EmbeddingInit != "" {
+		out += " --embedding-init " + string(s.EmbeddingInit)
+	}
+	if s.Arch != "" {
+		out += " --arch " + string(s.Arch)
+	}
+	return out
+}
