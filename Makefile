@@ -42,8 +42,10 @@ test-notebook:
 install-python:
 	bash scripts/install_python.sh
 
-# The main job: score a shipped example prediction file against its gold file.
+# The main job: tag a sentence with the embedded default tagger, then score a
+# shipped example prediction file against its gold file.
 demo: setup build
+	./$(BIN) tag --format jsonl "Famotidine-associated delirium in a patient with cisplatin-induced nephrotoxicity."
 	./$(BIN) eval --gold examples/ncbi_disease_sample.gold.tsv --pred examples/ncbi_disease_sample.pred.tsv
 
 # Fuzz the parsers for FUZZTIME each (not part of `make test`).

@@ -1,7 +1,7 @@
 // Package models embeds the models/ folder of the repository — the default
 // tagger's manifest (default.json) and, once `make reproduce` has shipped
 // them, the folders it names (openmed-small-bio, ncbi-disease-lora,
-// bc5cdr-chem-lora) — so the openmed CLI and libopenmed carry their default
+// bc5cdr-disease-lora, bc5cdr-chem-lora) — so the openmed CLI and libopenmed carry their default
 // tagger and work from any working directory.
 //
 // core/tagger does not import this package (the library stays free of the

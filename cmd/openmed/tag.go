@@ -45,8 +45,8 @@ export), a PEFT adapter folder (merged onto its base and exported into the
 cache) or a folder with a default.json manifest (a base plus named
 adapters). Without --model the default tagger is used: $OPENMED_MODEL, else
 the models embedded in this binary (models/default.json: openmed-small-bio
-with the ncbi-disease-lora and bc5cdr-chem-lora adapters, tagging Disease
-and Chemical; extracted once into $OPENMED_CACHE or the user cache), else
+with the ncbi-disease-lora, bc5cdr-disease-lora and bc5cdr-chem-lora
+adapters, tagging Disease and Chemical; extracted once into $OPENMED_CACHE or the user cache), else
 models/default.json beside the binary or the working directory.
 --adapter NAME=DIR attaches more adapters to the same base; --use NAME tags
 with one, --all-adapters with all (the union of their typed entities).

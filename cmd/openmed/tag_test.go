@@ -167,7 +167,8 @@ func TestTagCommandRegistered(t *testing.T) {
 }
 
 // TestTagCommandAdapters: --adapter + --use gives what tagging the merged
-// model gives; --all-adapters marks each entity with its adapter.
+// model gives; --all-adapters marks each entity with its adapter and lists a
+// typed span found by two adapters once.
 func TestTagCommandAdapters(t *testing.T) {
 	model := fixtureTagger(t)
 	adapter := sharedPath(t, "fixtures", "bert", "adapter")
@@ -202,12 +203,24 @@ func TestTagCommandAdapters(t *testing.T) {
 		Entities []map[string]any `json:"entities"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(all), &d))
+	// a and b are the same adapter: every typed entity ties and a (attached
+	// first) keeps it; O groups are each adapter's own and both stay.
 	count := map[any]int{}
 	for _, e := range d.Entities {
 		count[e["adapter"]]++
+		if e["adapter"] == "b" {
+			assert.Equal(t, "O", e["entity_group"], "b's typed entities merge into a's: %v", e)
+		}
 	}
-	assert.Equal(t, count["a"], count["b"])
-	assert.Greater(t, count["a"], 0)
+	outside := 0
+	for _, e := range gd.Entities {
+		if e["entity_group"] == "O" {
+			outside++
+		}
+	}
+	assert.Less(t, outside, len(gd.Entities), "the adapter finds typed entities")
+	assert.Equal(t, len(gd.Entities), count["a"], "a contributes all its entities")
+	assert.Equal(t, outside, count["b"], "b contributes only its O groups")
 	assert.Equal(t, len(d.Entities), count["a"]+count["b"])
 }
 

@@ -1,11 +1,11 @@
 """The default tagger: ``openmed.tag(text)`` with no model (issues #6, #7).
 
 The shipped default is models/default.json (openmed-small-bio with the
-ncbi-disease-lora and bc5cdr-chem-lora adapters) embedded in libopenmed.
-Until those models are shipped, a stand-in with the same layout is built
-here from a tiny base pre-trained by the binding and two LoRA adapters
-trained by it (Disease on NCBI-Disease, Chemical on BC5CDR-Chem), and
-selected through $OPENMED_MODEL."""
+ncbi-disease-lora, bc5cdr-disease-lora and bc5cdr-chem-lora adapters)
+embedded in libopenmed. The union tests use a stand-in with the same layout
+built here from a tiny base pre-trained by the binding and LoRA adapters
+trained by it (Disease on NCBI-Disease, also standing in for BC5CDR-Disease,
+and Chemical on BC5CDR-Chem), selected through $OPENMED_MODEL."""
 
 import ast
 import glob
@@ -22,7 +22,7 @@ from conftest import REPO, _subset, small_train_options
 
 TEXT = "Cisplatin-induced nephrotoxicity and hereditary breast cancer in patients treated with doxorubicin."
 README_ONE_LINER = "import openmed; print(openmed.tag('Cisplatin-induced nephrotoxicity was observed.'))"
-SHIPPED = ("openmed-small-bio", "ncbi-disease-lora", "bc5cdr-chem-lora")
+SHIPPED = ("openmed-small-bio", "ncbi-disease-lora", "bc5cdr-disease-lora", "bc5cdr-chem-lora")
 
 
 @pytest.fixture(scope="module")
@@ -42,10 +42,13 @@ def chem_adapter(base, shared, tmp_path_factory):
 def default_dir(base, lora_adapter, chem_adapter, tmp_path_factory):
     """A folder laid out like models/: default.json, the base and the two
     adapters (adapter_config.json pointing at ../openmed-small-bio, as the
-    reproduction's --ship step writes them)."""
+    reproduction's --ship step writes them). bc5cdr-disease-lora is a copy of
+    the Disease adapter: in the union its entities tie with "disease"'s and
+    the adapter attached first ("disease", by name) keeps them."""
     root = tmp_path_factory.mktemp("models")
     shutil.copytree(base, root / "openmed-small-bio")
-    for src, name in ((lora_adapter[0], "ncbi-disease-lora"), (chem_adapter, "bc5cdr-chem-lora")):
+    for src, name in ((lora_adapter[0], "ncbi-disease-lora"), (lora_adapter[0], "bc5cdr-disease-lora"),
+                      (chem_adapter, "bc5cdr-chem-lora")):
         shutil.copytree(src, root / name)
         cfg_path = root / name / "adapter_config.json"
         cfg = json.loads(cfg_path.read_text())
@@ -73,8 +76,9 @@ def _same(a, b, tol=1e-5):
 
 def test_default_is_union(default_dir, monkeypatch, tmp_path):
     """openmed.tag(text) with $OPENMED_MODEL naming a default.json folder
-    tags with both adapters: each adapter's part equals tagging with that
-    adapter on the base explicitly, and both contribute."""
+    tags with all adapters: each adapter's part equals tagging with that
+    adapter on the base explicitly, and both labels contribute; the copy of
+    the Disease adapter adds nothing (same-label overlaps are one entity)."""
     monkeypatch.setenv("OPENMED_MODEL", default_dir)
     monkeypatch.setenv("OPENMED_CACHE", str(tmp_path / "cache"))
     texts = [TEXT, "Famotidine-associated delirium in a patient with renal failure."]
@@ -84,7 +88,10 @@ def test_default_is_union(default_dir, monkeypatch, tmp_path):
     base = os.path.join(default_dir, "openmed-small-bio")
     for i, text in enumerate(texts):
         parts = _by_adapter(got[i])
-        assert set(parts) == {"disease", "chemical"}, got[i]  # all words are grouped: both adapters speak
+        # All words are grouped: both labels speak. The copy's typed entities
+        # all tie with "disease"'s, so only its own O groups remain.
+        assert {"disease", "chemical"} <= set(parts) <= {"disease", "disease-cdr", "chemical"}, got[i]
+        assert all(e["entity_group"] == "O" for e in parts.get("disease-cdr", [])), got[i]
         for name, folder in (("disease", "ncbi-disease-lora"), ("chemical", "bc5cdr-chem-lora")):
             with openmed.load(os.path.join(default_dir, folder), base=base, backend="go", ignore_labels=[]) as t:
                 _same(parts[name], t.tag(text))
@@ -154,5 +161,5 @@ def test_readme_one_liner(tmp_path):
     assert isinstance(ents, list) and ents, "no entities in %r" % res.stdout
     for e in ents:
         assert e["entity_group"] in ("Disease", "Chemical"), e
-        assert e["adapter"] in ("disease", "chemical"), e
+        assert e["adapter"] in ("disease", "disease-cdr", "chemical"), e
         assert "Cisplatin-induced nephrotoxicity was observed."[e["start"]:e["end"]] == e["word"], e
