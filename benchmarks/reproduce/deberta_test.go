@@ -34,17 +34,18 @@ func TestGraphDeBERTa(t *testing.T) {
 	o.DeBERTa.Enabled = true
 	all, err = Graph(o)
 	require.NoError(t, err)
-	require.Len(t, all, 2+2+10*2*2+2+2*2*2) // encoders, lora-ship ×2, grid, DeBERTa
+	require.Len(t, all, 2+len(ShippedTaggers)+10*2*2+2+2*2*2) // encoders, lora-ship per shipped corpus, grid, DeBERTa
 	names := jobNames(all)
 	assert.Equal(t, []string{"pretrain", "randinit"}, names[:2])
+	d := 2 + len(ShippedTaggers) + 10*2*2 // the DeBERTa jobs start after the BERT ones
 	assert.Equal(t, []string{PretrainDeBERTaJob, RandInitDeBERTaJob, "NCBI-Disease/lora-pretrained-deberta", "NCBI-Disease/lora-random-deberta",
-		"NCBI-Disease/full-pretrained-deberta", "NCBI-Disease/full-random-deberta", "BC2GM/lora-pretrained-deberta"}, names[44:51])
-	for _, j := range all[44:] {
+		"NCBI-Disease/full-pretrained-deberta", "NCBI-Disease/full-random-deberta", "BC2GM/lora-pretrained-deberta"}, names[d:d+7])
+	for _, j := range all[d:] {
 		assert.Equal(t, dapt.ArchDeBERTaV3, j.Arch, j.Name)
 	}
-	assert.Equal(t, KindDeBERTaFineTune, all[46].Kind)
-	assert.Equal(t, []string{PretrainDeBERTaJob}, all[46].Deps)
-	assert.Equal(t, []string{RandInitDeBERTaJob}, all[47].Deps)
+	assert.Equal(t, KindDeBERTaFineTune, all[d+2].Kind)
+	assert.Equal(t, []string{PretrainDeBERTaJob}, all[d+2].Deps)
+	assert.Equal(t, []string{RandInitDeBERTaJob}, all[d+3].Deps)
 
 	o.Corpora = []string{"CLL"} // not a DeBERTa corpus: no DeBERTa job
 	js, err := Graph(o)

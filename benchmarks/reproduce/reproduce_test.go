@@ -165,6 +165,12 @@ func TestPipelineEndToEnd(t *testing.T) {
 
 	// Shipping: the F16 encoder (close to the F32 weights, usable as a base),
 	// its card, and the two adapters pointing at it.
+	// This grid has two of the shipped corpora: ship those two here (the
+	// real run has all ten; Ship refuses while one is missing).
+	require.ErrorContains(t, Ship(o, t.TempDir()), "BC5CDR-Disease")
+	saved := ShippedTaggers
+	ShippedTaggers = map[string]string{"NCBI-Disease": saved["NCBI-Disease"], "BC5CDR-Chem": saved["BC5CDR-Chem"]}
+	t.Cleanup(func() { ShippedTaggers = saved })
 	models := t.TempDir()
 	require.NoError(t, Ship(o, models))
 	enc := filepath.Join(models, EncoderName)
@@ -261,7 +267,7 @@ func TestGraphFilters(t *testing.T) {
 	o := DefaultOptions()
 	all, err := Graph(o)
 	require.NoError(t, err)
-	assert.Len(t, all, 2+2+10*2*2) // encoders, lora-ship for the two shipped corpora, grid
+	assert.Len(t, all, 2+3+10*2*2) // encoders, lora-ship for the three shipped corpora, grid
 	assert.Equal(t, []string{"pretrain", "randinit"}, names(all[:2]))
 
 	o.Corpora = []string{"NCBI-Disease"}
