@@ -31,12 +31,14 @@ type taggerConfig struct {
 	// folder's base name.
 	Adapters []string `json:"adapters"`
 	// Base is the base model of an adapter folder given as Model.
-	Base         string   `json:"base"`
-	Backend      string   `json:"backend"`
-	Device       string   `json:"device"`
-	Threads      int      `json:"threads"`
-	Aggregation  string   `json:"aggregation"`
-	Threshold    float32  `json:"threshold"`
+	Base        string  `json:"base"`
+	Backend     string  `json:"backend"`
+	Device      string  `json:"device"`
+	Threads     int     `json:"threads"`
+	Aggregation string  `json:"aggregation"`
+	Threshold   float32 `json:"threshold"`
+	// Overlap is tagger.ParseOverlap's spelling ("same-type", "any").
+	Overlap      string   `json:"overlap"`
 	IgnoreLabels []string `json:"ignore_labels"`
 	WindowLength int      `json:"window_length"`
 	Stride       int      `json:"stride"`
@@ -118,6 +120,13 @@ func taggerOptions(cfg taggerConfig) ([]tagger.Option, error) {
 			return nil, badInput("config_json: aggregation: %v", err)
 		}
 		opts = append(opts, tagger.WithAggregation(a))
+	}
+	if cfg.Overlap != "" {
+		v, err := tagger.ParseOverlap(cfg.Overlap)
+		if err != nil {
+			return nil, badInput("config_json: overlap: %v", err)
+		}
+		opts = append(opts, tagger.WithOverlap(v))
 	}
 	if cfg.Threads < 0 || cfg.BatchSize < 0 || cfg.WindowLength < 0 || cfg.Stride < 0 {
 		return nil, badInput("config_json: threads, batch_size, window_length and stride must be >= 0")

@@ -8,7 +8,7 @@ import (
 )
 
 func TestTaggerOptionsValidation(t *testing.T) {
-	_, err := taggerOptions(taggerConfig{Backend: "go", Device: "cpu", Aggregation: "first", Threads: 2, Threshold: 0.5})
+	_, err := taggerOptions(taggerConfig{Backend: "go", Device: "cpu", Aggregation: "first", Threads: 2, Threshold: 0.5, Overlap: "any"})
 	require.NoError(t, err)
 	for _, c := range []struct {
 		cfg  taggerConfig
@@ -18,6 +18,7 @@ func TestTaggerOptionsValidation(t *testing.T) {
 		{taggerConfig{Device: "gpu9"}, "device"},
 		{taggerConfig{Aggregation: "median"}, "aggregation"},
 		{taggerConfig{Threshold: 1.5}, "threshold"},
+		{taggerConfig{Overlap: "nested"}, "overlap"},
 		{taggerConfig{Threads: -1}, ">= 0"},
 	} {
 		_, err := taggerOptions(c.cfg)

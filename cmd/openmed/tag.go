@@ -25,6 +25,7 @@ type tagFlags struct {
 	text                                                               []string
 	inputs, adapters, ignore                                           []string
 	threshold                                                          float32
+	overlap                                                            string
 	window, stride, batch, threads                                     int
 	allAdapters, quiet                                                 bool
 }
@@ -76,6 +77,7 @@ Invalid UTF-8 is an error naming the document.`,
 	fl.StringVar(&f.aggregation, "aggregation", "simple", "none, simple, first, average or max (HF aggregation_strategy)")
 	fl.StringSliceVar(&f.ignore, "ignore-labels", []string{"O"}, "labels to drop (HF ignore_labels); --ignore-labels= keeps all")
 	fl.Float32Var(&f.threshold, "threshold", 0, "drop entities scoring below this")
+	fl.StringVar(&f.overlap, "overlap", "same-type", "with several adapters, overlapping entities collapse to the higher score: same-type (the union of types) or any (a flat list)")
 	fl.IntVar(&f.window, "window", 0, "window length in tokens, up to max_position_embeddings (0 = 256, capped at it)")
 	fl.IntVar(&f.stride, "stride", 50, "tokens shared by consecutive windows")
 	fl.IntVar(&f.batch, "batch-size", 32, "windows per model call")
@@ -123,6 +125,10 @@ func runTag(cmd *cobra.Command, f tagFlags) error {
 	if err != nil {
 		return err
 	}
+	overlap, err := tagger.ParseOverlap(f.overlap)
+	if err != nil {
+		return fmt.Errorf("--overlap: %w", err)
+	}
 	var ignore []string
 	for _, l := range f.ignore {
 		if l != "" {
@@ -131,7 +137,7 @@ func runTag(cmd *cobra.Command, f tagFlags) error {
 	}
 	tg, err := tagger.Open(f.model, tagger.WithBackend(backend), tagger.WithDevice(device), tagger.WithThreads(f.threads),
 		tagger.WithAggregation(agg), tagger.WithIgnoreLabels(ignore...), tagger.WithThreshold(f.threshold),
-		tagger.WithWindow(f.window, f.stride), tagger.WithBatchSize(f.batch), tagger.WithCacheDir(f.cache), tagger.WithBaseDir(f.base))
+		tagger.WithOverlap(overlap), tagger.WithWindow(f.window, f.stride), tagger.WithBatchSize(f.batch), tagger.WithCacheDir(f.cache), tagger.WithBaseDir(f.base))
 	if err != nil {
 		return err
 	}

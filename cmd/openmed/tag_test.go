@@ -295,6 +295,29 @@ func TestTagCommandDefault(t *testing.T) {
 	assert.Positive(t, count["chemical"])
 	assert.Equal(t, len(gd.Entities), count["disease"]+count["chemical"], "every entity names its adapter")
 
+	// --overlap any: a flat list — no two typed entities overlap, and every
+	// one of them is an entity of the same-type union.
+	flatOut, err := runTagCmd(t, "", text, "--format", "jsonl", "--overlap", "any")
+	require.NoError(t, err, flatOut)
+	typedOut, err := runTagCmd(t, "", text, "--format", "jsonl")
+	require.NoError(t, err, typedOut)
+	var fd, td struct {
+		Entities []map[string]any `json:"entities"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(flatOut), &fd), flatOut)
+	require.NoError(t, json.Unmarshal([]byte(typedOut), &td), typedOut)
+	require.NotEmpty(t, fd.Entities)
+	assert.LessOrEqual(t, len(fd.Entities), len(td.Entities))
+	for i, a := range fd.Entities {
+		assert.Contains(t, td.Entities, a, "flat entity %d is one of the union's", i)
+		for _, b := range fd.Entities[i+1:] {
+			assert.False(t, a["start"].(float64) < b["end"].(float64) && b["start"].(float64) < a["end"].(float64),
+				"flat entities overlap: %v and %v", a, b)
+		}
+	}
+	_, err = runTagCmd(t, "", text, "--overlap", "nested")
+	assert.ErrorContains(t, err, "--overlap")
+
 	t.Setenv("OPENMED_MODEL", "")
 	byModel, err := runTagCmd(t, "", "--model", root, text, "--format", "jsonl", "--ignore-labels=")
 	require.NoError(t, err, byModel)

@@ -50,6 +50,43 @@ func ParseBackend(s string) (BackendKind, error) {
 	return BackendAuto, fmt.Errorf("tagger: unknown backend %q (want auto, ort or go)", s)
 }
 
+// Overlap says how tagging with several adapters (WithAllAdapters, a
+// default tagger with tag_with "all") resolves entities whose spans overlap.
+type Overlap int
+
+const (
+	// OverlapSameType (the default) keeps the union of typed entities: only
+	// overlapping entities of the same type collapse into the higher-scoring
+	// one; a Chemical and a Disease over the same characters both stay.
+	OverlapSameType Overlap = iota
+	// OverlapAny gives a flat entity list (what CoNLL-style corpora and
+	// spaCy's doc.ents hold): overlapping typed entities of any types
+	// collapse into the higher-scoring one.
+	OverlapAny
+)
+
+// String is the CLI spelling ("same-type", "any").
+func (v Overlap) String() string {
+	switch v {
+	case OverlapSameType:
+		return "same-type"
+	case OverlapAny:
+		return "any"
+	}
+	return fmt.Sprintf("Overlap(%d)", int(v))
+}
+
+// ParseOverlap reads "same-type" (or "") and "any" (also "flat").
+func ParseOverlap(s string) (Overlap, error) {
+	switch s {
+	case "same-type", "":
+		return OverlapSameType, nil
+	case "any", "flat":
+		return OverlapAny, nil
+	}
+	return OverlapSameType, fmt.Errorf("tagger: unknown overlap policy %q (want same-type or any)", s)
+}
+
 // Options configure a Tagger. DefaultOptions holds the paper's and HF's
 // defaults; Option functions adjust them.
 type Options struct {
@@ -68,6 +105,9 @@ type Options struct {
 	IgnoreLabels []string
 	// Threshold drops entities scoring below it (default 0: keep all).
 	Threshold float32
+	// Overlap resolves overlapping entities from several adapters (default
+	// OverlapSameType).
+	Overlap Overlap
 	// WindowLen and Stride split long documents (OpenMed NER §3: 256 tokens
 	// with 50 overlap); WindowLen may go up to max_position_embeddings. 0
 	// means 256 capped at the model's max_position_embeddings (the stride
@@ -117,6 +157,10 @@ func WithIgnoreLabels(labels ...string) Option {
 // WithThreshold drops entities scoring below t.
 func WithThreshold(t float32) Option { return func(o *Options) { o.Threshold = t } }
 
+// WithOverlap sets how entities of several adapters that overlap are
+// resolved (see Overlap).
+func WithOverlap(v Overlap) Option { return func(o *Options) { o.Overlap = v } }
+
 // WithWindow sets the window length and stride (tokens, specials included).
 func WithWindow(length, stride int) Option {
 	return func(o *Options) { o.WindowLen, o.Stride = length, stride }
@@ -155,6 +199,9 @@ func (o *Options) validate(maxPos int) error {
 	}
 	if o.Threshold < 0 || o.Threshold > 1 {
 		return fmt.Errorf("tagger: threshold %g is not in [0, 1]", o.Threshold)
+	}
+	if o.Overlap != OverlapSameType && o.Overlap != OverlapAny {
+		return fmt.Errorf("tagger: unknown overlap policy %v", o.Overlap)
 	}
 	return nil
 }

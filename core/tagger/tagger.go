@@ -229,8 +229,8 @@ func WithAdapter(name string) TagOption {
 // WithAllAdapters tags with every adapter added by AddAdapter (the default
 // head when none was added) and returns the union of their entities, each
 // with Entity.Adapter set, sorted by offset. Where adapters that share a
-// label find overlapping spans of it, the higher-scoring entity is kept (see
-// unionEntities).
+// label find overlapping spans of it, the higher-scoring entity is kept;
+// WithOverlap(OverlapAny) does so across labels too (see unionEntities).
 func WithAllAdapters() TagOption { return func(c *tagConfig) { c.all = true } }
 
 // Tag tags one document. Empty or whitespace-only text gives no entities
@@ -274,7 +274,7 @@ func (t *Tagger) TagBatch(ctx context.Context, texts []string, opts ...TagOption
 	}
 	if len(heads) > 1 {
 		for i := range out {
-			out[i] = unionEntities(out[i])
+			out[i] = unionEntities(out[i], t.opts.Overlap)
 		}
 	}
 	for i := range out {

@@ -14,7 +14,10 @@ import (
 // both Disease); entities of different types never suppress each other, and
 // "O" groups (kept with empty ignore labels) are each adapter's own view and
 // all stay. The result is sorted by byte offset, then end, then label.
-func unionEntities(ents []Entity) []Entity {
+//
+// With OverlapAny the type does not matter: overlapping typed entities of
+// any types collapse into the higher-scoring one (a flat list).
+func unionEntities(ents []Entity, policy Overlap) []Entity {
 	order := make([]int, len(ents))
 	for i := range order {
 		order[i] = i
@@ -26,7 +29,8 @@ func unionEntities(ents []Entity) []Entity {
 		dup := false
 		typ := entityType(e.Label)
 		for _, k := range kept {
-			if typ != "O" && entityType(k.Label) == typ && k.StartByte < e.EndByte && e.StartByte < k.EndByte {
+			kt := entityType(k.Label)
+			if typ != "O" && kt != "O" && (kt == typ || policy == OverlapAny) && k.StartByte < e.EndByte && e.StartByte < k.EndByte {
 				dup = true
 				break
 			}

@@ -217,7 +217,9 @@ def load(model=None, adapters=None, backend="auto", device="cpu", threads=0, agg
     ``device`` "cpu" or "cuda"; ``aggregation`` HF's aggregation_strategy
     ("none", "simple", "first", "average", "max"); ``threshold`` drops
     entities scoring below it. Other options: ignore_labels, window_length,
-    stride, batch_size, cache_dir, ort_library.
+    stride, batch_size, cache_dir, ort_library, overlap ("same-type", the
+    default: with several adapters only same-type overlaps collapse to the
+    higher score; "any": across types too, a flat entity list).
     """
     cfg = {
         "model": os.fspath(model) if model is not None else "",

@@ -101,6 +101,14 @@ def test_default_is_union(default_dir, monkeypatch, tmp_path):
     # With the default ignore_labels (["O"]) only typed entities remain.
     typed = openmed.tag(TEXT, backend="go")
     assert all(e["entity_group"] in ("Disease", "Chemical") for e in typed)
+    # overlap="any": a flat list drawn from the union, no two entities overlapping.
+    flat = openmed.tag(TEXT, backend="go", overlap="any")
+    assert len(flat) <= len(typed) and all(e in typed for e in flat)
+    for i, a in enumerate(flat):
+        for b in flat[i + 1:]:
+            assert not (a["start"] < b["end"] and b["start"] < a["end"]), (a, b)
+    with pytest.raises(openmed.OpenMedError, match="overlap"):
+        openmed.tag(TEXT, backend="go", overlap="nested")
     # The same folder as an explicit model behaves the same.
     with openmed.load(default_dir, backend="go", ignore_labels=[]) as t:
         _same(t.tag(TEXT), one)
