@@ -2,7 +2,8 @@ package tagger
 
 import (
 	"sort"
-	"strings"
+
+	"github.com/openmed/openmed/core/scheme"
 )
 
 // unionEntities merges the entities several adapters found in one document:
@@ -52,11 +53,16 @@ func unionEntities(ents []Entity, policy Overlap) []Entity {
 	return kept
 }
 
-// entityType strips a BIO/BIOES position prefix ("B-", "I-", "E-", "S-",
-// "L-", "U-") from a label: "B-Disease" → "Disease", "O" → "O".
+// entityType is a label's entity type (scheme.ParseTag): "B-Disease" →
+// "Disease", "O" → "O"; a group label ("Disease") or a bare prefix is its
+// own type.
 func entityType(label string) string {
-	if len(label) > 2 && label[1] == '-' && strings.ContainsRune("BIESLU", rune(label[0])) {
-		return label[2:]
+	p, typ, ok := scheme.ParseTag(label)
+	switch {
+	case !ok || typ == "" && p != scheme.PrefixO:
+		return label
+	case p == scheme.PrefixO:
+		return "O"
 	}
-	return label
+	return typ
 }
