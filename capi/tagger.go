@@ -100,33 +100,24 @@ func (o *openTagger) tagOpts(opts tagOptions) ([]tagger.TagOption, error) {
 // taggerOptions turns the JSON config into tagger options.
 func taggerOptions(cfg taggerConfig) ([]tagger.Option, error) {
 	var opts []tagger.Option
-	if cfg.Backend != "" {
-		b, err := tagger.ParseBackend(cfg.Backend)
-		if err != nil {
-			return nil, badInput("config_json: backend: %v", err)
-		}
-		opts = append(opts, tagger.WithBackend(b))
+	enums := []struct {
+		field, value string
+		option       func(string) (tagger.Option, error)
+	}{
+		{"backend", cfg.Backend, enumOption(tagger.ParseBackend, tagger.WithBackend)},
+		{"device", cfg.Device, enumOption(tagger.ParseDevice, tagger.WithDevice)},
+		{"aggregation", cfg.Aggregation, enumOption(tagger.ParseAggregation, tagger.WithAggregation)},
+		{"overlap", cfg.Overlap, enumOption(tagger.ParseOverlap, tagger.WithOverlap)},
 	}
-	if cfg.Device != "" {
-		d, err := tagger.ParseDevice(cfg.Device)
-		if err != nil {
-			return nil, badInput("config_json: device: %v", err)
+	for _, e := range enums {
+		if e.value == "" {
+			continue
 		}
-		opts = append(opts, tagger.WithDevice(d))
-	}
-	if cfg.Aggregation != "" {
-		a, err := tagger.ParseAggregation(cfg.Aggregation)
+		o, err := e.option(e.value)
 		if err != nil {
-			return nil, badInput("config_json: aggregation: %v", err)
+			return nil, badInput("config_json: %s: %v", e.field, err)
 		}
-		opts = append(opts, tagger.WithAggregation(a))
-	}
-	if cfg.Overlap != "" {
-		v, err := tagger.ParseOverlap(cfg.Overlap)
-		if err != nil {
-			return nil, badInput("config_json: overlap: %v", err)
-		}
-		opts = append(opts, tagger.WithOverlap(v))
+		opts = append(opts, o)
 	}
 	if cfg.Threads < 0 || cfg.BatchSize < 0 || cfg.WindowLength < 0 || cfg.Stride < 0 {
 		return nil, badInput("config_json: threads, batch_size, window_length and stride must be >= 0")
@@ -159,6 +150,18 @@ func taggerOptions(cfg taggerConfig) ([]tagger.Option, error) {
 		opts = append(opts, tagger.WithORTLibrary(cfg.ORTLibrary))
 	}
 	return opts, nil
+}
+
+// enumOption turns a typed-enum parser and its functional option into one
+// function from the config string to the option.
+func enumOption[T any](parse func(string) (T, error), with func(T) tagger.Option) func(string) (tagger.Option, error) {
+	return func(s string) (tagger.Option, error) {
+		v, err := parse(s)
+		if err != nil {
+			return nil, err
+		}
+		return with(v), nil
+	}
 }
 
 // newOpenTagger opens the tagger and attaches the adapters.
