@@ -55,9 +55,24 @@ type runMetrics struct {
 	Epochs          int     `json:"epochs"`
 	BestEpoch       int     `json:"best_epoch"`
 	EarlyStopped    bool    `json:"early_stopped"`
+	Steps           int     `json:"steps"`
 	WallSeconds     float64 `json:"wall_time_s"`
 	TrainableParams int     `json:"trainable_params"`
 	TotalParams     int     `json:"total_params"`
+}
+
+// epochsCell is a run's epochs column: epochs run of those planned, the best
+// epoch, the optimiser steps taken (a small corpus stopped early may have
+// had too few to learn anything), early stopping and the time cap.
+func epochsCell(m runMetrics, st *JobState) string {
+	ep := fmt.Sprintf("%d/%d (best %d), %d steps", m.Epochs, st.Epochs, m.BestEpoch, m.Steps)
+	if m.EarlyStopped {
+		ep += ", early stop"
+	}
+	if st.CapReason != "" {
+		ep += fmt.Sprintf(", capped from %d", st.MaxEpochs)
+	}
+	return ep
 }
 
 func readJSON(path string, v any) (bool, error) {
@@ -138,13 +153,7 @@ func Table(o Options, paper map[string]PaperScore) (string, error) {
 			w("| %s | %s | %s | pending | | | | | | | %s | | | | %s |\n", j.Corpus, j.Method, j.Init, ps, state)
 			continue
 		}
-		ep := fmt.Sprintf("%d/%d (best %d)", m.Epochs, st.Epochs, m.BestEpoch)
-		if m.EarlyStopped {
-			ep += ", early stop"
-		}
-		if st.CapReason != "" {
-			ep += fmt.Sprintf(", capped from %d", st.MaxEpochs)
-		}
+		ep := epochsCell(m, st)
 		dev := ""
 		if m.Dev != nil {
 			dev = pct(m.Dev.Micro.F1)

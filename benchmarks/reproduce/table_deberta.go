@@ -108,13 +108,7 @@ func writeDeBERTa(b *strings.Builder, o Options) error {
 		if dm.Dev != nil {
 			dev = pct(dm.Dev.Micro.F1)
 		}
-		ep := fmt.Sprintf("%d/%d (best %d)", dm.Epochs, dst.Epochs, dm.BestEpoch)
-		if dm.EarlyStopped {
-			ep += ", early stop"
-		}
-		if dst.CapReason != "" {
-			ep += fmt.Sprintf(", capped from %d", dst.MaxEpochs)
-		}
+		ep := epochsCell(dm, dst)
 		w("| %s | %s | %s | %s | %s | %s | **%s** | %s | %s | %s | %s | %s | %.1f min | done |\n", j.Corpus, j.Method, j.Init, bertF1,
 			pct(dm.Test.Micro.Precision), pct(dm.Test.Micro.Recall), pct(dm.Test.Micro.F1), delta, p, bertDev, dev, ep, dm.WallSeconds/60)
 	}
