@@ -1,6 +1,6 @@
 /*
  * openmed.h — the stable C ABI of libopenmed (biomedical NER: tokenize,
- * evaluate, tag, train, merge, export).
+ * evaluate, tag, train, search, select, merge, export).
  *
  * Build the library with
  *     go build -buildmode=c-shared -o build/libopenmed.so ./capi
@@ -47,7 +47,7 @@ typedef enum openmed_status {
     OPENMED_NOT_AVAILABLE = 5  /* feature not available in this build yet */
 } openmed_status;
 
-/* Progress callback of long-running jobs (train, dapt). event_json is one
+/* Progress callback of long-running jobs (train, dapt, search). event_json is one
  * JSON object, valid only during the call (do not free it); user_data is the
  * pointer given to the job, passed back untouched. Return 0 to continue,
  * nonzero to cancel the job (it then returns OPENMED_CANCELLED). It may be
@@ -165,6 +165,59 @@ int openmed_train(uint64_t job, const char *config_json, openmed_progress_fn pro
  *   "held_out_blocks", "epochs", "steps", "wall_seconds", "files"}. */
 int openmed_dapt(uint64_t job, const char *config_json, openmed_progress_fn progress,
                  void *user_data, char **out_json, char **err);
+
+/* ---- jobs: hyper-parameter search, best-of-breed selection ---------------- */
+
+/* Tunes one backbone on one corpus the paper's way (§3.4): a TPE study
+ * (multivariate by default) over learning rate, batch size, weight decay,
+ * warm-up ratio, LoRA rank and LoRA dropout, each trial a training run with
+ * early stopping scored by dev micro-F1 and pruned by the median rule after
+ * any epoch (test never used by trials); then a final run with the best
+ * configuration, scored once on test. As `openmed search`; blocks until done;
+ * job and progress as openmed_train.
+ * config_json: every field of openmed_train's config_json ("dev" required;
+ *   "output_dir" is the search folder; "num_train_epochs" and
+ *   "early_stopping_patience" apply to each trial) plus
+ *   {"trials": 40, "workers": 1, "sampler": "tpe"|"tpe-univariate"|"random",
+ *    "seed": 0 (the sampler's and every run's), "space": [{"name", "kind":
+ *    "float"|"int"|"categorical", "low", "high", "step", "log", "choices"}]
+ *    (default: the paper's space, without the LoRA parameters for "full"),
+ *    "pruner": {"kind": "median"|"none", "median": {"n_startup_trials",
+ *    "n_warmup_steps", "interval_steps", "n_min_trials"}},
+ *    "keep_weights": false, "no_final": false}.
+ * Progress events: {"phase": "trial", "event": "started"|"reported"|
+ *   "finished", "trial", "attempt", "state": "running"|"complete"|"pruned"|
+ *   "failed", "params", "epoch", "score", "error", "total", "done",
+ *   "complete", "pruned", "failed", "running", "best_trial", "best",
+ *   "elapsed_seconds", "eta_seconds"}; each trial's trainer events as
+ *   openmed_train's plus "trial" (-1: the final run); {"phase": "warning"|
+ *   "log", "message"}. Events come one at a time, even with several workers.
+ * output_dir receives study/ (study.json, trials.jsonl), trials/<n>/,
+ * best.json and final/. *out_json: {"output_dir", "study_dir", "best_file",
+ *   "trials", "complete", "pruned", "failed", "best_trial", "best_dev_f1",
+ *   "best_params", "config" (the final run's training_args), "final":
+ *   {"output_dir", "dev_f1", "test_f1", "metrics" (its metrics.json), "run"
+ *   (openmed_train's result, null when an earlier call ran it)} | null}.
+ * A cancelled search returns OPENMED_CANCELLED and keeps its finished
+ * trials; calling again with the same config resumes it (finished trials
+ * are never repeated). Another study's settings in output_dir are
+ * OPENMED_BAD_INPUT; a missing input file OPENMED_NOT_FOUND. */
+int openmed_search(uint64_t job, const char *config_json, openmed_progress_fn progress,
+                   void *user_data, char **out_json, char **err);
+
+/* Best-of-breed selection (§3.5): the run with the highest dev micro-F1
+ * wins; with two or more runs the winner is tested against the runner-up on
+ * test by paired approximate randomization, with bootstrap intervals (§4.1).
+ * As `openmed select`. config_json: {"runs": ["dir", ..] (trainer output
+ *   folders with metrics.json and test_predictions.tsv), "gold": "test.tsv"
+ *   (default: the winner's training_args.json test file), "corpus": "name",
+ *   "shuffles": 10000, "resamples": 10000, "confidence": 0.95, "seed": 0}.
+ * *out_json: {"corpus", "gold", "runs": [{"dir", "dev_f1", "test_f1"}, ..]
+ *   (best first), "winner", "runner_up", "test": {"f1_a", "f1_b", "diff",
+ *   "p_value", "exceed", "shuffles", "seed"}, "ci_winner", "ci_runner_up",
+ *   "ci_diff": {"estimate", "lower", "upper", "level", "resamples", "seed"}}
+ *   (runner_up, test and the intervals absent with one run). */
+int openmed_select(const char *config_json, char **out_json, char **err);
 
 /* ---- merge / export ------------------------------------------------------ */
 

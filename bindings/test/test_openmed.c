@@ -375,6 +375,187 @@ static void test_train(const char *dir) {
     expect_status("train unknown field", st, OPENMED_BAD_INPUT, err, "bogus");
 }
 
+/* ---- hyper-parameter search on the tiny base of test_train ---- */
+
+struct search_state {
+    int started, finished, trial_train, final_train, stop_on_finished;
+};
+
+static int on_search(const char *event_json, void *user) {
+    struct search_state *ss = user;
+    if (strstr(event_json, "\"phase\":\"trial\"")) {
+        if (strstr(event_json, "\"event\":\"started\"")) ss->started++;
+        if (strstr(event_json, "\"event\":\"finished\"")) {
+            ss->finished++;
+            return ss->stop_on_finished; /* nonzero: cancel after this trial */
+        }
+    } else if (strstr(event_json, "\"phase\":\"train\"")) {
+        if (strstr(event_json, "\"trial\":-1")) ss->final_train++;
+        else ss->trial_train++;
+    }
+    return 0;
+}
+
+static int file_exists(const char *dir, const char *name) {
+    char path[4096];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &sb) == 0;
+}
+
+static void test_search(const char *dir) {
+    char req[16384], out_dir[1024], *out = NULL, *err = NULL;
+    snprintf(out_dir, sizeof out_dir, "%s/search", dir);
+    snprintf(req, sizeof req,
+             "{\"base\":\"%s/base\",\"train\":\"%s/train.tsv\",\"dev\":\"%s/train.tsv\",\"test\":\"%s/train.tsv\","
+             "\"output_dir\":\"%s\",\"method\":\"full\",\"num_train_epochs\":1,\"max_length\":32,\"stride\":8,"
+             "\"trials\":2,\"seed\":3,\"sampler\":\"random\","
+             "\"space\":[{\"name\":\"learning_rate\",\"kind\":\"float\",\"low\":0.001,\"high\":0.01,\"log\":true}]}",
+             dir, dir, dir, dir, out_dir);
+
+    /* the callback cancels after the first trial: the study keeps it */
+    struct search_state ss = {0, 0, 0, 0, 1};
+    int st = openmed_search(0, req, on_search, &ss, &out, &err);
+    expect_status("search cancelled by callback", st, OPENMED_CANCELLED, err, "resume");
+    CHECK(out == NULL, "search: out set on cancel");
+    CHECK(ss.started == 1 && ss.finished == 1, "cancelled search: %d started, %d finished", ss.started, ss.finished);
+    CHECK(ss.trial_train > 0, "no trainer events from the trial");
+    CHECK(file_exists(out_dir, "study/trials.jsonl") && file_exists(out_dir, "trials/0/params.json"),
+          "no study files in %s", out_dir);
+    CHECK(!file_exists(out_dir, "trials/1"), "trial 1 ran after the cancel");
+
+    /* the same call resumes: only trial 1 runs, then the final run */
+    memset(&ss, 0, sizeof ss);
+    st = openmed_search(0, req, on_search, &ss, &out, &err);
+    expect_status("search resumed", st, OPENMED_OK, err, NULL);
+    CHECK(ss.started == 1 && ss.finished == 1, "resumed search: %d started, %d finished", ss.started, ss.finished);
+    CHECK(ss.final_train > 0, "no trainer events from the final run");
+    if (out) {
+        CHECK(strstr(out, "\"trials\":2,") != NULL, "search result trials: %.400s", out);
+        CHECK(strstr(out, "\"best_params\":{\"learning_rate\":") != NULL, "search result params: %.400s", out);
+        CHECK(strstr(out, "\"final\":{\"output_dir\":") != NULL && strstr(out, "\"test_f1\":") != NULL,
+              "search result final: %.600s", out);
+        openmed_free(out);
+        out = NULL;
+    }
+    CHECK(file_exists(out_dir, "best.json") && file_exists(out_dir, "final/metrics.json") &&
+              file_exists(out_dir, "final/test_predictions.tsv"),
+          "no best.json / final run in %s", out_dir);
+
+    /* once more: nothing left to run */
+    memset(&ss, 0, sizeof ss);
+    st = openmed_search(0, req, on_search, &ss, &out, &err);
+    expect_status("search finished", st, OPENMED_OK, err, NULL);
+    CHECK(ss.started == 0 && ss.final_train == 0, "finished search ran again: %d trials, %d final events",
+          ss.started, ss.final_train);
+    if (out) {
+        CHECK(strstr(out, "\"trials\":2,") != NULL && strstr(out, "\"run\":null") != NULL,
+              "finished search result: %.600s", out);
+        openmed_free(out);
+        out = NULL;
+    }
+
+    /* bad input: the error names the field */
+    char *seed = strstr(req, "\"seed\":3");
+    if (seed) {
+        seed[7] = '4';
+        st = openmed_search(0, req, NULL, NULL, &out, &err);
+        expect_status("search with another seed on the same folder", st, OPENMED_BAD_INPUT, err, "output_dir");
+        seed[7] = '3';
+    }
+    st = openmed_search(0, NULL, NULL, NULL, &out, &err);
+    expect_status("search NULL config", st, OPENMED_BAD_INPUT, err, "config_json is NULL");
+    st = openmed_search(0, "{\"base\":\"x\",\"train\":\"y\",\"output_dir\":\"z\"}", NULL, NULL, &out, &err);
+    expect_status("search without dev", st, OPENMED_BAD_INPUT, err, "\"dev\" is required");
+    st = openmed_search(0, "{\"base\":\"x\",\"train\":\"y\",\"dev\":\"y\",\"output_dir\":\"z\",\"trials\":0}", NULL, NULL,
+                        &out, &err);
+    expect_status("search zero trials", st, OPENMED_BAD_INPUT, err, "trials");
+    st = openmed_search(0,
+                        "{\"base\":\"x\",\"train\":\"y\",\"dev\":\"y\",\"output_dir\":\"z\","
+                        "\"space\":[{\"name\":\"momentum\",\"kind\":\"float\",\"low\":0,\"high\":1}]}",
+                        NULL, NULL, &out, &err);
+    expect_status("search bad space", st, OPENMED_BAD_INPUT, err, "momentum");
+    st = openmed_search(0, "{\"base\":\"x\",\"train\":\"y\",\"dev\":\"y\",\"output_dir\":\"z\",\"bogus\":1}", NULL, NULL,
+                        &out, &err);
+    expect_status("search unknown field", st, OPENMED_BAD_INPUT, err, "bogus");
+    snprintf(req, sizeof req,
+             "{\"base\":\"%s/base\",\"train\":\"%s/missing.tsv\",\"dev\":\"%s/train.tsv\",\"output_dir\":\"%s/s2\"}",
+             dir, dir, dir, dir);
+    st = openmed_search(0, req, NULL, NULL, &out, &err);
+    expect_status("search missing train file", st, OPENMED_NOT_FOUND, err, "missing.tsv");
+    st = openmed_search(0, "{}", NULL, NULL, NULL, &err);
+    expect_status("search NULL out", st, OPENMED_BAD_INPUT, err, "out_json is NULL");
+    CHECK(out == NULL, "search: out set on failure");
+}
+
+/* ---- best-of-breed selection on hand-made runs ---- */
+
+/* write_run writes dir/metrics.json (dev micro-F1 dev_f1) and
+ * dir/test_predictions.tsv: gold's tokens with gold's tags, or all O. */
+static int write_run(const char *dir, const char *gold, double dev_f1, int all_o) {
+    char path[4096], line[4096];
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/metrics.json", dir);
+    FILE *m = fopen(path, "w");
+    if (!m) return -1;
+    fprintf(m, "{\"dev\":{\"micro\":{\"precision\":%g,\"recall\":%g,\"f1\":%g}}}\n", dev_f1, dev_f1, dev_f1);
+    fclose(m);
+    snprintf(path, sizeof path, "%s/test_predictions.tsv", dir);
+    FILE *in = fopen(gold, "r"), *out = fopen(path, "w");
+    if (!in || !out) return -1;
+    while (fgets(line, sizeof line, in)) {
+        char *tab = strchr(line, '\t');
+        if (all_o && tab) strcpy(tab, "\tO\n");
+        fputs(line, out);
+    }
+    fclose(in);
+    fclose(out);
+    return 0;
+}
+
+static void test_select(const char *dir) {
+    char src[1024], gold[1024], a[1024], b[1024], req[8192], *out = NULL, *err = NULL;
+    snprintf(src, sizeof src, "%s/data/NCBI-Disease/test.tsv", shared_dir);
+    snprintf(gold, sizeof gold, "%s/gold.tsv", dir);
+    snprintf(a, sizeof a, "%s/run_a", dir);
+    snprintf(b, sizeof b, "%s/run_b", dir);
+    CHECK(copy_sentences(src, gold, NULL, 60) == 0, "writing the gold file");
+    CHECK(write_run(a, gold, 0.8, 0) == 0 && write_run(b, gold, 0.3, 1) == 0, "writing the runs");
+    snprintf(req, sizeof req,
+             "{\"runs\":[\"%s\",\"%s\"],\"gold\":\"%s\",\"corpus\":\"ncbi\",\"shuffles\":500,\"resamples\":200,\"seed\":1}",
+             b, a, gold);
+    int st = openmed_select(req, &out, &err);
+    expect_status("select", st, OPENMED_OK, err, NULL);
+    if (out) {
+        char want[1200];
+        snprintf(want, sizeof want, "\"winner\":{\"dir\":\"%s\",\"dev_f1\":0.8", a);
+        CHECK(strstr(out, want) != NULL, "select winner: %.600s", out);
+        CHECK(strstr(out, "\"corpus\":\"ncbi\"") != NULL, "select corpus: %.300s", out);
+        const char *pv = strstr(out, "\"p_value\":");
+        CHECK(pv != NULL, "select: no p_value in %.600s", out);
+        if (pv) {
+            double p = strtod(pv + strlen("\"p_value\":"), NULL);
+            CHECK(p > 0 && p < 0.05, "select p_value %g: perfect vs all-O should differ", p);
+        }
+        openmed_free(out);
+        out = NULL;
+    }
+    st = openmed_select("{}", &out, &err);
+    expect_status("select without runs", st, OPENMED_BAD_INPUT, err, "runs");
+    st = openmed_select(NULL, &out, &err);
+    expect_status("select NULL config", st, OPENMED_BAD_INPUT, err, "config_json is NULL");
+    snprintf(req, sizeof req, "{\"runs\":[\"%s\"],\"bogus\":1}", a);
+    st = openmed_select(req, &out, &err);
+    expect_status("select unknown field", st, OPENMED_BAD_INPUT, err, "bogus");
+    snprintf(req, sizeof req, "{\"runs\":[\"%s\",\"%s\"],\"gold\":\"%s\",\"confidence\":2}", a, b, gold);
+    st = openmed_select(req, &out, &err);
+    expect_status("select bad confidence", st, OPENMED_BAD_INPUT, err, "confidence");
+    snprintf(req, sizeof req, "{\"runs\":[\"%s\",\"%s/nope\"],\"gold\":\"%s\"}", a, dir, gold);
+    st = openmed_select(req, &out, &err);
+    expect_status("select missing run", st, OPENMED_NOT_FOUND, err, "nope");
+    CHECK(out == NULL, "select: out set on failure");
+}
+
 /* ---- tagging: handle errors (tagging itself once core/tagger lands) ---- */
 static void test_tag_errors(void) {
     char *out = NULL, *err = NULL;
@@ -422,6 +603,8 @@ static void test_export(void) {
     if (err) openmed_free(err);
     char cmd[8300];
     test_train(dir);
+    test_search(dir);
+    test_select(dir);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0, "cleanup");
 }

@@ -8,6 +8,7 @@ Python dependencies)::
     openmed.evaluate(gold="gold.tsv", pred="pred.tsv")
     with openmed.load("model_dir") as tagger:
         tagger.tag("BRCA1 mutations cause breast cancer.")
+    openmed.search("encoder", "train.tsv", "devel.tsv", "study_dir", test="test.tsv", trials=40)
 
 Errors raise OpenMedError subclasses carrying the Go message. The library is
 found through OPENMED_LIB, then the package folder, then <repo>/build/.
@@ -22,6 +23,8 @@ from .api import (
     export_onnx,
     load,
     merge,
+    search,
+    select,
     tag,
     tokenize,
     train,
@@ -51,6 +54,8 @@ __all__ = [
     "library_path",
     "load",
     "merge",
+    "search",
+    "select",
     "tag",
     "tokenize",
     "train",

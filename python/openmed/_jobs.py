@@ -1,4 +1,4 @@
-"""Running cancellable jobs (train, dapt) in a worker thread.
+"""Running cancellable jobs (train, dapt, search) in a worker thread.
 
 The C call blocks, so it runs in a worker thread while the calling thread
 waits in short joins: a KeyboardInterrupt (Ctrl-C) there cancels the job
@@ -50,7 +50,7 @@ def run_interruptible(work, cancel, poll=0.1):
 
 
 def run_job(export, config, callback=None):
-    """Run a job export (``openmed_train``/``openmed_dapt``) with ``config``
+    """Run a job export (``openmed_train``/``openmed_dapt``/``openmed_search``) with ``config``
     (a dict sent as JSON) and an optional progress ``callback(event: dict)``.
 
     The callback runs on a library thread; returning True from it, or raising,

@@ -86,6 +86,8 @@ _PROTOS = {
     "openmed_job_close": (ctypes.c_int, [_U64, _PPCHAR]),
     "openmed_train": (ctypes.c_int, [_U64, _CHARP, PROGRESS_FN, ctypes.c_void_p, _PPCHAR, _PPCHAR]),
     "openmed_dapt": (ctypes.c_int, [_U64, _CHARP, PROGRESS_FN, ctypes.c_void_p, _PPCHAR, _PPCHAR]),
+    "openmed_search": (ctypes.c_int, [_U64, _CHARP, PROGRESS_FN, ctypes.c_void_p, _PPCHAR, _PPCHAR]),
+    "openmed_select": (ctypes.c_int, [_CHARP, _PPCHAR, _PPCHAR]),
     "openmed_merge": (ctypes.c_int, [_CHARP, _PPCHAR, _PPCHAR]),
     "openmed_export_onnx": (ctypes.c_int, [_CHARP, _PPCHAR, _PPCHAR]),
 }

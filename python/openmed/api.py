@@ -10,7 +10,7 @@ import threading
 
 from . import _lib
 from ._jobs import run_job
-from .errors import BadInputError
+from .errors import BadInputError, NotFoundError
 
 # ---------------------------------------------------------------- helpers
 
@@ -327,6 +327,90 @@ def dapt(text, output, base=None, tokenizer=None, scratch=None, lora=False, epoc
         cfg["from_scratch"] = True
         cfg["scratch"] = dict(scratch)
     return _run_training("openmed_dapt", cfg, epochs, lr, batch_size, options, callback)
+
+
+# ---------------------------------------------------------------- search / select
+
+
+def _space(space):
+    """A search space for openmed_search: a list of parameter dicts (sent
+    as is; the library checks it), or the path of a JSON file holding one
+    (as ``openmed search --space``)."""
+    if isinstance(space, (str, os.PathLike)):
+        path = os.fspath(space)
+        try:
+            with open(path, encoding="utf-8") as f:
+                return json.load(f)
+        except FileNotFoundError as e:
+            raise NotFoundError("space: %s: %s" % (path, e.strerror or e)) from None
+        except OSError as e:
+            raise BadInputError("space: %s: %s" % (path, e.strerror or e)) from None
+        except ValueError as e:
+            raise BadInputError("space: %s: not JSON: %s" % (path, e)) from None
+    return space
+
+
+def search(base, train, dev, output, test=None, trials=40, workers=1, sampler="tpe", seed=0, space=None,
+           lora=True, epochs=None, callback=None, **options):
+    """Hyper-parameter search the paper's way (§3.4, as ``openmed search``):
+    a ``trials``-trial TPE study over learning rate, batch size, weight decay,
+    warm-up ratio, LoRA rank and LoRA dropout, each trial a train() run of
+    ``base`` on ``train`` with early stopping, scored by dev micro-F1 and
+    pruned by the median rule after any epoch (``test`` is never used by the
+    trials); then a final run with the best configuration in
+    ``output/final``, scored once on ``test``.
+
+    ``sampler`` is "tpe" (multivariate), "tpe-univariate" or "random";
+    ``seed`` seeds the sampler and every run. ``space`` is a list of
+    parameter dicts ``{"name", "kind": "float"|"int"|"categorical", "low",
+    "high", "step", "log", "choices"}`` or a JSON file of one (None: the
+    paper's space; with ``lora=False`` without the LoRA parameters).
+    ``epochs`` caps each trial. Extra keyword ``options`` are train()'s
+    (Hugging Face TrainingArguments names, e.g. ``max_length=256``) or the
+    search's: ``keep_weights``, ``no_final``, ``pruner`` ({"kind": "median"
+    | "none", "median": {"n_startup_trials", ...}}).
+    ``callback(event: dict)`` receives each trial's events (``phase``
+    "trial": ``event`` started / reported / finished, ``state``, ``params``,
+    ``score``, study counts) and its trainer's events (with ``trial``; -1 for
+    the final run); returning True stops. Ctrl-C cancels cleanly and
+    re-raises KeyboardInterrupt. Finished trials stay in ``output/study``:
+    the same call again resumes the search without repeating them.
+    Returns {"trials", "complete", "pruned", "failed", "best_trial",
+    "best_dev_f1", "best_params", "config", "final": {"output_dir",
+    "dev_f1", "test_f1", "metrics", "run"}, "output_dir", ...}.
+    """
+    cfg = {"base": os.fspath(base), "train": os.fspath(train), "dev": os.fspath(dev),
+           "output_dir": os.fspath(output), "method": "lora" if lora else "full",
+           "trials": int(trials), "workers": int(workers), "sampler": sampler, "seed": int(seed)}
+    if test is not None:
+        cfg["test"] = os.fspath(test)
+    if space is not None:
+        cfg["space"] = _space(space)
+    return _run_training("openmed_search", cfg, epochs, None, None, options, callback)
+
+
+def select(runs, gold=None, corpus=None, shuffles=None, resamples=None, confidence=None, seed=None):
+    """Best-of-breed selection (§3.5, as ``openmed select``): among finished
+    runs of one corpus (train() output folders or a search's ``final``, each
+    with metrics.json and test_predictions.tsv) the highest dev micro-F1
+    wins; the winner is then tested against the runner-up on ``gold`` (the
+    test file; None: the winner's training_args.json test) with paired
+    approximate randomization and bootstrap confidence intervals (§4.1).
+
+    None keeps the library's defaults (10 000 shuffles and resamples, 95%
+    intervals, seed 0). Returns {"runs" (best first), "winner",
+    "runner_up", "test": {"f1_a", "f1_b", "diff", "p_value", ...},
+    "ci_winner", "ci_runner_up", "ci_diff", "gold", "corpus"}.
+    """
+    req = {"runs": _paths(runs)}
+    for key, val in (("gold", gold), ("corpus", corpus)):
+        if val is not None:
+            req[key] = os.fspath(val)
+    for key, val, kind in (("shuffles", shuffles, int), ("resamples", resamples, int),
+                           ("confidence", confidence, float), ("seed", seed, int)):
+        if val is not None:
+            req[key] = kind(val)
+    return _request("openmed_select", req=req)
 
 
 # ---------------------------------------------------------------- merge / export
