@@ -67,7 +67,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	if sum.Best == nil {
-		return nil, fmt.Errorf("search: %s: no trial completed (%d pruned, %d failed)", st.Dir(), sum.Pruned, sum.Failed)
+		return nil, fmt.Errorf("search: %s: no trial completed (%d pruned, %d failed)%s", st.Dir(), sum.Pruned, sum.Failed, firstFailure(st))
 	}
 	cfg, err := Apply(o.Train, sum.Best.Params)
 	if err != nil {
@@ -179,3 +179,19 @@ func optimize(ctx context.Context, st *hpo.Study, o Options) (hpo.Summary, error
 // pollInterval is how often a finished worker re-reads the study while other
 // processes' trials run.
 const pollInterval = 500 * time.Millisecond
+
+// firstFailure is ": trial N failed: <error>" for the study's first failed trial,
+// so an error that fails every trial (a bad file, a vocabulary mismatch) is
+// reported where the search stops, or "" when no trial failed.
+func firstFailure(st *hpo.Study) string {
+	trials, err := st.Trials()
+	if err != nil {
+		return ""
+	}
+	for _, t := range trials {
+		if t.State == hpo.StateFailed && t.Error != "" {
+			return fmt.Sprintf(": trial %d failed: %s", t.Number, t.Error)
+		}
+	}
+	return ""
+}

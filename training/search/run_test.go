@@ -172,3 +172,17 @@ func TestFinalRunResumes(t *testing.T) {
 	assert.Equal(t, r2.Best.Final.DevF1, res.Best.Final.DevF1)
 	assert.Equal(t, *r2.Best.Final.TestF1, *res.Best.Final.TestF1)
 }
+
+// A problem that fails every trial (here a dev tag the training file never
+// uses) is reported where the search stops, not only in trials.jsonl.
+func TestSearchReportsFirstFailure(t *testing.T) {
+	dir := t.TempDir()
+	o := tinySetup(t, dir, 2)
+	o.Train.Dev = filepath.Join(dir, "devel-bad.tsv")
+	require.NoError(t, os.WriteFile(o.Train.Dev, []byte("fever\tO\n\nmalaria\tB-Parasite\n\n"), 0o644))
+	_, err := Run(context.Background(), o)
+	require.Error(t, err)
+	require.ErrorContains(t, err, "no trial completed (0 pruned, 2 failed)")
+	require.ErrorContains(t, err, "trial 0 failed")
+	require.ErrorContains(t, err, "B-Parasite")
+}

@@ -163,7 +163,7 @@ func trainingTest(dir string) (string, error) {
 	p := filepath.Join(dir, "training_args.json")
 	b, err := os.ReadFile(p)
 	if err != nil {
-		return "", fmt.Errorf("search: select: no --gold and %w", err)
+		return "", fmt.Errorf("search: select: no gold file given (--gold, Python gold=) and %w", err)
 	}
 	var args struct {
 		Test string `json:"test"`
@@ -172,7 +172,7 @@ func trainingTest(dir string) (string, error) {
 		return "", fmt.Errorf("search: %s: %w", p, err)
 	}
 	if args.Test == "" {
-		return "", fmt.Errorf("search: select: no --gold and %s has no \"test\" file", p)
+		return "", fmt.Errorf("search: select: no gold file given (--gold, Python gold=) and %s has no \"test\" file", p)
 	}
 	return args.Test, nil
 }
