@@ -192,6 +192,11 @@ func Table(o Options, paper map[string]PaperScore) (string, error) {
 			w("- %s %s: pending.\n", c, meth)
 		}
 	}
+	tally, err := tallySection(o, sig)
+	if err != nil {
+		return "", err
+	}
+	w("%s", tally)
 	if err := writeCurve(&b, o); err != nil {
 		return "", err
 	}
@@ -302,4 +307,81 @@ func WriteTable(path, md string) error {
 		return err
 	}
 	return checkpoint.WriteFileAtomic(path, []byte(md))
+}
+
+// tallySection counts, over every corpus whose pair of runs is done, how
+// often one side of a comparison wins on test micro-F1 and how often the
+// paired approximate-randomization test finds the difference significant:
+// pre-trained vs random initialisation per method, and LoRA vs full
+// fine-tuning per initialisation.
+func tallySection(o Options, sig *significance) (string, error) {
+	var b strings.Builder
+	b.WriteString("\n### Over all corpora (test micro-F1)\n\n")
+	type cmp struct {
+		label, winA, winB string
+		axis              Axis
+		fixed             func(c string) Job
+	}
+	var cmps []cmp
+	for _, m := range o.Methods {
+		m := m
+		cmps = append(cmps, cmp{fmt.Sprintf("%s: pre-trained vs random init", m), "pre-trained", "random init", AxisInit,
+			func(c string) Job {
+				return Job{Name: FineTuneName(c, m, InitPretrained), Kind: KindFineTune, Corpus: c, Method: m, Init: InitPretrained}
+			}})
+	}
+	if contains(o.Methods, "lora") && contains(o.Methods, "full") {
+		for _, in := range o.Inits {
+			in := in
+			cmps = append(cmps, cmp{fmt.Sprintf("%s init: LoRA vs full fine-tuning", in), "LoRA", "full", AxisMethod,
+				func(c string) Job {
+					return Job{Name: FineTuneName(c, "lora", in), Kind: KindFineTune, Corpus: c, Method: "lora", Init: in}
+				}})
+		}
+	}
+	for _, c := range cmps {
+		var n, aWins, aSig, bSig, ties int
+		var bWon []string
+		for _, corpus := range Corpora {
+			if len(o.Corpora) > 0 && !contains(o.Corpora, corpus) {
+				continue
+			}
+			t, err := sig.Test(c.fixed(corpus), c.axis)
+			if err != nil {
+				return "", err
+			}
+			if t.Result == nil {
+				continue
+			}
+			n++
+			significant := t.Result.PValue < SigAlpha
+			if t.Result.Diff > 0 {
+				aWins++
+				if significant {
+					aSig++
+				}
+			} else if t.Result.Diff == 0 {
+				ties++
+			} else {
+				bWon = append(bWon, corpus)
+				if significant {
+					bSig++
+				}
+			}
+		}
+		if n == 0 {
+			fmt.Fprintf(&b, "- %s: no corpus has both runs yet.\n", c.label)
+			continue
+		}
+		fmt.Fprintf(&b, "- %s: %s higher on %d of %d corpora (significant at %.2f on %d); %s higher on %d (significant on %d)",
+			c.label, c.winA, aWins, n, SigAlpha, aSig, c.winB, len(bWon), bSig)
+		if len(bWon) > 0 {
+			fmt.Fprintf(&b, ": %s", strings.Join(bWon, ", "))
+		}
+		if ties > 0 {
+			fmt.Fprintf(&b, "; equal on %d", ties)
+		}
+		b.WriteString(".\n")
+	}
+	return b.String(), nil
 }

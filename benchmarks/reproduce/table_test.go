@@ -154,6 +154,11 @@ func TestSignificanceClearlyBetter(t *testing.T) {
 	assert.Equal(t, "1.0000", pvr, "full: pre-trained and random predict the same")
 	assert.Contains(t, md, "NCBI-Disease lora: pre-trained 50.00 vs random init 50.00")
 	assert.Contains(t, md, "On test: 100.00 vs 50.00 micro-F1, approximate randomization p = 0.0001 (significant at 0.05).")
+	// The all-corpora tally (one corpus here): LoRA pre-trained wins both of
+	// its comparisons; full pre-trained vs random is a tie.
+	assert.Contains(t, md, "- lora: pre-trained vs random init: pre-trained higher on 1 of 1 corpora (significant at 0.05 on 1); random init higher on 0 (significant on 0).")
+	assert.Contains(t, md, "- full: pre-trained vs random init: pre-trained higher on 0 of 1 corpora (significant at 0.05 on 0); random init higher on 0 (significant on 0); equal on 1.")
+	assert.Contains(t, md, "- pretrained init: LoRA vs full fine-tuning: LoRA higher on 1 of 1 corpora (significant at 0.05 on 1)")
 	md2, err := Table(o, nil)
 	require.NoError(t, err)
 	assert.Equal(t, md, md2)
