@@ -128,9 +128,6 @@ func runSearch(j *job, config string, sink progressSink) (any, error) {
 	if err := checkSearchInputs(o.Train); err != nil {
 		return nil, err
 	}
-	if err := checkStudyConfig(o); err != nil {
-		return nil, err
-	}
 	var mu sync.Mutex // trials of several workers report concurrently
 	emit := func(v any) {
 		mu.Lock()
@@ -146,12 +143,24 @@ func runSearch(j *job, config string, sink progressSink) (any, error) {
 	o.Log = func(msg string) { emit(warningEvent{Phase: "log", Message: msg}) }
 	res, err := search.Run(j.ctx, o)
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return nil, fmt.Errorf("search interrupted (finished trials are kept; call again with the same output_dir to resume): %w", err)
-		}
-		return nil, err
+		return nil, searchError(o, err)
 	}
 	return toSearchResult(o, res)
+}
+
+// searchError classifies search.Run's error for the ABI: a cancelled search
+// says how to resume it (StatusCancelled); a folder holding a study with
+// other settings (hpo.ErrConfigMismatch) is the caller's input, so
+// StatusBadInput naming output_dir, not an internal failure.
+func searchError(o search.Options, err error) error {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("search interrupted (finished trials are kept; call again with the same output_dir to resume): %w", err)
+	case errors.Is(err, hpo.ErrConfigMismatch):
+		return badInput("config_json: output_dir %s holds a study with another space, sampler, seed or pruner; "+
+			"resume it with the same settings or use another output_dir: %v", o.Dir, err)
+	}
+	return err
 }
 
 func toSearchResult(o search.Options, res *search.Result) (*searchResult, error) {

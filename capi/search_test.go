@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -114,15 +115,17 @@ func TestSearchInputsAndStudyChecks(t *testing.T) {
 	assert.ErrorContains(t, err, "missing-test.tsv")
 	o.Train.Test = ""
 
-	require.NoError(t, checkStudyConfig(o), "no study yet")
 	_, err = hpo.Create(filepath.Join(o.Dir, search.StudyDir), o.Study)
-	require.NoError(t, err)
-	require.NoError(t, checkStudyConfig(o), "the same study resumes")
+	require.NoError(t, err, "no study yet")
+	_, err = hpo.Create(filepath.Join(o.Dir, search.StudyDir), o.Study)
+	require.NoError(t, err, "the same study resumes")
 	o2, err := parseSearchConfig(strings.Replace(cfg, `"trials":2`, `"trials":2,"seed":5`, 1))
 	require.NoError(t, err)
-	err = checkStudyConfig(o2)
+	_, err = search.Run(context.Background(), o2) // refused before any trial runs
+	err = searchError(o2, err)
 	assert.Equal(t, StatusBadInput, statusOf(err))
 	assert.ErrorContains(t, err, "output_dir")
+	assert.Equal(t, StatusCancelled, statusOf(searchError(o, context.Canceled)))
 }
 
 func TestTrialEventJSON(t *testing.T) {

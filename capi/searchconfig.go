@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
-	"runtime"
 
 	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/hpo"
@@ -105,10 +103,9 @@ func parseSearchConfig(cfgJSON string) (search.Options, error) {
 	if f.Seed != nil {
 		seed = *f.Seed
 	}
-	if o.Study.Sampler, err = sampler.Config(seed); err != nil {
+	if err := o.Prepare(sampler, seed); err != nil {
 		return o, badInput("config_json: sampler: %v", err)
 	}
-	o.Train.Seed = seed
 	o.Study.Space = search.SpaceFor(o.Train.Method)
 	if !isNull(f.Space) {
 		var sp hpo.Space
@@ -129,10 +126,6 @@ func parseSearchConfig(cfgJSON string) (search.Options, error) {
 		}
 	}
 	o.KeepWeights, o.SkipFinal = f.KeepWeights, f.NoFinal
-	o.Study.Name = filepath.Base(filepath.Clean(o.Dir))
-	if o.Train.Threads == 0 && o.Workers > 1 {
-		o.Train.Threads = max(1, runtime.NumCPU()/o.Workers) // as `openmed search`
-	}
 	if err := o.Validate(); err != nil {
 		return o, badInput("config_json: %v", err)
 	}
@@ -152,34 +145,6 @@ func checkSearchInputs(cfg training.Config) error {
 		if _, err := os.Stat(in.path); err != nil {
 			return fmt.Errorf("config_json: %s: %w", in.field, err)
 		}
-	}
-	return nil
-}
-
-// checkStudyConfig returns a StatusBadInput error when the search folder
-// already holds a study with another config (space, sampler, seed, pruner):
-// such a call cannot resume it (hpo.Create refuses it too, as an internal
-// error).
-func checkStudyConfig(o search.Options) error {
-	dir := filepath.Join(o.Dir, search.StudyDir)
-	if _, err := os.Stat(filepath.Join(dir, hpo.ConfigFile)); err != nil {
-		return nil // a new study (or one hpo.Create reports on)
-	}
-	st, err := hpo.Open(dir)
-	if err != nil {
-		return err
-	}
-	have, err := json.Marshal(st.Config())
-	if err != nil {
-		return err
-	}
-	want, err := json.Marshal(o.Study)
-	if err != nil {
-		return err
-	}
-	if !bytes.Equal(have, want) {
-		return badInput("config_json: output_dir %s holds a study with another space, sampler, seed or pruner (%s); "+
-			"resume it with the same settings or use another output_dir", o.Dir, filepath.Join(dir, hpo.ConfigFile))
 	}
 	return nil
 }

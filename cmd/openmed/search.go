@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -105,15 +104,7 @@ func searchSetup(o *search.Options, f searchFlags) error {
 	if err != nil {
 		return err
 	}
-	if o.Study.Sampler, err = s.Config(f.seed); err != nil {
-		return err
-	}
-	o.Train.Seed = f.seed
-	o.Study.Name = filepath.Base(filepath.Clean(o.Dir))
-	if o.Train.Threads == 0 && o.Workers > 1 {
-		o.Train.Threads = max(1, runtime.NumCPU()/o.Workers)
-	}
-	return nil
+	return o.Prepare(s, f.seed)
 }
 
 func runSearch(ctx context.Context, stdout, stderr io.Writer, o search.Options, quiet bool) error {

@@ -112,11 +112,16 @@ func Create(dir string, cfg Config) (*Study, error) {
 		}
 		got, _ := json.MarshalIndent(existing, "", "  ")
 		if !bytes.Equal(append(got, '\n'), want) {
-			return nil, fmt.Errorf("hpo: %s already holds a study with a different config (open it with Open, or use another directory)", path)
+			return nil, fmt.Errorf("hpo: %s %w (open it with Open, or use another directory)", path, ErrConfigMismatch)
 		}
 	}
 	return newStudy(dir, cfg)
 }
+
+// ErrConfigMismatch is wrapped by Create's error when the directory already
+// holds a study with another config (space, sampler, pruner, …): a caller
+// that resumes studies can report it as a settings error of its own.
+var ErrConfigMismatch = errors.New("already holds a study with a different config")
 
 // Open opens an existing study directory.
 func Open(dir string) (*Study, error) {

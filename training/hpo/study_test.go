@@ -105,6 +105,7 @@ func TestStudyCreateOpen(t *testing.T) {
 	other.Sampler.Seed = 99
 	_, err = Create(dir, other)
 	require.ErrorContains(t, err, "different config")
+	require.ErrorIs(t, err, ErrConfigMismatch)
 	o, err := Open(dir)
 	require.NoError(t, err)
 	assert.Equal(t, s.Config().Space, o.Config().Space)

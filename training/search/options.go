@@ -2,6 +2,8 @@ package search
 
 import (
 	"fmt"
+	"path/filepath"
+	"runtime"
 
 	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/hpo"
@@ -85,4 +87,22 @@ func (o Options) logf(format string, args ...any) {
 	if o.Log != nil {
 		o.Log(fmt.Sprintf(format, args...))
 	}
+}
+
+// Prepare sets what `openmed search` and the C ABI's openmed_search derive
+// from their inputs: the study's sampler (s, seeded with seed), the same seed
+// for every training run, the study name (the output folder's base name) and,
+// when Train.Threads is 0 and several workers share the machine, cores/workers
+// threads per trial. Dir, Workers and Train must be set first.
+func (o *Options) Prepare(s SamplerChoice, seed uint64) error {
+	cfg, err := s.Config(seed)
+	if err != nil {
+		return err
+	}
+	o.Study.Sampler, o.Train.Seed = cfg, seed
+	o.Study.Name = filepath.Base(filepath.Clean(o.Dir))
+	if o.Train.Threads == 0 && o.Workers > 1 {
+		o.Train.Threads = max(1, runtime.NumCPU()/o.Workers)
+	}
+	return nil
 }
