@@ -67,6 +67,23 @@ func FineTuneName(corpus, method string, init Init) string {
 	return corpus + "/" + method + "-" + init.String()
 }
 
+// selectedCorpora is order (RunOrder or Corpora) restricted to --only.
+func (o Options) selectedCorpora(order []string) []string {
+	var out []string
+	for _, c := range order {
+		if len(o.Corpora) == 0 || contains(o.Corpora, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// FineTuneJob is the BERT fine-tuning job of corpus × method × init (its
+// Deps are the graph's business).
+func FineTuneJob(corpus, method string, init Init) Job {
+	return Job{Name: FineTuneName(corpus, method, init), Kind: KindFineTune, Corpus: corpus, Method: method, Init: init}
+}
+
 // ShipJobName is the job name of corpus's shipped-tagger run.
 func ShipJobName(corpus string) string { return corpus + "/lora-ship" }
 
@@ -84,12 +101,7 @@ var RunOrder = []string{"NCBI-Disease", "BC5CDR-Chem", "CLL", "BioNLP13CG", "BC5
 // DeBERTa encoders and fine-tuning jobs (DeBERTaCorpora only) follow the
 // whole BERT grid, selected by the same rules.
 func Graph(o Options) ([]Job, error) {
-	var corpora []string
-	for _, c := range RunOrder {
-		if len(o.Corpora) == 0 || contains(o.Corpora, c) {
-			corpora = append(corpora, c)
-		}
-	}
+	corpora := o.selectedCorpora(RunOrder)
 	var ft []Job
 	for _, c := range corpora {
 		for _, m := range o.Methods {
@@ -98,7 +110,9 @@ func Graph(o Options) ([]Job, error) {
 				if in == InitRandom {
 					dep = "randinit"
 				}
-				ft = append(ft, Job{Name: FineTuneName(c, m, in), Kind: KindFineTune, Corpus: c, Method: m, Init: in, Deps: []string{dep}})
+				j := FineTuneJob(c, m, in)
+				j.Deps = []string{dep}
+				ft = append(ft, j)
 			}
 		}
 	}

@@ -182,7 +182,7 @@ func Table(o Options, paper map[string]PaperScore) (string, error) {
 			if p > r {
 				verdict = "beats"
 			}
-			t, err := sig.Test(Job{Name: FineTuneName(c, meth, InitPretrained), Kind: KindFineTune, Corpus: c, Method: meth, Init: InitPretrained}, AxisInit)
+			t, err := sig.Test(FineTuneJob(c, meth, InitPretrained), AxisInit)
 			if err != nil {
 				return "", err
 			}
@@ -317,36 +317,28 @@ func WriteTable(path, md string) error {
 func tallySection(o Options, sig *significance) (string, error) {
 	var b strings.Builder
 	b.WriteString("\n### Over all corpora (test micro-F1)\n\n")
+	// Each comparison tests side A's run (method, init) against its partner
+	// along axis.
 	type cmp struct {
 		label, winA, winB string
 		axis              Axis
-		fixed             func(c string) Job
+		method            string
+		init              Init
 	}
 	var cmps []cmp
 	for _, m := range o.Methods {
-		m := m
-		cmps = append(cmps, cmp{fmt.Sprintf("%s: pre-trained vs random init", m), "pre-trained", "random init", AxisInit,
-			func(c string) Job {
-				return Job{Name: FineTuneName(c, m, InitPretrained), Kind: KindFineTune, Corpus: c, Method: m, Init: InitPretrained}
-			}})
+		cmps = append(cmps, cmp{fmt.Sprintf("%s: pre-trained vs random init", m), "pre-trained", "random init", AxisInit, m, InitPretrained})
 	}
 	if contains(o.Methods, "lora") && contains(o.Methods, "full") {
 		for _, in := range o.Inits {
-			in := in
-			cmps = append(cmps, cmp{fmt.Sprintf("%s init: LoRA vs full fine-tuning", in), "LoRA", "full", AxisMethod,
-				func(c string) Job {
-					return Job{Name: FineTuneName(c, "lora", in), Kind: KindFineTune, Corpus: c, Method: "lora", Init: in}
-				}})
+			cmps = append(cmps, cmp{fmt.Sprintf("%s init: LoRA vs full fine-tuning", in), "LoRA", "full", AxisMethod, "lora", in})
 		}
 	}
 	for _, c := range cmps {
 		var n, aWins, aSig, bSig, ties int
 		var bWon []string
-		for _, corpus := range Corpora {
-			if len(o.Corpora) > 0 && !contains(o.Corpora, corpus) {
-				continue
-			}
-			t, err := sig.Test(c.fixed(corpus), c.axis)
+		for _, corpus := range o.selectedCorpora(Corpora) {
+			t, err := sig.Test(FineTuneJob(corpus, c.method, c.init), c.axis)
 			if err != nil {
 				return "", err
 			}

@@ -31,13 +31,7 @@ func debertaSection(o Options) string {
 
 func writeDeBERTa(b *strings.Builder, o Options) error {
 	w := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
-	var corpora []string
-	for _, c := range Corpora { // the table's corpus order
-		if len(o.Corpora) == 0 || contains(o.Corpora, c) {
-			corpora = append(corpora, c)
-		}
-	}
-	enc, ft := debertaJobs(o, corpora)
+	enc, ft := debertaJobs(o, o.selectedCorpora(Corpora)) // the table's corpus order
 	r := o.recipe(dapt.ArchDeBERTaV3)
 	w("\n### DeBERTa-v3-shaped encoder vs BERT (same recipe)\n\n")
 	w("A second encoder pre-trained here exactly like the BERT one — same text, %d layers × %d hidden, %d heads, FFN %d, "+
@@ -64,7 +58,7 @@ func writeDeBERTa(b *strings.Builder, o Options) error {
 		}
 	}
 	for _, j := range ft {
-		bj := Job{Name: FineTuneName(j.Corpus, j.Method, j.Init), Kind: KindFineTune, Corpus: j.Corpus, Method: j.Method, Init: j.Init}
+		bj := FineTuneJob(j.Corpus, j.Method, j.Init)
 		var bm, dm runMetrics
 		bok, err := readJSON(filepath.Join(bj.Dir(o.Work), "metrics.json"), &bm)
 		if err != nil {
