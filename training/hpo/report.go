@@ -18,7 +18,7 @@ func (s *Study) Markdown() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sum, err := s.Summary()
+	sum, err := s.summarize(trials)
 	if err != nil {
 		return "", err
 	}

@@ -20,6 +20,12 @@ func (s *Study) Summary() (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
+	return s.summarize(trials)
+}
+
+// summarize is Summary over trials already read from the log.
+func (s *Study) summarize(trials []FrozenTrial) (Summary, error) {
+	var err error
 	sum := Summary{Trials: len(trials)}
 	alive := map[string]bool{}
 	for _, t := range trials {
