@@ -78,6 +78,16 @@ func (o Options) selectedCorpora(order []string) []string {
 	return out
 }
 
+// wholeGrid is o without the run filters (--only, --jobs, --methods,
+// --inits): they choose what an invocation runs, while the table it writes
+// afterwards reports the whole grid, so a filtered worker does not shrink
+// RESULTS.md to its own jobs.
+func (o Options) wholeGrid() Options {
+	d := DefaultOptions()
+	o.Corpora, o.Jobs, o.Methods, o.Inits = nil, nil, d.Methods, d.Inits
+	return o
+}
+
 // FineTuneJob is the BERT fine-tuning job of corpus × method × init (its
 // Deps are the graph's business).
 func FineTuneJob(corpus, method string, init Init) Job {

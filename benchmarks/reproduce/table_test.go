@@ -226,3 +226,29 @@ func TestSignificancePendingPartner(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 4, countLines(md, "| pending |"), md)
 }
+
+// TestTableWholeGridIgnoresRunFilters: a worker started with --only/--jobs
+// writes the table of the whole grid (pending rows included), not of its own
+// jobs, so it cannot shrink the committed RESULTS.md.
+func TestTableWholeGridIgnoresRunFilters(t *testing.T) {
+	data, gold := sigGold(t, 30)
+	o := sigOptions(data, t.TempDir())
+	o.Jobs, o.Methods = []string{"*/lora-pretrained"}, []string{"lora"}
+	fakeJob(t, o, "NCBI-Disease/lora-pretrained", StatusDone, sigPreds(gold, 10))
+	filtered, err := Table(o, nil)
+	require.NoError(t, err)
+	assert.NotContains(t, filtered, "| AnatEM | lora | pretrained |")
+	w := o.wholeGrid()
+	assert.Empty(t, w.Corpora)
+	assert.Empty(t, w.Jobs)
+	whole, err := Table(w, nil)
+	require.NoError(t, err)
+	for _, c := range Corpora {
+		for _, m := range []string{"lora", "full"} {
+			assert.Contains(t, whole, "| "+c+" | "+m+" | random |", "%s %s", c, m)
+		}
+	}
+	assert.Contains(t, whole, "| NCBI-Disease | lora | pretrained | ")
+	assert.Equal(t, o.Data, w.Data)
+	assert.Equal(t, o.Work, w.Work)
+}
