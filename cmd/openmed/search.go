@@ -29,6 +29,9 @@ type searchFlags struct {
 	seed    uint64
 	space   string
 	quiet   bool
+	// pruneWarmup and noPrune set the study's median pruner (hpo.MedianPruner).
+	pruneWarmup int
+	noPrune     bool
 }
 
 func newSearchCmd() *cobra.Command {
@@ -76,6 +79,8 @@ same --out; re-running it after a crash resumes the study.`,
 	fl.IntVar(&o.Train.Threads, "threads", 0, "threads per trial (0: cores / workers)")
 	fl.BoolVar(&o.KeepWeights, "keep-weights", false, "keep every trial's weights and checkpoints")
 	fl.BoolVar(&o.SkipFinal, "no-final", false, "stop after the study and best.json (no final run)")
+	fl.IntVar(&f.pruneWarmup, "prune-warmup", 0, "no median pruning before this epoch (Optuna's n_warmup_steps; 0: prune from epoch 1). Trials are compared at the same epoch, so a large batch (fewer steps per epoch) starts slower")
+	fl.BoolVar(&f.noPrune, "no-prune", false, "never prune a trial (every trial runs until early stopping)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress display")
 	for _, r := range []string{"base", "train", "dev", "out"} {
 		_ = cmd.MarkFlagRequired(r)
@@ -99,6 +104,16 @@ func searchSetup(o *search.Options, f searchFlags) error {
 			return fmt.Errorf("search: --space %s: %w", f.space, err)
 		}
 		o.Study.Space = sp
+	}
+	switch {
+	case f.pruneWarmup < 0:
+		return fmt.Errorf("search: --prune-warmup must be ≥ 0, got %d", f.pruneWarmup)
+	case f.noPrune && f.pruneWarmup > 0:
+		return fmt.Errorf("search: --no-prune and --prune-warmup %d contradict each other", f.pruneWarmup)
+	case f.noPrune:
+		o.Study.Pruner.Kind = hpo.PrunerNone
+	default:
+		o.Study.Pruner.Median.NWarmupSteps = f.pruneWarmup
 	}
 	s, err := search.ParseSampler(f.sampler)
 	if err != nil {

@@ -71,6 +71,31 @@ func TestSearchCommandFlagErrors(t *testing.T) {
 	assert.ErrorContains(t, err, "lora_r")
 }
 
+// TestSearchSetupPruner: --prune-warmup sets the median pruner's warm-up,
+// --no-prune switches pruning off, and bad combinations name the flags.
+func TestSearchSetupPruner(t *testing.T) {
+	setup := func(f searchFlags) (search.Options, error) {
+		o := search.DefaultOptions()
+		o.Dir = t.TempDir()
+		f.sampler = "tpe"
+		return o, searchSetup(&o, f)
+	}
+	o, err := setup(searchFlags{})
+	require.NoError(t, err)
+	assert.Equal(t, hpo.DefaultPrunerConfig(), o.Study.Pruner, "Optuna's MedianPruner defaults")
+	o, err = setup(searchFlags{pruneWarmup: 3})
+	require.NoError(t, err)
+	assert.Equal(t, hpo.PrunerMedian, o.Study.Pruner.Kind)
+	assert.Equal(t, 3, o.Study.Pruner.Median.NWarmupSteps)
+	o, err = setup(searchFlags{noPrune: true})
+	require.NoError(t, err)
+	assert.Equal(t, hpo.PrunerNone, o.Study.Pruner.Kind)
+	_, err = setup(searchFlags{pruneWarmup: -1})
+	assert.ErrorContains(t, err, "--prune-warmup")
+	_, err = setup(searchFlags{noPrune: true, pruneWarmup: 2})
+	assert.ErrorContains(t, err, "--no-prune")
+}
+
 func TestSearchCommandSpaceFullRandom(t *testing.T) {
 	base := trainTinyBase(t)
 	train, dev := trainSubset(t, "train", 40), trainSubset(t, "devel", 20)
@@ -78,12 +103,14 @@ func TestSearchCommandSpaceFullRandom(t *testing.T) {
 	space := filepath.Join(t.TempDir(), "space.json")
 	require.NoError(t, os.WriteFile(space, []byte(`[{"name":"learning_rate","kind":"float","low":1e-5,"high":1e-3,"log":true}]`), 0o644))
 	_, stderr, err := runCmd(newSearchCmd(), "", "--base", base, "--train", train, "--dev", dev, "--out", out, "--trials", "2", "--epochs", "1",
-		"--threads", "1", "--space", space, "--sampler", "random", "--full", "--no-final", "--quiet")
+		"--threads", "1", "--space", space, "--sampler", "random", "--full", "--no-final", "--quiet", "--prune-warmup", "2")
 	require.NoError(t, err)
 	assert.Empty(t, stderr, "--quiet prints no progress")
 	st, err := hpo.Open(filepath.Join(out, search.StudyDir))
 	require.NoError(t, err)
 	assert.Equal(t, hpo.SamplerRandom, st.Config().Sampler.Kind)
+	assert.Equal(t, hpo.PrunerMedian, st.Config().Pruner.Kind)
+	assert.Equal(t, 2, st.Config().Pruner.Median.NWarmupSteps, "--prune-warmup is stored in the study")
 	require.Len(t, st.Config().Space, 1)
 	trials, err := st.Trials()
 	require.NoError(t, err)
