@@ -57,6 +57,15 @@ func TestGraphDeBERTa(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{PretrainDeBERTaJob, "NCBI-Disease/lora-pretrained-deberta", "BC2GM/lora-pretrained-deberta"}, jobNames(js))
 
+	// '*' crosses the corpus/run slash: one glob selects every DeBERTa job.
+	o.Jobs = []string{"*deberta*"}
+	js, err = Graph(o)
+	require.NoError(t, err)
+	dnames := jobNames(js)
+	assert.Len(t, dnames, 2+2*4, "both DeBERTa encoders and 2 corpora × 4 runs: %v", dnames)
+	assert.Contains(t, dnames, "BC2GM/full-random-deberta")
+	assert.NotContains(t, dnames, "BC2GM/full-random")
+
 	o.Jobs = []string{PretrainDeBERTaJob}
 	js, err = Graph(o)
 	require.NoError(t, err)

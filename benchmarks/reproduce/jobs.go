@@ -5,6 +5,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/openmed/openmed/training/dapt"
 )
@@ -180,10 +181,13 @@ func Graph(o Options) ([]Job, error) {
 	return out, nil
 }
 
-// matchAny reports whether name matches one of the globs (path.Match).
+// matchAny reports whether name matches one of the globs: path.Match
+// syntax, except that '*' and '?' also match the '/' between corpus and run,
+// so '*deberta*' selects every DeBERTa job, not only the encoders.
 func matchAny(globs []string, name string) (bool, error) {
+	flat := strings.ReplaceAll(name, "/", jobSep)
 	for _, g := range globs {
-		ok, err := path.Match(g, name)
+		ok, err := path.Match(strings.ReplaceAll(g, "/", jobSep), flat)
 		if err != nil {
 			return false, fmt.Errorf("reproduce: --jobs pattern %q: %w", g, err)
 		}
@@ -193,3 +197,7 @@ func matchAny(globs []string, name string) (bool, error) {
 	}
 	return false, nil
 }
+
+// jobSep stands in for '/' in job names while matching globs (no corpus or
+// run name contains it).
+const jobSep = "\x1f"

@@ -89,7 +89,7 @@ func run(args []string) error {
 	fs.StringVar(&o.Out, "out", o.Out, "results table to write")
 	fs.StringVar(&paperPath, "paper", paperPath, "paper.json (the paper's F1 per corpus)")
 	only := fs.String("only", "", "comma-separated corpora (default: all 10)")
-	jobs := fs.String("jobs", "", "comma-separated job-name globs to run, e.g. 'NCBI-Disease/*,*/lora-pretrained,pretrain' (the table always covers the whole grid)")
+	jobs := fs.String("jobs", "", "comma-separated job-name globs to run ('*' also matches '/'), e.g. 'NCBI-Disease/*,*/lora-pretrained,*deberta*' (the table always covers the whole grid)")
 	methods := fs.String("methods", "lora,full", "fine-tuning methods")
 	inits := fs.String("inits", "pretrained,random", "initialisations")
 	fs.DurationVar(&o.Budget, "budget", 0, "stop cleanly after this long, e.g. 90m (0: no limit)")
