@@ -13,12 +13,13 @@
 #   HPO_EPOCHS   max epochs per trial and for the default run (default 10)
 #   HPO_SAMPLER  tpe | tpe-univariate | random (default tpe)
 #   HPO_SEED     seed of the sampler and of every run (default 0)
+#   HPO_PRUNE_WARMUP  no median pruning before this epoch (default 0, Optuna's)
 #   HPO_SEEDS    extra seeds at which both settings are trained again, to
 #                tell a real gain from seed noise (default "1 2"; "" for none)
 #   OPENMED_SHARED  the shared data folder (default ../shared beside the repo)
 set -euo pipefail
 if [ $# -lt 1 ]; then
-  sed -n '2,18p' "$0" >&2
+  sed -n '2,19p' "$0" >&2
   exit 2
 fi
 base=$(realpath "$1")
@@ -38,7 +39,7 @@ seed=${HPO_SEED:-0}
 echo "== search: ${HPO_TRIALS:-40} trials ($(date -u +%FT%TZ))" >&2
 bin/openmed search --base "$base" --train "$data/train.tsv" --dev "$data/devel.tsv" --test "$data/test.tsv" \
   --out "$work/search" --trials "${HPO_TRIALS:-40}" --workers "${HPO_WORKERS:-1}" \
-  --sampler "${HPO_SAMPLER:-tpe}" --seed "$seed" --epochs "$epochs"
+  --sampler "${HPO_SAMPLER:-tpe}" --seed "$seed" --epochs "$epochs" --prune-warmup "${HPO_PRUNE_WARMUP:-0}"
 
 echo "== default settings ($(date -u +%FT%TZ))" >&2
 resume=()
