@@ -122,10 +122,11 @@ func TestPipelineDeBERTa(t *testing.T) {
 	for _, l := range strings.Split(sec, "\n") {
 		if strings.HasPrefix(l, "| NCBI-Disease | lora |") {
 			c := strings.Split(strings.Trim(l, "|"), "|")
-			require.Len(t, c, 14, l)
+			require.Len(t, c, 15, l)
 			assert.NotEqual(t, "pending", strings.TrimSpace(c[3]), l)
 			assert.Regexp(t, `^[+-]\d+\.\d\d$`, strings.TrimSpace(c[7]), l)
-			assert.Regexp(t, `^\d\.\d{4}\*?$`, strings.TrimSpace(c[8]), l)
+			assert.Regexp(t, `^\d\.\d{4}\*?$`, strings.TrimSpace(c[8]), l, "p DeBERTa vs BERT")
+			assert.Regexp(t, `^\d\.\d{4}\*?$`, strings.TrimSpace(c[9]), l, "p pre-trained vs random, DeBERTa against DeBERTa")
 		}
 	}
 	assert.Contains(t, sec, "| DeBERTa-v3-shaped | done |")
@@ -139,4 +140,19 @@ func TestPipelineDeBERTa(t *testing.T) {
 	assert.Contains(t, sec, "DeBERTa commands")
 	o.Work = t.TempDir()
 	assert.Empty(t, debertaSection(o))
+}
+
+// TestPartnerDeBERTa: a DeBERTa run's paired test partner is the DeBERTa run
+// of the other init or method, never the BERT one.
+func TestPartnerDeBERTa(t *testing.T) {
+	j := Job{Name: DeBERTaFineTuneName("BC2GM", "full", InitPretrained), Kind: KindDeBERTaFineTune, Corpus: "BC2GM", Method: "full", Init: InitPretrained}
+	other, a, b := partner(j, AxisInit)
+	assert.Equal(t, "BC2GM/full-random-deberta", other.Name)
+	assert.Equal(t, j.Name, a.Name, "the pre-trained run is A")
+	assert.Equal(t, other.Name, b.Name)
+	other, _, _ = partner(j, AxisMethod)
+	assert.Equal(t, "BC2GM/lora-pretrained-deberta", other.Name)
+	bert := FineTuneJob("BC2GM", "full", InitPretrained)
+	other, _, _ = partner(bert, AxisInit)
+	assert.Equal(t, "BC2GM/full-random", other.Name)
 }

@@ -89,6 +89,9 @@ func partner(j Job, axis Axis) (other Job, a, b Job) {
 		}
 	}
 	other.Name = FineTuneName(other.Corpus, other.Method, other.Init)
+	if j.Kind == KindDeBERTaFineTune {
+		other.Name = DeBERTaFineTuneName(other.Corpus, other.Method, other.Init)
+	}
 	a, b = j, other
 	if (axis == AxisMethod && j.Method == "full") || (axis == AxisInit && j.Init == InitRandom) {
 		a, b = other, j
