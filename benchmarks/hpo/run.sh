@@ -41,15 +41,17 @@ bin/openmed search --base "$base" --train "$data/train.tsv" --dev "$data/devel.t
   --out "$work/search" --trials "${HPO_TRIALS:-40}" --workers "${HPO_WORKERS:-1}" \
   --sampler "${HPO_SAMPLER:-tpe}" --seed "$seed" --epochs "$epochs" --prune-warmup "${HPO_PRUNE_WARMUP:-0}"
 
-echo "== default settings ($(date -u +%FT%TZ))" >&2
-resume=()
-if [ -f "$work/default/checkpoints/latest.json" ] && [ ! -f "$work/default/metrics.json" ]; then
-  resume=(--resume)
-fi
-if [ ! -f "$work/default/metrics.json" ]; then
+train_at() { # OUT SEED [FLAGS…]: one resumable openmed train run
+  local out=$1 s=$2; shift 2
+  [ -f "$out/metrics.json" ] && return 0
+  local r=()
+  [ -f "$out/checkpoints/latest.json" ] && r=(--resume)
   bin/openmed train --base "$base" --train "$data/train.tsv" --dev "$data/devel.tsv" --test "$data/test.tsv" \
-    --out "$work/default" --seed "$seed" --epochs "$epochs" --quiet "${resume[@]}"
-fi
+    --out "$out" --seed "$s" --epochs "$epochs" --quiet "${r[@]}" "$@"
+}
+
+echo "== default settings ($(date -u +%FT%TZ))" >&2
+train_at "$work/default" "$seed"
 
 echo "== NCBI-Disease, entity micro-F1 (seqeval default mode)"
 /usr/bin/python3 - "$work/default/metrics.json" "$work/search/final/metrics.json" "$work/search/best.json" <<'PY'
@@ -80,14 +82,6 @@ print(" ".join(f"{flag[k]} {v!r}" for k, v in sorted(p.items())))
 PY
 )
 [ ${#best_flags[@]} -gt 0 ] || { echo "run.sh: could not read the best parameters from $work/search/best.json" >&2; exit 1; }
-train_at() { # OUT SEED [FLAGS…]: one resumable openmed train run
-  local out=$1 s=$2; shift 2
-  [ -f "$out/metrics.json" ] && return 0
-  local r=()
-  [ -f "$out/checkpoints/latest.json" ] && r=(--resume)
-  bin/openmed train --base "$base" --train "$data/train.tsv" --dev "$data/devel.tsv" --test "$data/test.tsv" \
-    --out "$out" --seed "$s" --epochs "$epochs" --quiet "${r[@]}" "$@"
-}
 runs=("default:$work/default" "best:$work/search/final")
 for s in $seeds; do
   echo "== seed $s: default settings and TPE best ($(date -u +%FT%TZ))" >&2

@@ -26,7 +26,7 @@ search's workers.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := args[0]
-			if _, err := os.Stat(filepath.Join(dir, search.StudyDir, "study.json")); err == nil {
+			if _, err := os.Stat(filepath.Join(dir, search.StudyDir, hpo.ConfigFile)); err == nil {
 				dir = filepath.Join(dir, search.StudyDir)
 			}
 			st, err := hpo.Open(dir)
