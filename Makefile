@@ -7,7 +7,7 @@ BIN       := bin/openmed
 SHARED    ?= ../shared
 GOTESTFLAGS ?= -timeout 60m
 
-.PHONY: all setup build test vet fmt demo fuzz clean test-go test-capi test-python test-notebook install-python reproduce bench
+.PHONY: all setup build test vet fmt demo fuzz clean test-go test-kernels test-capi test-python test-notebook install-python reproduce bench
 
 all: build
 
@@ -22,16 +22,21 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || (echo "gofmt needed:"; gofmt -l .; exit 1)
 	$(GO) vet ./...
 
-test: setup build vet test-go test-capi test-notebook test-python
+test: setup build vet test-go test-kernels test-capi test-notebook test-python
 
 test-go:
 	$(GO) test $(GOTESTFLAGS) ./...
 
-# The C ABI: header agreement, the C test program, valgrind on the tag path.
+# The numeric tests again under a second OpenBLAS kernel set and one thread.
+test-kernels:
+	bash scripts/test_kernels.sh
+
+# The C ABI: header agreement, the C test program, leak checks on the tag path
+# (LeakSanitizer, valgrind where it runs on this CPU, bounded RSS growth).
 test-capi:
 	bash scripts/test_capi.sh
 
-# The Python package (ctypes over libopenmed.so) with Debian's pytest.
+# The Python package (ctypes over libopenmed.so) with the venv's pinned pytest.
 test-python:
 	bash scripts/test_python.sh
 

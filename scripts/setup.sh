@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Installs every system package openmed needs, idempotently.
 # Debian bookworm: OpenBLAS for the training engine (cgo), the Python test stack
-# (pytest, numpy, setuptools/wheel for the offline package build, nbconvert for
-# the notebook), valgrind for the C ABI leak check, the PyTorch peer used by
+# (numpy, setuptools/wheel for the offline package build, nbconvert for the
+# notebook; pytest comes pinned from PyPI into .venv), valgrind and gcc's
+# LeakSanitizer runtime for the C ABI leak checks, the PyTorch peer used by
 # parity tests and benchmarks, ONNX (checker), ONNX Runtime (from npm) and
 # transformers.js (tests/js).
 set -euo pipefail
 
 APT_PACKAGES=(
   build-essential pkg-config libopenblas-dev
-  python3 python3-venv python3-pip python3-pytest python3-numpy python3-torch
-  python3-onnx python3-setuptools python3-wheel valgrind
+  python3 python3-venv python3-pip python3-numpy python3-torch
+  python3-onnx python3-setuptools python3-wheel valgrind liblsan0
   jupyter-nbconvert python3-nbconvert python3-ipykernel python3-matplotlib
 )
 # Node.js + npm (ONNX Runtime comes from npm; transformers.js and HF's Rust

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds build/libopenmed.so and runs the Python test suite with Debian's
-# pytest on /usr/bin/python3 (PYTHONPATH=python: the development layout).
+# Builds build/libopenmed.so and runs the Python test suite with the venv's
+# pytest (.venv, made by make setup from requirements/test.txt;
+# PYTHONPATH=python: the development layout).
 # With --installed, installs the package into a venv (scripts/install_python.sh)
 # and runs the suite against the installed copy instead.
 #
@@ -20,6 +21,10 @@ if [ "${1:-}" = "--installed" ]; then
   OPENMED_TEST_INSTALLED=1 "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$REPO/python/tests" "$@"
   exit $?
 fi
+if [ ! -x .venv/bin/python ]; then
+  echo "test_python: .venv is missing: run make setup (or scripts/install_python.sh)" >&2
+  exit 1
+fi
 mkdir -p build
 go build -buildmode=c-shared -o build/libopenmed.so ./capi
-PYTHONPATH=python /usr/bin/python3 -m pytest -q -p no:cacheprovider python/tests "$@"
+PYTHONPATH=python .venv/bin/python -m pytest -q -p no:cacheprovider python/tests "$@"

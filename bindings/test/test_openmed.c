@@ -3,8 +3,14 @@
  * usage: test_openmed SHARED_DIR [full|leak N]
  *   full (default): every check below;
  *   leak N [MODEL_DIR]: only the tokenize path (and, with MODEL_DIR, the
- *           tag path), N times, freeing everything — run under valgrind to
- *           show no leaks;
+ *           tag path), N times, freeing everything — run under valgrind or
+ *           LeakSanitizer to show no leaks;
+ *   leak-nofree N [MODEL_DIR]: the same, leaving every result unfreed (a
+ *           deliberate leak of library-allocated memory the checkers must
+ *           report);
+ *   rss N MODEL_DIR MAX, rss-nofree N MODEL_DIR MAX: the leak loop with its
+ *           RSS growth bounded by MAX bytes per iteration (the checker that
+ *           runs on every CPU; rss-nofree must fail);
  *   make-model DIR: trains the tiny model of the full run into DIR/ner;
  *   selftest-leak: leaks one malloc on purpose, so a valgrind run that
  *           must fail shows the leak check can fail.
@@ -610,45 +616,107 @@ static void test_export(void) {
 }
 
 /* leak mode: the steady-state tokenize path and, with a model folder, the
- * tag path; everything freed. */
-static int run_leak(int n, const char *model_dir) {
-    uint64_t tg = 0;
+ * tag path. With do_free = 0 the results are deliberately not freed: the
+ * leak of library-allocated memory that every checker must catch. */
+typedef struct {
+    uint64_t tok, tg;
+} leak_ctx;
+
+static void leak_open(leak_ctx *c, const char *model_dir) {
+    c->tg = 0;
     if (model_dir) {
         char cfg[2048], *err = NULL;
         snprintf(cfg, sizeof cfg, "{\"model\":\"%s\",\"backend\":\"go\"}", model_dir);
-        int st = openmed_tagger_open(cfg, &tg, &err);
+        int st = openmed_tagger_open(cfg, &c->tg, &err);
         expect_status("leak: tagger_open", st, OPENMED_OK, err, NULL);
     }
-    uint64_t h = open_tokenizer();
-    for (int i = 0; i < n; i++) {
-        char *out = NULL, *err = NULL;
-        int st = openmed_tokenize(h, thread_req, &out, &err);
-        CHECK(st == OPENMED_OK && out != NULL, "leak loop %d: %d", i, st);
-        openmed_free(out);
+    c->tok = open_tokenizer();
+}
+
+static void leak_release(int do_free, char *p) {
+    if (do_free && p) openmed_free(p);
+}
+
+static void leak_iter(leak_ctx *c, int i, int do_free) {
+    char *out = NULL, *err = NULL;
+    int st = openmed_tokenize(c->tok, thread_req, &out, &err);
+    CHECK(st == OPENMED_OK && out != NULL, "leak loop %d: %d", i, st);
+    leak_release(do_free, out);
+    if (err) openmed_free(err);
+    /* an error path too: its message is freed */
+    out = err = NULL;
+    st = openmed_tokenize(c->tok, "{bad", &out, &err);
+    CHECK(st == OPENMED_BAD_INPUT && err != NULL, "leak loop %d: bad JSON", i);
+    leak_release(do_free, err);
+    if (c->tg) {
+        out = err = NULL;
+        st = openmed_tag(c->tg, "Hereditary breast cancer in BRCA1 carriers.", NULL, &out, &err);
+        CHECK(st == OPENMED_OK && out != NULL, "leak loop %d: tag %d", i, st);
+        leak_release(do_free, out);
         if (err) openmed_free(err);
-        /* an error path too: its message is freed */
-        st = openmed_tokenize(h, "{bad", &out, &err);
-        CHECK(st == OPENMED_BAD_INPUT && err != NULL, "leak loop %d: bad JSON", i);
-        openmed_free(err);
-        if (tg) {
-            st = openmed_tag(tg, "Hereditary breast cancer in BRCA1 carriers.", NULL, &out, &err);
-            CHECK(st == OPENMED_OK && out != NULL, "leak loop %d: tag %d", i, st);
-            openmed_free(out);
-            if (err) openmed_free(err);
-            st = openmed_tag_batch(tg, "{\"texts\":[\"ovarian cancer\",\"colon cancer\"]}", &out, &err);
-            CHECK(st == OPENMED_OK && out != NULL, "leak loop %d: tag_batch %d", i, st);
-            openmed_free(out);
-            if (err) openmed_free(err);
+        out = err = NULL;
+        st = openmed_tag_batch(c->tg, "{\"texts\":[\"ovarian cancer\",\"colon cancer\"]}", &out, &err);
+        CHECK(st == OPENMED_OK && out != NULL, "leak loop %d: tag_batch %d", i, st);
+        leak_release(do_free, out);
+        if (err) openmed_free(err);
+    }
+}
+
+static void leak_close(leak_ctx *c) {
+    if (c->tg) openmed_tagger_close(c->tg, NULL);
+    openmed_tokenizer_close(c->tok, NULL);
+}
+
+static int run_leak(int n, const char *model_dir, int do_free) {
+    leak_ctx c;
+    leak_open(&c, model_dir);
+    for (int i = 0; i < n; i++) leak_iter(&c, i, do_free);
+    leak_close(&c);
+    return 0;
+}
+
+/* resident set size of this process in KiB (VmRSS of /proc/self/status), or
+ * -1 where it cannot be read. */
+static long rss_kib(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return -1;
+    char line[256];
+    long kib = -1;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "VmRSS:", 6) == 0) {
+            kib = strtol(line + 6, NULL, 10);
+            break;
         }
     }
-    if (tg) openmed_tagger_close(tg, NULL);
-    openmed_tokenizer_close(h, NULL);
+    fclose(f);
+    return kib;
+}
+
+/* rss mode: the leak loop's RSS growth must stay bounded. After n/4 warm-up
+ * iterations (Go heap, caches and arenas reach their steady size) the RSS is
+ * sampled, n more iterations run, and the growth per iteration must stay
+ * under max_bytes_per_iter: a per-call leak of anything the size of a result
+ * (hundreds of bytes) or larger exceeds it, while the Go heap's steady-state
+ * fluctuation, spread over n iterations, does not. */
+static int run_rss(int n, const char *model_dir, int do_free, long max_bytes_per_iter) {
+    leak_ctx c;
+    leak_open(&c, model_dir);
+    for (int i = 0; i < n / 4; i++) leak_iter(&c, i, 1);
+    long before = rss_kib();
+    for (int i = 0; i < n; i++) leak_iter(&c, i, do_free);
+    long after = rss_kib();
+    leak_close(&c);
+    CHECK(before > 0 && after > 0, "VmRSS unreadable");
+    double per_iter = (double)(after - before) * 1024.0 / n;
+    printf("rss: %ld KiB -> %ld KiB over %d iterations (%s): %.1f bytes/iteration (limit %ld)\n",
+           before, after, n, do_free ? "results freed" : "results NOT freed, deliberate leak", per_iter, max_bytes_per_iter);
+    CHECK(per_iter < (double)max_bytes_per_iter, "RSS grew %.1f bytes per iteration (limit %ld)", per_iter, max_bytes_per_iter);
     return 0;
 }
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s SHARED_DIR [full|leak N]\n", argv[0]);
+        fprintf(stderr, "usage: %s SHARED_DIR [full|leak N [MODEL]|leak-nofree N [MODEL]|rss N MODEL MAX|rss-nofree N MODEL MAX|make-model DIR|selftest-leak]\n", argv[0]);
         return 2;
     }
     shared_dir = argv[1];
@@ -664,7 +732,11 @@ int main(int argc, char **argv) {
         /* trains a tiny model into argv[3]/ner (for the valgrind tag run) */
         test_train(argv[3]);
     } else if (argc >= 4 && strcmp(argv[2], "leak") == 0) {
-        run_leak(atoi(argv[3]), argc >= 5 ? argv[4] : NULL);
+        run_leak(atoi(argv[3]), argc >= 5 ? argv[4] : NULL, 1);
+    } else if (argc >= 4 && strcmp(argv[2], "leak-nofree") == 0) {
+        run_leak(atoi(argv[3]), argc >= 5 ? argv[4] : NULL, 0);
+    } else if (argc >= 6 && (strcmp(argv[2], "rss") == 0 || strcmp(argv[2], "rss-nofree") == 0)) {
+        run_rss(atoi(argv[3]), argv[4], strcmp(argv[2], "rss") == 0, atol(argv[5]));
     } else {
         test_version();
         test_tokenize();

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -317,6 +318,17 @@ func TestBLASCoreIsNotGenericFallback(t *testing.T) {
 	if os.Getenv("OPENBLAS_CORETYPE") == "" {
 		assert.NotEqual(t, "Prescott", core, "DYNAMIC_ARCH fallback should have been corrected")
 	}
+}
+
+// TestBLASCoreHonoursCoreType: a kernel set asked for with OPENBLAS_CORETYPE
+// (scripts/test_kernels.sh runs the numeric tests under a second one) is the
+// one that runs, so a second-kernel run cannot silently repeat the first.
+func TestBLASCoreHonoursCoreType(t *testing.T) {
+	want := os.Getenv("OPENBLAS_CORETYPE")
+	if want == "" {
+		t.Skip("OPENBLAS_CORETYPE unset: the host's own kernel set runs (TestBLASCoreIsNotGenericFallback)")
+	}
+	assert.True(t, strings.EqualFold(want, BLASCore()), "OPENBLAS_CORETYPE=%s but OpenBLAS runs %s", want, BLASCore())
 }
 
 func TestSgemmParallelMatchesSgemm(t *testing.T) {
