@@ -70,7 +70,7 @@ func TestLoopStepMatchesPEFTFixture(t *testing.T) {
 		Schedule: optim.ScheduleConstant, Dir: t.TempDir()}, obj)
 	require.NoError(t, err)
 	require.Len(t, obj.losses, 1)
-	require.InDelta(t, lj.Loss, obj.losses[0], 1e-5)
+	require.InDelta(t, lj.Loss, obj.losses[0], 1e-5) // mean CE over 24 tokens of logits within ~5e-6 of HF's (core/lora's parity check)
 	sd := ad.StateDict()
 	require.Len(t, sd, len(lj.Updated))
 	for k, want := range lj.Updated {

@@ -12,6 +12,7 @@ import (
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/model"
 	"github.com/openmed/openmed/core/tensor"
+	"github.com/openmed/openmed/internal/testutil"
 	"github.com/openmed/openmed/training/loss"
 	"github.com/openmed/openmed/training/optim"
 	"github.com/stretchr/testify/assert"
@@ -111,11 +112,13 @@ func TestPEFTFixtureParity(t *testing.T) {
 			b := f.batch()
 			logits, err := m.Forward(b)
 			require.NoError(t, err)
+			// HF parity bar (DEVELOPERS.md): ~20× the √K·u·|logit| ≈ 5e-6 drift of two float32 sum orders (K ≈ 530 with LoRA, |logit| ≤ 3.1).
 			assert.LessOrEqual(t, maxAbsDiff(t, f.Logits.Data, logits.Data), 1e-4, "logits")
 			n, c := b.Tokens(), logits.Shape[2]
 			dl := make([]float32, len(logits.Data))
 			lv, cnt := loss.CrossEntropy(logits.Data, n, c, f.Inputs.Labels.I32(), 0.1, dl)
 			require.Positive(t, cnt)
+			// The mean CE over 24 tokens averages the logits' independent drifts (|∂CE/∂logits|₁ ≤ 2 per token): ~2e-6.
 			assert.InDelta(t, f.Loss, float64(lv), 1e-5, "label-smoothed loss")
 			m.ZeroGrad()
 			require.NoError(t, m.Backward(dl))
@@ -134,7 +137,7 @@ func TestPEFTFixtureParity(t *testing.T) {
 				require.NotNil(t, p, k)
 				assert.LessOrEqual(t, maxAbsDiff(t, f.InitialParams[k].Data, p.Value.Data), 0.0, "initial %s", k)
 				d := maxAbsDiff(t, f.Grads[k].Data, p.Grad.Data)
-				assert.LessOrEqual(t, d, 1e-4, "grad %s", k)
+				assert.LessOrEqual(t, d, 1e-4, "grad %s", k) // HF gradient parity bar (DEVELOPERS.md): the backward doubles K, ~10× its √K·u drift
 			}
 
 			// merged_layer0 (initial).
@@ -144,7 +147,8 @@ func TestPEFTFixtureParity(t *testing.T) {
 				require.NotNil(t, l, name)
 				merged := l.Base.Weight.Value.Clone()
 				tensor.AddInPlace(merged.Data, l.DeltaWeight().Data)
-				assert.LessOrEqual(t, maxAbsDiff(t, want.Data, merged.Data), 1e-6, "merged %s", name)
+				// B@A (K = r), scaling and add round r+2 times here and in torch.
+				assert.LessOrEqual(t, maxAbsDiff(t, want.Data, merged.Data), testutil.ReorderTol(l.Rank()+2)*magnitude(want.Data), "merged %s", name)
 			}
 
 			// One AdamW step with the fixture's single param group (decay on all 10 tensors).
@@ -157,6 +161,9 @@ func TestPEFTFixtureParity(t *testing.T) {
 			opt.Step()
 			_, step1, err := checkpoint.LoadAdapter(filepath.Join(dir, "adapter_step1"))
 			require.NoError(t, err)
+			// Step 1 of AdamW moves each value by lr·g/(|g|+ε) ≈ ±lr whatever the
+			// ≤ 1e-4 gradient drift; the same float32 elementwise operations as
+			// torch leave a few roundings of |p| ≲ 1 (≈ 2e-7).
 			for _, k := range f.TrainableKeys {
 				assert.LessOrEqual(t, maxAbsDiff(t, f.UpdatedParams[k].Data, byKey[k].Value.Data), 1e-6, "updated %s", k)
 				want := make([]float64, len(step1[k].Data))
@@ -167,14 +174,15 @@ func TestPEFTFixtureParity(t *testing.T) {
 			}
 			logits, err = m.Forward(b)
 			require.NoError(t, err)
-			assert.LessOrEqual(t, maxAbsDiff(t, f.LogitsAfterStep.Data, logits.Data), 1e-4, "logits after step")
+			assert.LessOrEqual(t, maxAbsDiff(t, f.LogitsAfterStep.Data, logits.Data), 1e-4, "logits after step") // HF parity bar, as above
 			lv, _ = loss.CrossEntropy(logits.Data, n, c, f.Inputs.Labels.I32(), 0.1, nil)
-			assert.InDelta(t, f.LossAfterStep, float64(lv), 1e-5)
+			assert.InDelta(t, f.LossAfterStep, float64(lv), 1e-5) // mean CE over 24 tokens, as above
 			for name, want := range f.MergedLayer0.AfterStep {
 				l := a.Layers[prefix+name]
 				merged := l.Base.Weight.Value.Clone()
 				tensor.AddInPlace(merged.Data, l.DeltaWeight().Data)
-				assert.LessOrEqual(t, maxAbsDiff(t, want.Data, merged.Data), 1e-6, "merged after step %s", name)
+				// r+2 roundings on each side, as above.
+				assert.LessOrEqual(t, maxAbsDiff(t, want.Data, merged.Data), testutil.ReorderTol(l.Rank()+2)*magnitude(want.Data), "merged after step %s", name)
 			}
 		})
 	}
@@ -185,7 +193,7 @@ func TestAdapterStep1Folder(t *testing.T) {
 	m, _, f, _ := loadFixture(t, "bert", "adapter_step1")
 	logits, err := m.Forward(f.batch())
 	require.NoError(t, err)
-	assert.LessOrEqual(t, maxAbsDiff(t, f.LogitsAfterStep.Data, logits.Data), 1e-4)
+	assert.LessOrEqual(t, maxAbsDiff(t, f.LogitsAfterStep.Data, logits.Data), 1e-4) // HF parity bar, as in TestPEFTFixtureParity
 }
 
 // TestMergeUnmerge checks that a merged model gives the LoRA logits and
@@ -206,17 +214,33 @@ func TestMergeUnmerge(t *testing.T) {
 	for i, v := range want.Data {
 		wd[i] = float64(v)
 	}
-	assert.LessOrEqual(t, maxAbsDiff(t, wd, logits.Data), 1e-5)
+	// Everything but the adapted projections runs the same kernels and
+	// shapes; each adapted layer's W+s·B·A (merged) vs x·W + s·(x·A)·B adds
+	// the down-projection (K = hidden), the up-projection and B@A (K = r)
+	// and the scale-and-add: their reordering bound, relative to the logits.
+	var red []int
+	for _, ll := range a.Layers {
+		red = append(red, ll.InFeatures(), ll.Rank(), 2)
+	}
+	tol := testutil.ReorderTol(red...) * magnitude(wd)
+	t.Logf("merged vs unmerged: max |Δlogit| %.3g, tolerance %.3g", maxAbsDiff(t, wd, logits.Data), tol)
+	assert.LessOrEqual(t, maxAbsDiff(t, wd, logits.Data), tol)
 	sd := m.StateDict()
 	for k := range sd {
 		assert.NotContains(t, k, "lora_")
+	}
+	mergedW := make([]float64, len(orig.Data))
+	for i, v := range l.Base.Weight.Value.Data {
+		mergedW[i] = float64(v)
 	}
 	a.Unmerge()
 	od := make([]float64, len(orig.Data))
 	for i, v := range orig.Data {
 		od[i] = float64(v)
 	}
-	assert.LessOrEqual(t, maxAbsDiff(t, od, l.Base.Weight.Value.Data), 1e-6)
+	// W + δ − δ with the same δ (same kernel, same shape): two float32
+	// roundings of the weights' magnitude.
+	assert.LessOrEqual(t, maxAbsDiff(t, od, l.Base.Weight.Value.Data), 2*testutil.F32Roundoff*magnitude(mergedW))
 }
 
 // TestSaveReproducesPEFTLayout saves the loaded adapter and checks the keys
@@ -297,4 +321,13 @@ func TestLoadErrors(t *testing.T) {
 	require.NoError(t, err)
 	_, err = Load(m2, dir)
 	assert.ErrorContains(t, err, "bias")
+}
+
+// magnitude is max(1, max |x|): the scale of a tolerance relative to x.
+func magnitude(x []float64) float64 {
+	m := 1.0
+	for _, v := range x {
+		m = math.Max(m, math.Abs(v))
+	}
+	return m
 }

@@ -131,8 +131,10 @@ func TestDebertaFrozenEncoderRelPath(t *testing.T) {
 	m.FreezeAll()
 	q.Weight.Grad = keep
 	frozen := run()
+	// Freezing skips other gradients only: layer 1's query gradient runs
+	// the same kernels on the same shapes, so it is bit-identical.
 	for i := range full {
-		assert.InDelta(t, full[i], frozen[i], 1e-6)
+		assert.Equal(t, full[i], frozen[i], "query grad %d", i)
 	}
 	assert.Nil(t, m.Encoder.Rel.Weight.Grad)
 }

@@ -27,6 +27,7 @@ func TestAdapterHotSwap(t *testing.T) {
 	ctx := context.Background()
 
 	ref := map[string][][]Entity{}
+	tol := map[string]float64{}
 	for name, ad := range map[string]string{"disease": dis, "chemical": chem} {
 		merged := filepath.Join(t.TempDir(), "merged")
 		_, err := MergeAdapter(base, ad, merged, Merge)
@@ -35,6 +36,10 @@ func TestAdapterHotSwap(t *testing.T) {
 		require.NoError(t, err)
 		ref[name], err = m.TagBatch(ctx, texts)
 		require.NoError(t, err)
+		// The adapter runs unmerged on the engine (or merged, on ORT's
+		// kernels): the reordering bound with the LoRA path, relative to
+		// the logits.
+		tol[name] = scoreTol(t, m, texts, tinyAdapterRank)
 		m.Close()
 		n := 0
 		for _, r := range ref[name] {
@@ -69,14 +74,15 @@ func TestAdapterHotSwap(t *testing.T) {
 					got, err := tg.TagBatch(ctx, texts, WithAdapter(name))
 					require.NoError(t, err)
 					for i := range texts {
-						sameEntities(t, ref[name][i], got[i], 1e-4, name)
+						sameEntities(t, ref[name][i], got[i], tol[name], name)
 					}
 				}
 			}
-			// The default head is still the base model.
+			// The default head is still the base model: the same weights,
+			// kernels and batch shapes as before the swaps, so bit-identical.
 			after := baseRef(tg)
 			for i := range texts {
-				sameEntities(t, before[i], after[i], 1e-6, "base after swaps")
+				sameEntities(t, before[i], after[i], 0, "base after swaps")
 			}
 			union, err := tg.TagBatch(ctx, texts, WithAllAdapters())
 			require.NoError(t, err)
@@ -92,8 +98,8 @@ func TestAdapterHotSwap(t *testing.T) {
 						t.Fatalf("entity without adapter: %+v", e)
 					}
 				}
-				sameEntities(t, ref["disease"][i], d, 1e-4, "union/disease")
-				sameEntities(t, ref["chemical"][i], c, 1e-4, "union/chemical")
+				sameEntities(t, ref["disease"][i], d, tol["disease"], "union/disease")
+				sameEntities(t, ref["chemical"][i], c, tol["chemical"], "union/chemical")
 				for k := 1; k < len(union[i]); k++ {
 					assert.LessOrEqual(t, union[i][k-1].StartByte, union[i][k].StartByte, "sorted by offset")
 				}
@@ -117,6 +123,9 @@ func TestNewOnAdapterFolder(t *testing.T) {
 	require.NoError(t, err)
 	want, err := m.TagBatch(ctx, texts)
 	require.NoError(t, err)
+	// Unmerged on the engine, merged on ORT's kernels: the reordering bound
+	// with the LoRA path, relative to the logits.
+	tol := scoreTol(t, m, texts, tinyAdapterRank)
 	m.Close()
 	cache := t.TempDir()
 	for _, kind := range []BackendKind{BackendEngine, BackendORT} {
@@ -129,7 +138,7 @@ func TestNewOnAdapterFolder(t *testing.T) {
 		got, err := tg.TagBatch(ctx, texts)
 		require.NoError(t, err)
 		for i := range texts {
-			sameEntities(t, want[i], got[i], 1e-4, kind.String())
+			sameEntities(t, want[i], got[i], tol, kind.String())
 		}
 		tg.Close()
 	}

@@ -47,7 +47,7 @@ func TestNewEmptyIsDefault(t *testing.T) {
 		require.NoError(t, err)
 		counts := map[string]int{}
 		for i := range texts {
-			sameEntities(t, want[i], got[i], 1e-4, "New(\"\") = NewDefault")
+			sameEntities(t, want[i], got[i], 0, "New(\"\") = NewDefault") // the same tagger, kernels and batches: bit-identical
 			for k, e := range got[i] {
 				require.Equal(t, want[i][k].Adapter, e.Adapter)
 				counts[e.Adapter]++
@@ -57,7 +57,9 @@ func TestNewEmptyIsDefault(t *testing.T) {
 		assert.Positive(t, counts["chemical"], "tag with all: Chemical entities")
 		one, err := tg.Tag(ctx, texts[len(texts)-1])
 		require.NoError(t, err)
-		sameEntities(t, got[len(texts)-1], one, 1e-4, "Tag = TagBatch")
+		// Alone vs inside a padded batch: other GEMM shapes, so the
+		// reordering bound relative to the logits.
+		sameEntities(t, got[len(texts)-1], one, scoreTol(t, tg, texts, 0), "Tag = TagBatch")
 		// Explicit options still select; TagTokens needs one adapter.
 		dis, err := tg.TagBatch(ctx, texts, WithAdapter("disease"))
 		require.NoError(t, err)

@@ -167,7 +167,9 @@ func TestDefaultEmbeddedEqualsExplicit(t *testing.T) {
 			require.NoError(t, err)
 			one, err := d.Tag(ctx, texts[0])
 			require.NoError(t, err)
-			sameEntities(t, got[0], one, 1e-4, "Tag and TagBatch agree")
+			// A text alone and inside a padded batch run other GEMM shapes:
+			// the reordering bound, relative to the logits.
+			sameEntities(t, got[0], one, scoreTol(t, d.Tagger, texts, 0), "Tag and TagBatch agree")
 			counts := map[string]int{}
 			for i := range texts {
 				parts := map[string][]Entity{}
@@ -176,8 +178,10 @@ func TestDefaultEmbeddedEqualsExplicit(t *testing.T) {
 					parts[e.Adapter] = append(parts[e.Adapter], e)
 					counts[e.Adapter]++
 				}
-				sameEntities(t, ref["disease"][i], parts["disease"], 1e-4, "disease part")
-				sameEntities(t, ref["chemical"][i], parts["chemical"], 1e-4, "chemical part")
+				// The same adapter on the same base over the same batches,
+				// same kernels: bit-identical.
+				sameEntities(t, ref["disease"][i], parts["disease"], 0, "disease part")
+				sameEntities(t, ref["chemical"][i], parts["chemical"], 0, "chemical part")
 			}
 			assert.Positive(t, counts["disease"], "the union has Disease entities")
 			assert.Positive(t, counts["chemical"], "the union has Chemical entities")
@@ -185,7 +189,7 @@ func TestDefaultEmbeddedEqualsExplicit(t *testing.T) {
 			dis, err := d.TagBatch(ctx, texts, WithAdapter("disease"))
 			require.NoError(t, err)
 			for i := range texts {
-				sameEntities(t, ref["disease"][i], dis[i], 1e-4, "WithAdapter(disease)")
+				sameEntities(t, ref["disease"][i], dis[i], 0, "WithAdapter(disease)") // same head, batches and kernels
 			}
 		})
 	}

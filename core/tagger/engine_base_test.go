@@ -43,6 +43,9 @@ func TestEngineAdapterOnLabelFreeBase(t *testing.T) {
 	require.NoError(t, err)
 	want, err := m.TagBatch(ctx, texts)
 	require.NoError(t, err)
+	// Merged weights vs the adapter's unmerged LoRA path: the reordering
+	// bound with the LoRA path, relative to the logits.
+	tol := scoreTol(t, m, texts, tinyAdapterRank)
 	require.NoError(t, m.Close())
 	tg, err := New(dis, WithBaseDir(base), WithBackend(BackendEngine), WithThreads(1))
 	require.NoError(t, err)
@@ -52,7 +55,7 @@ func TestEngineAdapterOnLabelFreeBase(t *testing.T) {
 	require.NoError(t, err)
 	n := 0
 	for i := range texts {
-		sameEntities(t, want[i], got[i], 1e-4, "engine")
+		sameEntities(t, want[i], got[i], tol, "engine")
 		n += len(want[i])
 	}
 	require.Greater(t, n, 0, "the merged model predicts entities")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/model"
+	"github.com/openmed/openmed/internal/testutil"
 )
 
 // loraFixture is the part of lora.json the merge tests use.
@@ -47,8 +48,8 @@ func maxAbsDiff(t *testing.T, got []float32, want []float64) float64 {
 
 // TestMergeFixtureAdapter merges the fixture adapter onto the fixture BERT:
 // layer-0 query/value equal lora.json's merged_layer0 (HF/PEFT
-// get_delta_weight) within 1e-6, and the merged folder, loaded by model.Load,
-// reproduces the LoRA model's logits.
+// get_delta_weight) within float32 rounding, and the merged folder, loaded
+// by model.Load, reproduces the LoRA model's logits.
 func TestMergeFixtureAdapter(t *testing.T) {
 	fx := filepath.Join(ortSharedDir(t), "fixtures", "bert")
 	lf := loadLoraFixture(t, fx)
@@ -65,14 +66,23 @@ func TestMergeFixtureAdapter(t *testing.T) {
 
 	sd, err := checkpoint.ReadSafetensors(filepath.Join(out, "model.safetensors"))
 	require.NoError(t, err)
+	ac, err := checkpoint.LoadAdapterConfig(filepath.Join(fx, "adapter"))
+	require.NoError(t, err)
 	for _, m := range []string{"query", "value"} {
 		want := lf.MergedLayer0.Initial[m]
 		got := sd["bert.encoder.layer.0.attention.self."+m+".weight"]
 		require.NotNil(t, got, m)
 		assert.Equal(t, want.Shape, got.Shape)
 		d := maxAbsDiff(t, got.Data, want.Data)
-		t.Logf("merged_layer0 %s: max |Δ| = %.3g", m, d)
-		assert.LessOrEqual(t, d, 1e-6, m)
+		scale := 1.0
+		for _, v := range want.Data {
+			scale = math.Max(scale, math.Abs(v))
+		}
+		// PEFT's float32 B@A (K = r), scaling and add round r+2 times, our
+		// float64 merge once: within the reordering bound of r+2 terms.
+		tol := testutil.ReorderTol(ac.R+2) * scale
+		t.Logf("merged_layer0 %s: max |Δ| = %.3g (tolerance %.3g)", m, d, tol)
+		assert.LessOrEqual(t, d, tol, m)
 	}
 
 	mdl, err := model.Load(out, model.TokenClassification)
@@ -80,7 +90,8 @@ func TestMergeFixtureAdapter(t *testing.T) {
 	logits := forwardFixture(t, mdl, lf)
 	d := maxAbsDiff(t, logits, lf.Logits.Data)
 	t.Logf("merged model vs LoRA logits: max |Δ| = %.3g", d)
-	assert.LessOrEqual(t, d, 1e-5)
+	// HF parity bar (DEVELOPERS.md), as for the unmerged LoRA logits in core/lora: ~20× the √K·u·|logit| drift here.
+	assert.LessOrEqual(t, d, 1e-4)
 }
 
 func forwardFixture(t *testing.T, m *model.Model, lf *loraFixture) []float32 {
@@ -97,7 +108,8 @@ func forwardFixture(t *testing.T, m *model.Model, lf *loraFixture) []float32 {
 }
 
 // TestUnmergeRoundTrip merges then unmerges: every encoder weight returns to
-// the base within 1e-6, and the targeted ones did change in between.
+// the base within two float32 roundings, and the targeted ones did change in
+// between.
 func TestUnmergeRoundTrip(t *testing.T) {
 	fx := filepath.Join(ortSharedDir(t), "fixtures", "bert")
 	tmp := t.TempDir()
@@ -125,7 +137,13 @@ func TestUnmergeRoundTrip(t *testing.T) {
 		if maxAbsDiff(t, mid[k].Data, wd) > 1e-3 {
 			changed++
 		}
-		assert.LessOrEqual(t, maxAbsDiff(t, got[k].Data, wd), 1e-6, k)
+		scale := 1.0
+		for _, v := range mid[k].Data {
+			scale = math.Max(scale, math.Abs(float64(v)))
+		}
+		// W + δ − δ with the same float64 δ (same code, same order): two
+		// float32 roundings, so within 2u of the weights' magnitude.
+		assert.LessOrEqual(t, maxAbsDiff(t, got[k].Data, wd), 2*testutil.F32Roundoff*scale, k)
 	}
 	assert.Equal(t, 4, changed, "query/value of both layers differ while merged")
 }

@@ -13,7 +13,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/onnx"
+	"github.com/openmed/openmed/internal/testutil"
 )
 
 // ortExportFixture writes the ONNX export of a shared fixture into a temp dir.
@@ -49,6 +51,7 @@ func TestORTMatchesHFLogits(t *testing.T) {
 				maxDiff = math.Max(maxDiff, math.Abs(float64(got.Data[i])-w))
 			}
 			t.Logf("%s: max |ORT − HF| over %d logits = %.3g", arch, len(want.Data), maxDiff)
+			// HF parity bar (DEVELOPERS.md): ~25× the √K·u·|logit| ≈ 4e-6 drift of two float32 sum orders here (K ≈ 520 on a path, |logit| ≤ 3).
 			assert.LessOrEqual(t, maxDiff, 1e-4)
 		})
 	}
@@ -75,11 +78,23 @@ func TestORTBatchIndependence(t *testing.T) {
 	one, err := be.Logits([][]int64{ids[1][:n]}, [][]int64{mask[1][:n]}, [][]int64{types[1][:n]})
 	require.NoError(t, err)
 	require.Equal(t, []int{1, n, labels}, one.Shape)
+	// Batch 2 × 12 and batch 1 × 9 run other MLAS blockings: the reordering
+	// bound of the fixture encoder's path at 12 tokens, relative to the logits.
+	cfg, err := checkpoint.LoadConfig(filepath.Join(ortSharedDir(t), "fixtures", "bert"))
+	require.NoError(t, err)
+	scale := 1.0
+	for _, v := range full.Data {
+		scale = math.Max(scale, math.Abs(float64(v)))
+	}
+	tol := testutil.ReorderTol(testutil.EncoderReductions(cfg.NumHiddenLayers, cfg.HiddenSize, cfg.NumAttentionHeads, cfg.IntermediateSize, seq)...) * scale
+	maxDiff := 0.0
 	for p := 0; p < n; p++ {
 		for k := 0; k < labels; k++ {
-			assert.InDelta(t, full.Data[(seq+p)*labels+k], one.Data[p*labels+k], 1e-5, "pos %d label %d", p, k)
+			assert.InDelta(t, full.Data[(seq+p)*labels+k], one.Data[p*labels+k], tol, "pos %d label %d", p, k)
+			maxDiff = math.Max(maxDiff, math.Abs(float64(full.Data[(seq+p)*labels+k]-one.Data[p*labels+k])))
 		}
 	}
+	t.Logf("batch vs alone: max |Δlogit| %.3g, tolerance %.3g", maxDiff, tol)
 }
 
 // TestORTConcurrent runs the same session from several goroutines.

@@ -2,6 +2,7 @@ package tagger
 
 import (
 	"fmt"
+	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/openmed/openmed/core/corpus"
 	"github.com/openmed/openmed/core/tensor"
 	"github.com/openmed/openmed/core/tokenize"
+	"github.com/openmed/openmed/internal/testutil"
 	"github.com/openmed/openmed/internal/testutil/tinymodel"
 )
 
@@ -99,13 +101,13 @@ func tinyAdapter(t testing.TB, base string, labels []string, seed int64) string 
 	for l := 0; l < 2; l++ {
 		for _, m := range []string{"query", "value"} {
 			p := fmt.Sprintf("bert.encoder.layer.%d.attention.self.%s", l, m)
-			add(p+".lora_A.weight", 0.3, 4, 32)
-			add(p+".lora_B.weight", 0.3, 32, 4)
+			add(p+".lora_A.weight", 0.3, tinyAdapterRank, 32)
+			add(p+".lora_B.weight", 0.3, 32, tinyAdapterRank)
 		}
 	}
 	add("classifier.weight", 3, len(labels), 32)
 	add("classifier.bias", 0.5, len(labels))
-	pc := checkpoint.DefaultLoRAConfig(checkpoint.ModelBERT, 4, 8)
+	pc := checkpoint.DefaultLoRAConfig(checkpoint.ModelBERT, tinyAdapterRank, 8)
 	pc.BaseModelNameOrPath = base
 	require.NoError(t, checkpoint.SaveAdapter(dir, pc, w))
 	cfg, err := checkpoint.LoadConfig(base)
@@ -139,3 +141,72 @@ func ncbiSentences(t testing.TB, n int) []string {
 	require.NotEmpty(t, out)
 	return out
 }
+
+// logitScale runs every labelled head of tg (the default one and each
+// adapter) on every window of texts alone and returns max(1, the largest
+// |logit|) and the longest window: the magnitude and the sequence length
+// that the tolerance of a path comparison scales with (see pathTol).
+func logitScale(t testing.TB, tg *Tagger, texts []string) (scale float64, seq int) {
+	t.Helper()
+	heads := []*head{tg.def}
+	for _, h := range tg.heads {
+		heads = append(heads, h)
+	}
+	scale = 1
+	for _, h := range heads {
+		if h == nil || len(h.labels) == 0 {
+			continue
+		}
+		for _, text := range texts {
+			enc, err := tg.tok.Encode(text)
+			require.NoError(t, err)
+			ws, err := tokenize.WordAlignedWindows(enc, tg.opts.WindowLen, tg.opts.Stride)
+			require.NoError(t, err)
+			for _, w := range ws {
+				ids, mask, types := make([]int64, w.Len()), make([]int64, w.Len()), make([]int64, w.Len())
+				for j := range ids {
+					ids[j], mask[j], types[j] = int64(w.IDs[j]), 1, int64(w.TypeIDs[j])
+				}
+				lg, err := h.be.Logits([][]int64{ids}, [][]int64{mask}, [][]int64{types})
+				require.NoError(t, err)
+				for _, v := range lg.Data {
+					scale = math.Max(scale, math.Abs(float64(v)))
+				}
+				seq = max(seq, w.Len())
+			}
+		}
+	}
+	require.Positive(t, seq, "no labelled head ran")
+	return scale, seq
+}
+
+// pathTol is the tolerance for scores of a tinyBERT tagger computed by two
+// float32 paths whose sums may run in different orders (another backend,
+// another batch shape or GEMM blocking, another OpenBLAS kernel set or
+// thread split): the reordering bound of the tiny encoder's path at seq
+// tokens — plus, when loraRank > 0 because a LoRA adapter is merged on one
+// side only, each layer's down-projection (K = hidden), up-projection
+// (K = rank) and scale-and-add — relative to scale, the largest |logit|
+// (softmax's Jacobian is at most 1 in the max norm and entity scores average
+// probabilities).
+func pathTol(scale float64, seq, loraRank int) float64 {
+	r := testutil.EncoderReductions(tinymodel.Layers, tinymodel.Hidden, tinymodel.Heads, tinymodel.Intermediate, seq)
+	if loraRank > 0 {
+		for range tinymodel.Layers {
+			r = append(r, tinymodel.Hidden, loraRank, 2)
+		}
+	}
+	return testutil.ReorderTol(r...) * scale
+}
+
+// scoreTol is pathTol for tg's heads over texts (see logitScale), logged.
+func scoreTol(t testing.TB, tg *Tagger, texts []string, loraRank int) float64 {
+	t.Helper()
+	scale, seq := logitScale(t, tg, texts)
+	tol := pathTol(scale, seq, loraRank)
+	t.Logf("score tolerance %.3g (max |logit| %.1f, longest window %d, LoRA rank %d)", tol, scale, seq, loraRank)
+	return tol
+}
+
+// tinyAdapterRank is the LoRA rank of tinyAdapter.
+const tinyAdapterRank = 4

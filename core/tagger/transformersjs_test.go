@@ -34,12 +34,12 @@ type jsGroup struct {
 // exported as `openmed export` does, is run by transformers.js 4.3.1's
 // token-classification pipeline (offline, fp32) on 200 NCBI-Disease test
 // sentences. Per token (aggregation none, ignore_labels []) its labels equal
-// ours and its scores agree within 1e-5; with aggregation simple
-// (ignore_labels [], then "O" groups dropped) its groups equal ours (type and
-// score). transformers.js drops [UNK] tokens (they decode to ""), so [UNK]
-// tokens are skipped per token and sentences holding one are left out of the
-// group comparison. Runs where node and tests/js/node_modules exist; under
-// CI=true their absence fails.
+// ours and its scores agree within the float32 reordering bound (pathTol);
+// with aggregation simple (ignore_labels [], then "O" groups dropped) its
+// groups equal ours (type and score). transformers.js drops [UNK] tokens
+// (they decode to ""), so [UNK] tokens are skipped per token and sentences
+// holding one are left out of the group comparison. Runs where node and
+// tests/js/node_modules exist; under CI=true their absence fails.
 func TestTransformersJSPipelineAgrees(t *testing.T) {
 	ortSharedDir(t)
 	repo := repoRoot(t)
@@ -100,6 +100,9 @@ func TestTransformersJSPipelineAgrees(t *testing.T) {
 	require.NoError(t, err)
 	groups, err := ts.TagBatch(ctx, keep)
 	require.NoError(t, err)
+	// transformers.js runs each sentence alone, we run padded batches (on
+	// the same ONNX graph): the reordering bound, relative to the logits.
+	tol := scoreTol(t, tn, keep, 0)
 	unk := tn.Tokenizer().Special().UNK
 	maxDiff, tokens, compared, skipped, nGroups := 0.0, 0, 0, 0, 0
 	for i := range keep {
@@ -127,7 +130,7 @@ func TestTransformersJSPipelineAgrees(t *testing.T) {
 			e, ok := byIndex[jt.Index]
 			require.True(t, ok, "sentence %d token %d", i, jt.Index)
 			assert.Equal(t, e.Label, jt.Entity, "sentence %d token %d", i, jt.Index)
-			assert.InDelta(t, jt.Score, e.Score, 1e-5, "sentence %d token %d", i, jt.Index)
+			assert.InDelta(t, jt.Score, e.Score, tol, "sentence %d token %d", i, jt.Index)
 			maxDiff = max(maxDiff, abs(jt.Score-float64(e.Score)))
 			tokens++
 		}
@@ -144,7 +147,7 @@ func TestTransformersJSPipelineAgrees(t *testing.T) {
 		require.Equal(t, len(jg), len(groups[i]), "sentence %d: groups %+v vs %+v", i, jg, groups[i])
 		for k, g := range jg {
 			assert.Equal(t, g.EntityGroup, groups[i][k].Label, "sentence %d group %d", i, k)
-			assert.InDelta(t, g.Score, groups[i][k].Score, 1e-5, "sentence %d group %d", i, k)
+			assert.InDelta(t, g.Score, groups[i][k].Score, tol, "sentence %d group %d", i, k)
 		}
 		nGroups += len(jg)
 		compared++

@@ -67,3 +67,17 @@ type Param struct {
 
 // Trainable reports whether p receives gradients.
 func (p *Param) Trainable() bool { return p.Grad != nil }
+
+// Transposed returns a new [c, r] tensor holding the transpose of the [r, c]
+// tensor t (TensorFlow kernels and ONNX MatMul weights are stored [in, out];
+// Hugging Face Linear weights are [out, in]).
+func Transposed(t *Tensor) *Tensor {
+	r, c := t.Shape[0], t.Shape[1]
+	out := New(c, r)
+	for i := 0; i < r; i++ {
+		for j := 0; j < c; j++ {
+			out.Data[j*r+i] = t.Data[i*c+j]
+		}
+	}
+	return out
+}

@@ -69,6 +69,8 @@ func TestAdamWOneStepMatchesLoraFixture(t *testing.T) {
 			o.Step()
 			_, step1, err := checkpoint.LoadAdapter(filepath.Join(dir, "adapter_step1"))
 			require.NoError(t, err)
+			// Same float32 elementwise operations as torch's loop on the same
+			// inputs (no sums): only fused vs separate roundings of |p| ≲ 1 differ.
 			worst := 0.0
 			for _, p := range params {
 				worst = math.Max(worst, maxAbsDiff(p.Value.Data, l.Updated[p.Name].Data))
@@ -240,7 +242,7 @@ func TestAdamWMultiStepMatchesTorch(t *testing.T) {
 			clipped := 0
 			for i := range lrs {
 				assert.InDelta(t, ref.LRs[i], lrs[i], 1e-12, "lr at step %d", i)
-				assert.InEpsilon(t, ref.Norms[i], norms[i], 1e-6, "grad norm at step %d", i)
+				assert.InEpsilon(t, ref.Norms[i], norms[i], 1e-6, "grad norm at step %d", i) // both accumulate in double, rounded to float32 (u ≈ 6e-8)
 				if norms[i] > run.MaxNorm {
 					clipped++
 				}
@@ -249,7 +251,7 @@ func TestAdamWMultiStepMatchesTorch(t *testing.T) {
 			assert.Less(t, clipped, run.Steps, "some steps are not clipped")
 			for i := range got {
 				t.Logf("%s: max |go-torch| = %.3g after %d steps", run.Names[i], maxAbsDiff(got[i], ref.Params[i]), run.Steps)
-				assert.LessOrEqual(t, maxAbsDiff(got[i], ref.Params[i]), 1e-6, run.Names[i])
+				assert.LessOrEqual(t, maxAbsDiff(got[i], ref.Params[i]), 1e-6, run.Names[i]) // torch's elementwise float32 ops, 20 steps of |p| ≲ 2: a few u each
 				assert.Greater(t, maxAbsDiff(got[i], run.Init[i]), 1e-3, "%s moved", run.Names[i])
 			}
 		})
