@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -241,7 +242,7 @@ func CheckBertShapes(w map[string]*tensor.Tensor, cfg *Config) error {
 		if !ok {
 			return fmt.Errorf("missing weight %s (a %d-layer BERT needs it)", k, cfg.NumHiddenLayers)
 		}
-		if !sameShape(t.Shape, want[k]) {
+		if !slices.Equal(t.Shape, want[k]) {
 			return fmt.Errorf("weight %s has shape %v, want %v", k, t.Shape, want[k])
 		}
 	}
@@ -258,22 +259,9 @@ func CheckBertShapes(w map[string]*tensor.Tensor, cfg *Config) error {
 		if !ok {
 			return fmt.Errorf("unexpected weight %s (not part of a %d-layer BERT)", k, cfg.NumHiddenLayers)
 		}
-		if !sameShape(w[k].Shape, s) {
+		if !slices.Equal(w[k].Shape, s) {
 			return fmt.Errorf("weight %s has shape %v, want %v", k, w[k].Shape, s)
 		}
 	}
 	return nil
-}
-
-// sameShape reports whether two shapes are equal.
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
