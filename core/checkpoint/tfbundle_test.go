@@ -20,7 +20,7 @@ func maskCRC(c uint32) uint32 { return (c>>15 | c<<17) + crcMaskDelta }
 // writeTestBundle writes a one-shard bundle of float32 variables in
 // TensorFlow's layout (one data block, no prefix compression, an index
 // block and the footer), independent of the reader's code paths.
-func writeTestBundle(t *testing.T, prefix string, vars map[string][]float32, shapes map[string][]int) {
+func writeTestBundle(t testing.TB, prefix string, vars map[string][]float32, shapes map[string][]int) {
 	t.Helper()
 	names := make([]string, 0, len(vars))
 	for k := range vars {

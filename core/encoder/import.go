@@ -28,10 +28,14 @@ type Options struct {
 	// Vocab is the vocab.txt or tokenizer.json to use instead of the one
 	// found beside the weights.
 	Vocab string `json:"vocab,omitempty"`
-	// Package, SHA256 and License are recorded in the InfoFile.
-	Package string `json:"package,omitempty"`
-	SHA256  string `json:"sha256,omitempty"`
-	License string `json:"license,omitempty"`
+	// Package, SHA256, License and Upstream are recorded in the InfoFile.
+	Package  string `json:"package,omitempty"`
+	SHA256   string `json:"sha256,omitempty"`
+	License  string `json:"license,omitempty"`
+	Upstream string `json:"upstream,omitempty"`
+	// Source is recorded in the InfoFile instead of src (the package file
+	// an installed release was extracted from).
+	Source string `json:"source,omitempty"`
 	// Overwrite replaces an existing out folder.
 	Overwrite bool `json:"overwrite,omitempty"`
 }
@@ -77,8 +81,11 @@ func Import(src, out string, o Options) (*Info, error) {
 	if name == "" {
 		name = filepath.Base(out)
 	}
+	if o.Source != "" {
+		src = o.Source
+	}
 	info := &Info{
-		Name: name, Format: o.Format, Source: src, Package: o.Package, SHA256: o.SHA256, License: o.License,
+		Name: name, Format: o.Format, Source: src, Package: o.Package, SHA256: o.SHA256, License: o.License, Upstream: o.Upstream,
 		Lowercase: rel.tok.lowercase, ModelType: rel.cfg.ModelType, Layers: rel.cfg.NumHiddenLayers,
 		Hidden: rel.cfg.HiddenSize, Heads: rel.cfg.NumAttentionHeads, FFN: rel.cfg.IntermediateSize,
 		Vocab: rel.cfg.VocabSize,
@@ -275,6 +282,9 @@ func readHF(src string, o Options) (*release, error) {
 	dir := src
 	if !hasWeights(dir) && hasWeights(filepath.Join(src, "0_Transformer")) {
 		dir = filepath.Join(src, "0_Transformer")
+	}
+	if firstExisting(filepath.Join(dir, checkpoint.ConfigFile)) == "" {
+		return nil, fmt.Errorf("encoder: %s: no config.json at its root or under 0_Transformer/ (a TensorFlow checkpoint imports with format tf, an .onnx file with format onnx)", src)
 	}
 	cfg, err := checkpoint.LoadConfig(filepath.Join(dir, checkpoint.ConfigFile))
 	if err != nil {

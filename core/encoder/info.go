@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/openmed/openmed/core/checkpoint"
 )
@@ -33,6 +34,9 @@ type Info struct {
 	SHA256 string `json:"sha256,omitempty"`
 	// License is the weights' licence as the release states it.
 	License string `json:"license,omitempty"`
+	// Upstream names the original release the weights are
+	// ("BAAI/bge-small-en-v1.5").
+	Upstream string `json:"upstream,omitempty"`
 	// Lowercase says whether the tokenizer lower-cases (an uncased model).
 	Lowercase bool `json:"lowercase"`
 	// ModelType is config.json's model_type.
@@ -76,11 +80,12 @@ func CacheDir() (string, error) {
 	return filepath.Join(uc, "openmed", "encoders"), nil
 }
 
-// Resolve returns the folder of a cached encoder by name, or path itself
-// when it is a folder with a config.json. The error says what to run when
-// a known name is missing.
+// Resolve maps an encoder name to its folder in the encoder cache. A path
+// that exists, or anything with a path separator, is returned unchanged (its
+// loader reports what is wrong with it); a bare name missing from the cache
+// is an error that says what to run.
 func Resolve(nameOrPath string) (string, error) {
-	if st, err := os.Stat(filepath.Join(nameOrPath, checkpoint.ConfigFile)); err == nil && !st.IsDir() {
+	if _, err := os.Stat(nameOrPath); err == nil || strings.ContainsRune(nameOrPath, os.PathSeparator) || strings.ContainsRune(nameOrPath, '/') {
 		return nameOrPath, nil
 	}
 	dir, err := CacheDir()
@@ -91,7 +96,11 @@ func Resolve(nameOrPath string) (string, error) {
 	if _, err := os.Stat(filepath.Join(p, checkpoint.ConfigFile)); err == nil {
 		return p, nil
 	}
-	return "", fmt.Errorf("encoder %q: neither a model folder nor in the encoder cache %s (run `make encoders` to fetch and import the pinned encoders)", nameOrPath, dir)
+	hint := "import it with `openmed import`"
+	if _, err := Lookup(nameOrPath); err == nil {
+		hint = "run `make encoders` to fetch and import the pinned encoders"
+	}
+	return "", fmt.Errorf("encoder %q: no such folder, and not in the encoder cache %s (%s)", nameOrPath, dir, hint)
 }
 
 // List returns the Info of every imported encoder under dir, sorted by

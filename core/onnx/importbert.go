@@ -150,7 +150,11 @@ func ImportBERT(path string) (*ImportedBERT, error) {
 			return nil, err
 		}
 	}
-	heads, err := attentionHeads(g, producer, consumers)
+	hidden := 0
+	if q := w["bert.encoder.layer.0.attention.self.query.weight"]; q != nil && len(q.Shape) == 2 {
+		hidden = q.Shape[0]
+	}
+	heads, err := attentionHeads(g, producer, consumers, hidden)
 	if err != nil {
 		return nil, fail("%v", err)
 	}
@@ -195,8 +199,10 @@ func moduleOf(users []*nodeProto, consumers map[string][]*nodeProto, g *graphPro
 
 // attentionHeads reads the head count from the Reshape that splits layer
 // 0's query into heads: its target shape ends in (heads, head size), as
-// constants of a Concat or of one Constant. 0 when the graph does not say.
-func attentionHeads(g *graphProto, producer map[string]*nodeProto, consumers map[string][]*nodeProto) (int, error) {
+// constants of a Concat or of one Constant; one of the two may be -1
+// (transformers ≥ 4.48 reshapes to (-1, head_dim)) and follows from hidden.
+// 0 when the graph does not say.
+func attentionHeads(g *graphProto, producer map[string]*nodeProto, consumers map[string][]*nodeProto, hidden int) (int, error) {
 	for _, n := range g.nodes {
 		if n.op != "Add" {
 			continue
@@ -217,7 +223,12 @@ func attentionHeads(g *graphProto, producer map[string]*nodeProto, consumers map
 			vals := constInts(c.in[1], g, producer)
 			if len(vals) >= 2 {
 				h, d := vals[len(vals)-2], vals[len(vals)-1]
-				if h > 0 && d > 0 {
+				switch {
+				case h > 0 && d > 0:
+					return int(h), nil
+				case h == -1 && d > 0 && hidden > 0 && hidden%int(d) == 0:
+					return hidden / int(d), nil
+				case d == -1 && h > 0:
 					return int(h), nil
 				}
 			}

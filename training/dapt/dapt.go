@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/encoder"
 	"github.com/openmed/openmed/core/lora"
 	"github.com/openmed/openmed/core/model"
 	"github.com/openmed/openmed/core/tensor"
@@ -31,6 +32,9 @@ type Result struct {
 	// TrainBlocks and HeldOutBlocks count the packed sequences.
 	TrainBlocks, HeldOutBlocks int
 	Out                        string
+	// NewHead names the MLM-head parameters the base lacked; they were
+	// initialised as HF does and trained (with LoRA too).
+	NewHead []string
 }
 
 const beforeFile = "heldout_before.json"
@@ -43,6 +47,13 @@ const beforeFile = "heldout_before.json"
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
+	}
+	if !cfg.FromScratch {
+		base, err := encoder.Resolve(cfg.Base)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Base = base
 	}
 	if cfg.Threads > 0 {
 		tensor.SetThreads(cfg.Threads)
@@ -59,7 +70,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if sp.MASK < 0 {
 		return nil, fmt.Errorf("dapt: tokenizer %s has no [MASK] token", tokPath)
 	}
-	m, err := buildModel(cfg, tok)
+	m, freshHead, err := buildModel(cfg, tok)
 	if err != nil {
 		return nil, err
 	}
@@ -125,11 +136,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if ad, err = lora.Apply(m, lc); err != nil {
 			return nil, err
 		}
+		// A release without an MLM head (sentence-transformers, ONNX
+		// embedders) gets a new one, trained with the LoRA matrices
+		// (issue 18): frozen at its random init it would teach nothing.
+		unfreeze(m, freshHead)
 	}
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, err
 	}
-	res := &Result{Model: m, TrainBlocks: len(obj.train), HeldOutBlocks: len(obj.held), Out: cfg.Out}
+	res := &Result{Model: m, TrainBlocks: len(obj.train), HeldOutBlocks: len(obj.held), Out: cfg.Out, NewHead: freshHead}
 	beforePath := filepath.Join(cfg.Out, beforeFile)
 	if cfg.Resume {
 		b, err := os.ReadFile(beforePath)
@@ -168,8 +183,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 }
 
 // buildModel creates the masked-LM model: from scratch with HF's init, or
-// from the base folder (a missing MLM head is initialised as HF does).
-func buildModel(cfg Config, tok *tokenize.Tokenizer) (*model.Model, error) {
+// from the base folder (a missing MLM head is initialised as HF does and its
+// parameter names are returned).
+func buildModel(cfg Config, tok *tokenize.Tokenizer) (*model.Model, []string, error) {
 	if cfg.FromScratch {
 		s := cfg.Scratch
 		if s.MaxPositions == 0 {
@@ -177,38 +193,52 @@ func buildModel(cfg Config, tok *tokenize.Tokenizer) (*model.Model, error) {
 		}
 		c, err := ScratchConfig(*s, tok)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		m, err := model.New(c, model.MaskedLM, cfg.Seed)
 		if err != nil {
-			return nil, fmt.Errorf("dapt: from scratch: %w", err)
+			return nil, nil, fmt.Errorf("dapt: from scratch: %w", err)
 		}
 		if s.PositionInit == PositionSinusoidal {
 			sinusoidalInit(m.Encoder.Embeddings.Position.Value.Data, s.MaxPositions, s.Hidden, 0.02)
 		}
-		return m, nil
+		return m, nil, nil
 	}
 	c, err := checkpoint.LoadConfig(cfg.Base)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m, err := model.New(c, model.MaskedLM, cfg.Seed)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cfg.Base, err)
+		return nil, nil, fmt.Errorf("%s: %w", cfg.Base, err)
 	}
 	sd, err := checkpoint.LoadWeights(cfg.Base)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for k := range sd {
 		if strings.HasPrefix(k, "classifier.") {
 			delete(sd, k)
 		}
 	}
-	if _, _, err := m.LoadStateDict(sd); err != nil {
-		return nil, fmt.Errorf("%s: %w", cfg.Base, err)
+	missing, _, err := m.LoadStateDict(sd)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", cfg.Base, err)
 	}
-	return m, nil
+	return m, missing, nil
+}
+
+// unfreeze makes the named parameters of m trainable.
+func unfreeze(m *model.Model, names []string) {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	for _, p := range m.Params() {
+		if want[p.Name] && p.Grad == nil {
+			p.Grad = tensor.New(p.Value.Shape...)
+		}
+	}
 }
 
 // writeOutputs writes the XxxForMaskedLM folder (maskedLMClass) and the run's logs.
@@ -234,6 +264,7 @@ func writeOutputs(cfg Config, tokPath string, res *Result) error {
 		"train_blocks": res.TrainBlocks, "heldout_blocks": res.HeldOutBlocks, "train_tokens": res.Loop.Tokens,
 		"train_tokens_per_s": res.Loop.TokensPerSec, "wall_time_s": res.Loop.Wall.Seconds(),
 		"total_params": total, "trainable_params_after_merge": trainable, "method": cfg.Method,
+		"new_mlm_head": res.NewHead,
 	}); err != nil {
 		return err
 	}

