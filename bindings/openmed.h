@@ -100,7 +100,8 @@ int openmed_evaluate(const char *request_json, char **out_json, char **err);
 
 /* Opens a tagger. config_json: {"model": "dir", "adapters": ["dir",..],
  *   "backend": "ort"|"go", "device": "cpu"|"cuda", "threads": 0,
- *   "aggregation": "simple", "threshold": 0.0, "overlap": "same-type"|"any"}.
+ *   "aggregation": "first" (default; or "none",
+ *   "simple", "average", "max"), "threshold": 0.0, "overlap": "same-type"|"any"}.
  *   "overlap" resolves overlapping entities when tagging with several
  *   adapters: only within a type (default) or across types (a flat list). */
 int openmed_tagger_open(const char *config_json, uint64_t *handle, char **err);

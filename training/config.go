@@ -114,9 +114,10 @@ type Config struct {
 	LogEvery int `json:"logging_steps"`
 	// Resume continues the run in Out from its last checkpoint.
 	Resume bool `json:"resume"`
-	// LabelAllSubtokens and AllowUnknownTags: see DataOptions.
-	LabelAllSubtokens bool `json:"label_all_tokens"`
-	AllowUnknownTags  bool `json:"allow_unknown_tags"`
+	// Packing, LabelAllSubtokens and AllowUnknownTags: see DataOptions.
+	Packing           Packing `json:"packing"`
+	LabelAllSubtokens bool    `json:"label_all_tokens"`
+	AllowUnknownTags  bool    `json:"allow_unknown_tags"`
 
 	// Progress receives progress snapshots (CLI bar, C ABI, Python).
 	Progress func(Progress) `json:"-"`

@@ -24,6 +24,8 @@ type DataOptions struct {
 	// ignored by the loss (-100) and reported through Warn, instead of being
 	// an error naming file:line and the tag.
 	AllowUnknownTags bool
+	// Packing says which sentences share windows (default: documents).
+	Packing Packing
 	// Warn receives warnings (unknown tags when allowed); nil discards them.
 	Warn func(msg string)
 }
@@ -34,16 +36,16 @@ func DefaultDataOptions() DataOptions {
 	return DataOptions{MaxLen: tokenize.DefaultWindowLen, Stride: tokenize.DefaultStride}
 }
 
-// Example is one window of one sentence, ready to batch.
+// Example is one window of a document (or of a sentence), ready to batch.
 type Example struct {
-	// Sentence indexes Dataset.Sentences.
-	Sentence int
 	// IDs are the window's token ids, specials included.
 	IDs []int32
 	// Labels are class ids, loss.IgnoreIndex (-100) where no label applies.
 	Labels []int32
 	// Owned[i] is the word whose prediction is read at position i (its first
-	// sub-token, in the window that owns the word), or -1.
+	// sub-token, in the window that predicts the word), or -1. Words are
+	// numbered over the whole dataset, sentence after sentence
+	// (Dataset.WordBase).
 	Owned []int
 }
 
@@ -54,6 +56,9 @@ type Dataset struct {
 	Sentences []corpus.Sentence
 	Examples  []Example
 	Labels    *LabelSet
+	// WordBase[s] is the dataset-wide number of sentence s's first word
+	// (len(Sentences)+1 entries).
+	WordBase []int
 }
 
 // Tokens is the number of tokens over all examples (specials included).
@@ -93,25 +98,22 @@ func LoadDataset(path string, tok *tokenize.Tokenizer, labels *LabelSet, o DataO
 	return BuildDataset(c, tok, labels, o)
 }
 
-// BuildDataset encodes every sentence of c with the tokenizer's pre-split
-// words mode (HF is_split_into_words) and splits sentences longer than
-// o.MaxLen tokens into word-aligned windows overlapping by o.Stride tokens
-// (tokenize.WordAlignedWindows). Each word is labelled in exactly one window,
-// the one where it sits farthest from a cut edge (see windowOwners), on its
-// first sub-token; other positions and specials get -100. A tag absent from
-// labels is an error naming file:line and the tag unless o.AllowUnknownTags.
+// BuildDataset encodes c for token classification: the sentences of each
+// document (o.Packing) are encoded one after the other with the tokenizer's
+// pre-split words mode (HF is_split_into_words) and cut into word-aligned
+// windows of o.MaxLen tokens overlapping by o.Stride
+// (tokenize.WordAlignedWindows). Each word is labelled in exactly one
+// window, the one tokenize.PredictingWindows gives it, on its first
+// sub-token; other positions and specials get -100. A tag absent from labels
+// is an error naming file:line and the tag unless o.AllowUnknownTags.
 func BuildDataset(c *corpus.Corpus, tok *tokenize.Tokenizer, labels *LabelSet, o DataOptions) (*Dataset, error) {
 	if len(c.Sentences) == 0 {
 		return nil, fmt.Errorf("%s: no sentences (empty file?)", c.Name)
 	}
-	d := &Dataset{Name: c.Name, Sentences: c.Sentences, Labels: labels}
+	d := &Dataset{Name: c.Name, Sentences: c.Sentences, Labels: labels, WordBase: wordBase(sentenceLens(c.Sentences))}
+	tags := make([]int32, d.WordBase[len(c.Sentences)])
 	unknown := 0
 	for si, s := range c.Sentences {
-		wins, err := encodeWords(tok, s.Words(), o.MaxLen, o.Stride)
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", c.Name, s.Line, err)
-		}
-		ids := make([]int32, len(s.Tokens))
 		for wi, t := range s.Tokens {
 			id, ok := labels.ID(t.Tag)
 			if !ok {
@@ -125,21 +127,29 @@ func BuildDataset(c *corpus.Corpus, tok *tokenize.Tokenizer, labels *LabelSet, o
 				unknown++
 				id = loss.IgnoreIndex
 			}
-			ids[wi] = int32(id)
+			tags[d.WordBase[si]+wi] = int32(id)
+		}
+	}
+	for _, g := range packGroups(c.Sentences, o.Packing) {
+		var words []string
+		for _, s := range c.Sentences[g[0]:g[1]] {
+			words = append(words, s.Words()...)
+		}
+		if len(words) == 0 {
+			continue
+		}
+		wins, err := encodeWords(tok, words, d.WordBase[g[0]], o.MaxLen, o.Stride)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", c.Name, c.Sentences[g[0]].Line, err)
 		}
 		for _, w := range wins {
-			ex := Example{Sentence: si, IDs: w.ids, Owned: w.owned, Labels: make([]int32, len(w.ids))}
+			ex := Example{IDs: w.ids, Owned: w.owned, Labels: make([]int32, len(w.ids))}
 			for i := range ex.Labels {
 				ex.Labels[i] = loss.IgnoreIndex
-				if wid := w.owned[i]; wid >= 0 {
-					ex.Labels[i] = ids[wid]
-				}
-			}
-			if o.LabelAllSubtokens {
-				for i, wid := range w.words {
-					if wid >= 0 && w.owned[i] < 0 && w.ownsWord[wid] && ids[wid] >= 0 {
-						ex.Labels[i] = int32(labels.continuation(int(ids[wid])))
-					}
+				if gw := w.owned[i]; gw >= 0 {
+					ex.Labels[i] = tags[gw]
+				} else if gw := w.cont[i]; gw >= 0 && o.LabelAllSubtokens && tags[gw] >= 0 {
+					ex.Labels[i] = int32(labels.continuation(int(tags[gw])))
 				}
 			}
 			d.Examples = append(d.Examples, ex)
@@ -149,4 +159,36 @@ func BuildDataset(c *corpus.Corpus, tok *tokenize.Tokenizer, labels *LabelSet, o
 		o.Warn(fmt.Sprintf("%s: %d tags not in the training label set were ignored", c.Name, unknown))
 	}
 	return d, nil
+}
+
+// packGroups returns the [first, end) sentence ranges that share windows:
+// runs of one Sentence.Doc (PackDocuments) or single sentences.
+func packGroups(ss []corpus.Sentence, p Packing) [][2]int {
+	var out [][2]int
+	for i := 0; i < len(ss); {
+		j := i + 1
+		for p == PackDocuments && j < len(ss) && ss[j].Doc == ss[i].Doc {
+			j++
+		}
+		out = append(out, [2]int{i, j})
+		i = j
+	}
+	return out
+}
+
+func sentenceLens(ss []corpus.Sentence) []int {
+	out := make([]int, len(ss))
+	for i, s := range ss {
+		out[i] = s.Len()
+	}
+	return out
+}
+
+// wordBase returns the running sum of lens (len(lens)+1 entries).
+func wordBase(lens []int) []int {
+	out := make([]int, len(lens)+1)
+	for i, n := range lens {
+		out[i+1] = out[i] + n
+	}
+	return out
 }

@@ -192,7 +192,7 @@ func countOwned(o []int) int {
 // A word with no sub-tokens is owned by no window (prediction gives it O).
 func TestEmptyTokenWordIsUnowned(t *testing.T) {
 	tok, _ := pubmedTokenizer(t)
-	wins, err := encodeWords(tok, []string{"fever", "\u200b", "cough"}, 256, 50)
+	wins, err := encodeWords(tok, []string{"fever", "\u200b", "cough"}, 0, 256, 50)
 	require.NoError(t, err)
 	require.Len(t, wins, 1)
 	owned := map[int]bool{}
@@ -242,4 +242,66 @@ func TestBadInput(t *testing.T) {
 		owned += countOwned(e.Owned)
 	}
 	require.Equal(t, 5000, owned)
+}
+
+// Documents pack consecutive sentences into shared windows, never across a
+// -DOCSTART- line; every word is labelled exactly once with its own tag.
+func TestDocumentPacking(t *testing.T) {
+	tok, _ := pubmedTokenizer(t)
+	var b strings.Builder
+	for doc := 0; doc < 3; doc++ {
+		b.WriteString("-DOCSTART-\tO\n\n")
+		for s := 0; s < 30; s++ {
+			b.WriteString(longSentence(12 + s%5))
+		}
+	}
+	c := readCorpus(t, "docs.tsv", b.String())
+	require.Equal(t, 90, len(c.Sentences))
+	labels, err := LabelsFromCorpus(c)
+	require.NoError(t, err)
+	d, err := BuildDataset(c, tok, labels, DefaultDataOptions())
+	require.NoError(t, err)
+	sentOf := func(w int) int {
+		for s := range c.Sentences {
+			if d.WordBase[s+1] > w {
+				return s
+			}
+		}
+		return -1
+	}
+	count := make([]int, d.WordBase[len(c.Sentences)])
+	spanning := 0
+	for _, ex := range d.Examples {
+		sents, docs := map[int]bool{}, map[int]bool{}
+		for i, w := range ex.Owned {
+			if w < 0 {
+				continue
+			}
+			count[w]++
+			s := sentOf(w)
+			sents[s], docs[c.Sentences[s].Doc] = true, true
+			id, _ := labels.ID(c.Sentences[s].Tokens[w-d.WordBase[s]].Tag)
+			require.Equal(t, int32(id), ex.Labels[i])
+		}
+		require.Len(t, docs, 1, "a window never crosses a document boundary")
+		if len(sents) > 1 {
+			spanning++
+		}
+	}
+	for w, n := range count {
+		require.Equal(t, 1, n, "word %d labelled once", w)
+	}
+	require.Greater(t, spanning, 3, "windows span sentences")
+	require.Less(t, len(d.Examples), 30, "90 short sentences pack into a few windows per document")
+
+	o := DefaultDataOptions()
+	o.Packing = PackSentences
+	ds, err := BuildDataset(c, tok, labels, o)
+	require.NoError(t, err)
+	require.Len(t, ds.Examples, 90, "one window per short sentence")
+
+	var p Packing
+	require.NoError(t, p.UnmarshalText([]byte("sentences")))
+	require.Equal(t, PackSentences, p)
+	require.Error(t, p.UnmarshalText([]byte("paragraphs")))
 }

@@ -54,8 +54,9 @@ func TestEarlyStopping(t *testing.T) {
 func TestGradAccumulationSteps(t *testing.T) {
 	base := tinyBase(t, 1, 32)
 	cfg := smallConfig(base, ncbiSubset(t, "train", 40), "", t.TempDir())
-	cfg.BatchSize = 8 // 5 micro-batches per epoch
-	cfg.GradAccum = 2 // 3 optimiser steps per epoch
+	cfg.BatchSize = 8           // 5 micro-batches per epoch
+	cfg.GradAccum = 2           // 3 optimiser steps per epoch
+	cfg.Packing = PackSentences // 40 windows
 	cfg.Epochs = 2
 	res, err := Train(context.Background(), cfg)
 	require.NoError(t, err)

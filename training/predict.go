@@ -2,6 +2,7 @@ package training
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/openmed/openmed/core/corpus"
 	"github.com/openmed/openmed/core/metrics"
@@ -24,37 +25,57 @@ func DefaultPredictOptions() PredictOptions {
 	return PredictOptions{MaxLen: tokenize.DefaultWindowLen, Stride: tokenize.DefaultStride, BatchSize: 32}
 }
 
-// Predict tags pre-split sentences with a token-classification model: the
+// Predict tags pre-split sentences with a token-classification model, each
+// sentence on its own (PredictDocuments packs them as training does): the
 // words are encoded as in training, long sentences cut into 256/50 windows,
-// each word predicted from the window where it is farthest from an edge
-// (first sub-token's argmax), words without sub-tokens get "O", and each
-// sentence is repaired to valid IOB2 (scheme.RepairIOB2). Class names come
-// from the model config's id2label.
+// each word predicted from its window (tokenize.PredictingWindows; first
+// sub-token's argmax), words without sub-tokens get "O", and each sentence
+// is repaired to valid IOB2 (scheme.RepairIOB2). Class names come from the
+// model config's id2label.
 func Predict(m *model.Model, tok *tokenize.Tokenizer, sentences [][]string) ([][]string, error) {
 	return PredictWith(m, tok, sentences, DefaultPredictOptions())
 }
 
 // PredictWith is Predict with explicit options.
 func PredictWith(m *model.Model, tok *tokenize.Tokenizer, sentences [][]string, o PredictOptions) ([][]string, error) {
+	groups := make([][2]int, len(sentences))
+	for i := range groups {
+		groups[i] = [2]int{i, i + 1}
+	}
+	return predictGroups(m, tok, sentences, groups, o)
+}
+
+// PredictDocuments is Predict for the sentences of one document, packed into
+// shared windows as BuildDataset packs them (PackDocuments).
+func PredictDocuments(m *model.Model, tok *tokenize.Tokenizer, sentences [][]string, o PredictOptions) ([][]string, error) {
+	return predictGroups(m, tok, sentences, [][2]int{{0, len(sentences)}}, o)
+}
+
+func predictGroups(m *model.Model, tok *tokenize.Tokenizer, sentences [][]string, groups [][2]int, o PredictOptions) ([][]string, error) {
 	if err := CheckVocab(tok, m); err != nil {
 		return nil, err
-	}
-	var exs []Example
-	for si, words := range sentences {
-		if len(words) == 0 {
-			continue
-		}
-		wins, err := encodeWords(tok, words, o.MaxLen, o.Stride)
-		if err != nil {
-			return nil, fmt.Errorf("sentence %d: %w", si, err)
-		}
-		for _, w := range wins {
-			exs = append(exs, Example{Sentence: si, IDs: w.ids, Owned: w.owned})
-		}
 	}
 	lens := make([]int, len(sentences))
 	for i, s := range sentences {
 		lens[i] = len(s)
+	}
+	base := wordBase(lens)
+	var exs []Example
+	for _, g := range groups {
+		var words []string
+		for _, s := range sentences[g[0]:g[1]] {
+			words = append(words, s...)
+		}
+		if len(words) == 0 {
+			continue
+		}
+		wins, err := encodeWords(tok, words, base[g[0]], o.MaxLen, o.Stride)
+		if err != nil {
+			return nil, fmt.Errorf("sentence %d: %w", g[0], err)
+		}
+		for _, w := range wins {
+			exs = append(exs, Example{IDs: w.ids, Owned: w.owned})
+		}
 	}
 	pred, _, err := predictExamples(m, exs, lens, padID(tok), o.BatchSize)
 	return pred, err
@@ -78,7 +99,8 @@ func CheckVocab(tok *tokenize.Tokenizer, m *model.Model) error {
 }
 
 // predictExamples runs the model in eval mode over examples and stitches the
-// owned positions back to words; it also returns the mean loss over labelled
+// owned positions back to the words of sentences of sentLens (owned indices
+// count words over all sentences, Dataset.WordBase); it also returns the mean loss over labelled
 // positions (0 when examples carry no labels).
 func predictExamples(m *model.Model, exs []Example, sentLens []int, pad int32, batchSize int) ([][]string, float64, error) {
 	names := m.Config.Labels()
@@ -88,6 +110,7 @@ func predictExamples(m *model.Model, exs []Example, sentLens []int, pad int32, b
 	was := m.Training()
 	m.SetTraining(false)
 	defer m.SetTraining(was)
+	base := wordBase(sentLens)
 	pred := make([][]string, len(sentLens))
 	for i, n := range sentLens {
 		pred[i] = make([]string, n)
@@ -127,7 +150,8 @@ func predictExamples(m *model.Model, exs []Example, sentLens []int, pad int32, b
 						best = c
 					}
 				}
-				pred[e.Sentence][w] = names[best]
+				si := sort.Search(len(sentLens), func(i int) bool { return base[i+1] > w })
+				pred[si][w-base[si]] = names[best]
 			}
 		}
 	}
@@ -159,11 +183,7 @@ type EvalResult struct {
 // the original CoNLL tags (every gold word gets a prediction), in seqeval's
 // default and strict IOB2 modes.
 func Evaluate(m *model.Model, d *Dataset, pad int32, batchSize int) (*EvalResult, error) {
-	lens := make([]int, len(d.Sentences))
-	for i, s := range d.Sentences {
-		lens[i] = s.Len()
-	}
-	pred, l, err := predictExamples(m, d.Examples, lens, pad, batchSize)
+	pred, l, err := predictExamples(m, d.Examples, sentenceLens(d.Sentences), pad, batchSize)
 	if err != nil {
 		return nil, err
 	}

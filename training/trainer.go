@@ -85,7 +85,7 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	if mp := m.Config.MaxPositionEmbeddings; cfg.MaxLen > mp {
 		return nil, fmt.Errorf("%s: max length %d exceeds the model's max_position_embeddings %d", cfg.Base, cfg.MaxLen, mp)
 	}
-	do := DataOptions{MaxLen: cfg.MaxLen, Stride: cfg.Stride, LabelAllSubtokens: cfg.LabelAllSubtokens,
+	do := DataOptions{MaxLen: cfg.MaxLen, Stride: cfg.Stride, Packing: cfg.Packing, LabelAllSubtokens: cfg.LabelAllSubtokens,
 		AllowUnknownTags: cfg.AllowUnknownTags, Warn: cfg.Warn}
 	train, err := BuildDataset(trainC, tok, labels, do)
 	if err != nil {

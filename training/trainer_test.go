@@ -114,6 +114,7 @@ func TestEndToEndLoRA(t *testing.T) {
 	dev := ncbiSubset(t, "devel", 80)
 	cfg := smallConfig(base, train, dev, t.TempDir())
 	cfg.Test = ncbiSubset(t, "test", 80)
+	cfg.Packing = PackSentences // a few hundred small steps
 	cfg.Epochs = 12
 	cfg.LR = 1e-2
 	cfg.LabelSmoothing = 0
@@ -315,6 +316,7 @@ func TestResumeRefusesOtherSettings(t *testing.T) {
 	train := ncbiSubset(t, "train", 40)
 	cfg := smallConfig(base, train, "", t.TempDir())
 	cfg.Epochs = 2
+	cfg.Packing = PackSentences // several batches per epoch
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg.Progress = func(p Progress) {
 		if p.Phase == PhaseTrain && p.Step == 2 {

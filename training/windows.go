@@ -2,28 +2,70 @@ package training
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/openmed/openmed/core/tokenize"
 )
 
-// wordWindow is one window of an encoded sentence with its word ownership.
-type wordWindow struct {
-	ids []int32
-	// words[i] is the word of position i (-1 for specials).
-	words []int
-	// owned[i] is the word read at position i (its first sub-token, when this
-	// window owns the word), else -1.
-	owned []int
-	// ownsWord[w] reports whether this window owns word w.
-	ownsWord map[int]bool
+// Packing says which sentences share windows.
+type Packing int
+
+const (
+	// PackDocuments packs the consecutive sentences of a document into
+	// 256/50 windows (OpenMed NER §3.6): documents are delimited by
+	// -DOCSTART- lines where a corpus has them, else the file's sentences
+	// follow each other in corpus order. Sentences are joined without
+	// separators, as the tagger sees a paragraph of raw text. The default.
+	PackDocuments Packing = iota
+	// PackSentences windows every sentence alone (HF run_ner.py's
+	// tokenize_and_align_labels features).
+	PackSentences
+)
+
+// String is the flag spelling.
+func (p Packing) String() string {
+	if p == PackSentences {
+		return "sentences"
+	}
+	return "documents"
 }
 
-// encodeWords encodes pre-split words and cuts them into word-aligned windows
-// of at most maxLen tokens with stride overlap, assigning every word that
-// has at least one sub-token to exactly one window (windowOwners). A word
-// with no sub-token at all (e.g. one made only of characters the normaliser
-// strips) is owned by no window: prediction gives it "O".
-func encodeWords(tok *tokenize.Tokenizer, words []string, maxLen, stride int) ([]wordWindow, error) {
+// MarshalText implements encoding.TextMarshaler.
+func (p Packing) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler ("documents" or
+// "sentences"; empty means documents).
+func (p *Packing) UnmarshalText(b []byte) error {
+	switch strings.ToLower(strings.TrimSpace(string(b))) {
+	case "", "documents", "document", "docs":
+		*p = PackDocuments
+	case "sentences", "sentence":
+		*p = PackSentences
+	default:
+		return fmt.Errorf("training: unknown packing %q (want documents or sentences)", b)
+	}
+	return nil
+}
+
+// wordWindow is one window of an encoded run of words.
+type wordWindow struct {
+	ids []int32
+	// owned[i] is the word (base + index in the run) read at position i —
+	// its first sub-token, in the window that predicts it — else -1.
+	owned []int
+	// cont[i] is the word of a later sub-token at i that this window
+	// predicts (LabelAllSubtokens), else -1.
+	cont []int
+}
+
+// encodeWords encodes pre-split words (one sentence, or the sentences of a
+// document one after the other) and cuts them into word-aligned windows of
+// at most maxLen tokens with stride overlap. Which window predicts which
+// token is tokenize.PredictingWindows, the rule the tagger stitches by. base
+// is added to the word indices stored in owned and cont. A word with no
+// sub-token at all (one made only of characters the normaliser strips) is
+// owned by no window: prediction gives it "O".
+func encodeWords(tok *tokenize.Tokenizer, words []string, base, maxLen, stride int) ([]wordWindow, error) {
 	enc, err := tok.EncodeWords(words)
 	if err != nil {
 		return nil, err
@@ -32,84 +74,31 @@ func encodeWords(tok *tokenize.Tokenizer, words []string, maxLen, stride int) ([
 	if err != nil {
 		return nil, err
 	}
-	owner, err := windowOwners(enc, wins, len(words))
-	if err != nil {
-		return nil, err
+	pre := 0
+	for pre < enc.Len() && enc.SequenceIDs[pre] < 0 {
+		pre++
 	}
 	out := make([]wordWindow, len(wins))
 	for k, w := range wins {
-		pre := 0
-		for pre < w.Len() && w.SequenceIDs[pre] < 0 {
-			pre++
-		}
-		ww := wordWindow{ids: w.IDs, words: w.WordIDs, owned: make([]int, w.Len()), ownsWord: map[int]bool{}}
+		ww := wordWindow{ids: w.IDs, owned: make([]int, w.Len()), cont: make([]int, w.Len())}
 		for i := range ww.owned {
-			ww.owned[i] = -1
-		}
-		for wid, o := range owner {
-			if o.window == k {
-				ww.owned[pre+o.first-w.Start] = wid
-				ww.ownsWord[wid] = true
-			}
+			ww.owned[i], ww.cont[i] = -1, -1
 		}
 		out[k] = ww
 	}
-	return out, nil
-}
-
-// wordOwner is the window that predicts a word and the word's first
-// sub-token index in the source encoding.
-type wordOwner struct{ window, first int }
-
-// windowOwners picks, for every word, the window whose prediction counts:
-// among the windows containing the word's first sub-token, the one where the
-// word sits farthest from a cut edge — distance min(first − Start,
-// End − 1 − last) with last the word's last sub-token inside the window, an
-// edge that is the sentence's own start or end counting as infinitely far
-// (no context is lost there). Ties go to the earlier window. Words without
-// sub-tokens get window −1.
-func windowOwners(enc *tokenize.Encoding, wins []tokenize.Window, nWords int) ([]wordOwner, error) {
-	first := make([]int, nWords)
-	last := make([]int, nWords)
-	for i := range first {
-		first[i], last[i] = -1, -1
-	}
-	lo, hi := len(enc.IDs), 0
-	for i, w := range enc.WordIDs {
-		if w < 0 {
+	for src, k := range tokenize.PredictingWindows(enc, wins) {
+		wid := enc.WordIDs[src]
+		if k < 0 || wid < 0 {
 			continue
 		}
-		if w >= nWords {
-			return nil, fmt.Errorf("tokenizer word id %d out of range (%d words)", w, nWords)
+		if wid >= len(words) {
+			return nil, fmt.Errorf("tokenizer word id %d out of range (%d words)", wid, len(words))
 		}
-		if first[w] < 0 {
-			first[w] = i
-		}
-		last[w] = i
-		lo, hi = min(lo, i), max(hi, i+1)
-	}
-	const far = 1 << 30
-	out := make([]wordOwner, nWords)
-	for w := range out {
-		out[w] = wordOwner{window: -1, first: first[w]}
-		if first[w] < 0 {
-			continue
-		}
-		best := -1
-		for k, win := range wins {
-			if first[w] < win.Start || first[w] >= win.End {
-				continue
-			}
-			left, right := first[w]-win.Start, win.End-1-min(last[w], win.End-1)
-			if win.Start <= lo {
-				left = far
-			}
-			if win.End >= hi {
-				right = far
-			}
-			if d := min(left, right); d > best {
-				best, out[w].window = d, k
-			}
+		pos := pre + src - wins[k].Start
+		if src == 0 || enc.WordIDs[src-1] != wid {
+			out[k].owned[pos] = base + wid
+		} else {
+			out[k].cont[pos] = base + wid
 		}
 	}
 	return out, nil

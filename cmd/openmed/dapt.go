@@ -20,7 +20,7 @@ func newDaptCmd() *cobra.Command {
 	var quiet bool
 	var targets string
 	cmd := &cobra.Command{
-		Use:   "dapt --text F... --out DIR (--base DIR | --from-scratch --layers L --hidden H --heads A --ffn F --vocab TOKENIZER)",
+		Use:   "dapt (--text F... | --corpora DIR) --out DIR (--base DIR | --from-scratch --layers L --hidden H --heads A --ffn F --vocab TOKENIZER)",
 		Short: "Domain-adaptive masked-LM pre-training (or pre-training from scratch) on raw text",
 		Long: `Dapt continues masked-language-model training of an encoder (BERT, ELECTRA,
 DeBERTa-v3) on raw text
@@ -72,6 +72,7 @@ metrics.jsonl and mlm_curve.jsonl. Ctrl-C checkpoints; --resume continues.`,
 	}
 	fl := cmd.Flags()
 	fl.StringSliceVar(&cfg.Text, "text", nil, "raw text files, one document or sentence per line (repeat or comma-separate)")
+	fl.StringVar(&cfg.Corpora, "corpora", "", "also the train splits of every corpus under this folder (<name>/train.tsv; sentences also in any devel/test split dropped)")
 	fl.StringVar(&cfg.Out, "out", "", "output folder")
 	fl.StringVar(&cfg.Base, "base", "", "Hugging Face encoder folder to adapt (BERT, ELECTRA or DeBERTa-v3)")
 	fl.BoolVar(&cfg.FromScratch, "from-scratch", false, "initialise a new encoder instead of --base")
@@ -104,7 +105,6 @@ metrics.jsonl and mlm_curve.jsonl. Ctrl-C checkpoints; --resume continues.`,
 	fl.IntVar(&cfg.LogEvery, "logging-steps", cfg.LogEvery, "log to metrics.jsonl every N steps")
 	fl.BoolVar(&cfg.Resume, "resume", false, "continue the interrupted run in --out")
 	fl.BoolVar(&quiet, "quiet", false, "no progress bar")
-	_ = cmd.MarkFlagRequired("text")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding"
 	"errors"
 	"fmt"
 	"os"
@@ -67,3 +68,25 @@ func runError(command string, err error) error {
 	}
 	return fmt.Errorf("%s: %w", command, err)
 }
+
+// textFlag is a pflag.Value over a library enum that marshals as text
+// (encoding.TextMarshaler / TextUnmarshaler), so a flag takes exactly the
+// spellings the JSON configuration does.
+type textFlag struct {
+	v interface {
+		encoding.TextMarshaler
+		encoding.TextUnmarshaler
+	}
+}
+
+func (f textFlag) String() string {
+	if f.v == nil {
+		return ""
+	}
+	b, _ := f.v.MarshalText()
+	return string(b)
+}
+
+func (f textFlag) Set(s string) error { return f.v.UnmarshalText([]byte(s)) }
+
+func (f textFlag) Type() string { return "string" }

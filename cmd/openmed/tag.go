@@ -74,7 +74,7 @@ Invalid UTF-8 is an error naming the document.`,
 	fl.StringVar(&f.backend, "backend", "auto", "auto (ORT if available, else go), ort or go")
 	fl.StringVar(&f.device, "device", "cpu", "ONNX Runtime device: cpu or cuda")
 	fl.IntVar(&f.threads, "threads", 0, "ONNX Runtime intra-op threads (0 = one per core)")
-	fl.StringVar(&f.aggregation, "aggregation", "simple", "none, simple, first, average or max (HF aggregation_strategy)")
+	fl.StringVar(&f.aggregation, "aggregation", tagger.DefaultOptions().Aggregation.String(), "none, simple, first, average or max (HF aggregation_strategy; first matches training: labels sit on a word's first sub-token)")
 	fl.StringSliceVar(&f.ignore, "ignore-labels", []string{"O"}, "labels to drop (HF ignore_labels); --ignore-labels= keeps all")
 	fl.Float32Var(&f.threshold, "threshold", 0, "drop entities scoring below this")
 	fl.StringVar(&f.overlap, "overlap", "same-type", "with several adapters, overlapping entities collapse to the higher score: same-type (the union of types) or any (a flat list)")

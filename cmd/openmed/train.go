@@ -71,6 +71,7 @@ writing a checkpoint; --resume continues it to the same result.`,
 	fl.IntVar(&cfg.EvalBatchSize, "eval-batch-size", cfg.EvalBatchSize, "evaluation batch size")
 	fl.IntVar(&cfg.MaxLen, "max-len", cfg.MaxLen, "window length in tokens (specials included)")
 	fl.IntVar(&cfg.Stride, "stride", cfg.Stride, "window overlap in tokens")
+	fl.Var(textFlag{&cfg.Packing}, "packing", "which sentences share windows: documents (-DOCSTART- groups, else consecutive sentences; what the tagger sees) or sentences")
 	fl.Float64Var(&cfg.WarmupRatio, "warmup-ratio", cfg.WarmupRatio, "fraction of steps of linear warm-up")
 	fl.Float64Var(&cfg.WeightDecay, "weight-decay", cfg.WeightDecay, "AdamW weight decay (none on biases/LayerNorm)")
 	fl.Float64Var(&cfg.LabelSmoothing, "label-smoothing", cfg.LabelSmoothing, "label smoothing factor")

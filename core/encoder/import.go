@@ -174,6 +174,14 @@ func readTF(src string, o Options) (*release, error) {
 	} else {
 		cfg.Architectures = []string{"BertModel"}
 	}
+	// Google's modeling.py (BERT, BioBERT, TF Hub's BERT) computes its
+	// "gelu" as the tanh approximation: the graph holds 0.044715 and
+	// √(2/π). HF's converted configs say "gelu" (erf), which moves BERT-base's
+	// last hidden state by up to 0.3 against TensorFlow (measured,
+	// docs/ENCODERS.md); "gelu_new" is the original's function.
+	if cfg.HiddenAct == checkpoint.ActGELU {
+		cfg.HiddenAct = checkpoint.ActGELUNew
+	}
 	vocab := o.Vocab
 	if vocab == "" {
 		vocab = firstExisting(filepath.Join(dir, "vocab.txt"), filepath.Join(dir, "..", "assets", "vocab.txt"),

@@ -125,9 +125,11 @@ type Options struct {
 }
 
 // DefaultOptions returns the defaults: auto backend, CPU, aggregation
-// simple, ignore ["O"], windows 256/50 (auto-capped), batch 32.
+// first (only a word's first sub-token carries a trained label, so no entity
+// starts or ends inside a word; issue 18), ignore ["O"], windows 256/50
+// (auto-capped), batch 32.
 func DefaultOptions() Options {
-	return Options{Aggregation: AggregationSimple, IgnoreLabels: []string{"O"},
+	return Options{Aggregation: AggregationFirst, IgnoreLabels: []string{"O"},
 		WindowLen: 0, Stride: tokenize.DefaultStride, BatchSize: 32}
 }
 

@@ -22,7 +22,8 @@ var ErrInvalidUTF8 = errors.New("tagger: text is not valid UTF-8")
 
 // Tagger turns text into entities: tokenise (HF-exact), split long documents
 // into overlapping windows, run the model in length-sorted batches, stitch
-// each token's prediction from the window where it is farthest from an edge,
+// each word's prediction from the window training labels it in
+// (tokenize.PredictingWindows),
 // then aggregate once over the whole document with HF
 // TokenClassificationPipeline semantics. It is safe for concurrent use.
 type Tagger struct {
@@ -340,6 +341,7 @@ func (t *Tagger) selectHeads(opts []TagOption) ([]*head, error) {
 // winRef is one window of one document.
 type winRef struct {
 	doc int
+	k   int // index among the document's windows
 	w   tokenize.Window
 	pre int // leading specials in the window
 }
@@ -347,6 +349,7 @@ type winRef struct {
 // predict runs one head over the documents and returns per-token scores.
 func (t *Tagger) predict(ctx context.Context, h *head, texts []string) ([]*docScores, error) {
 	docs := make([]*docScores, len(texts))
+	owner := make([][]int, len(texts)) // per doc, per token: the predicting window
 	var wins []winRef
 	unk := t.tok.Special().UNK
 	for i, text := range texts {
@@ -366,23 +369,15 @@ func (t *Tagger) predict(ctx context.Context, h *head, texts []string) ([]*docSc
 		for pre < enc.Len() && enc.SequenceIDs[pre] < 0 {
 			pre++
 		}
-		for _, w := range ws {
+		owner[i] = tokenize.PredictingWindows(enc, ws)
+		for k, w := range ws {
 			if w.End > w.Start {
-				wins = append(wins, winRef{doc: i, w: w, pre: pre})
+				wins = append(wins, winRef{doc: i, k: k, w: w, pre: pre})
 			}
 		}
 	}
 	// Length buckets: longest first, so each batch pads to a similar length.
 	sort.SliceStable(wins, func(a, b int) bool { return wins[a].w.Len() > wins[b].w.Len() })
-	// Per doc, per token: distance to the nearest edge of the window that
-	// set its scores, and that window's start.
-	best, bestStart := make([][]int, len(docs)), make([][]int, len(docs))
-	for i, d := range docs {
-		best[i], bestStart[i] = make([]int, d.enc.Len()), make([]int, d.enc.Len())
-		for k := range best[i] {
-			best[i][k] = -1
-		}
-	}
 	bs := t.opts.BatchSize
 	for s := 0; s < len(wins); s += bs {
 		if err := ctx.Err(); err != nil {
@@ -413,13 +408,11 @@ func (t *Tagger) predict(ctx context.Context, h *head, texts []string) ([]*docSc
 		for r, wr := range batch {
 			d := docs[wr.doc]
 			for src := wr.w.Start; src < wr.w.End; src++ {
-				dist := min(src-wr.w.Start, wr.w.End-1-src)
-				b := best[wr.doc][src]
-				// Farthest from an edge wins; on a tie the earlier window.
-				if dist < b || (dist == b && wr.w.Start > bestStart[wr.doc][src]) {
+				// The training rule: each word from one window
+				// (tokenize.PredictingWindows).
+				if owner[wr.doc][src] != wr.k {
 					continue
 				}
-				best[wr.doc][src], bestStart[wr.doc][src] = dist, wr.w.Start
 				j := wr.pre + src - wr.w.Start
 				off := (r*L + j) * C
 				d.scores[src] = softmax(logits.Data[off : off+C])

@@ -203,7 +203,7 @@ class Tagger(_Handle):
     __call__ = tag
 
 
-def load(model=None, adapters=None, backend="auto", device="cpu", threads=0, aggregation="simple",
+def load(model=None, adapters=None, backend="auto", device="cpu", threads=0, aggregation=None,
          threshold=0.0, base=None, **options):
     """Load a tagger.
 
@@ -215,7 +215,8 @@ def load(model=None, adapters=None, backend="auto", device="cpu", threads=0, agg
     list) are PEFT LoRA adapters attached to it. ``backend`` is "ort" (ONNX
     Runtime), "go" (openmed's engine) or "auto" (ORT when its library loads);
     ``device`` "cpu" or "cuda"; ``aggregation`` HF's aggregation_strategy
-    ("none", "simple", "first", "average", "max"); ``threshold`` drops
+    ("none", "simple", "first", "average", "max"; None: the library's
+    default, "first", which matches training); ``threshold`` drops
     entities scoring below it. Other options: ignore_labels, window_length,
     stride, batch_size, cache_dir, ort_library, overlap ("same-type", the
     default: with several adapters only same-type overlaps collapse to the
@@ -227,7 +228,7 @@ def load(model=None, adapters=None, backend="auto", device="cpu", threads=0, agg
         "backend": backend,
         "device": device,
         "threads": int(threads),
-        "aggregation": aggregation,
+        "aggregation": aggregation or "",
         "threshold": float(threshold),
     }
     if base is not None:
@@ -242,7 +243,7 @@ _taggers = {}
 _taggers_lock = threading.Lock()
 
 
-def tag(text_or_texts, model=None, adapters=None, aggregation="simple", threshold=0.0, backend="auto",
+def tag(text_or_texts, model=None, adapters=None, aggregation=None, threshold=0.0, backend="auto",
         device="cpu", threads=0, **options):
     """Tag one text (-> list of entity dicts shaped like HF's pipeline
     output: entity_group, score, word, start, end in code points) or a list

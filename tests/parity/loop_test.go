@@ -93,7 +93,7 @@ func loopBatches(t *testing.T, shared string, cfg *checkpoint.Config) []features
 	c.Sentences = c.Sentences[:loopSentences]
 	labels, err := training.NewLabelSet(cfg.Labels())
 	require.NoError(t, err)
-	d, err := training.BuildDataset(c, tok, labels, training.DataOptions{MaxLen: cfg.MaxPositionEmbeddings, Stride: 16})
+	d, err := training.BuildDataset(c, tok, labels, training.DataOptions{MaxLen: cfg.MaxPositionEmbeddings, Stride: 16, Packing: training.PackSentences})
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(d.Examples), loopSentences)
 	exs := d.Examples[:loopSentences]

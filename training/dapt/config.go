@@ -57,6 +57,10 @@ func (p PositionInit) Valid() bool {
 type Config struct {
 	// Text lists raw text files, one document or sentence per line.
 	Text []string `json:"text"`
+	// Corpora is a folder of labelled corpora (<name>/train.tsv, devel.tsv,
+	// test.tsv) whose train splits are added to Text (CorpusText: never
+	// devel or test text).
+	Corpora string `json:"corpora,omitempty"`
 	// Out is the output folder (HF BertForMaskedLM layout + logs).
 	Out string `json:"output_dir"`
 	// Base is the HF encoder folder to adapt; ignored with FromScratch.
@@ -119,8 +123,8 @@ func DefaultConfig() Config {
 
 func (c *Config) validate() error {
 	switch {
-	case len(c.Text) == 0:
-		return fmt.Errorf("dapt: Config.Text (--text) needs at least one file")
+	case len(c.Text) == 0 && c.Corpora == "":
+		return fmt.Errorf("dapt: give text files (Config.Text, --text) or a corpora folder (Config.Corpora, --corpora)")
 	case c.Out == "":
 		return fmt.Errorf("dapt: Config.Out (--out) is required")
 	case !c.FromScratch && c.Base == "":

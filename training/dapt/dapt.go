@@ -35,6 +35,8 @@ type Result struct {
 	// NewHead names the MLM-head parameters the base lacked; they were
 	// initialised as HF does and trained (with LoRA too).
 	NewHead []string
+	// Text describes the corpus text used (nil without Config.Corpora).
+	Text *TextStats
 }
 
 const beforeFile = "heldout_before.json"
@@ -84,12 +86,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	var textStats *TextStats
+	if cfg.Corpora != "" {
+		more, st, err := CorpusText(cfg.Corpora, nil)
+		if err != nil {
+			return nil, err
+		}
+		lines, textStats = append(lines, more...), st
+	}
 	blocks, err := Pack(tok, lines, cfg.BlockLen, tensor.Threads())
 	if err != nil {
 		return nil, err
 	}
 	if len(blocks) < 2 {
-		return nil, fmt.Errorf("dapt: %v packs into %d block(s) of %d tokens; need at least 2 (one held out)", cfg.Text, len(blocks), cfg.BlockLen)
+		return nil, fmt.Errorf("dapt: the text (%v %s) packs into %d block(s) of %d tokens; need at least 2 (one held out)", cfg.Text, cfg.Corpora, len(blocks), cfg.BlockLen)
 	}
 	r := rand.New(rand.NewPCG(cfg.Seed, 0x68656c64))
 	perm := r.Perm(len(blocks))
@@ -144,7 +154,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, err
 	}
-	res := &Result{Model: m, TrainBlocks: len(obj.train), HeldOutBlocks: len(obj.held), Out: cfg.Out, NewHead: freshHead}
+	res := &Result{Model: m, TrainBlocks: len(obj.train), HeldOutBlocks: len(obj.held), Out: cfg.Out, NewHead: freshHead, Text: textStats}
 	beforePath := filepath.Join(cfg.Out, beforeFile)
 	if cfg.Resume {
 		b, err := os.ReadFile(beforePath)
@@ -264,7 +274,7 @@ func writeOutputs(cfg Config, tokPath string, res *Result) error {
 		"train_blocks": res.TrainBlocks, "heldout_blocks": res.HeldOutBlocks, "train_tokens": res.Loop.Tokens,
 		"train_tokens_per_s": res.Loop.TokensPerSec, "wall_time_s": res.Loop.Wall.Seconds(),
 		"total_params": total, "trainable_params_after_merge": trainable, "method": cfg.Method,
-		"new_mlm_head": res.NewHead,
+		"new_mlm_head": res.NewHead, "corpus_text": res.Text,
 	}); err != nil {
 		return err
 	}

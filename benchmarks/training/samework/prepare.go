@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"github.com/openmed/openmed/benchmarks/training/features"
 	"github.com/openmed/openmed/core/checkpoint"
@@ -137,7 +138,8 @@ func runPrepare(args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := training.DataOptions{MaxLen: r.MaxLen, Stride: r.Stride}
+	// Sentence windows: the HF peer's tokenize_and_align_labels features.
+	opts := training.DataOptions{MaxLen: r.MaxLen, Stride: r.Stride, Packing: training.PackSentences}
 	trainD, err := training.BuildDataset(trainC, tok, labels, opts)
 	if err != nil {
 		return err
@@ -181,7 +183,7 @@ func runPrepare(args []string) error {
 		lengths[i] = len(e.IDs)
 	}
 	for _, e := range testD.Examples {
-		f.Test = append(f.Test, TestExample{Sent: e.Sentence, IDs: e.IDs, Owned: e.Owned})
+		f.Test = append(f.Test, sentenceExample(testD, e))
 	}
 	steps := 0
 	for e := 0; e < r.Epochs; e++ {
@@ -199,4 +201,22 @@ func runPrepare(args []string) error {
 	fmt.Fprintf(os.Stderr, "prepared %s: %d train windows (%d tokens) from %d sentences, %d test windows, %d labels %v, %d steps (%d warm-up)\n",
 		*dir, len(f.Train), features.Tokens(trainD.Examples), len(trainC.Sentences), len(f.Test), labels.Len(), labels.Names, steps, r.WarmupSteps)
 	return nil
+}
+
+// sentenceExample turns a sentence-packed window into the peer's layout:
+// its sentence and word indices local to it.
+func sentenceExample(d *training.Dataset, e training.Example) TestExample {
+	sent := -1
+	owned := make([]int, len(e.Owned))
+	for i, w := range e.Owned {
+		owned[i] = -1
+		if w < 0 {
+			continue
+		}
+		if sent < 0 {
+			sent = sort.Search(len(d.Sentences), func(k int) bool { return d.WordBase[k+1] > w })
+		}
+		owned[i] = w - d.WordBase[sent]
+	}
+	return TestExample{Sent: max(sent, 0), IDs: e.IDs, Owned: owned}
 }
