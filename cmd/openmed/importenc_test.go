@@ -51,6 +51,11 @@ func TestImportThenTrainByName(t *testing.T) {
 	require.NoError(t, err, "train --base takes a cached encoder's name")
 	_, err = os.Stat(filepath.Join(dir, "ner", "adapter_model.safetensors"))
 	assert.NoError(t, err)
+	_, err = runStdout(newMergeCmd(), "--base", "tiny", "--adapter", filepath.Join(dir, "ner"), "--out", filepath.Join(dir, "merged"))
+	require.NoError(t, err, "merge --base takes a cached encoder's name")
+	out, err = runStdout(newTagCmd(), "--model", filepath.Join(dir, "merged"), "--backend", "go", "--format", "jsonl", "breast cancer")
+	require.NoError(t, err)
+	assert.Contains(t, out, `"entities"`)
 
 	text := filepath.Join(dir, "text.txt")
 	require.NoError(t, os.WriteFile(text, []byte("the patient had nephrotoxicity after cisplatin\nbrca1 mutations in breast cancer\n"), 0o644))

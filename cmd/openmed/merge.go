@@ -48,7 +48,7 @@ writing the base encoder weights back (the classifier stays the adapter's).`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&f.base, "base", "", "base Hugging Face model folder (or the merged folder with --unmerge)")
+	cmd.Flags().StringVar(&f.base, "base", "", "base Hugging Face model folder or encoder cache name (or the merged folder with --unmerge)")
 	cmd.Flags().StringVar(&f.adapter, "adapter", "", "PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors)")
 	cmd.Flags().StringVar(&f.out, "out", "", "output folder")
 	cmd.Flags().BoolVar(&f.unmerge, "unmerge", false, "subtract the adapter's update instead of adding it")

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/encoder"
 	"github.com/openmed/openmed/core/model"
 	"github.com/openmed/openmed/core/tensor"
 )
@@ -53,6 +54,9 @@ type MergeResult struct {
 func MergeAdapter(baseDir, adapterDir, outDir string, dir MergeDirection) (*MergeResult, error) {
 	pc, at, err := checkpoint.LoadAdapter(adapterDir)
 	if err != nil {
+		return nil, fmt.Errorf("merge: %w", err)
+	}
+	if baseDir, err = encoder.Resolve(baseDir); err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
 	if pc.FanInFanOut {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/encoder"
 	"github.com/openmed/openmed/core/onnx"
 )
 
@@ -81,12 +82,14 @@ func classify(dir string) (folderKind, error) {
 	return 0, fmt.Errorf("tagger: %s is neither an HF model folder (config.json + model.safetensors / pytorch_model.bin), an ONNX export (config.json + onnx/model.onnx) nor a PEFT adapter folder (adapter_config.json)", dir)
 }
 
-// adapterBase resolves an adapter folder's base model: the explicit option,
-// else adapter_config.json's base_model_name_or_path as a path (absolute, or
-// relative to the working directory or to the adapter folder).
+// adapterBase resolves an adapter folder's base model: the explicit option
+// (a folder or an encoder cache name, encoder.Resolve), else
+// adapter_config.json's base_model_name_or_path as a path (absolute, or
+// relative to the working directory or to the adapter folder) or a cache
+// name.
 func adapterBase(adapterDir, explicit string) (string, error) {
 	if explicit != "" {
-		return explicit, nil
+		return encoder.Resolve(explicit)
 	}
 	pc, err := checkpoint.LoadAdapterConfig(adapterDir)
 	if err != nil {
@@ -97,6 +100,9 @@ func adapterBase(adapterDir, explicit string) (string, error) {
 		if p != "" && exists(filepath.Join(c, checkpoint.ConfigFile)) {
 			return c, nil
 		}
+	}
+	if c, err := encoder.Resolve(p); p != "" && err == nil && exists(filepath.Join(c, checkpoint.ConfigFile)) {
+		return c, nil
 	}
 	return "", fmt.Errorf("tagger: adapter %s: base_model_name_or_path %q is not a local model folder; name the base with WithBaseDir / --base", adapterDir, p)
 }

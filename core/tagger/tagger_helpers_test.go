@@ -210,3 +210,13 @@ func scoreTol(t testing.TB, tg *Tagger, texts []string, loraRank int) float64 {
 
 // tinyAdapterRank is the LoRA rank of tinyAdapter.
 const tinyAdapterRank = 4
+
+// ncbiCorpus is the first n sentences of NCBI-Disease's test split.
+func ncbiCorpus(t testing.TB, n int) *corpus.Corpus {
+	t.Helper()
+	c, err := corpus.ReadFile(filepath.Join(ortSharedDir(t), "data", "NCBI-Disease", "test.tsv"))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(c.Sentences), n)
+	c.Sentences = c.Sentences[:n]
+	return c
+}

@@ -82,9 +82,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.BlockLen > m.Config.MaxPositionEmbeddings {
 		return nil, fmt.Errorf("dapt: block length %d exceeds max_position_embeddings %d", cfg.BlockLen, m.Config.MaxPositionEmbeddings)
 	}
-	lines, err := ReadLines(cfg.Text)
-	if err != nil {
-		return nil, err
+	var lines []string
+	if len(cfg.Text) > 0 {
+		if lines, err = ReadLines(cfg.Text); err != nil {
+			return nil, err
+		}
 	}
 	var textStats *TextStats
 	if cfg.Corpora != "" {
