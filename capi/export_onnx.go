@@ -40,7 +40,7 @@ func openmed_export_onnx(request *C.char, out **C.char, errp **C.char) C.int {
 		if req.Model == "" || req.Out == "" {
 			return badInput("request_json: \"model\" and \"out\" are required")
 		}
-		res, err := onnx.Export(req.Model, req.Out, onnx.ExportOptions{ProducerVersion: Version})
+		res, err := onnx.Export(req.Model, req.Out, onnx.ExportOptions{ProducerVersion: Version, Aggregation: tagger.DefaultOptions().Aggregation.String()})
 		if err != nil {
 			return err
 		}

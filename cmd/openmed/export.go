@@ -53,7 +53,7 @@ func runExport(cmd *cobra.Command, f exportFlags) error {
 		return err
 	}
 	start := time.Now()
-	res, err := onnx.Export(f.model, f.out, onnx.ExportOptions{ProducerVersion: version})
+	res, err := onnx.Export(f.model, f.out, onnx.ExportOptions{ProducerVersion: version, Aggregation: tagger.DefaultOptions().Aggregation.String()})
 	if err != nil {
 		return err
 	}

@@ -207,6 +207,20 @@ func (c *Config) MarshalJSON() ([]byte, error) {
 // fields this struct does not model.
 func (c *Config) Raw(field string) json.RawMessage { return c.raw[field] }
 
+// SetRaw sets a field this struct does not model to v's JSON encoding
+// (written by Save).
+func (c *Config) SetRaw(field string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if c.raw == nil {
+		c.raw = map[string]json.RawMessage{}
+	}
+	c.raw[field] = b
+	return nil
+}
+
 // LoadConfig reads a config.json; path may be the file or its folder.
 func LoadConfig(path string) (*Config, error) {
 	c := &Config{}

@@ -27,6 +27,12 @@ var TokenizerFiles = []string{
 type ExportOptions struct {
 	// ProducerVersion is written to ModelProto.producer_version (default "dev").
 	ProducerVersion string
+	// Aggregation, when set, is recorded in the exported config.json as
+	// task_specific_params["token-classification"]["aggregation_strategy"]
+	// (HF's per-task defaults field): the strategy consistent with training
+	// for clients that read it (transformers.js 4.3 implements only none and
+	// simple and reads no default, so its users pass it themselves).
+	Aggregation string
 }
 
 // ExportResult describes what Export wrote.
@@ -81,6 +87,19 @@ func Export(modelDir, outDir string, opts ExportOptions) (*ExportResult, error) 
 		}
 		if copied {
 			res.Copied = append(res.Copied, dst)
+		}
+	}
+	if opts.Aggregation != "" {
+		out, err := checkpoint.LoadConfig(outDir)
+		if err != nil {
+			return nil, fmt.Errorf("onnx export: %w", err)
+		}
+		if err := out.SetRaw("task_specific_params", map[string]any{
+			"token-classification": map[string]string{"aggregation_strategy": opts.Aggregation}}); err != nil {
+			return nil, fmt.Errorf("onnx export: %w", err)
+		}
+		if err := out.Save(outDir); err != nil {
+			return nil, fmt.Errorf("onnx export: %w", err)
 		}
 	}
 	return res, nil

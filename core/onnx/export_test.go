@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,4 +116,24 @@ func TestExportErrors(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(cfg, "model.safetensors"), src, 0o644))
 	_, err = Export(cfg, t.TempDir(), ExportOptions{})
 	assert.ErrorContains(t, err, `model_type "roberta"`)
+}
+
+// The aggregation consistent with training is recorded in the exported
+// config.json (HF task_specific_params) and the rest of the config is kept.
+func TestExportRecordsAggregation(t *testing.T) {
+	out := t.TempDir()
+	_, err := Export(filepath.Join(sharedDir(t), "fixtures", "electra"), out, ExportOptions{Aggregation: "first"})
+	require.NoError(t, err)
+	data, err := os.ReadFile(filepath.Join(out, "config.json"))
+	require.NoError(t, err)
+	var c map[string]any
+	require.NoError(t, json.Unmarshal(data, &c))
+	assert.Equal(t, map[string]any{"token-classification": map[string]any{"aggregation_strategy": "first"}}, c["task_specific_params"])
+	assert.NotEmpty(t, c["id2label"])
+	plain := t.TempDir()
+	_, err = Export(filepath.Join(sharedDir(t), "fixtures", "electra"), plain, ExportOptions{})
+	require.NoError(t, err)
+	data, err = os.ReadFile(filepath.Join(plain, "config.json"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(data), "task_specific_params")
 }
