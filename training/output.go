@@ -61,8 +61,8 @@ func WriteJSON(path string, v any) error {
 	return checkpoint.WriteFileAtomic(path, append(b, '\n'))
 }
 
-// splitScores are the headline numbers of one evaluation in metrics.json.
-type splitScores struct {
+// SplitScores are the headline numbers of one evaluation in metrics.json.
+type SplitScores struct {
 	Micro       metrics.Scores `json:"micro"`
 	Macro       metrics.Scores `json:"macro"`
 	StrictMicro metrics.Scores `json:"strict_micro"`
@@ -70,17 +70,21 @@ type splitScores struct {
 	Loss        float64        `json:"loss"`
 }
 
-func scoresOf(r *EvalResult) *splitScores {
+func scoresOf(r *EvalResult) *SplitScores {
 	if r == nil {
 		return nil
 	}
-	return &splitScores{Micro: r.Default.Micro, Macro: r.Default.Macro, StrictMicro: r.Strict.Micro, StrictMacro: r.Strict.Macro, Loss: r.Loss}
+	return &SplitScores{Micro: r.Default.Micro, Macro: r.Default.Macro, StrictMicro: r.Strict.Micro, StrictMacro: r.Strict.Macro, Loss: r.Loss}
 }
 
-// finalMetrics is metrics.json.
-type finalMetrics struct {
-	Dev              *splitScores `json:"dev,omitempty"`
-	Test             *splitScores `json:"test,omitempty"`
+// MetricsFile is the summary a finished training run writes into its folder.
+const MetricsFile = "metrics.json"
+
+// RunMetrics is MetricsFile: the best epoch's dev and test scores (seqeval
+// default micro/macro, strict IOB2 micro/macro) and the run's cost.
+type RunMetrics struct {
+	Dev              *SplitScores `json:"dev,omitempty"`
+	Test             *SplitScores `json:"test,omitempty"`
 	Epochs           int          `json:"epochs"`
 	Steps            int          `json:"steps"`
 	BestEpoch        int          `json:"best_epoch"`
@@ -125,11 +129,11 @@ func writeOutputs(cfg Config, tokDir string, res *Result) error {
 	if err := WriteJSON(filepath.Join(out, "training_args.json"), cfg); err != nil {
 		return err
 	}
-	fm := finalMetrics{Dev: scoresOf(res.Dev), Test: scoresOf(res.Test), Epochs: res.Loop.Epochs, Steps: res.Loop.Steps,
+	fm := RunMetrics{Dev: scoresOf(res.Dev), Test: scoresOf(res.Test), Epochs: res.Loop.Epochs, Steps: res.Loop.Steps,
 		BestEpoch: res.Loop.BestEpoch + 1, EarlyStopped: res.Loop.EarlyStopped, WallSeconds: res.Loop.Wall.Seconds(),
 		TrainTokens: res.Loop.Tokens, TokensPerSec: res.Loop.TokensPerSec, TotalParams: res.TotalParams,
 		TrainableParams: res.TrainableParams, TrainablePercent: res.TrainablePercent, Method: cfg.Method}
-	return WriteJSON(filepath.Join(out, "metrics.json"), fm)
+	return WriteJSON(filepath.Join(out, MetricsFile), fm)
 }
 
 // writePredictions writes the best weights' predicted tags as a CoNLL file
@@ -139,4 +143,17 @@ func writePredictions(out, name string, d *Dataset, r *EvalResult) error {
 		return nil
 	}
 	return corpus.WriteFile(filepath.Join(out, name), PredictionsCorpus(d, r.Pred))
+}
+
+// ReadRunMetrics reads the MetricsFile of a finished run folder.
+func ReadRunMetrics(dir string) (*RunMetrics, error) {
+	data, err := os.ReadFile(filepath.Join(dir, MetricsFile))
+	if err != nil {
+		return nil, err
+	}
+	var m RunMetrics
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, MetricsFile), err)
+	}
+	return &m, nil
 }

@@ -8,7 +8,8 @@
 # last checkpoint; finished runs are skipped.
 #
 # usage: benchmarks/recipe/dapt.sh [WORK]   (default $OPENMED_CACHE/recipe)
-# env:   ENCODERS (default "all-minilm-l6-v2 bert-base-cased"), SHARED
+# env:   ENCODERS (default "all-minilm-l6-v2 bert-base-cased"), SHARED,
+#        THREADS (engine threads; default all cores)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CACHE="${OPENMED_CACHE:-$HOME/.cache/openmed}"
@@ -37,5 +38,5 @@ for enc in ${ENCODERS:-all-minilm-l6-v2 bert-base-cased}; do
   "$BIN" dapt --base "$enc" --lora --r 16 --alpha 32 --lora-dropout 0.05 --targets query,value \
     --corpora "$SHARED/data" --max-len 256 --mlm-probability 0.15 --held-out 0.05 \
     --epochs "$epochs" --lr "$lr" --batch-size "$batch" --grad-accum "$accum" --warmup-ratio 0.06 \
-    --eval-steps 100 --save-steps 25 --seed 42 --quiet --out "$out" "${resume[@]}"
+    --eval-steps 100 --save-steps 25 --seed 42 --threads "${THREADS:-0}" --quiet --out "$out" "${resume[@]}"
 done

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+)
+
+// Corpora are the ten shared corpora, in the table's order.
+var Corpora = []string{"AnatEM", "BC2GM", "BC5CDR-Chem", "BC5CDR-Disease", "BioNLP13CG",
+	"CLL", "JNLPBA", "Linnaeus", "NCBI-Disease", "S800"}
+
+// AblationCorpora get the ablation variants (issue 18).
+var AblationCorpora = []string{"NCBI-Disease", "BC5CDR-Chem", "BC2GM"}
+
+// Encoder is a real encoder of the grid with its fine-tuning budget.
+type Encoder struct {
+	// Name is the encoder cache name.
+	Name string
+	// TokensPerSec is the measured 1-thread LoRA training rate used to cap
+	// epochs (full fine-tuning runs at about half of it).
+	TokensPerSec float64
+}
+
+// Encoders are the grid's encoders: the strongest here and the cheapest.
+var Encoders = []Encoder{
+	{Name: "all-minilm-l6-v2", TokensPerSec: 1800},
+	{Name: "bert-base-cased", TokensPerSec: 230},
+}
+
+// Variant is one way of fine-tuning.
+type Variant struct {
+	// Name is the folder name ("lora", "lora-nodapt", "full", "lora-all").
+	Name string
+	// DAPT says the run starts from the DAPT'd encoder.
+	DAPT bool
+	// Args are the train flags beyond the shared ones.
+	Args []string
+	// Ablation restricts the variant to AblationCorpora.
+	Ablation bool
+}
+
+// Variants: the paper's method, then the ablations.
+var Variants = []Variant{
+	{Name: "lora", DAPT: true},
+	{Name: "lora-nodapt", Ablation: true},
+	{Name: "full", DAPT: true, Args: []string{"--full", "--lr", "3e-5"}, Ablation: true},
+	{Name: "lora-all", DAPT: true, Args: []string{"--targets", "query,key,value,dense"}, Ablation: true},
+}
+
+// Job is one fine-tuning run.
+type Job struct {
+	Encoder Encoder
+	Corpus  string
+	Variant Variant
+}
+
+// Name is the job's identity and folder: <encoder>/<corpus>/<variant>.
+func (j Job) Name() string { return j.Encoder.Name + "/" + j.Corpus + "/" + j.Variant.Name }
+
+// Dir is the run folder under work.
+func (j Job) Dir(work string) string { return filepath.Join(work, filepath.FromSlash(j.Name())) }
+
+// Base is the encoder the job fine-tunes: the DAPT output or the cache name.
+func (j Job) Base(work string) string {
+	if j.Variant.DAPT {
+		return filepath.Join(work, "dapt-"+j.Encoder.Name)
+	}
+	return j.Encoder.Name
+}
+
+// AllJobs lists the grid, cheapest encoder first, the main variant before
+// the ablations.
+func AllJobs() []Job {
+	var out []Job
+	for _, v := range Variants {
+		for _, e := range Encoders {
+			for _, c := range Corpora {
+				if v.Ablation && !contains(AblationCorpora, c) {
+					continue
+				}
+				out = append(out, Job{Encoder: e, Corpus: c, Variant: v})
+			}
+		}
+	}
+	return out
+}
+
+// epochCap is the epoch count for a job of trainTokens tokens per epoch:
+// min(maxEpochs, ⌊minutes·60·rate/trainTokens⌋), at least 1, and why.
+func epochCap(maxEpochs int, minutes, rate float64, trainTokens int) (int, string) {
+	if trainTokens <= 0 || minutes <= 0 {
+		return maxEpochs, ""
+	}
+	n := int(minutes * 60 * rate / float64(trainTokens))
+	if n >= maxEpochs {
+		return maxEpochs, ""
+	}
+	n = max(n, 1)
+	return n, fmt.Sprintf("%d epochs (%.0f-minute cap at %.0f tokens/s, %s tokens per epoch)", n, minutes, rate, strconv.Itoa(trainTokens))
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if x == y {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,80 @@
+// Command recipe runs issue 18's grid: the paper's fine-tuning method (LoRA
+// r 16 on query/value over the DAPT'd encoder, linear head, label smoothing,
+// AdamW, warm-up + cosine, early stopping on dev F1, document-level 256/50
+// windows) on the real encoders of the encoder cache, all 10 corpora, plus
+// ablations on three corpora; each run then scored as a user meets it
+// (`openmed eval-text`: raw text, default settings, sentence and
+// 10-sentence-paragraph texts). Runs are `openmed train` invocations, two
+// 1-thread jobs side by side by default, resumed from their checkpoints
+// after any interruption; finished runs are skipped.
+//
+//	go run ./benchmarks/recipe run   [-work DIR] [-workers 2] [-only GLOB] [-budget 2h]
+//	go run ./benchmarks/recipe plan  [-work DIR]
+//	go run ./benchmarks/recipe table [-work DIR] [-out benchmarks/recipe/RESULTS.md]
+//
+// The DAPT'd encoders come from benchmarks/recipe/dapt.sh (work/dapt-<encoder>).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"time"
+)
+
+// Options configure the runner.
+type Options struct {
+	Work, Data, Bin string
+	Workers         int
+	Threads         int
+	Only            string
+	MaxEpochs       int
+	MaxMinutes      float64
+	Budget          time.Duration
+	Out             string
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: recipe run|plan|table [flags]")
+		os.Exit(2)
+	}
+	cache := os.Getenv("OPENMED_CACHE")
+	if cache == "" {
+		uc, _ := os.UserCacheDir()
+		cache = filepath.Join(uc, "openmed")
+	}
+	var o Options
+	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
+	fs.StringVar(&o.Work, "work", filepath.Join(cache, "recipe"), "work folder (runs, DAPT outputs)")
+	fs.StringVar(&o.Data, "data", "../shared/data", "corpora folder")
+	fs.StringVar(&o.Bin, "bin", "bin/openmed", "openmed binary")
+	fs.IntVar(&o.Workers, "workers", 2, "jobs side by side")
+	fs.IntVar(&o.Threads, "threads", 1, "engine threads per job")
+	fs.StringVar(&o.Only, "only", "", "run only jobs whose name (<encoder>/<corpus>/<variant>) matches this glob")
+	fs.IntVar(&o.MaxEpochs, "max-epochs", 10, "num_train_epochs before the per-job time cap")
+	fs.Float64Var(&o.MaxMinutes, "max-minutes", 150, "cap a job's estimated training time (epochs = minutes·60·rate / tokens per epoch)")
+	fs.DurationVar(&o.Budget, "budget", 0, "stop starting jobs after this long (0: none)")
+	fs.StringVar(&o.Out, "out", "benchmarks/recipe/RESULTS.md", "table output (table)")
+	_ = fs.Parse(os.Args[2:])
+	var err error
+	switch os.Args[1] {
+	case "run":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		err = Run(ctx, o)
+	case "plan":
+		err = Plan(o, os.Stdout)
+	case "table":
+		err = WriteTable(o)
+	default:
+		err = fmt.Errorf("unknown command %q (want run, plan or table)", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "recipe:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestEpochCap(t *testing.T) {
+	n, why := epochCap(10, 150, 230, 200_000)
+	assert.Equal(t, 10, n, "150 min at 230 tok/s is 2.07M tokens: 10 epochs of 200k fit")
+	assert.Empty(t, why)
+	n, why = epochCap(10, 150, 230, 600_000)
+	assert.Equal(t, 3, n)
+	assert.Contains(t, why, "150-minute cap")
+	n, _ = epochCap(10, 1, 1, 600_000)
+	assert.Equal(t, 1, n, "at least one epoch")
+}
+
+func TestGrid(t *testing.T) {
+	jobs := AllJobs()
+	main, abl := 0, 0
+	seen := map[string]bool{}
+	for _, j := range jobs {
+		require.False(t, seen[j.Name()], j.Name())
+		seen[j.Name()] = true
+		if j.Variant.Ablation {
+			abl++
+			assert.Contains(t, AblationCorpora, j.Corpus)
+		} else {
+			main++
+		}
+	}
+	assert.Equal(t, len(Encoders)*len(Corpora), main)
+	assert.Equal(t, len(Encoders)*len(AblationCorpora)*3, abl)
+	assert.True(t, strings.HasPrefix(jobs[0].Name(), "all-minilm-l6-v2/"), "cheapest encoder first")
+	j := Job{Encoder: Encoders[0], Corpus: "NCBI-Disease", Variant: Variants[0]}
+	assert.Equal(t, filepath.Join("w", "dapt-all-minilm-l6-v2"), j.Base("w"))
+	j.Variant = Variants[1]
+	assert.Equal(t, "all-minilm-l6-v2", j.Base("w"))
+}
+
+func TestLock(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := lock(dir)
+	require.NoError(t, err)
+	_, err = lock(dir)
+	assert.ErrorContains(t, err, "being run by process")
+	unlock()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, lockFile), []byte("999999999\n"), 0o644))
+	unlock, err = lock(dir)
+	require.NoError(t, err, "a dead process's lock is taken over")
+	unlock()
+}

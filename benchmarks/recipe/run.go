@@ -1,0 +1,282 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/corpus"
+	"github.com/openmed/openmed/core/encoder"
+	"github.com/openmed/openmed/core/tokenize"
+	"github.com/openmed/openmed/training"
+)
+
+// Files a job writes into its run folder besides `openmed train`'s own.
+const (
+	planFile    = "plan.json"     // epochs, cap reason, command
+	rawTextFile = "raw_text.json" // `openmed eval-text --format json`
+	logFile     = "train.log"
+	lockFile    = ".lock"
+)
+
+// JobPlan is what a job will run (plan.json).
+type JobPlan struct {
+	Job         string   `json:"job"`
+	Base        string   `json:"base"`
+	TrainTokens int      `json:"train_tokens"`
+	Epochs      int      `json:"epochs"`
+	CapReason   string   `json:"cap_reason,omitempty"`
+	Train       []string `json:"train_command"`
+	Eval        []string `json:"eval_command"`
+}
+
+// status says where a job stands.
+func status(o Options, j Job) string {
+	d := j.Dir(o.Work)
+	switch {
+	case exists(filepath.Join(d, rawTextFile)):
+		return "done"
+	case !ready(o, j):
+		return "waiting for " + j.Base(o.Work)
+	case exists(filepath.Join(d, training.MetricsFile)):
+		return "trained, not scored"
+	case exists(filepath.Join(d, "checkpoints")):
+		return "interrupted (resumes)"
+	}
+	return "to do"
+}
+
+// ready reports whether the job's base encoder exists.
+func ready(o Options, j Job) bool {
+	if j.Variant.DAPT {
+		return exists(filepath.Join(j.Base(o.Work), "metrics.json"))
+	}
+	_, err := encoder.Resolve(j.Encoder.Name)
+	return err == nil
+}
+
+// selected lists the jobs matching -only.
+func selected(o Options) []Job {
+	var out []Job
+	for _, j := range AllJobs() {
+		if o.Only != "" {
+			if ok, _ := path.Match(o.Only, j.Name()); !ok {
+				continue
+			}
+		}
+		out = append(out, j)
+	}
+	return out
+}
+
+// Plan prints every job's state.
+func Plan(o Options, w io.Writer) error {
+	for _, j := range selected(o) {
+		fmt.Fprintf(w, "%-50s %s\n", j.Name(), status(o, j))
+	}
+	return nil
+}
+
+// Run runs the jobs that are ready and not done, o.Workers at a time.
+func Run(ctx context.Context, o Options) error {
+	start := time.Now()
+	queue := make(chan Job)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for w := 0; w < max(o.Workers, 1); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range queue {
+				if err := runJob(ctx, o, j); err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("%s: %w", j.Name(), err))
+					mu.Unlock()
+					fmt.Fprintf(os.Stderr, "recipe: %s failed: %v\n", j.Name(), err)
+				}
+			}
+		}()
+	}
+	for _, j := range selected(o) {
+		st := status(o, j)
+		if st == "done" || strings.HasPrefix(st, "waiting") {
+			continue
+		}
+		if o.Budget > 0 && time.Since(start) > o.Budget {
+			fmt.Fprintf(os.Stderr, "recipe: budget %s spent; not starting more jobs\n", o.Budget)
+			break
+		}
+		select {
+		case queue <- j:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(queue)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// runJob trains (resuming an interrupted run) and scores one job. A lock
+// file keeps two runners off the same job.
+func runJob(ctx context.Context, o Options, j Job) error {
+	dir := j.Dir(o.Work)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	unlock, err := lock(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	p, err := planJob(o, j)
+	if err != nil {
+		return err
+	}
+	if err := writeJSON(filepath.Join(dir, planFile), p); err != nil {
+		return err
+	}
+	log, err := os.OpenFile(filepath.Join(dir, logFile), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	fmt.Fprintf(os.Stderr, "recipe: %s: %d epochs%s\n", j.Name(), p.Epochs, map[bool]string{true: " (" + p.CapReason + ")", false: ""}[p.CapReason != ""])
+	if !exists(filepath.Join(dir, training.MetricsFile)) {
+		args := p.Train
+		if exists(filepath.Join(dir, "checkpoints")) {
+			args = append(append([]string(nil), args...), "--resume")
+		}
+		if err := run(ctx, o, log, args); err != nil {
+			return fmt.Errorf("train (log %s): %w", filepath.Join(dir, logFile), err)
+		}
+	}
+	var out strings.Builder
+	if err := runTo(ctx, o, &out, log, p.Eval); err != nil {
+		return fmt.Errorf("eval-text (log %s): %w", filepath.Join(dir, logFile), err)
+	}
+	return checkpoint.WriteFileAtomic(filepath.Join(dir, rawTextFile), []byte(out.String()))
+}
+
+// planJob fixes the job's epochs (capped by time) and its two commands.
+func planJob(o Options, j Job) (*JobPlan, error) {
+	base := j.Base(o.Work)
+	trainF := filepath.Join(o.Data, j.Corpus, "train.tsv")
+	tokens, err := trainTokens(base, trainF)
+	if err != nil {
+		return nil, err
+	}
+	rate := j.Encoder.TokensPerSec * float64(o.Threads)
+	if contains(j.Variant.Args, "--full") {
+		rate /= 2
+	}
+	epochs, reason := epochCap(o.MaxEpochs, o.MaxMinutes, rate, tokens)
+	dir := j.Dir(o.Work)
+	train := []string{"train", "--base", base, "--train", trainF,
+		"--dev", filepath.Join(o.Data, j.Corpus, "devel.tsv"), "--test", filepath.Join(o.Data, j.Corpus, "test.tsv"),
+		"--out", dir, "--epochs", strconv.Itoa(epochs), "--threads", strconv.Itoa(o.Threads), "--save-steps", "25", "--quiet"}
+	train = append(train, j.Variant.Args...)
+	eval := []string{"eval-text", "--model", dir, "--gold", filepath.Join(o.Data, j.Corpus, "test.tsv"),
+		"--paragraph", "1,10", "--threads", strconv.Itoa(o.Threads), "--format", "json"}
+	return &JobPlan{Job: j.Name(), Base: base, TrainTokens: tokens, Epochs: epochs, CapReason: reason, Train: train, Eval: eval}, nil
+}
+
+// trainTokens counts one epoch's tokens as the trainer builds them.
+func trainTokens(base, trainF string) (int, error) {
+	dir, err := encoder.Resolve(base)
+	if err != nil {
+		return 0, err
+	}
+	tok, err := tokenize.Load(dir)
+	if err != nil {
+		return 0, err
+	}
+	c, err := corpus.ReadFile(trainF)
+	if err != nil {
+		return 0, err
+	}
+	labels, err := training.LabelsFromCorpus(c)
+	if err != nil {
+		return 0, err
+	}
+	d, err := training.BuildDataset(c, tok, labels, training.DefaultDataOptions())
+	if err != nil {
+		return 0, err
+	}
+	return d.Tokens(), nil
+}
+
+func run(ctx context.Context, o Options, log io.Writer, args []string) error {
+	return runTo(ctx, o, log, log, args)
+}
+
+// runTo runs the openmed binary; Ctrl-C reaches it as SIGINT, so a training
+// run checkpoints before it exits.
+func runTo(ctx context.Context, o Options, stdout, stderr io.Writer, args []string) error {
+	fmt.Fprintf(stderr, "\n# %s %s %s\n", time.Now().UTC().Format(time.RFC3339), o.Bin, strings.Join(args, " "))
+	cmd := exec.Command(o.Bin, args...)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.Env = append(os.Environ(), "OPENMED_THREADS="+strconv.Itoa(o.Threads))
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		_ = cmd.Process.Signal(os.Interrupt)
+		<-done
+		return ctx.Err()
+	}
+}
+
+// lock takes dir's lock file (O_EXCL); a lock left by a dead process is
+// taken over.
+func lock(dir string) (func(), error) {
+	p := filepath.Join(dir, lockFile)
+	for i := 0; i < 2; i++ {
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err == nil {
+			fmt.Fprintf(f, "%d\n", os.Getpid())
+			f.Close()
+			return func() { os.Remove(p) }, nil
+		}
+		b, _ := os.ReadFile(p)
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		if pid > 0 && syscall.Kill(pid, 0) == nil {
+			return nil, fmt.Errorf("%s is being run by process %d", dir, pid)
+		}
+		os.Remove(p)
+	}
+	return nil, fmt.Errorf("cannot lock %s", dir)
+}
+
+func writeJSON(p string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return checkpoint.WriteFileAtomic(p, append(b, '\n'))
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
