@@ -31,6 +31,10 @@ type TaskType string
 // TaskTokenClassification is PEFT's TOKEN_CLS, the NER task of the paper.
 const TaskTokenClassification TaskType = "TOKEN_CLS"
 
+// TaskFeatureExtraction is PEFT's FEATURE_EXTRACTION: an adapter of the
+// bare encoder (openmed's DAPT adapter, applied under task adapters).
+const TaskFeatureExtraction TaskType = "FEATURE_EXTRACTION"
+
 // LoRABias is PEFT's LoraConfig.bias.
 type LoRABias string
 

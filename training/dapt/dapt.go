@@ -41,6 +41,10 @@ type Result struct {
 
 const beforeFile = "heldout_before.json"
 
+// AdapterDir is the folder inside a LoRA DAPT run's output holding the DAPT
+// LoRA matrices alone (PEFT layout, task_type FEATURE_EXTRACTION).
+const AdapterDir = "dapt_adapter"
+
 // Run pre-trains (or domain-adapts) an encoder (BERT, ELECTRA, DeBERTa-v2/v3) with masked-LM on cfg.Text
 // and writes an HF XxxForMaskedLM folder (BertForMaskedLM, ElectraForMaskedLM or
 // DebertaV2ForMaskedLM, after the base; config.json, model.safetensors,
@@ -186,6 +190,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	if ad != nil {
+		// The DAPT delta on its own (PEFT folder, the MLM head left out):
+		// the released encoder plus this adapter is the adapted encoder, so
+		// a tagger can ship the adapter and take the base from the cache.
+		pc := ad.PeftConfig(cfg.Base)
+		pc.TaskType = checkpoint.TaskFeatureExtraction
+		sd := ad.StateDict()
+		for k := range sd {
+			if !strings.Contains(k, ".lora_") {
+				delete(sd, k)
+			}
+		}
+		if err := checkpoint.SaveAdapter(filepath.Join(cfg.Out, AdapterDir), pc, sd); err != nil {
+			return nil, err
+		}
 		ad.Merge()
 	}
 	if err := writeOutputs(cfg, tokPath, res); err != nil {

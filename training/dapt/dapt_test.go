@@ -11,7 +11,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/corpus"
+	"github.com/openmed/openmed/core/lora"
+	"github.com/openmed/openmed/core/model"
 	"github.com/openmed/openmed/core/tokenize"
 	"github.com/openmed/openmed/internal/testutil"
 	"github.com/openmed/openmed/training"
@@ -219,6 +222,26 @@ func TestLoRADAPTFromBase(t *testing.T) {
 		}
 	}
 	require.Equal(t, 2, changed)
+
+	// The DAPT adapter alone, applied to the released base and merged, gives
+	// the adapted encoder (to the rounding of W + s·B·A in float32).
+	c, err := checkpoint.LoadAdapterConfig(filepath.Join(cfg.Out, AdapterDir))
+	require.NoError(t, err)
+	assert.Equal(t, checkpoint.TaskFeatureExtraction, c.TaskType)
+	m, err := model.Load(base.Out, model.MaskedLM)
+	require.NoError(t, err)
+	ad, err := lora.Load(m, filepath.Join(cfg.Out, AdapterDir))
+	require.NoError(t, err)
+	ad.Merge()
+	ms := m.StateDict()
+	for k, v := range bs {
+		if strings.HasPrefix(k, "classifier") || ms[k] == nil {
+			continue
+		}
+		for i := range v.Data {
+			require.InDelta(t, v.Data[i], ms[k].Data[i], 1e-6, "%s[%d]", k, i)
+		}
+	}
 }
 
 func TestConfigErrors(t *testing.T) {
