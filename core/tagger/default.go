@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/encoder"
 )
 
 // DefaultOrigin says where the default tagger was found.
@@ -217,6 +220,9 @@ func loadManifestDir(dir string) (*Manifest, error) {
 	}
 	for _, miss := range m.missingFolders(os.DirFS(dir)) {
 		field := "base"
+		if miss == m.BaseAdapter {
+			field = "base_adapter"
+		}
 		for _, n := range m.AdapterNames() {
 			if m.Adapters[n] == miss {
 				field = fmt.Sprintf("adapters[%q]", n)
@@ -308,7 +314,10 @@ func openSource(src DefaultSource, opts []Option) (*DefaultTagger, error) {
 		return &DefaultTagger{Tagger: t, Source: src}, nil
 	}
 	m := src.Manifest
-	base := filepath.Join(src.Dir, filepath.FromSlash(m.Base))
+	base, err := manifestBase(src, opts)
+	if err != nil {
+		return nil, err
+	}
 	names := m.AdapterNames()
 	// The first adapter opens the tagger on the base (its head becomes the
 	// default head) and is registered as an adapter without a second copy;
@@ -330,4 +339,52 @@ func openSource(src DefaultSource, opts []Option) (*DefaultTagger, error) {
 		}
 	}
 	return &DefaultTagger{Tagger: t, Source: src}, nil
+}
+
+// manifestBase returns the folder of the manifest's base: its base folder,
+// or the cached pinned encoder (checked against its pinned sha256), with the
+// base adapter merged in (once, into the cache, keyed by the base and the
+// adapter's files).
+func manifestBase(src DefaultSource, opts []Option) (string, error) {
+	m := src.Manifest
+	o := DefaultOptions()
+	for _, f := range opts {
+		f(&o)
+	}
+	base := filepath.Join(src.Dir, filepath.FromSlash(m.Base))
+	if m.BaseEncoder != "" {
+		p, _ := encoder.Lookup(m.BaseEncoder)
+		dir, err := encoder.Resolve(m.BaseEncoder)
+		if err != nil {
+			return "", fmt.Errorf("tagger: default tagger %s: its base encoder %s is not installed: %w", src.Dir, m.BaseEncoder, err)
+		}
+		info, err := encoder.ReadInfo(dir)
+		if err != nil {
+			return "", fmt.Errorf("tagger: default tagger %s: base encoder %s: %w (re-import it: FORCE=1 ENCODERS=%s make encoders)", src.Dir, dir, err, m.BaseEncoder)
+		}
+		if info.SHA256 != p.SHA256 {
+			return "", fmt.Errorf("tagger: default tagger %s: base encoder %s was imported from a package with sha256 %q, not the pinned %s (re-import it: FORCE=1 ENCODERS=%s make encoders)", src.Dir, dir, info.SHA256, p.SHA256, m.BaseEncoder)
+		}
+		base = dir
+	}
+	if m.BaseAdapter == "" {
+		return base, nil
+	}
+	adapter := filepath.Join(src.Dir, filepath.FromSlash(m.BaseAdapter))
+	cache, err := cacheRoot(o)
+	if err != nil {
+		return "", err
+	}
+	key, err := hashFolders(base, adapter)
+	if err != nil {
+		return "", fmt.Errorf("tagger: default tagger %s: %w", src.Dir, err)
+	}
+	merged := filepath.Join(cache, "bases", filepath.Base(base)+"+"+filepath.Base(adapter)+"-"+key[:16])
+	if exists(filepath.Join(merged, checkpoint.ConfigFile)) {
+		return merged, nil
+	}
+	if err := MergeEncoderAdapter(base, adapter, merged); err != nil {
+		return "", fmt.Errorf("tagger: default tagger %s: base_adapter: %w", src.Dir, err)
+	}
+	return merged, nil
 }

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"path"
 	"sort"
+
+	"github.com/openmed/openmed/core/encoder"
 )
 
 // ManifestFile is the default tagger's manifest, models/default.json: which
@@ -30,8 +32,17 @@ const TagWithAll TagWith = "all"
 //	 "tag_with": "all"}
 type Manifest struct {
 	// Base is the base model folder (an HF folder: config.json + weights,
-	// e.g. a BertForMaskedLM encoder; its head is not used).
-	Base string `json:"base"`
+	// e.g. a BertForMaskedLM encoder; its head is not used). Exactly one of
+	// Base and BaseEncoder is set.
+	Base string `json:"base,omitempty"`
+	// BaseEncoder names a pinned encoder of the encoder cache
+	// (encoder.Catalog) as the base: the repository then carries no base
+	// weights; `make encoders` fetches them and checks their sha256.
+	BaseEncoder string `json:"base_encoder,omitempty"`
+	// BaseAdapter is an encoder adapter folder (PEFT FEATURE_EXTRACTION,
+	// the DAPT LoRA of training/dapt) merged into the base before the task
+	// adapters attach: released encoder + DAPT delta = the adapted encoder.
+	BaseAdapter string `json:"base_adapter,omitempty"`
 	// Adapters maps adapter name → adapter folder; the names are what
 	// WithAdapter / --use / Entity.Adapter show.
 	Adapters map[string]string `json:"adapters"`
@@ -68,13 +79,32 @@ func (m *Manifest) Validate() error {
 		}
 		return nil
 	}
-	if err := check("base", m.Base); err != nil {
-		return err
+	seen := map[string]string{}
+	switch {
+	case m.Base != "" && m.BaseEncoder != "":
+		return fmt.Errorf("base and base_encoder exclude each other")
+	case m.BaseEncoder != "":
+		if _, err := encoder.Lookup(m.BaseEncoder); err != nil {
+			return fmt.Errorf("base_encoder: %w", err)
+		}
+	default:
+		if err := check("base", m.Base); err != nil {
+			return err
+		}
+		seen[m.Base] = "base"
+	}
+	if m.BaseAdapter != "" {
+		if err := check("base_adapter", m.BaseAdapter); err != nil {
+			return err
+		}
+		if other, dup := seen[m.BaseAdapter]; dup {
+			return fmt.Errorf("base_adapter: folder %q is also %s", m.BaseAdapter, other)
+		}
+		seen[m.BaseAdapter] = "base_adapter"
 	}
 	if len(m.Adapters) == 0 {
 		return fmt.Errorf("adapters is empty: the default tagger needs at least one adapter folder")
 	}
-	seen := map[string]string{m.Base: "base"}
 	for _, name := range m.AdapterNames() {
 		p := m.Adapters[name]
 		if name == "" {
@@ -111,9 +141,17 @@ func (m *Manifest) AdapterNames() []string {
 	return names
 }
 
-// Folders are the base folder then the adapter folders in AdapterNames order.
+// Folders are the manifest's own folders: the base folder (unless the base
+// is a cached encoder), the base adapter, then the adapter folders in
+// AdapterNames order.
 func (m *Manifest) Folders() []string {
-	out := []string{m.Base}
+	var out []string
+	if m.Base != "" {
+		out = append(out, m.Base)
+	}
+	if m.BaseAdapter != "" {
+		out = append(out, m.BaseAdapter)
+	}
 	for _, n := range m.AdapterNames() {
 		out = append(out, m.Adapters[n])
 	}
@@ -138,7 +176,12 @@ func (m *Manifest) missingFolders(fsys fs.FS) []string {
 			miss = append(miss, dir)
 		}
 	}
-	want(m.Base, "config.json")
+	if m.Base != "" {
+		want(m.Base, "config.json")
+	}
+	if m.BaseAdapter != "" {
+		want(m.BaseAdapter, "adapter_config.json")
+	}
 	for _, n := range m.AdapterNames() {
 		want(m.Adapters[n], "adapter_config.json")
 	}

@@ -125,6 +125,10 @@ func TestManifestValidate(t *testing.T) {
 		{`{"base":"b","adapters":{"":"a"}}`, "empty adapter name"},
 		{`{"base":"b","adapters":{"x":"a"},"tag_with":"z"}`, `tag_with "z"`},
 		{`[1]`, "default.json"},
+		{`{"base":"b","base_encoder":"bert-base-cased","adapters":{"x":"a"}}`, "exclude each other"},
+		{`{"base_encoder":"biobert","adapters":{"x":"a"}}`, "not a pinned encoder"},
+		{`{"base_encoder":"bert-base-cased","base_adapter":"../d","adapters":{"x":"a"}}`, "base_adapter"},
+		{`{"base_encoder":"bert-base-cased","base_adapter":"a","adapters":{"x":"a"}}`, "also base_adapter"},
 	} {
 		_, err := ParseManifest([]byte(c.json), "default.json")
 		require.Error(t, err, c.json)
