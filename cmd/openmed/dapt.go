@@ -72,6 +72,7 @@ metrics.jsonl and mlm_curve.jsonl. Ctrl-C checkpoints; --resume continues.`,
 	}
 	fl := cmd.Flags()
 	fl.StringSliceVar(&cfg.Text, "text", nil, "raw text files, one document or sentence per line (repeat or comma-separate)")
+	fl.IntVar(&cfg.MaxTrainBlocks, "max-train-blocks", 0, "train on at most N blocks (a random, seeded subset; 0: all) — a CPU budget for large encoders")
 	fl.StringVar(&cfg.Corpora, "corpora", "", "also the train splits of every corpus under this folder (<name>/train.tsv; sentences also in any devel/test split dropped)")
 	fl.StringVar(&cfg.Out, "out", "", "output folder")
 	fl.StringVar(&cfg.Base, "base", "", "Hugging Face encoder folder to adapt (BERT, ELECTRA or DeBERTa-v3)")

@@ -82,6 +82,10 @@ type Config struct {
 	Mask     MaskOptions `json:"masking"`
 	// HeldOut is the share of blocks kept for perplexity (0.05, at least 1).
 	HeldOut     float64 `json:"held_out"`
+	// MaxTrainBlocks keeps only the first N training blocks of the seeded
+	// shuffle (0: all): a compute budget for large encoders on CPUs; the
+	// held-out blocks are the same whatever N is.
+	MaxTrainBlocks int `json:"max_train_blocks,omitempty"`
 	WarmupRatio float64 `json:"warmup_ratio"`
 	WeightDecay float64 `json:"weight_decay"`
 	MaxGradNorm float64 `json:"max_grad_norm"`

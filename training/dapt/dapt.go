@@ -126,7 +126,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if i < nHeld {
 			in, lab := masker.Mask(blocks[k], r)
 			obj.held = append(obj.held, maskedBlock{in, lab})
-		} else {
+		} else if cfg.MaxTrainBlocks <= 0 || len(obj.train) < cfg.MaxTrainBlocks {
 			obj.train = append(obj.train, blocks[k])
 		}
 	}

@@ -318,3 +318,23 @@ func testDAPTResume(t *testing.T, ei EmbeddingInit) {
 	require.NoError(t, err)
 	require.Equal(t, string(a), string(b))
 }
+
+// MaxTrainBlocks caps the training blocks and leaves the held-out set (and
+// so the before/after comparison) unchanged.
+func TestMaxTrainBlocks(t *testing.T) {
+	_, tokDir := pubmed(t)
+	cfg := scratchConfig(t, ncbiText(t, 200), tokDir, Scratch{Layers: 1, Hidden: 32, Heads: 2, FFN: 64, MaxPositions: 256})
+	cfg.BlockLen = 64
+	cfg.HeldOut = 0.2
+	full, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	require.Greater(t, full.TrainBlocks, 5)
+	capped := cfg
+	capped.Out = t.TempDir()
+	capped.MaxTrainBlocks = 5
+	res, err := Run(context.Background(), capped)
+	require.NoError(t, err)
+	assert.Equal(t, 5, res.TrainBlocks)
+	assert.Equal(t, full.HeldOutBlocks, res.HeldOutBlocks)
+	assert.Equal(t, full.Before, res.Before, "same held-out blocks and masks")
+}
