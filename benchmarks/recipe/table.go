@@ -132,6 +132,23 @@ func WriteTable(o Options) error {
 			fmt.Fprintf(&b, "- %s\n", c)
 		}
 	}
+	var sig []string
+	for _, c := range Corpora {
+		for _, pr := range pairs(c) {
+			row, err := sigRow(o, pr[0], pr[1])
+			if err != nil {
+				return err
+			}
+			if row != "" {
+				sig = append(sig, row)
+			}
+		}
+	}
+	if len(sig) > 0 {
+		b.WriteString("\n## Paired tests (test set, approximate randomization, 10,000 shuffles; * p < 0.05)\n\n")
+		b.WriteString("| corpus | A | B | F1 A | F1 B | A − B | p |\n|---|---|---|---|---|---|---|\n")
+		b.WriteString(strings.Join(sig, "\n") + "\n")
+	}
 	if len(cmds) > 0 {
 		b.WriteString("\n## Commands (from each run's plan.json)\n\n```sh\n")
 		for _, c := range cmds {
