@@ -34,6 +34,7 @@ type Options struct {
 	MaxEpochs       int
 	MaxMinutes      float64
 	Budget          time.Duration
+	Wait            bool
 	Out             string
 }
 
@@ -58,6 +59,7 @@ func main() {
 	fs.IntVar(&o.MaxEpochs, "max-epochs", 10, "num_train_epochs before the per-job time cap")
 	fs.Float64Var(&o.MaxMinutes, "max-minutes", 150, "cap a job's estimated training time (epochs = minutes·60·rate / tokens per epoch)")
 	fs.DurationVar(&o.Budget, "budget", 0, "stop starting jobs after this long (0: none)")
+	fs.BoolVar(&o.Wait, "wait", false, "keep polling (every minute) while jobs wait for their base encoder")
 	fs.StringVar(&o.Out, "out", "benchmarks/recipe/RESULTS.md", "table output (table)")
 	_ = fs.Parse(os.Args[2:])
 	var err error

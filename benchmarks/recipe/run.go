@@ -89,18 +89,57 @@ func Plan(o Options, w io.Writer) error {
 	return nil
 }
 
-// Run runs the jobs that are ready and not done, o.Workers at a time.
+// Run runs the jobs that are ready and not done, o.Workers at a time. A
+// free worker takes the first such job in grid order, so a job whose base
+// appears meanwhile (a DAPT run finishing) goes before later ones. With
+// o.Wait, workers poll every minute while jobs wait for their base.
 func Run(ctx context.Context, o Options) error {
 	start := time.Now()
-	queue := make(chan Job)
-	var wg sync.WaitGroup
 	var mu sync.Mutex
+	taken := map[string]bool{}
 	var errs []error
+	next := func() (Job, bool, bool) { // job, found, others waiting
+		mu.Lock()
+		defer mu.Unlock()
+		waiting := false
+		for _, j := range selected(o) {
+			if taken[j.Name()] {
+				continue
+			}
+			st := status(o, j)
+			switch {
+			case st == "done":
+				continue
+			case strings.HasPrefix(st, "waiting"):
+				waiting = true
+				continue
+			}
+			taken[j.Name()] = true
+			return j, true, waiting
+		}
+		return Job{}, false, waiting
+	}
+	var wg sync.WaitGroup
 	for w := 0; w < max(o.Workers, 1); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := range queue {
+			for ctx.Err() == nil {
+				if o.Budget > 0 && time.Since(start) > o.Budget {
+					fmt.Fprintf(os.Stderr, "recipe: budget %s spent; not starting more jobs\n", o.Budget)
+					return
+				}
+				j, ok, waiting := next()
+				if !ok {
+					if !waiting || !o.Wait {
+						return
+					}
+					select {
+					case <-ctx.Done():
+					case <-time.After(time.Minute):
+					}
+					continue
+				}
 				if err := runJob(ctx, o, j); err != nil {
 					mu.Lock()
 					errs = append(errs, fmt.Errorf("%s: %w", j.Name(), err))
@@ -110,24 +149,6 @@ func Run(ctx context.Context, o Options) error {
 			}
 		}()
 	}
-	for _, j := range selected(o) {
-		st := status(o, j)
-		if st == "done" || strings.HasPrefix(st, "waiting") {
-			continue
-		}
-		if o.Budget > 0 && time.Since(start) > o.Budget {
-			fmt.Fprintf(os.Stderr, "recipe: budget %s spent; not starting more jobs\n", o.Budget)
-			break
-		}
-		select {
-		case queue <- j:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	close(queue)
 	wg.Wait()
 	return errors.Join(errs...)
 }
