@@ -114,6 +114,10 @@ type Config struct {
 	LogEvery int `json:"logging_steps"`
 	// Resume continues the run in Out from its last checkpoint.
 	Resume bool `json:"resume"`
+	// Overwrite lets a new run replace a finished or interrupted run in Out
+	// (HF overwrite_output_dir); without it, or Resume, such an Out is
+	// refused so a good model is never silently replaced.
+	Overwrite bool `json:"overwrite_output_dir"`
 	// Packing, LabelAllSubtokens and AllowUnknownTags: see DataOptions.
 	Packing           Packing `json:"packing"`
 	LabelAllSubtokens bool    `json:"label_all_tokens"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/openmed/openmed/core/corpus"
 	"github.com/openmed/openmed/core/encoder"
@@ -45,6 +46,9 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	if err := checkOutFree(cfg); err != nil {
+		return nil, err
+	}
 	base, err := encoder.Resolve(cfg.Base)
 	if err != nil {
 		return nil, err
@@ -76,7 +80,7 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if fresh && cfg.Warn != nil {
+	if fresh && cfg.Warn != nil && !cfg.Resume { // a resumed run restores its trained head
 		cfg.Warn(fmt.Sprintf("%s: classifier newly initialised for %d labels", cfg.Base, labels.Len()))
 	}
 	if err := CheckVocab(tok, m); err != nil {
@@ -225,4 +229,19 @@ func (o *tokenObjective) Evaluate() (*EvalStats, error) {
 		"dev_f1": r.Default.Micro.F1, "dev_precision": r.Default.Micro.Precision, "dev_recall": r.Default.Micro.Recall,
 		"dev_strict_f1": r.Strict.Micro.F1, "dev_macro_f1": r.Default.Macro.F1, "dev_loss": r.Loss,
 	}}, nil
+}
+
+// checkOutFree refuses an output folder holding a finished or an
+// interrupted run unless cfg.Resume or cfg.Overwrite says what to do with it.
+func checkOutFree(cfg Config) error {
+	if cfg.Resume || cfg.Overwrite {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Out, MetricsFile)); err == nil {
+		return fmt.Errorf("training: output folder %s holds a finished run (%s): set Overwrite (--overwrite) to replace it, or choose another folder", cfg.Out, MetricsFile)
+	}
+	if _, err := LatestCheckpoint(cfg.Out); err == nil {
+		return fmt.Errorf("training: output folder %s holds an interrupted run: set Resume (--resume) to continue it or Overwrite (--overwrite) to start over", cfg.Out)
+	}
+	return nil
 }

@@ -334,3 +334,47 @@ func TestResumeRefusesOtherSettings(t *testing.T) {
 	require.ErrorContains(t, err, "lr ")
 	require.ErrorContains(t, err, "batches_per_epoch")
 }
+
+// A finished run is never silently replaced, nor an interrupted one
+// restarted: Overwrite or Resume must say so. A resumed run does not warn
+// about a newly initialised classifier again.
+func TestOutputFolderProtected(t *testing.T) {
+	base := tinyBase(t, 1, 32)
+	train := ncbiSubset(t, "train", 40)
+	cfg := smallConfig(base, train, "", t.TempDir())
+	cfg.Epochs = 1
+	_, err := Train(context.Background(), cfg)
+	require.NoError(t, err)
+	_, err = Train(context.Background(), cfg)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "finished run")
+	assert.Contains(t, err.Error(), "--overwrite")
+	cfg.Overwrite = true
+	_, err = Train(context.Background(), cfg)
+	require.NoError(t, err)
+
+	out := t.TempDir()
+	icfg := smallConfig(base, train, "", out)
+	icfg.Epochs = 2
+	icfg.Packing = PackSentences
+	ctx, cancel := context.WithCancel(context.Background())
+	icfg.Progress = func(p Progress) {
+		if p.Phase == PhaseTrain && p.Step == 2 {
+			cancel()
+		}
+	}
+	_, err = Train(ctx, icfg)
+	require.ErrorIs(t, err, ErrInterrupted)
+	icfg.Progress = nil
+	_, err = Train(context.Background(), icfg)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "interrupted run")
+	var warns []string
+	icfg.Resume = true
+	icfg.Warn = func(s string) { warns = append(warns, s) }
+	_, err = Train(context.Background(), icfg)
+	require.NoError(t, err)
+	for _, w := range warns {
+		assert.NotContains(t, w, "newly initialised")
+	}
+}

@@ -433,6 +433,7 @@ func runFineTune(ctx context.Context, o Options, j Job, dir string, st *JobState
 	cfg.Epochs, cfg.BatchSize, cfg.MaxLen, cfg.Stride, cfg.Patience = st.Epochs, ft.BatchSize, ft.MaxLen, ft.Stride, ft.Patience
 	cfg.Seed, cfg.Threads, cfg.CheckpointEvery, cfg.Resume, cfg.Progress = o.Seed, o.Threads, ft.SaveEvery, resume, progress
 	cfg.AllowUnknownTags = true
+	cfg.Overwrite = !resume // the pipeline owns its job folders
 	cfg.Dropout = ft.Dropout
 	st.Command = fmt.Sprintf("bin/openmed train --base %s --train %s --dev %s --test %s --out %s --%s --epochs %d --lr %g --batch-size %d "+
 		"--max-len %d --stride %d --patience %d --seed %d --save-steps %d --allow-unknown-tags",

@@ -84,6 +84,7 @@ writing a checkpoint; --resume continues it to the same result.`,
 	fl.IntVar(&cfg.CheckpointEvery, "save-steps", 0, "also checkpoint every N optimiser steps")
 	fl.IntVar(&cfg.LogEvery, "logging-steps", cfg.LogEvery, "log to metrics.jsonl every N steps")
 	fl.BoolVar(&cfg.Resume, "resume", false, "continue the interrupted run in --out from its last checkpoint")
+	fl.BoolVar(&cfg.Overwrite, "overwrite", false, "replace a finished or interrupted run in --out (refused otherwise)")
 	fl.BoolVar(&cfg.LabelAllSubtokens, "label-all-subtokens", false, "label every sub-token (B-X continuations become I-X)")
 	fl.BoolVar(&cfg.AllowUnknownTags, "allow-unknown-tags", false, "ignore dev/test tags absent from the training file instead of failing")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress bar")

@@ -107,6 +107,18 @@ func WriteFile(path string, sentences []Sentence) error {
 		os.Remove(tmp)
 		return err
 	}
+	// CreateTemp makes the file 0600; outputs are 0644 like every other
+	// file openmed writes. Synced before the rename.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("corpus: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("corpus: %w", err)
+	}
 	if err := f.Close(); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("corpus: %w", err)

@@ -66,6 +66,7 @@ func trainWithTrainer(dir string, r *Recipe) (*Predictions, *model.Model, error)
 	cfg := training.DefaultConfig()
 	cfg.Base, cfg.Tokenizer, cfg.Train, cfg.Test = filepath.Join(dir, "init"), r.Tokenizer, r.Train, r.Test
 	cfg.Out = filepath.Join(dir, "go", "run")
+	cfg.Overwrite = true // a benchmark rerun replaces its own run
 	cfg.Method = training.MethodFull
 	cfg.Epochs, cfg.BatchSize, cfg.EvalBatchSize, cfg.LR = r.Epochs, r.BatchSize, r.EvalBatchSize, r.LR
 	cfg.MaxLen, cfg.Stride, cfg.WarmupRatio, cfg.Schedule = r.MaxLen, r.Stride, r.WarmupRatio, optim.ScheduleCosine
