@@ -98,10 +98,18 @@ int openmed_evaluate(const char *request_json, char **out_json, char **err);
 
 /* ---- tagging ---------------------------------------------------------- */
 
-/* Opens a tagger. config_json: {"model": "dir", "adapters": ["dir",..],
- *   "backend": "ort"|"go", "device": "cpu"|"cuda", "threads": 0,
- *   "aggregation": "first" (default; or "none",
- *   "simple", "average", "max"), "threshold": 0.0, "overlap": "same-type"|"any"}.
+/* Opens a tagger. config_json (every key optional; "{}" opens the default
+ * tagger: $OPENMED_MODEL, else the models embedded in libopenmed):
+ *   {"model": "dir"            HF token-classification folder, ONNX export,
+ *                              PEFT adapter folder or default.json folder,
+ *    "adapters": ["dir",..]    PEFT adapters attached, named by folder name,
+ *    "base": "dir"             base of an adapter "model" (or encoder name),
+ *    "backend": "auto"|"ort"|"go", "device": "cpu"|"cuda", "threads": 0,
+ *    "aggregation": "first"    default; or "none", "simple", "average", "max",
+ *    "threshold": 0.0, "ignore_labels": ["O"],
+ *    "window_length": 0 (256, capped by the model), "stride": 50,
+ *    "batch_size": 32, "cache_dir": "", "ort_library": "",
+ *    "overlap": "same-type"|"any"}
  *   "overlap" resolves overlapping entities when tagging with several
  *   adapters: only within a type (default) or across types (a flat list). */
 int openmed_tagger_open(const char *config_json, uint64_t *handle, char **err);
@@ -109,13 +117,20 @@ int openmed_tagger_open(const char *config_json, uint64_t *handle, char **err);
 /* Closes a tagger handle. */
 int openmed_tagger_close(uint64_t handle, char **err);
 
-/* Tags one text. options_json may be NULL. *out_json: [{"entity_group",
- *   "score", "word", "start", "end"}] with code-point offsets (HF
- *   token-classification pipeline output). */
+/* Tags one text. options_json may be NULL or
+ *   {"adapter": "name"}        tag with that attached adapter, or
+ *   {"all_adapters": true}     with every one (union of their entities).
+ *   With neither, a tagger with one adapter uses it, with several all of
+ *   them, with none the model's own head; a default tagger as its manifest
+ *   says. *out_json: [{"entity_group", "score", "word", "start", "end",
+ *   "start_byte", "end_byte", "adapter"}]: offsets in code points and in
+ *   bytes of the UTF-8 text, "adapter" when several adapters tagged (HF
+ *   token-classification pipeline output plus those fields). */
 int openmed_tag(uint64_t tagger, const char *text, const char *options_json, char **out_json, char **err);
 
-/* Tags a batch. request_json: {"texts": ["..", ..]}; *out_json: a list of
- * entity lists, one per text. */
+/* Tags a batch. request_json: {"texts": ["..", ..]} plus openmed_tag's
+ * options ("adapter", "all_adapters"); *out_json: a list of entity lists,
+ * one per text. */
 int openmed_tag_batch(uint64_t tagger, const char *request_json, char **out_json, char **err);
 
 /* ---- jobs: training ----------------------------------------------------- */

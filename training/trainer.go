@@ -54,6 +54,9 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	cfg.Base = base
+	if err := checkBase(cfg); err != nil {
+		return nil, err
+	}
 	if cfg.Threads > 0 {
 		tensor.SetThreads(cfg.Threads)
 	}
@@ -244,4 +247,22 @@ func checkOutFree(cfg Config) error {
 		return fmt.Errorf("training: output folder %s holds an interrupted run: set Resume (--resume) to continue it or Overwrite (--overwrite) to start over", cfg.Out)
 	}
 	return nil
+}
+
+// checkBase names the field and the fix when the base folder is missing or
+// has no tokenizer (instead of the tokenizer loader's stat error).
+func checkBase(cfg Config) error {
+	st, err := os.Stat(cfg.Base)
+	if err != nil || !st.IsDir() {
+		return fmt.Errorf("training: base %q is not a folder (Config.Base, --base): give a Hugging Face model folder or an encoder cache name (openmed encoders list)", cfg.Base)
+	}
+	if cfg.Tokenizer != "" {
+		return nil
+	}
+	for _, f := range []string{"tokenizer.json", "vocab.txt", "spm.model"} {
+		if _, err := os.Stat(filepath.Join(cfg.Base, f)); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("training: base %s has no tokenizer files (tokenizer.json, vocab.txt or spm.model): name the tokenizer with Config.Tokenizer (--tokenizer)", cfg.Base)
 }

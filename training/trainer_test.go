@@ -378,3 +378,29 @@ func TestOutputFolderProtected(t *testing.T) {
 		assert.NotContains(t, w, "newly initialised")
 	}
 }
+
+// A missing base or one without tokenizer files names the setting and the fix.
+func TestBaseErrorsNameTheFix(t *testing.T) {
+	train := ncbiSubset(t, "train", 10)
+	cfg := smallConfig(filepath.Join(t.TempDir(), "does", "not", "exist"), train, "", t.TempDir())
+	_, err := Train(context.Background(), cfg)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "--base")
+	assert.Contains(t, err.Error(), "not a folder")
+
+	bare := t.TempDir()
+	base := tinyBase(t, 1, 32)
+	for _, f := range []string{"config.json", "model.safetensors"} {
+		data, err := os.ReadFile(filepath.Join(base, f))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(bare, f), data, 0o644))
+	}
+	cfg = smallConfig(bare, train, "", t.TempDir())
+	_, err = Train(context.Background(), cfg)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "--tokenizer")
+	cfg.Tokenizer = base
+	cfg.Epochs = 1
+	_, err = Train(context.Background(), cfg)
+	require.NoError(t, err, "with the tokenizer named it trains")
+}

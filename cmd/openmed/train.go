@@ -75,7 +75,7 @@ writing a checkpoint; --resume continues it to the same result.`,
 	fl.Float64Var(&cfg.WarmupRatio, "warmup-ratio", cfg.WarmupRatio, "fraction of steps of linear warm-up")
 	fl.Float64Var(&cfg.WeightDecay, "weight-decay", cfg.WeightDecay, "AdamW weight decay (none on biases/LayerNorm)")
 	fl.Float64Var(&cfg.LabelSmoothing, "label-smoothing", cfg.LabelSmoothing, "label smoothing factor")
-	fl.Float64Var(&f.dropout, "dropout", 0.1, "override the base's hidden and attention dropout (default: the base config's)")
+	fl.Float64Var(&f.dropout, "dropout", 0, "override the base's hidden and attention dropout (unset: the base config's)")
 	fl.Float64Var(&cfg.MaxGradNorm, "max-grad-norm", cfg.MaxGradNorm, "gradient clipping norm (0: none)")
 	fl.IntVar(&cfg.Patience, "patience", cfg.Patience, "early-stopping patience in epochs (0: none)")
 	fl.IntVar(&cfg.GradAccum, "grad-accum", cfg.GradAccum, "gradient accumulation steps")

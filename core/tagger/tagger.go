@@ -354,16 +354,16 @@ func (t *Tagger) predict(ctx context.Context, h *head, texts []string) ([]*docSc
 	unk := t.tok.Special().UNK
 	for i, text := range texts {
 		if !utf8.ValidString(text) {
-			return nil, fmt.Errorf("document %d: %w", i, ErrInvalidUTF8)
+			return nil, fmt.Errorf("%s%w", docRef(i, len(texts)), ErrInvalidUTF8)
 		}
 		enc, err := t.tok.Encode(text)
 		if err != nil {
-			return nil, fmt.Errorf("tagger: document %d: %w", i, err)
+			return nil, fmt.Errorf("tagger: %s%w", docRef(i, len(texts)), err)
 		}
 		docs[i] = &docScores{text: text, enc: enc, scores: make([][]float32, enc.Len()), labels: h.labels, unkID: unk}
 		ws, err := tokenize.WordAlignedWindows(enc, t.opts.WindowLen, t.opts.Stride)
 		if err != nil {
-			return nil, fmt.Errorf("tagger: document %d: %w", i, err)
+			return nil, fmt.Errorf("tagger: %s%w", docRef(i, len(texts)), err)
 		}
 		pre := 0
 		for pre < enc.Len() && enc.SequenceIDs[pre] < 0 {
@@ -429,6 +429,16 @@ func (t *Tagger) predict(ctx context.Context, h *head, texts []string) ([]*docSc
 		}
 	}
 	return docs, nil
+}
+
+// docRef names text i of n in an error: nothing for a single text (the
+// caller names it, e.g. by its file and line), else "text i of n: " counted
+// from 1 like file lines.
+func docRef(i, n int) string {
+	if n == 1 {
+		return ""
+	}
+	return fmt.Sprintf("text %d of %d: ", i+1, n)
 }
 
 func (t *Tagger) padID() int32 {
