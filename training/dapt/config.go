@@ -81,17 +81,17 @@ type Config struct {
 	BlockLen int         `json:"max_seq_length"`
 	Mask     MaskOptions `json:"masking"`
 	// HeldOut is the share of blocks kept for perplexity (0.05, at least 1).
-	HeldOut     float64 `json:"held_out"`
+	HeldOut float64 `json:"held_out"`
 	// MaxTrainBlocks keeps only the first N training blocks of the seeded
 	// shuffle (0: all): a compute budget for large encoders on CPUs; the
 	// held-out blocks are the same whatever N is.
-	MaxTrainBlocks int `json:"max_train_blocks,omitempty"`
-	WarmupRatio float64 `json:"warmup_ratio"`
-	WeightDecay float64 `json:"weight_decay"`
-	MaxGradNorm float64 `json:"max_grad_norm"`
-	GradAccum   int     `json:"gradient_accumulation_steps"`
-	Seed        uint64  `json:"seed"`
-	Threads     int     `json:"threads"`
+	MaxTrainBlocks int     `json:"max_train_blocks,omitempty"`
+	WarmupRatio    float64 `json:"warmup_ratio"`
+	WeightDecay    float64 `json:"weight_decay"`
+	MaxGradNorm    float64 `json:"max_grad_norm"`
+	GradAccum      int     `json:"gradient_accumulation_steps"`
+	Seed           uint64  `json:"seed"`
+	Threads        int     `json:"threads"`
 	// EvalEvery evaluates held-out loss every N steps (0: per epoch).
 	EvalEvery       int  `json:"eval_steps"`
 	CheckpointEvery int  `json:"save_steps"`
