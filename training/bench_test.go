@@ -6,10 +6,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/stretchr/testify/require"
-
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/model"
+	"github.com/openmed/openmed/core/tokenize"
+	"github.com/stretchr/testify/require"
 )
 
 // BenchmarkTrainThroughput measures LoRA training throughput (input tokens
@@ -49,6 +49,7 @@ func benchBase(b testing.TB, layers, hidden, heads, ffn int) string {
 	dir := b.TempDir()
 	require.NoError(b, cfg.Save(filepath.Join(dir, "config.json")))
 	require.NoError(b, checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), m.StateDict(), nil))
-	require.NoError(b, CopyTokenizer(tokDir, dir))
+	_, err = tokenize.CopyFiles(tokDir, dir)
+	require.NoError(b, err)
 	return dir
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/openmed/openmed/core/corpus"
 	"github.com/openmed/openmed/core/model"
 	"github.com/openmed/openmed/core/tensor"
+	"github.com/openmed/openmed/core/tokenize"
 )
 
 // tinyBase writes a small BERT base folder (HF init, no token-classification
@@ -31,7 +32,8 @@ func tinyBase(t testing.TB, layers, hidden int) string {
 	dir := t.TempDir()
 	require.NoError(t, cfg.Save(filepath.Join(dir, "config.json")))
 	require.NoError(t, checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), m.StateDict(), map[string]string{"format": "pt"}))
-	require.NoError(t, CopyTokenizer(tokDir, dir))
+	_, err = tokenize.CopyFiles(tokDir, dir)
+	require.NoError(t, err)
 	return dir
 }
 

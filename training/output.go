@@ -3,54 +3,14 @@ package training
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/corpus"
 	"github.com/openmed/openmed/core/metrics"
+	"github.com/openmed/openmed/core/tokenize"
 )
-
-// TokenizerFiles are the tokenizer files copied from the base (or
-// tokenizer) folder into outputs, as save_pretrained writes them.
-var TokenizerFiles = []string{"tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json", "spm.model", "added_tokens.json"}
-
-// CopyTokenizer copies the tokenizer files present in src (a folder, or a
-// single tokenizer file) into dst; it is an error when none exists.
-func CopyTokenizer(src, dst string) error {
-	if fi, err := os.Stat(src); err == nil && !fi.IsDir() {
-		return copyFile(src, filepath.Join(dst, filepath.Base(src)))
-	}
-	n := 0
-	for _, f := range TokenizerFiles {
-		p := filepath.Join(src, f)
-		if _, err := os.Stat(p); err != nil {
-			continue
-		}
-		if err := copyFile(p, filepath.Join(dst, f)); err != nil {
-			return err
-		}
-		n++
-	}
-	if n == 0 {
-		return fmt.Errorf("%s: no tokenizer file (%v) to copy", src, TokenizerFiles)
-	}
-	return nil
-}
-
-func copyFile(src, dst string) error {
-	f, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(f)
-	if err != nil {
-		return fmt.Errorf("%s: %w", src, err)
-	}
-	return checkpoint.WriteFileAtomic(dst, b)
-}
 
 // WriteJSON writes v as indented JSON atomically.
 func WriteJSON(path string, v any) error {
@@ -123,7 +83,7 @@ func writeOutputs(cfg Config, tokDir string, res *Result) error {
 		"id2label": res.Labels.ID2Label(), "label2id": res.Labels.Label2ID(), "labels": res.Labels.Names}); err != nil {
 		return err
 	}
-	if err := CopyTokenizer(tokDir, out); err != nil {
+	if _, err := tokenize.CopyFiles(tokDir, out); err != nil {
 		return err
 	}
 	if err := WriteJSON(filepath.Join(out, "training_args.json"), cfg); err != nil {

@@ -259,10 +259,8 @@ func checkBase(cfg Config) error {
 	if cfg.Tokenizer != "" {
 		return nil
 	}
-	for _, f := range []string{"tokenizer.json", "vocab.txt", "spm.model"} {
-		if _, err := os.Stat(filepath.Join(cfg.Base, f)); err == nil {
-			return nil
-		}
+	if tokenize.HasFiles(cfg.Base) {
+		return nil
 	}
-	return fmt.Errorf("training: base %s has no tokenizer files (tokenizer.json, vocab.txt or spm.model): name the tokenizer with Config.Tokenizer (--tokenizer)", cfg.Base)
+	return fmt.Errorf("training: base %s has no tokenizer files (%v): name the tokenizer with Config.Tokenizer (--tokenizer)", cfg.Base, tokenize.ModelFiles)
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/model"
 	"github.com/openmed/openmed/core/tokenize"
-	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/dapt"
 )
 
@@ -46,5 +45,6 @@ func SaveRandomInit(out, tokDir string, s dapt.Scratch, seed uint64) error {
 	if err := m.Config.Save(filepath.Join(out, checkpoint.ConfigFile)); err != nil {
 		return err
 	}
-	return training.CopyTokenizer(tokDir, out)
+	_, err = tokenize.CopyFiles(tokDir, out)
+	return err
 }

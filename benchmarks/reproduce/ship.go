@@ -11,7 +11,7 @@ import (
 
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/tensor"
-	"github.com/openmed/openmed/training"
+	"github.com/openmed/openmed/core/tokenize"
 )
 
 //go:embed modelcard.md.tmpl
@@ -92,7 +92,7 @@ func Ship(o Options, models string) error {
 	if err := cfg.Save(filepath.Join(dst, checkpoint.ConfigFile)); err != nil {
 		return err
 	}
-	if err := training.CopyTokenizer(pdir, dst); err != nil {
+	if _, err := tokenize.CopyFiles(pdir, dst); err != nil {
 		return err
 	}
 	card, err := encoderCard(o, st, cfg, w, fi.Size())
@@ -230,7 +230,7 @@ func shipAdapter(o Options, corpus, dst string) error {
 			return err
 		}
 	}
-	if err := training.CopyTokenizer(src, dst); err != nil {
+	if _, err := tokenize.CopyFiles(src, dst); err != nil {
 		return err
 	}
 	var m runMetrics

@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/tokenize"
 )
 
 // tokenizerFiles are the tokenizer files an imported folder gets: vocab.txt
@@ -165,11 +166,11 @@ func (tf tokenizerFiles) write(dir string, maxLen int) error {
 		vb.WriteString(t)
 		vb.WriteByte('\n')
 	}
-	if err := checkpoint.WriteFileAtomic(filepath.Join(dir, "vocab.txt"), vb.Bytes()); err != nil {
+	if err := checkpoint.WriteFileAtomic(filepath.Join(dir, tokenize.FileVocab), vb.Bytes()); err != nil {
 		return err
 	}
 	if tf.json != nil {
-		if err := checkpoint.WriteFileAtomic(filepath.Join(dir, "tokenizer.json"), tf.json); err != nil {
+		if err := checkpoint.WriteFileAtomic(filepath.Join(dir, tokenize.FileJSON), tf.json); err != nil {
 			return err
 		}
 	}
@@ -180,7 +181,7 @@ func (tf tokenizerFiles) write(dir string, maxLen int) error {
 	for k, v := range bertSpecials {
 		cfg[k] = v
 	}
-	for name, v := range map[string]any{"tokenizer_config.json": cfg, "special_tokens_map.json": bertSpecials} {
+	for name, v := range map[string]any{tokenize.FileConfig: cfg, tokenize.FileSpecialTokens: bertSpecials} {
 		b, err := json.MarshalIndent(v, "", "  ") // map keys come out sorted
 		if err != nil {
 			return err

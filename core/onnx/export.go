@@ -10,18 +10,12 @@ import (
 	"path/filepath"
 
 	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/tokenize"
 )
 
 // ModelPath is where the graph goes inside an exported folder: HF Optimum and
 // transformers.js read "<repo>/onnx/model.onnx" next to config.json.
 const ModelPath = "onnx/model.onnx"
-
-// TokenizerFiles are copied from the model folder to the export folder when
-// present, so the export is self-contained for transformers.js / Optimum.
-var TokenizerFiles = []string{
-	"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
-	"vocab.txt", "vocab.json", "merges.txt", "spm.model", "sentencepiece.bpe.model",
-}
 
 // ExportOptions tune Export. The zero value is valid.
 type ExportOptions struct {
@@ -79,7 +73,9 @@ func Export(modelDir, outDir string, opts ExportOptions) (*ExportResult, error) 
 	if err := WriteModel(res.ModelFile, m); err != nil {
 		return nil, fmt.Errorf("onnx export of %s: %w", modelDir, err)
 	}
-	for _, name := range append([]string{checkpoint.ConfigFile}, TokenizerFiles...) {
+	// config.json and the tokenizer files (tokenize.Files), so the export is
+	// self-contained for transformers.js / Optimum.
+	for _, name := range append([]string{checkpoint.ConfigFile}, tokenize.Files...) {
 		src, dst := filepath.Join(modelDir, name), filepath.Join(outDir, name)
 		copied, err := copyIfPresent(src, dst)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/openmed/openmed/core/encoder"
 	"github.com/openmed/openmed/core/model"
 	"github.com/openmed/openmed/core/tensor"
+	"github.com/openmed/openmed/core/tokenize"
 )
 
 // MergeDirection says whether MergeAdapter adds or subtracts the LoRA update.
@@ -158,10 +159,10 @@ func MergeAdapter(baseDir, adapterDir, outDir string, dir MergeDirection) (*Merg
 		return nil, fmt.Errorf("merge: %w", err)
 	}
 	tokSrc := adapterDir
-	if !hasTokenizer(adapterDir) {
+	if !tokenize.HasFiles(adapterDir) {
 		tokSrc = baseDir
 	}
-	if err := copyTokenizerFiles(tokSrc, outDir); err != nil {
+	if _, err := tokenize.CopyFiles(tokSrc, outDir); err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
 	return res, nil
@@ -192,34 +193,5 @@ func addDelta(w, b, a *tensor.Tensor, s float64) error {
 		}
 	}
 	copy(w.Data, nw.Data)
-	return nil
-}
-
-// tokenizerFiles are the files a tokenizer may need, as transformers'
-// save_pretrained writes them.
-var tokenizerFiles = []string{"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.txt", "spm.model"}
-
-func hasTokenizer(dir string) bool {
-	for _, f := range []string{"tokenizer.json", "vocab.txt", "spm.model"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
-			return true
-		}
-	}
-	return false
-}
-
-func copyTokenizerFiles(src, dst string) error {
-	for _, f := range tokenizerFiles {
-		data, err := os.ReadFile(filepath.Join(src, f))
-		if os.IsNotExist(err) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if err := checkpoint.WriteFileAtomic(filepath.Join(dst, f), data); err != nil {
-			return err
-		}
-	}
 	return nil
 }

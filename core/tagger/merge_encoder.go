@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/tokenize"
 )
 
 // MergeEncoderAdapter folds an encoder adapter — a PEFT folder with
@@ -81,7 +82,7 @@ func MergeEncoderAdapter(baseDir, adapterDir, outDir string) error {
 	if err := cfg.Save(filepath.Join(tmp, checkpoint.ConfigFile)); err != nil {
 		return fmt.Errorf("merge: %w", err)
 	}
-	if err := copyTokenizerFiles(baseDir, tmp); err != nil {
+	if _, err := tokenize.CopyFiles(baseDir, tmp); err != nil {
 		return fmt.Errorf("merge: %w", err)
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/encoder"
 	"github.com/openmed/openmed/core/onnx"
+	"github.com/openmed/openmed/core/tokenize"
 )
 
 // EnvModel names the environment variable with the default model: a model
@@ -127,7 +128,8 @@ func cacheRoot(o Options) (string, error) {
 func hashFolders(dirs ...string) (string, error) {
 	h := sha256.New()
 	names := []string{checkpoint.ConfigFile, checkpoint.SafeWeightsFile, checkpoint.SafeWeightsIndexFile, checkpoint.WeightsFile,
-		checkpoint.AdapterConfigFile, "adapter_model.safetensors", "adapter_model.bin", "tokenizer.json", "vocab.txt", "spm.model", "tokenizer_config.json"}
+		checkpoint.AdapterConfigFile, "adapter_model.safetensors", "adapter_model.bin"}
+	names = append(append(names, tokenize.ModelFiles...), tokenize.FileConfig)
 	for _, d := range dirs {
 		for _, n := range names {
 			f, err := os.Open(filepath.Join(d, n))

@@ -110,7 +110,7 @@ func newTagger(modelDir string, opts ...Option) (*Tagger, error) {
 		t.baseDir = modelDir
 	}
 	tokDir := modelDir
-	if !hasTokenizer(tokDir) && t.baseDir != "" {
+	if !tokenize.HasFiles(tokDir) && t.baseDir != "" {
 		tokDir = t.baseDir
 	}
 	if t.tok, err = tokenize.Load(tokDir); err != nil {

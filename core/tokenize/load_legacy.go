@@ -409,7 +409,7 @@ func Load(pathOrDir string, opts ...LoadOption) (*Tokenizer, error) {
 	if !st.IsDir() {
 		dir, file = filepath.Dir(pathOrDir), pathOrDir
 	} else {
-		for _, name := range []string{"tokenizer.json", "vocab.txt", "spm.model"} {
+		for _, name := range ModelFiles {
 			p := filepath.Join(dir, name)
 			if _, err := os.Stat(p); err == nil {
 				file = p
@@ -417,7 +417,7 @@ func Load(pathOrDir string, opts ...LoadOption) (*Tokenizer, error) {
 			}
 		}
 		if file == "" {
-			return nil, fmt.Errorf("tokenize: %s has none of tokenizer.json, vocab.txt, spm.model", dir)
+			return nil, fmt.Errorf("tokenize: %s has none of %v", dir, ModelFiles)
 		}
 	}
 	options := func() (Options, error) {

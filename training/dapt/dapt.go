@@ -282,7 +282,7 @@ func writeOutputs(cfg Config, tokPath string, res *Result) error {
 	if err := m.Config.Save(filepath.Join(out, checkpoint.ConfigFile)); err != nil {
 		return err
 	}
-	if err := training.CopyTokenizer(tokPath, out); err != nil {
+	if _, err := tokenize.CopyFiles(tokPath, out); err != nil {
 		return err
 	}
 	if err := training.WriteJSON(filepath.Join(out, "training_args.json"), cfg); err != nil {

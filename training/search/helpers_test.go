@@ -6,14 +6,12 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/stretchr/testify/require"
-
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/corpus"
 	"github.com/openmed/openmed/core/model"
 	"github.com/openmed/openmed/core/tokenize"
 	"github.com/openmed/openmed/internal/testutil"
-	"github.com/openmed/openmed/training"
+	"github.com/stretchr/testify/require"
 )
 
 // sharedDir returns ../shared beside the repository root (the dir holding go.mod),
@@ -39,7 +37,8 @@ func tinyBase(t *testing.T, dir string) string {
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	require.NoError(t, cfg.Save(filepath.Join(dir, "config.json")))
 	require.NoError(t, checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), m.StateDict(), nil))
-	require.NoError(t, training.CopyTokenizer(tokDir, dir))
+	_, err = tokenize.CopyFiles(tokDir, dir)
+	require.NoError(t, err)
 	return dir
 }
 
