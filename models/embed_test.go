@@ -7,11 +7,11 @@ import (
 	"path"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
+	"github.com/openmed/openmed/core/cache"
 	"github.com/openmed/openmed/core/tagger"
 	"github.com/openmed/openmed/models"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestEmbeddedDefault checks the real embedded models/ tree: default.json is
@@ -50,7 +50,7 @@ func TestEmbeddedDefault(t *testing.T) {
 	_, err = fs.Stat(models.FS, path.Join(m.Base, "model.safetensors"))
 	require.NoError(t, err, "the base has weights")
 	t.Setenv(tagger.EnvModel, "")
-	t.Setenv(tagger.EnvCache, t.TempDir())
+	t.Setenv(cache.Env, t.TempDir())
 	t.Chdir(t.TempDir())
 	tagger.RegisterDefaultFS(models.FS)
 	t.Cleanup(func() { tagger.RegisterDefaultFS(nil) })

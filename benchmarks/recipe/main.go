@@ -23,6 +23,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"time"
+
+	"github.com/openmed/openmed/core/cache"
 )
 
 // Options configure the runner.
@@ -43,14 +45,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: recipe run|plan|table [flags]")
 		os.Exit(2)
 	}
-	cache := os.Getenv("OPENMED_CACHE")
-	if cache == "" {
-		uc, _ := os.UserCacheDir()
-		cache = filepath.Join(uc, "openmed")
-	}
 	var o Options
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
-	fs.StringVar(&o.Work, "work", filepath.Join(cache, "recipe"), "work folder (runs, DAPT outputs)")
+	fs.StringVar(&o.Work, "work", filepath.Join(cache.Root(), "recipe"), "work folder (runs, DAPT outputs)")
 	fs.StringVar(&o.Data, "data", "../shared/data", "corpora folder")
 	fs.StringVar(&o.Bin, "bin", "bin/openmed", "openmed binary")
 	fs.IntVar(&o.Workers, "workers", 2, "jobs side by side")

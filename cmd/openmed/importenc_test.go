@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	omcache "github.com/openmed/openmed/core/cache"
 	"github.com/openmed/openmed/core/encoder"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,7 +16,7 @@ import (
 // with `openmed import`, lists it, then trains and adapts on it by name.
 func TestImportThenTrainByName(t *testing.T) {
 	cache := t.TempDir()
-	t.Setenv(encoder.EnvCache, cache)
+	t.Setenv(omcache.Env, cache)
 	out, err := execCmd(newEncodersCmd())
 	require.NoError(t, err)
 	assert.Contains(t, out, "no encoders")

@@ -9,15 +9,12 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/openmed/openmed/core/cache"
 	"github.com/openmed/openmed/core/checkpoint"
 )
 
 // InfoFile is the provenance record Import writes into each imported folder.
 const InfoFile = "openmed_encoder.json"
-
-// EnvCache is the environment variable naming openmed's cache root; the
-// encoder cache is its encoders/ folder.
-const EnvCache = "OPENMED_CACHE"
 
 // Info describes an imported encoder: its shape and where it came from.
 type Info struct {
@@ -70,14 +67,7 @@ func ReadInfo(dir string) (*Info, error) {
 // CacheDir is the encoder cache: $OPENMED_CACHE/encoders, else
 // ~/.cache/openmed/encoders (the user cache dir).
 func CacheDir() (string, error) {
-	if c := os.Getenv(EnvCache); c != "" {
-		return filepath.Join(c, "encoders"), nil
-	}
-	uc, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("encoder: no cache folder (set %s): %w", EnvCache, err)
-	}
-	return filepath.Join(uc, "openmed", "encoders"), nil
+	return filepath.Join(cache.Root(), "encoders"), nil
 }
 
 // Resolve maps an encoder name to its folder in the encoder cache. A path

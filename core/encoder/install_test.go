@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	omcache "github.com/openmed/openmed/core/cache"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -155,7 +156,7 @@ func TestCatalogPins(t *testing.T) {
 
 func TestResolve(t *testing.T) {
 	cache := t.TempDir()
-	t.Setenv(EnvCache, cache)
+	t.Setenv(omcache.Env, cache)
 	dir := filepath.Join(cache, "encoders", "tiny")
 	_, err := Import(filepath.Join("testdata", "st"), dir, Options{Format: FormatHF})
 	require.NoError(t, err)

@@ -8,12 +8,12 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
+	omcache "github.com/openmed/openmed/core/cache"
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/encoder"
 	"github.com/openmed/openmed/core/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // writeEncoderAdapter writes a FEATURE_EXTRACTION LoRA adapter (the DAPT
@@ -62,7 +62,7 @@ func installFakeEncoder(t *testing.T, cache, name, src string) string {
 func TestManifestBaseEncoderAndAdapter(t *testing.T) {
 	root := standInDefault(t)
 	cache := t.TempDir()
-	t.Setenv(EnvCache, cache)
+	t.Setenv(omcache.Env, cache)
 	enc := installFakeEncoder(t, cache, "all-minilm-l6-v2", filepath.Join(root, "openmed-small-bio"))
 	require.NoError(t, os.RemoveAll(filepath.Join(root, "openmed-small-bio")), "the repository carries no base")
 	writeEncoderAdapter(t, filepath.Join(root, "dapt-lora"), 5)

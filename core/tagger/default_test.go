@@ -11,10 +11,10 @@ import (
 	"testing"
 	"testing/fstest"
 
+	omcache "github.com/openmed/openmed/core/cache"
+	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/openmed/openmed/core/checkpoint"
 )
 
 // standInManifest is the shape of the shipped models/default.json.
@@ -85,7 +85,7 @@ func isolateDefault(t *testing.T, fsys interface{}) string {
 	t.Helper()
 	cache := t.TempDir()
 	t.Setenv(EnvModel, "")
-	t.Setenv(EnvCache, cache)
+	t.Setenv(omcache.Env, cache)
 	t.Chdir(t.TempDir())
 	switch f := fsys.(type) {
 	case nil:
@@ -368,5 +368,5 @@ func TestDefaultResolutionOrder(t *testing.T) {
 	assert.Equal(t, OriginExplicit, d.Source.Origin)
 	assert.Len(t, d.DefaultTagOptions(), 1)
 	d.Close()
-	assert.False(t, strings.HasPrefix(d.Source.Dir, os.Getenv(EnvCache)), "an explicit manifest folder is not copied")
+	assert.False(t, strings.HasPrefix(d.Source.Dir, os.Getenv(omcache.Env)), "an explicit manifest folder is not copied")
 }

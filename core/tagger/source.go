@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/openmed/openmed/core/cache"
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/encoder"
 	"github.com/openmed/openmed/core/onnx"
@@ -18,10 +19,6 @@ import (
 // EnvModel names the environment variable with the default model: a model
 // folder, or a folder holding a default tagger manifest (default.json).
 const EnvModel = "OPENMED_MODEL"
-
-// EnvCache names the environment variable with the cache folder (ONNX
-// exports and the extracted embedded default tagger).
-const EnvCache = "OPENMED_CACHE"
 
 // ErrNoDefaultModel reports that no model was named and no default exists.
 var ErrNoDefaultModel = errors.New("tagger: no model given and no default model found: pass --model DIR (an HF token-classification folder, an ONNX export, a PEFT adapter folder or a folder with " + ManifestFile + "), set " + EnvModel + " to one, or use a build that embeds the shipped models (models/" + ManifestFile + " and the folders it names, written by `make reproduce`)")
@@ -112,14 +109,7 @@ func cacheRoot(o Options) (string, error) {
 	if o.CacheDir != "" {
 		return o.CacheDir, nil
 	}
-	if p := os.Getenv(EnvCache); p != "" {
-		return p, nil
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return filepath.Join(os.TempDir(), "openmed-cache"), nil
-	}
-	return filepath.Join(d, "openmed"), nil
+	return cache.Root(), nil
 }
 
 // hashFolders is a sha256 over the model-defining files of the folders
