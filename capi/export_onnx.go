@@ -6,6 +6,7 @@ package main
 import "C"
 
 import (
+	"github.com/openmed/openmed/core/lora"
 	"github.com/openmed/openmed/core/onnx"
 	"github.com/openmed/openmed/core/tagger"
 )
@@ -59,7 +60,7 @@ type mergeRequest struct {
 	Unmerge bool   `json:"unmerge"`
 }
 
-// mergeResult is openmed_merge's result (tagger.MergeResult).
+// mergeResult is openmed_merge's result (lora.MergeResult).
 type mergeResult struct {
 	Dir      string   `json:"dir"`
 	Modules  []string `json:"modules"`
@@ -80,11 +81,11 @@ func openmed_merge(request *C.char, out **C.char, errp **C.char) C.int {
 		if req.Base == "" || req.Adapter == "" || req.Out == "" {
 			return badInput("request_json: \"base\", \"adapter\" and \"out\" are required")
 		}
-		dir := tagger.Merge
+		dir := lora.Merge
 		if req.Unmerge {
-			dir = tagger.Unmerge
+			dir = lora.Unmerge
 		}
-		res, err := tagger.MergeAdapter(req.Base, req.Adapter, req.Out, dir)
+		res, err := lora.MergeAdapter(req.Base, req.Adapter, req.Out, dir)
 		if err != nil {
 			return err
 		}

@@ -4,9 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/openmed/openmed/core/lora"
 	"github.com/spf13/cobra"
-
-	"github.com/openmed/openmed/core/tagger"
 )
 
 // mergeFlags are the options of `openmed merge`.
@@ -30,12 +29,12 @@ With --unmerge, --base is a merged folder and the update is subtracted,
 writing the base encoder weights back (the classifier stays the adapter's).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir := tagger.Merge
+			dir := lora.Merge
 			verb := "merged"
 			if f.unmerge {
-				dir, verb = tagger.Unmerge, "unmerged"
+				dir, verb = lora.Unmerge, "unmerged"
 			}
-			res, err := tagger.MergeAdapter(f.base, f.adapter, f.out, dir)
+			res, err := lora.MergeAdapter(f.base, f.adapter, f.out, dir)
 			if err != nil {
 				return err
 			}

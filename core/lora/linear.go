@@ -173,8 +173,7 @@ func (l *Linear) Merge() {
 	if l.merged {
 		return
 	}
-	in, out, r := l.InFeatures(), l.OutFeatures(), l.Rank()
-	tensor.SgemmParallel(tensor.NoTrans, tensor.NoTrans, out, in, r, l.Scaling, l.B.Value.Data, r, l.A.Value.Data, in, 1, l.Base.Weight.Value.Data, in)
+	_ = AddDelta(l.Base.Weight.Value, l.B.Value, l.A.Value, float64(l.Scaling)) // shapes fixed at construction
 	l.merged = true
 }
 
@@ -183,8 +182,7 @@ func (l *Linear) Unmerge() {
 	if !l.merged {
 		return
 	}
-	in, out, r := l.InFeatures(), l.OutFeatures(), l.Rank()
-	tensor.SgemmParallel(tensor.NoTrans, tensor.NoTrans, out, in, r, -l.Scaling, l.B.Value.Data, r, l.A.Value.Data, in, 1, l.Base.Weight.Value.Data, in)
+	_ = AddDelta(l.Base.Weight.Value, l.B.Value, l.A.Value, -float64(l.Scaling))
 	l.merged = false
 }
 

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/openmed/openmed/core/lora"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -30,7 +31,7 @@ func TestAdapterHotSwap(t *testing.T) {
 	tol := map[string]float64{}
 	for name, ad := range map[string]string{"disease": dis, "chemical": chem} {
 		merged := filepath.Join(t.TempDir(), "merged")
-		_, err := MergeAdapter(base, ad, merged, Merge)
+		_, err := lora.MergeAdapter(base, ad, merged, lora.Merge)
 		require.NoError(t, err)
 		m, err := New(merged, WithBackend(BackendEngine))
 		require.NoError(t, err)
@@ -115,7 +116,7 @@ func TestNewOnAdapterFolder(t *testing.T) {
 	base := tinyBERT(t, tinyLabels, 1)
 	dis := tinyAdapter(t, base, diseaseLabels, 11)
 	merged := filepath.Join(t.TempDir(), "merged")
-	_, err := MergeAdapter(base, dis, merged, Merge)
+	_, err := lora.MergeAdapter(base, dis, merged, lora.Merge)
 	require.NoError(t, err)
 	texts := ncbiSentences(t, 20)
 	ctx := context.Background()

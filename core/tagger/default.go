@@ -11,6 +11,7 @@ import (
 
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/encoder"
+	"github.com/openmed/openmed/core/lora"
 )
 
 // DefaultOrigin says where the default tagger was found.
@@ -383,7 +384,7 @@ func manifestBase(src DefaultSource, opts []Option) (string, error) {
 	if exists(filepath.Join(merged, checkpoint.ConfigFile)) {
 		return merged, nil
 	}
-	if err := MergeEncoderAdapter(base, adapter, merged); err != nil {
+	if err := lora.MergeEncoderAdapter(base, adapter, merged); err != nil {
 		return "", fmt.Errorf("tagger: default tagger %s: base_adapter: %w", src.Dir, err)
 	}
 	return merged, nil

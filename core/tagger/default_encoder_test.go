@@ -11,6 +11,7 @@ import (
 	omcache "github.com/openmed/openmed/core/cache"
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/encoder"
+	"github.com/openmed/openmed/core/lora"
 	"github.com/openmed/openmed/core/tensor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -79,7 +80,7 @@ func TestManifestBaseEncoderAndAdapter(t *testing.T) {
 	require.NoError(t, err)
 
 	merged := filepath.Join(t.TempDir(), "merged")
-	require.NoError(t, MergeEncoderAdapter(enc, filepath.Join(root, "dapt-lora"), merged))
+	require.NoError(t, lora.MergeEncoderAdapter(enc, filepath.Join(root, "dapt-lora"), merged))
 	ref, err := Open(filepath.Join(root, "ncbi-disease-lora"), WithBackend(BackendEngine), WithBaseDir(merged))
 	require.NoError(t, err)
 	defer ref.Close()

@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/stretchr/testify/require"
-
 	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/lora"
+	"github.com/stretchr/testify/require"
 )
 
 // TestEngineAdapterOnLabelFreeBase: the Go engine opens an adapter folder
@@ -20,7 +20,7 @@ func TestEngineAdapterOnLabelFreeBase(t *testing.T) {
 	base := tinyBERT(t, tinyLabels, 1)
 	dis := tinyAdapter(t, base, diseaseLabels, 11)
 	merged := filepath.Join(t.TempDir(), "merged")
-	_, err := MergeAdapter(base, dis, merged, Merge)
+	_, err := lora.MergeAdapter(base, dis, merged, lora.Merge)
 	require.NoError(t, err)
 	// Strip the base's labels and head class: now it is a plain encoder folder.
 	cfgPath := filepath.Join(base, checkpoint.ConfigFile)

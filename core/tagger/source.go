@@ -12,6 +12,7 @@ import (
 	"github.com/openmed/openmed/core/cache"
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/encoder"
+	"github.com/openmed/openmed/core/lora"
 	"github.com/openmed/openmed/core/onnx"
 	"github.com/openmed/openmed/core/tokenize"
 )
@@ -170,7 +171,7 @@ func cachedExport(o Options, hfDir, adapterDir string) (string, error) {
 	src := hfDir
 	if adapterDir != "" {
 		src = filepath.Join(tmp, "merged")
-		if _, err := MergeAdapter(hfDir, adapterDir, src, Merge); err != nil {
+		if _, err := lora.MergeAdapter(hfDir, adapterDir, src, lora.Merge); err != nil {
 			return "", err
 		}
 	}

@@ -12,11 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/corpus"
+	"github.com/openmed/openmed/core/lora"
 	"github.com/openmed/openmed/core/model"
 	"github.com/openmed/openmed/core/onnx"
 	"github.com/openmed/openmed/core/tagger"
@@ -25,6 +23,8 @@ import (
 	"github.com/openmed/openmed/internal/testutil/tinymodel"
 	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/dapt"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // tinyDeBERTaBase writes a DeBERTa-v3-shaped masked-LM base (the fields of
@@ -144,7 +144,7 @@ func TestDeBERTaV3EndToEnd(t *testing.T) {
 
 	// 2. Merge the adapter, export the merged folder to ONNX.
 	merged := filepath.Join(tmp, "merged")
-	_, err = tagger.MergeAdapter(base, cfg.Out, merged, tagger.Merge)
+	_, err = lora.MergeAdapter(base, cfg.Out, merged, lora.Merge)
 	require.NoError(t, err)
 	mj := readJSON(t, filepath.Join(merged, checkpoint.ConfigFile))
 	assert.Equal(t, []any{"DebertaV2ForTokenClassification"}, mj["architectures"])

@@ -1,4 +1,4 @@
-package tagger
+package lora
 
 import (
 	"encoding/json"
@@ -7,24 +7,23 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/model"
 	"github.com/openmed/openmed/internal/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // loraFixture is the part of lora.json the merge tests use.
 type loraFixture struct {
 	Inputs struct {
-		InputIDs      ortJSONArray `json:"input_ids"`
-		AttentionMask ortJSONArray `json:"attention_mask"`
-		TokenTypeIDs  ortJSONArray `json:"token_type_ids"`
+		InputIDs      jArray `json:"input_ids"`
+		AttentionMask jArray `json:"attention_mask"`
+		TokenTypeIDs  jArray `json:"token_type_ids"`
 	} `json:"inputs"`
-	Logits       ortJSONArray `json:"logits"`
+	Logits       jArray `json:"logits"`
 	MergedLayer0 struct {
-		Initial map[string]ortJSONArray `json:"initial"`
+		Initial map[string]jArray `json:"initial"`
 	} `json:"merged_layer0"`
 }
 
@@ -37,21 +36,12 @@ func loadLoraFixture(t *testing.T, dir string) *loraFixture {
 	return &f
 }
 
-func maxAbsDiff(t *testing.T, got []float32, want []float64) float64 {
-	require.Len(t, got, len(want))
-	d := 0.0
-	for i := range want {
-		d = math.Max(d, math.Abs(float64(got[i])-want[i]))
-	}
-	return d
-}
-
 // TestMergeFixtureAdapter merges the fixture adapter onto the fixture BERT:
 // layer-0 query/value equal lora.json's merged_layer0 (HF/PEFT
 // get_delta_weight) within float32 rounding, and the merged folder, loaded
 // by model.Load, reproduces the LoRA model's logits.
 func TestMergeFixtureAdapter(t *testing.T) {
-	fx := filepath.Join(ortSharedDir(t), "fixtures", "bert")
+	fx := filepath.Join(sharedDir(t), "fixtures", "bert")
 	lf := loadLoraFixture(t, fx)
 	out := filepath.Join(t.TempDir(), "merged")
 	res, err := MergeAdapter(fx, filepath.Join(fx, "adapter"), out, Merge)
@@ -73,7 +63,7 @@ func TestMergeFixtureAdapter(t *testing.T) {
 		got := sd["bert.encoder.layer.0.attention.self."+m+".weight"]
 		require.NotNil(t, got, m)
 		assert.Equal(t, want.Shape, got.Shape)
-		d := maxAbsDiff(t, got.Data, want.Data)
+		d := maxAbsDiff(t, want.Data, got.Data)
 		scale := 1.0
 		for _, v := range want.Data {
 			scale = math.Max(scale, math.Abs(v))
@@ -88,7 +78,7 @@ func TestMergeFixtureAdapter(t *testing.T) {
 	mdl, err := model.Load(out, model.TokenClassification)
 	require.NoError(t, err)
 	logits := forwardFixture(t, mdl, lf)
-	d := maxAbsDiff(t, logits, lf.Logits.Data)
+	d := maxAbsDiff(t, lf.Logits.Data, logits)
 	t.Logf("merged model vs LoRA logits: max |Δ| = %.3g", d)
 	// HF parity bar (DEVELOPERS.md), as for the unmerged LoRA logits in core/lora: ~20× the √K·u·|logit| drift here.
 	assert.LessOrEqual(t, d, 1e-4)
@@ -111,7 +101,7 @@ func forwardFixture(t *testing.T, m *model.Model, lf *loraFixture) []float32 {
 // the base within two float32 roundings, and the targeted ones did change in
 // between.
 func TestUnmergeRoundTrip(t *testing.T) {
-	fx := filepath.Join(ortSharedDir(t), "fixtures", "bert")
+	fx := filepath.Join(sharedDir(t), "fixtures", "bert")
 	tmp := t.TempDir()
 	merged, back := filepath.Join(tmp, "merged"), filepath.Join(tmp, "back")
 	_, err := MergeAdapter(fx, filepath.Join(fx, "adapter"), merged, Merge)
@@ -134,7 +124,7 @@ func TestUnmergeRoundTrip(t *testing.T) {
 		for i, v := range w.Data {
 			wd[i] = float64(v)
 		}
-		if maxAbsDiff(t, mid[k].Data, wd) > 1e-3 {
+		if maxAbsDiff(t, wd, mid[k].Data) > 1e-3 {
 			changed++
 		}
 		scale := 1.0
@@ -143,14 +133,14 @@ func TestUnmergeRoundTrip(t *testing.T) {
 		}
 		// W + δ − δ with the same float64 δ (same code, same order): two
 		// float32 roundings, so within 2u of the weights' magnitude.
-		assert.LessOrEqual(t, maxAbsDiff(t, got[k].Data, wd), 2*testutil.F32Roundoff*scale, k)
+		assert.LessOrEqual(t, maxAbsDiff(t, wd, got[k].Data), 2*testutil.F32Roundoff*scale, k)
 	}
 	assert.Equal(t, 4, changed, "query/value of both layers differ while merged")
 }
 
 // TestMergeErrors: a missing adapter folder is reported with its path.
 func TestMergeErrors(t *testing.T) {
-	fx := filepath.Join(ortSharedDir(t), "fixtures", "bert")
+	fx := filepath.Join(sharedDir(t), "fixtures", "bert")
 	_, err := MergeAdapter(fx, filepath.Join(t.TempDir(), "nope"), t.TempDir(), Merge)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "nope")

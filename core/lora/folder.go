@@ -1,4 +1,4 @@
-package tagger
+package lora
 
 import (
 	"fmt"
@@ -111,7 +111,7 @@ func MergeAdapter(baseDir, adapterDir, outDir string, dir MergeDirection) (*Merg
 			if dir == Unmerge {
 				sign = -1
 			}
-			if err := addDelta(w, b, a, sign*scaling); err != nil {
+			if err := AddDelta(w, b, a, sign*scaling); err != nil {
 				return nil, fmt.Errorf("merge: %s: module %s: %w", adapterDir, module, err)
 			}
 			sd[key] = w
@@ -172,9 +172,11 @@ func MergeAdapter(baseDir, adapterDir, outDir string, dir MergeDirection) (*Merg
 // checkpoint of this family is saved as (config.json "architectures").
 func ArchitectureName(a model.Arch) string { return a.TokenClassificationClass() }
 
-// addDelta does w += s·(b @ a) with b [out, r], a [r, in], w [out, in],
-// summing each element in float64.
-func addDelta(w, b, a *tensor.Tensor, s float64) error {
+// AddDelta does w += s·(b @ a) with b [out, r], a [r, in], w [out, in]
+// (PEFT's get_delta_weight, W + s·B·A), summing each element in float64 and
+// rounding once: the one implementation of the update, used by Linear.Merge
+// and Unmerge and by the folder merges.
+func AddDelta(w, b, a *tensor.Tensor, s float64) error {
 	if len(a.Shape) != 2 || len(b.Shape) != 2 || len(w.Shape) != 2 {
 		return fmt.Errorf("lora_A %v, lora_B %v and weight %v must be matrices", a.Shape, b.Shape, w.Shape)
 	}

@@ -1,4 +1,4 @@
-package tagger
+package lora
 
 import (
 	"fmt"
@@ -59,7 +59,7 @@ func MergeEncoderAdapter(baseDir, adapterDir, outDir string) error {
 		if w == nil {
 			return fmt.Errorf("merge: %s: base %s has no %s.weight for adapter module %s", adapterDir, baseDir, module, module)
 		}
-		if err := addDelta(w, b, a, pc.Scaling()); err != nil {
+		if err := AddDelta(w, b, a, pc.Scaling()); err != nil {
 			return fmt.Errorf("merge: %s: module %s: %w", adapterDir, module, err)
 		}
 		n++
@@ -88,8 +88,10 @@ func MergeEncoderAdapter(baseDir, adapterDir, outDir string) error {
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, outDir); err != nil && !exists(filepath.Join(outDir, checkpoint.ConfigFile)) {
+	if err := os.Rename(tmp, outDir); err != nil && !fileExists(filepath.Join(outDir, checkpoint.ConfigFile)) {
 		return fmt.Errorf("merge: %w", err)
 	}
 	return nil
 }
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
