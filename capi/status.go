@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+
+	"github.com/openmed/openmed/core/tagger"
+	"github.com/openmed/openmed/training"
 )
 
 // Status is the int every export returns (OPENMED_OK … in openmed.h).
@@ -95,7 +98,8 @@ func statusOf(err error) Status {
 		return StatusNotAvailable
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, errNotFound):
 		return StatusNotFound
-	case errors.Is(err, errBadInput):
+	case errors.Is(err, errBadInput), errors.Is(err, training.ErrConfig),
+		errors.Is(err, tagger.ErrInvalidUTF8), errors.Is(err, tagger.ErrNUL):
 		return StatusBadInput
 	}
 	return StatusInternal

@@ -45,6 +45,17 @@ func TestParseTrainConfigErrors(t *testing.T) {
 	}
 }
 
+// An unknown option lists the valid JSON names, so patience= leads to
+// early_stopping_patience.
+func TestUnknownOptionListsValidKeys(t *testing.T) {
+	_, err := parseTrainConfig(`{"base":"b","train":"t","output_dir":"o","patience":2}`)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `unknown option "patience"`)
+	assert.Contains(t, err.Error(), "early_stopping_patience")
+	assert.Contains(t, err.Error(), "overwrite_output_dir")
+	assert.NotContains(t, err.Error(), "Progress", "non-JSON fields are not offered")
+}
+
 func TestParseDAPTConfig(t *testing.T) {
 	cfg, err := parseDAPTConfig(`{"text":["a.txt"],"output_dir":"o","from_scratch":true,"scratch":{"hidden_size":32}}`)
 	require.NoError(t, err)

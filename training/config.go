@@ -1,6 +1,7 @@
 package training
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -160,21 +161,39 @@ func DefaultConfig() Config {
 func (c *Config) validate() error {
 	switch {
 	case c.Base == "":
-		return fmt.Errorf("training: Config.Base (--base) is required")
+		return configErrorf("training: Config.Base (--base) is required")
 	case c.Train == "":
-		return fmt.Errorf("training: Config.Train (--train) is required")
+		return configErrorf("training: Config.Train (--train) is required")
 	case c.Out == "":
-		return fmt.Errorf("training: Config.Out (--out) is required")
+		return configErrorf("training: Config.Out (--out) is required")
+	case c.Epochs <= 0:
+		return configErrorf("training: epochs (num_train_epochs, --epochs) must be positive, got %d", c.Epochs)
 	case c.BatchSize <= 0:
-		return fmt.Errorf("training: batch size must be positive, got %d", c.BatchSize)
+		return configErrorf("training: batch size must be positive, got %d", c.BatchSize)
 	case c.MaxLen <= 2 || c.Stride < 0 || c.Stride >= c.MaxLen-2:
-		return fmt.Errorf("training: max length %d / stride %d: need max length > stride + 2", c.MaxLen, c.Stride)
+		return configErrorf("training: max length %d / stride %d: need max length > stride + 2", c.MaxLen, c.Stride)
 	case c.LabelSmoothing < 0 || c.LabelSmoothing >= 1:
-		return fmt.Errorf("training: label smoothing must be in [0,1), got %g", c.LabelSmoothing)
+		return configErrorf("training: label smoothing must be in [0,1), got %g", c.LabelSmoothing)
 	case c.Dropout != nil && (*c.Dropout < 0 || *c.Dropout >= 1):
-		return fmt.Errorf("training: dropout (--dropout) must be in [0,1), got %g", *c.Dropout)
+		return configErrorf("training: dropout (--dropout) must be in [0,1), got %g", *c.Dropout)
 	case c.Method == MethodLoRA && (c.LoRA.R <= 0 || c.LoRA.Alpha <= 0):
-		return fmt.Errorf("training: LoRA needs r > 0 and alpha > 0 (got r=%d alpha=%g)", c.LoRA.R, c.LoRA.Alpha)
+		return configErrorf("training: LoRA needs r > 0 and alpha > 0 (got r=%d alpha=%g)", c.LoRA.R, c.LoRA.Alpha)
 	}
 	return nil
+}
+
+// ErrConfig marks a configuration that cannot run (a missing or
+// out-of-range field, an output folder in the way, a base without a
+// tokenizer): errors.Is(err, ErrConfig). The CLI, the C ABI and Python
+// report it as bad input.
+var ErrConfig = errors.New("invalid training configuration")
+
+// configError is an ErrConfig with its own message.
+type configError struct{ msg string }
+
+func (e configError) Error() string        { return e.msg }
+func (e configError) Is(target error) bool { return target == ErrConfig }
+
+func configErrorf(format string, args ...any) error {
+	return configError{fmt.Sprintf(format, args...)}
 }

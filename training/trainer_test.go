@@ -379,11 +379,19 @@ func TestOutputFolderProtected(t *testing.T) {
 	}
 }
 
-// A missing base or one without tokenizer files names the setting and the fix.
+// A missing base or one without tokenizer files names the setting and the fix;
+// a bad epoch count is refused before anything is written.
 func TestBaseErrorsNameTheFix(t *testing.T) {
 	train := ncbiSubset(t, "train", 10)
+	bad := smallConfig(tinyBase(t, 1, 32), train, "", filepath.Join(t.TempDir(), "never"))
+	bad.Epochs = -1
+	_, err := Train(context.Background(), bad)
+	require.ErrorContains(t, err, "epochs")
+	assert.ErrorIs(t, err, ErrConfig, "bindings report it as bad input")
+	_, statErr := os.Stat(bad.Out)
+	assert.True(t, os.IsNotExist(statErr), "no output folder left behind")
 	cfg := smallConfig(filepath.Join(t.TempDir(), "does", "not", "exist"), train, "", t.TempDir())
-	_, err := Train(context.Background(), cfg)
+	_, err = Train(context.Background(), cfg)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "--base")
 	assert.Contains(t, err.Error(), "not a folder")

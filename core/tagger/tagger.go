@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,11 @@ import (
 // does not replace bad bytes with U+FFFD: offsets must index the caller's
 // own string, so the caller decides how to repair it.
 var ErrInvalidUTF8 = errors.New("tagger: text is not valid UTF-8")
+
+// ErrNUL is returned for a text containing a NUL character: the C ABI
+// cannot carry one, so no binding accepts it (one rule for the CLI, Go, C
+// and Python).
+var ErrNUL = errors.New("tagger: text contains a NUL character")
 
 // Tagger turns text into entities: tokenise (HF-exact), split long documents
 // into overlapping windows, run the model in length-sorted batches, stitch
@@ -355,6 +361,9 @@ func (t *Tagger) predict(ctx context.Context, h *head, texts []string) ([]*docSc
 	for i, text := range texts {
 		if !utf8.ValidString(text) {
 			return nil, fmt.Errorf("%s%w", docRef(i, len(texts)), ErrInvalidUTF8)
+		}
+		if strings.IndexByte(text, 0) >= 0 {
+			return nil, fmt.Errorf("%s%w", docRef(i, len(texts)), ErrNUL)
 		}
 		enc, err := t.tok.Encode(text)
 		if err != nil {

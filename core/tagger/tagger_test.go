@@ -91,6 +91,10 @@ func TestEdgeCases(t *testing.T) {
 	}
 	_, err = tg.Tag(ctx, "renal \xff failure")
 	assert.True(t, errors.Is(err, ErrInvalidUTF8), "%v", err)
+	_, err = tg.Tag(ctx, "renal\x00failure")
+	assert.True(t, errors.Is(err, ErrNUL), "NUL is refused as by the C ABI: %v", err)
+	_, err = tg.TagBatch(ctx, []string{"ok", "a\x00b"})
+	assert.ErrorContains(t, err, "text 2 of 2", "batch errors name the text, 1-based")
 	res, err := tg.TagBatch(ctx, []string{"", "Renal failure ."})
 	require.NoError(t, err)
 	assert.Empty(t, res[0])

@@ -185,6 +185,13 @@ class Tagger(_Handle):
         ``all_adapters`` tags with every one. By default a tagger with one
         adapter uses it, with several all of them, with none the model's head.
         """
+        if not self._handle:
+            raise ValueError("tag on a closed Tagger (it was closed, or left its with block)")
+        if isinstance(text_or_texts, (bytes, bytearray)):
+            raise TypeError("text must be str, not %s: decode it first, e.g. text.decode('utf-8')"
+                            % type(text_or_texts).__name__)
+        if not isinstance(text_or_texts, str) and not isinstance(text_or_texts, (list, tuple)):
+            raise TypeError("text must be a str or a list of str, not %s" % type(text_or_texts).__name__)
         options = {}
         if adapter is not None:
             options["adapter"] = adapter

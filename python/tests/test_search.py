@@ -113,7 +113,7 @@ def test_search_bad_input(base, data, tmp_path):
     with pytest.raises(openmed.BadInputError, match="space") as e:
         _search(base, data, out, space=[{"name": "momentum", "kind": "float", "low": 0, "high": 1}])
     assert "momentum" in str(e.value)
-    with pytest.raises(openmed.BadInputError, match='space.*unknown field "lo"'):
+    with pytest.raises(openmed.BadInputError, match='space.*unknown (field|option) "lo"'):
         _search(base, data, out, space=[{"name": "learning_rate", "kind": "float", "lo": 1e-4}])
     with pytest.raises(openmed.BadInputError, match="space.*learning_rate"):
         _search(base, data, out, space=[{"name": "learning_rate", "kind": "float", "low": 1, "high": 0}])

@@ -142,7 +142,7 @@ def test_tagger_errors(ner_model, tmp_path):
     with pytest.raises(openmed.NotFoundError, match="not open"):
         t.tag(TEXT)
     t._handle = 0
-    with pytest.raises(openmed.BadInputError, match="handle is 0"):
+    with pytest.raises(ValueError, match="closed Tagger"):
         t.tag(TEXT)
 
 
@@ -181,3 +181,16 @@ def test_env_set_after_start_is_forwarded(ner_model, tmp_path, monkeypatch):
     monkeypatch.setenv("OPENMED_MODEL", ner_model[0])
     with openmed.load(backend="go") as t:
         _check_entities(TEXT, t.tag(TEXT))
+
+
+def test_tag_argument_errors_say_what_to_do(ner_model):
+    t = openmed.load(ner_model[0], backend="go")
+    with pytest.raises(TypeError, match="not int"):
+        t.tag(123)
+    with pytest.raises(TypeError, match="decode it first"):
+        t.tag(b"renal failure")
+    with pytest.raises(openmed.BadInputError, match="NUL"):
+        t.tag("renal\x00failure")
+    t.close()
+    with pytest.raises(ValueError, match="closed Tagger"):
+        t.tag("renal failure")

@@ -115,3 +115,12 @@ def test_ctrl_c_cancels_cleanly(base, data, tmp_path):
     assert seen[-1]["phase"] == "done"
     # the library is still usable afterwards
     assert openmed.evaluate([["O"]], [["O"]])["tokens"] == 1
+
+
+def test_train_option_errors_name_the_fix(base, data, tmp_path):
+    out = tmp_path / "never"
+    with pytest.raises(openmed.BadInputError, match="epochs"):
+        openmed.train(base=base, train=data["train"], output=str(out), epochs=-1)
+    assert not out.exists(), "a refused run leaves no folder"
+    with pytest.raises(openmed.BadInputError, match="early_stopping_patience"):
+        openmed.train(base=base, train=data["train"], output=str(out), patience=2)
