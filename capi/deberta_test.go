@@ -8,11 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openmed/openmed/core/corpus"
+	"github.com/openmed/openmed/core/tagger"
+	"github.com/openmed/openmed/internal/testutil/tinymodel"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/openmed/openmed/core/corpus"
-	"github.com/openmed/openmed/internal/testutil/tinymodel"
 )
 
 // debertaBase writes a 1-layer, 32-wide DeBERTa-v3 masked-LM base with the
@@ -57,7 +57,9 @@ func TestDeBERTaThroughTheABI(t *testing.T) {
 	assert.Equal(t, "TOKEN_CLS", ac.TaskType)
 	assert.ElementsMatch(t, []string{"query_proj", "value_proj"}, ac.TargetModules)
 
-	o, err := newOpenTagger(taggerConfig{Model: out, Base: base, Backend: "go", Threads: 1})
+	cfg := taggerConfig{Model: out, Options: tagger.DefaultOptions()}
+	cfg.BaseDir, cfg.Backend, cfg.Threads = base, tagger.BackendEngine, 1
+	o, err := newOpenTagger(cfg)
 	require.NoError(t, err)
 	defer o.Close()
 	assert.Equal(t, tr.Labels, o.t.Labels())

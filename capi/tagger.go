@@ -19,8 +19,9 @@ import (
 // libopenmed: openmed_tagger_open with "model": "" uses it.
 func init() { tagger.RegisterDefaultFS(models.FS) }
 
-// taggerConfig is the JSON config of openmed_tagger_open; zero values keep
-// tagger.DefaultOptions (HF pipeline and paper defaults).
+// taggerConfig is the JSON config of openmed_tagger_open: the model, the
+// adapters to attach, and tagger.Options (its JSON names), decoded on top of
+// tagger.DefaultOptions so an absent key keeps the library's default.
 type taggerConfig struct {
 	// Model is an HF token-classification folder, an ONNX export, a PEFT
 	// adapter folder or a folder with a default.json manifest; "" means the
@@ -30,21 +31,7 @@ type taggerConfig struct {
 	// Adapters are PEFT adapter folders attached to the model, named by their
 	// folder's base name.
 	Adapters []string `json:"adapters"`
-	// Base is the base model of an adapter folder given as Model.
-	Base        string  `json:"base"`
-	Backend     string  `json:"backend"`
-	Device      string  `json:"device"`
-	Threads     int     `json:"threads"`
-	Aggregation string  `json:"aggregation"`
-	Threshold   float32 `json:"threshold"`
-	// Overlap is tagger.ParseOverlap's spelling ("same-type", "any").
-	Overlap      string   `json:"overlap"`
-	IgnoreLabels []string `json:"ignore_labels"`
-	WindowLength int      `json:"window_length"`
-	Stride       int      `json:"stride"`
-	BatchSize    int      `json:"batch_size"`
-	CacheDir     string   `json:"cache_dir"`
-	ORTLibrary   string   `json:"ort_library"`
+	tagger.Options
 }
 
 // tagOptions are the per-call options of openmed_tag and openmed_tag_batch:
@@ -97,80 +84,34 @@ func (o *openTagger) tagOpts(opts tagOptions) ([]tagger.TagOption, error) {
 	return nil, nil
 }
 
-// taggerOptions turns the JSON config into tagger options.
-func taggerOptions(cfg taggerConfig) ([]tagger.Option, error) {
-	var opts []tagger.Option
-	enums := []struct {
-		field, value string
-		option       func(string) (tagger.Option, error)
-	}{
-		{"backend", cfg.Backend, enumOption(tagger.ParseBackend, tagger.WithBackend)},
-		{"device", cfg.Device, enumOption(tagger.ParseDevice, tagger.WithDevice)},
-		{"aggregation", cfg.Aggregation, enumOption(tagger.ParseAggregation, tagger.WithAggregation)},
-		{"overlap", cfg.Overlap, enumOption(tagger.ParseOverlap, tagger.WithOverlap)},
+// parseTaggerConfig decodes config_json over tagger.DefaultOptions and
+// checks what the library would only find later; a batch_size of 0 keeps the
+// default.
+func parseTaggerConfig(config *C.char) (taggerConfig, error) {
+	cfg := taggerConfig{Options: tagger.DefaultOptions()}
+	if err := decodeRequest(config, "config_json", &cfg); err != nil {
+		return cfg, err
 	}
-	for _, e := range enums {
-		if e.value == "" {
-			continue
-		}
-		o, err := e.option(e.value)
-		if err != nil {
-			return nil, badInput("config_json: %s: %v", e.field, err)
-		}
-		opts = append(opts, o)
-	}
-	if cfg.Threads < 0 || cfg.BatchSize < 0 || cfg.WindowLength < 0 || cfg.Stride < 0 {
-		return nil, badInput("config_json: threads, batch_size, window_length and stride must be >= 0")
-	}
-	if cfg.Threshold < 0 || cfg.Threshold > 1 {
-		return nil, badInput("config_json: threshold %g is outside [0, 1]", cfg.Threshold)
-	}
-	if cfg.Threads > 0 {
-		opts = append(opts, tagger.WithThreads(cfg.Threads))
-	}
-	if cfg.Threshold > 0 {
-		opts = append(opts, tagger.WithThreshold(cfg.Threshold))
-	}
-	if cfg.IgnoreLabels != nil {
-		opts = append(opts, tagger.WithIgnoreLabels(cfg.IgnoreLabels...))
-	}
-	if cfg.WindowLength > 0 || cfg.Stride > 0 {
-		opts = append(opts, tagger.WithWindow(cfg.WindowLength, cfg.Stride))
-	}
-	if cfg.BatchSize > 0 {
-		opts = append(opts, tagger.WithBatchSize(cfg.BatchSize))
-	}
-	if cfg.CacheDir != "" {
-		opts = append(opts, tagger.WithCacheDir(cfg.CacheDir))
-	}
-	if cfg.Base != "" {
-		opts = append(opts, tagger.WithBaseDir(cfg.Base))
-	}
-	if cfg.ORTLibrary != "" {
-		opts = append(opts, tagger.WithORTLibrary(cfg.ORTLibrary))
-	}
-	return opts, nil
+	return cfg, checkTaggerConfig(&cfg)
 }
 
-// enumOption turns a typed-enum parser and its functional option into one
-// function from the config string to the option.
-func enumOption[T any](parse func(string) (T, error), with func(T) tagger.Option) func(string) (tagger.Option, error) {
-	return func(s string) (tagger.Option, error) {
-		v, err := parse(s)
-		if err != nil {
-			return nil, err
-		}
-		return with(v), nil
+// checkTaggerConfig refuses negative counts and thresholds outside [0, 1].
+func checkTaggerConfig(cfg *taggerConfig) error {
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = tagger.DefaultOptions().BatchSize
 	}
+	if cfg.Threads < 0 || cfg.BatchSize < 0 || cfg.WindowLen < 0 || cfg.Stride < 0 {
+		return badInput("config_json: threads, batch_size, window_length and stride must be >= 0")
+	}
+	if cfg.Threshold < 0 || cfg.Threshold > 1 {
+		return badInput("config_json: threshold %g is outside [0, 1]", cfg.Threshold)
+	}
+	return nil
 }
 
 // newOpenTagger opens the tagger and attaches the adapters.
 func newOpenTagger(cfg taggerConfig) (*openTagger, error) {
-	opts, err := taggerOptions(cfg)
-	if err != nil {
-		return nil, err
-	}
-	d, err := tagger.Open(cfg.Model, opts...)
+	d, err := tagger.Open(cfg.Model, tagger.WithOptions(cfg.Options))
 	if err != nil {
 		if errors.Is(err, tagger.ErrNoDefaultModel) {
 			return nil, &apiError{StatusNotAvailable, err}
@@ -219,8 +160,8 @@ func openmed_tagger_open(config *C.char, handle *C.uint64_t, errp **C.char) C.in
 			return badInput("handle out-parameter is NULL")
 		}
 		*handle = 0
-		var cfg taggerConfig
-		if err := decodeRequest(config, "config_json", &cfg); err != nil {
+		cfg, err := parseTaggerConfig(config)
+		if err != nil {
 			return err
 		}
 		o, err := newOpenTagger(cfg)

@@ -58,10 +58,16 @@ func ParseAggregation(s string) (Aggregation, error) {
 // MarshalText implements encoding.TextMarshaler.
 func (a Aggregation) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
 
-// UnmarshalText implements encoding.TextUnmarshaler.
+// UnmarshalText implements encoding.TextUnmarshaler; "" keeps the value
+// (DefaultOptions' first when decoding options).
 func (a *Aggregation) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
 	v, err := ParseAggregation(string(b))
-	*a = v
+	if err == nil {
+		*a = v
+	}
 	return err
 }
 

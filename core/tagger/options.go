@@ -88,40 +88,42 @@ func ParseOverlap(s string) (Overlap, error) {
 }
 
 // Options configure a Tagger. DefaultOptions holds the paper's and HF's
-// defaults; Option functions adjust them.
+// defaults; Option functions adjust them. They serialise as JSON (the C
+// ABI's config_json and Python's keyword options use these names).
 type Options struct {
 	// Backend picks ORT, the Go engine or auto (default).
-	Backend BackendKind
+	Backend BackendKind `json:"backend"`
 	// Device is the ORT execution provider (CPU default; CUDA needs a CUDA
 	// build of ONNX Runtime and fails clearly without one).
-	Device Device
+	Device Device `json:"device"`
 	// ORTLibrary overrides the libonnxruntime.so.1 search.
-	ORTLibrary string
+	ORTLibrary string `json:"ort_library,omitempty"`
 	// Threads is ORT's intra-op thread count (0 = one per core).
-	Threads int
-	// Aggregation is HF's aggregation_strategy (default simple).
-	Aggregation Aggregation
+	Threads int `json:"threads"`
+	// Aggregation is HF's aggregation_strategy (default first).
+	Aggregation Aggregation `json:"aggregation"`
 	// IgnoreLabels are dropped from the output (HF ignore_labels, default ["O"]).
-	IgnoreLabels []string
+	IgnoreLabels []string `json:"ignore_labels"`
 	// Threshold drops entities scoring below it (default 0: keep all).
-	Threshold float32
+	Threshold float32 `json:"threshold"`
 	// Overlap resolves overlapping entities from several adapters (default
 	// OverlapSameType).
-	Overlap Overlap
+	Overlap Overlap `json:"overlap"`
 	// WindowLen and Stride split long documents (OpenMed NER §3: 256 tokens
 	// with 50 overlap); WindowLen may go up to max_position_embeddings. 0
 	// means 256 capped at the model's max_position_embeddings (the stride
 	// then shrinks to a quarter of the window if it would exceed half).
-	WindowLen, Stride int
+	WindowLen int `json:"window_length"`
+	Stride    int `json:"stride"`
 	// BatchSize is the number of windows per backend call (default 32);
 	// windows are sorted by length so a batch pads little (length buckets).
-	BatchSize int
+	BatchSize int `json:"batch_size"`
 	// CacheDir holds on-the-fly ONNX exports keyed by content hash (default
 	// $OPENMED_CACHE or the user cache dir + /openmed).
-	CacheDir string
+	CacheDir string `json:"cache_dir,omitempty"`
 	// BaseDir is the base model of an adapter folder when its
 	// adapter_config.json base_model_name_or_path does not resolve locally.
-	BaseDir string
+	BaseDir string `json:"base,omitempty"`
 }
 
 // DefaultOptions returns the defaults: auto backend, CPU, aggregation
