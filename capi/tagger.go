@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/openmed/openmed/core/tagger"
 	"github.com/openmed/openmed/models"
@@ -54,7 +53,6 @@ type tagBatchRequest struct {
 type openTagger struct {
 	t        *tagger.Tagger
 	adapters []string
-	defaults []tagger.TagOption // a manifest's tag_with; nil otherwise
 }
 
 // Close releases the tagger's sessions.
@@ -71,16 +69,14 @@ func (o *openTagger) tagOpts(opts tagOptions) ([]tagger.TagOption, error) {
 			}
 		}
 		return nil, badInput("options: adapter %q is not attached (attached: %v)", opts.Adapter, o.adapters)
-	case !opts.AllAdapters && o.defaults != nil:
-		return o.defaults, nil
-	case opts.AllAdapters || len(o.adapters) > 1:
+	case opts.AllAdapters:
 		if len(o.adapters) == 0 {
 			return nil, badInput("options: all_adapters, but no adapter is attached")
 		}
 		return []tagger.TagOption{tagger.WithAllAdapters()}, nil
-	case len(o.adapters) == 1:
-		return []tagger.TagOption{tagger.WithAdapter(o.adapters[0])}, nil
 	}
+	// The library's default: a manifest's tag_with, else the attached
+	// adapter(s), else the model's head.
 	return nil, nil
 }
 
@@ -121,18 +117,10 @@ func newOpenTagger(cfg taggerConfig) (*openTagger, error) {
 	t := d.Tagger
 	o := &openTagger{t: t}
 	if d.Source.Manifest != nil {
-		o.adapters, o.defaults = d.Adapters(), d.DefaultTagOptions()
-	}
-	seen := map[string]bool{}
-	for _, n := range o.adapters {
-		seen[n] = true
+		o.adapters = d.Adapters()
 	}
 	for i, dir := range cfg.Adapters {
-		name := filepath.Base(filepath.Clean(dir))
-		if seen[name] {
-			name = fmt.Sprintf("%s#%d", name, i)
-		}
-		seen[name] = true
+		name := tagger.AdapterName(dir, o.adapters)
 		if err := t.AddAdapter(name, dir); err != nil {
 			t.Close()
 			return nil, fmt.Errorf("config_json: adapters[%d]: %w", i, err)

@@ -57,7 +57,7 @@ func TestTagOptsAdapterChoice(t *testing.T) {
 	one := &openTagger{adapters: []string{"ncbi"}}
 	opts, err = one.tagOpts(tagOptions{})
 	require.NoError(t, err)
-	assert.Len(t, opts, 1, "one adapter is used by default")
+	assert.Empty(t, opts, "no options: the library's default (the attached adapter)")
 	_, err = one.tagOpts(tagOptions{Adapter: "other"})
 	assert.ErrorContains(t, err, "not attached")
 	_, err = one.tagOpts(tagOptions{Adapter: "ncbi", AllAdapters: true})
@@ -66,7 +66,7 @@ func TestTagOptsAdapterChoice(t *testing.T) {
 	two := &openTagger{adapters: []string{"a", "b"}}
 	opts, err = two.tagOpts(tagOptions{})
 	require.NoError(t, err)
-	assert.Len(t, opts, 1, "several adapters: all of them")
+	assert.Empty(t, opts, "no options: the library's default (all attached adapters)")
 	opts, err = two.tagOpts(tagOptions{Adapter: "b"})
 	require.NoError(t, err)
 	assert.Len(t, opts, 1)

@@ -49,8 +49,10 @@ the models embedded in this binary (models/default.json: openmed-small-bio
 with the ncbi-disease-lora, bc5cdr-disease-lora and bc5cdr-chem-lora
 adapters, tagging Disease and Chemical; extracted once into $OPENMED_CACHE or the user cache), else
 models/default.json beside the binary or the working directory.
---adapter NAME=DIR attaches more adapters to the same base; --use NAME tags
-with one, --all-adapters with all (the union of their typed entities).
+--adapter [NAME=]DIR attaches adapters to the same base (named by their
+folder unless NAME= is given). Without --use, attached adapters are used —
+one alone, several together (the union of their typed entities), as the C
+ABI and Python do; --use NAME tags with one.
 
 Input: TEXT arguments and --text (one document each), or --input files
 (each one document; "-" is stdin), or stdin.
@@ -68,7 +70,7 @@ Invalid UTF-8 is an error naming the document.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.model, "model", "", "model folder (HF, ONNX export, PEFT adapter or default.json folder); default $OPENMED_MODEL, else the embedded default tagger")
 	fl.StringVar(&f.base, "base", "", "base model of an adapter --model whose adapter_config.json path does not resolve")
-	fl.StringArrayVar(&f.adapters, "adapter", nil, "NAME=DIR: attach a PEFT adapter to the base (repeatable)")
+	fl.StringArrayVar(&f.adapters, "adapter", nil, "[NAME=]DIR: attach a PEFT adapter to the base (repeatable; named by its folder by default)")
 	fl.StringVar(&f.use, "use", "", "tag with this --adapter")
 	fl.BoolVar(&f.allAdapters, "all-adapters", false, "tag with every --adapter and return the union")
 	fl.StringVar(&f.backend, "backend", "auto", "auto (ORT if available, else go), ort or go")
@@ -144,8 +146,11 @@ func runTag(cmd *cobra.Command, f tagFlags) error {
 	defer tg.Close()
 	for _, a := range f.adapters {
 		name, dir, ok := strings.Cut(a, "=")
-		if !ok || name == "" || dir == "" {
-			return fmt.Errorf("--adapter %q: want NAME=DIR", a)
+		if !ok {
+			name, dir = tagger.AdapterName(a, tg.Adapters()), a
+		}
+		if name == "" || dir == "" {
+			return fmt.Errorf("--adapter %q: want DIR or NAME=DIR", a)
 		}
 		if err := tg.AddAdapter(name, dir); err != nil {
 			return err

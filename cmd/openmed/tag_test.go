@@ -191,6 +191,8 @@ func TestTagCommandErrors(t *testing.T) {
 	_, err = runTagCmd(t, "{\"txt\": 1}\n", "--model", model, "--format", "jsonl")
 	assert.ErrorContains(t, err, "stdin:1")
 	_, err = runTagCmd(t, "", "--model", model, "--text", "x", "--adapter", "nodir")
+	assert.ErrorContains(t, err, "nodir has no adapter_config.json", "a bare DIR is an adapter folder named after it")
+	_, err = runTagCmd(t, "", "--model", model, "--text", "x", "--adapter", "=dir")
 	assert.ErrorContains(t, err, "NAME=DIR")
 	_, err = runTagCmd(t, "", "--model", filepath.Join(t.TempDir(), "missing"), "--text", "x")
 	assert.ErrorContains(t, err, "missing")

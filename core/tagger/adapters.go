@@ -2,8 +2,8 @@ package tagger
 
 import (
 	"fmt"
-
 	"path/filepath"
+	"slices"
 
 	"github.com/openmed/openmed/core/checkpoint"
 )
@@ -110,4 +110,17 @@ func (t *Tagger) AdapterLabels(name string) ([]string, error) {
 		return nil, fmt.Errorf("tagger: no adapter named %q", name)
 	}
 	return append([]string(nil), h.labels...), nil
+}
+
+// AdapterName is the name an adapter folder gets when the caller gives
+// none: its folder's base name, with "#2", "#3", … appended while taken
+// holds it. The CLI's --adapter DIR, the C ABI's "adapters" and Python's
+// adapters= all name adapters this way.
+func AdapterName(dir string, taken []string) string {
+	base := filepath.Base(filepath.Clean(dir))
+	name := base
+	for i := 2; slices.Contains(taken, name); i++ {
+		name = fmt.Sprintf("%s#%d", base, i)
+	}
+	return name
 }

@@ -79,14 +79,19 @@ func TestAdapterHotSwap(t *testing.T) {
 					}
 				}
 			}
-			// The default head is still the base model: the same weights,
+			// The model's own head is still the base model: the same weights,
 			// kernels and batch shapes as before the swaps, so bit-identical.
-			after := baseRef(tg)
+			after, err := tg.TagBatch(ctx, texts, WithModelHead())
+			require.NoError(t, err)
 			for i := range texts {
 				sameEntities(t, before[i], after[i], 0, "base after swaps")
 			}
 			union, err := tg.TagBatch(ctx, texts, WithAllAdapters())
 			require.NoError(t, err)
+			// Without options attached adapters are what is meant: all of them.
+			def, err := tg.TagBatch(ctx, texts)
+			require.NoError(t, err)
+			assert.Equal(t, union, def, "identical computation: no options = all attached adapters")
 			for i := range texts {
 				var d, c []Entity
 				for _, e := range union[i] {
@@ -169,4 +174,30 @@ func TestDefaultModelMissing(t *testing.T) {
 	t.Setenv(EnvModel, filepath.Join(t.TempDir(), "absent"))
 	_, err = New("")
 	assert.ErrorContains(t, err, EnvModel)
+}
+
+// One attached adapter is the default; AdapterName names folders as every
+// binding does.
+func TestOneAttachedAdapterIsTheDefault(t *testing.T) {
+	base := tinyBERT(t, tinyLabels, 1)
+	dis := tinyAdapter(t, base, diseaseLabels, 11)
+	tg, err := New(base, WithBackend(BackendEngine))
+	require.NoError(t, err)
+	defer tg.Close()
+	ctx := context.Background()
+	texts := ncbiSentences(t, 8)
+	own, err := tg.TagBatch(ctx, texts)
+	require.NoError(t, err)
+	name := AdapterName(dis, tg.Adapters())
+	assert.Equal(t, filepath.Base(dis), name)
+	require.NoError(t, tg.AddAdapter(name, dis))
+	def, err := tg.TagBatch(ctx, texts)
+	require.NoError(t, err)
+	with, err := tg.TagBatch(ctx, texts, WithAdapter(name))
+	require.NoError(t, err)
+	assert.Equal(t, with, def)
+	assert.NotEqual(t, own, def, "the adapter, not the model's head")
+	assert.Equal(t, filepath.Base(dis)+"#2", AdapterName(dis, tg.Adapters()))
+	_, err = tg.TagBatch(ctx, texts, WithModelHead(), WithAdapter(name))
+	assert.ErrorContains(t, err, "excludes")
 }

@@ -223,9 +223,14 @@ func (t *Tagger) Close() error {
 type TagOption func(*tagConfig)
 
 type tagConfig struct {
-	adapters []string
-	all      bool
+	adapters  []string
+	all       bool
+	modelHead bool
 }
+
+// WithModelHead tags with the model's own head (the folder the tagger was
+// opened on) even when adapters are attached.
+func WithModelHead() TagOption { return func(c *tagConfig) { c.modelHead = true } }
 
 // WithAdapter tags with the named adapter (see AddAdapter) instead of the
 // default head.
@@ -244,7 +249,8 @@ func WithAllAdapters() TagOption { return func(c *tagConfig) { c.all = true } }
 // (and no error); invalid UTF-8 gives ErrInvalidUTF8.
 //
 // Without options a default tagger (New(""), NewDefault, Open) tags as its
-// manifest's tag_with, any other with the default head.
+// manifest's tag_with; any other with its attached adapter (AddAdapter), or
+// all of them when there are several, or its own head when none is attached.
 func (t *Tagger) Tag(ctx context.Context, text string, opts ...TagOption) ([]Entity, error) {
 	res, err := t.TagBatch(ctx, []string{text}, opts...)
 	if err != nil {
@@ -323,6 +329,18 @@ func (t *Tagger) selectHeads(opts []TagOption) ([]*head, error) {
 	defer t.mu.RUnlock()
 	if t.closers == nil {
 		return nil, ErrClosed
+	}
+	// Without options (and no manifest tag_with) attached adapters are
+	// what the caller meant: one is used, several are all used; with none,
+	// the model's own head. The CLI, the C ABI and Python share this rule.
+	if len(opts) == 0 && len(t.order) > 0 {
+		c.all = true
+	}
+	if c.modelHead {
+		if c.all || len(c.adapters) > 0 {
+			return nil, fmt.Errorf("tagger: WithModelHead excludes WithAdapter and WithAllAdapters")
+		}
+		return []*head{t.def}, nil
 	}
 	if c.all {
 		if len(t.order) == 0 {
