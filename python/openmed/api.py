@@ -308,12 +308,15 @@ def _run_training(fn, cfg, epochs, lr, batch_size, options, callback):
     return run_job(fn, cfg, callback)
 
 
-def train(base, train, output, dev=None, test=None, tokenizer=None, lora=True, r=16, alpha=32, dropout=0.05,
-          epochs=None, lr=None, batch_size=None, callback=None, **options):
-    """Fine-tune ``base`` for token classification on CoNLL files, the
-    paper's recipe (LoRA r=16, alpha=32, dropout 0.05 by default).
+def train(base, train, output, dev=None, test=None, tokenizer=None, lora=True, r=None, alpha=None,
+          lora_dropout=None, epochs=None, lr=None, batch_size=None, callback=None, **options):
+    """Fine-tune ``base`` (a model folder or an encoder cache name) for token
+    classification on CoNLL files, the paper's recipe (LoRA r=16, alpha=32,
+    lora_dropout 0.05 on query/value by default).
 
-    Unset values keep the library's defaults (training.DefaultConfig).
+    Unset values keep the library's defaults (training.DefaultConfig), as
+    the CLI's flags do; ``dropout=`` (an option) overrides the base's hidden
+    dropout like ``openmed train --dropout``, ``lora_dropout`` is LoRA's.
     Extra keyword ``options`` are passed with Hugging Face TrainingArguments
     names (e.g. ``max_length=256, seed=42, warmup_ratio=0.1``).
     ``callback(event: dict)`` receives progress; returning True stops.
@@ -323,7 +326,12 @@ def train(base, train, output, dev=None, test=None, tokenizer=None, lora=True, r
     cfg = {"base": os.fspath(base), "train": os.fspath(train), "output_dir": os.fspath(output),
            "method": "lora" if lora else "full"}
     if lora:
-        cfg["lora"] = {"r": int(r), "lora_alpha": float(alpha), "lora_dropout": float(dropout)}
+        lo = {}
+        for key, val, conv in (("r", r, int), ("lora_alpha", alpha, float), ("lora_dropout", lora_dropout, float)):
+            if val is not None:
+                lo[key] = conv(val)
+        if lo:
+            cfg["lora"] = lo
     for key, val in (("dev", dev), ("test", test), ("tokenizer", tokenizer)):
         if val is not None:
             cfg[key] = os.fspath(val)

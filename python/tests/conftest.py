@@ -151,5 +151,5 @@ def lora_adapter(base, data, tmp_path_factory):
 
     out = tmp_path_factory.mktemp("lora")
     res = openmed.train(base=base, train=data["train"], dev=data["dev"], output=str(out),
-                        r=8, alpha=16, dropout=0.0, epochs=2, lr=1e-2, **small_train_options())
+                        r=8, alpha=16, lora_dropout=0.0, epochs=2, lr=1e-2, **small_train_options())
     return str(out), res

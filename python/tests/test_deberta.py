@@ -75,7 +75,7 @@ def test_deberta_lora_train_and_tag(deberta_fixture, ncbi, tmp_path):
     dev = _subset(os.path.join(ncbi, "devel.tsv"), tmp_path / "dev.tsv", 8)
     out = tmp_path / "adapter"
     events = []
-    res = openmed.train(base=deberta_fixture, train=train, dev=dev, output=str(out), r=4, alpha=8, dropout=0.0,
+    res = openmed.train(base=deberta_fixture, train=train, dev=dev, output=str(out), r=4, alpha=8, lora_dropout=0.0,
                         epochs=1, lr=5e-3, callback=events.append, **small_train_options(batch_size=8, max_length=64))
     assert res["best_dev_f1"] >= 0
     assert any(e.get("phase") == "done" for e in events)

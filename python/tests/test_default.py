@@ -33,7 +33,7 @@ def chem_adapter(base, shared, tmp_path_factory):
     train = _subset(os.path.join(src, "train.tsv"), d / "train.tsv", 200)
     dev = _subset(os.path.join(src, "devel.tsv"), d / "dev.tsv", 40)
     out = tmp_path_factory.mktemp("chem")
-    openmed.train(base=base, train=train, dev=dev, output=str(out), r=8, alpha=16, dropout=0.0, epochs=2, lr=1e-2,
+    openmed.train(base=base, train=train, dev=dev, output=str(out), r=8, alpha=16, lora_dropout=0.0, epochs=2, lr=1e-2,
                   **small_train_options())
     return str(out)
 

@@ -40,7 +40,7 @@ def test_train_full_learns(base, data, tmp_path):
 def test_train_lora_merge_export(base, data, tmp_path):
     out = tmp_path / "lora"
     res = openmed.train(base=base, train=data["train"], dev=data["dev"], output=str(out),
-                        r=8, alpha=16, dropout=0.0, epochs=2, lr=1e-2, **_small())
+                        r=8, alpha=16, lora_dropout=0.0, epochs=2, lr=1e-2, **_small())
     assert res["method"] == "lora"
     assert 0 < res["trainable_percent"] < 100
     cfg = json.load(open(out / "adapter_config.json"))
@@ -124,3 +124,17 @@ def test_train_option_errors_name_the_fix(base, data, tmp_path):
     assert not out.exists(), "a refused run leaves no folder"
     with pytest.raises(openmed.BadInputError, match="early_stopping_patience"):
         openmed.train(base=base, train=data["train"], output=str(out), patience=2)
+
+
+def test_train_keeps_library_lora_defaults(base, data, tmp_path):
+    """Unset LoRA settings are the library's (training.DefaultConfig), not
+    values the binding re-declares; dropout= is the hidden dropout, as
+    openmed train --dropout."""
+    out = tmp_path / "defaults"
+    openmed.train(base=base, train=data["train"], output=str(out), epochs=1, dropout=0.2, **_small())
+    with open(out / "adapter_config.json") as f:
+        ac = json.load(f)
+    assert (ac["r"], ac["lora_alpha"], ac["lora_dropout"]) == (16, 32, pytest.approx(0.05))
+    with open(out / "training_args.json") as f:
+        args = json.load(f)
+    assert args["dropout"] == pytest.approx(0.2)
