@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/training"
 )
 
 // PaperScore is one corpus of paper.json: the OpenMed NER paper's test
@@ -36,30 +37,8 @@ func LoadPaper(path string) (map[string]PaperScore, error) {
 	return v.Corpora, nil
 }
 
-// scores mirrors the metrics.json fields the table uses (training's
-// finalMetrics: seqeval default "micro" and strict "strict_micro").
-type scores struct {
-	Micro struct {
-		Precision float64 `json:"precision"`
-		Recall    float64 `json:"recall"`
-		F1        float64 `json:"f1"`
-	} `json:"micro"`
-	StrictMicro struct {
-		F1 float64 `json:"f1"`
-	} `json:"strict_micro"`
-}
-
-type runMetrics struct {
-	Dev             *scores `json:"dev"`
-	Test            *scores `json:"test"`
-	Epochs          int     `json:"epochs"`
-	BestEpoch       int     `json:"best_epoch"`
-	EarlyStopped    bool    `json:"early_stopped"`
-	Steps           int     `json:"steps"`
-	WallSeconds     float64 `json:"wall_time_s"`
-	TrainableParams int     `json:"trainable_params"`
-	TotalParams     int     `json:"total_params"`
-}
+// runMetrics is a run's metrics.json (one owner: training.RunMetrics).
+type runMetrics = training.RunMetrics
 
 // epochsCell is a run's epochs column: epochs run of those planned, the best
 // epoch, the optimiser steps taken (a small corpus stopped early may have

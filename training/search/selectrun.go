@@ -10,6 +10,7 @@ import (
 
 	"github.com/openmed/openmed/core/corpus"
 	"github.com/openmed/openmed/core/metrics"
+	"github.com/openmed/openmed/training"
 )
 
 // Prediction files the trainer writes beside metrics.json with the best weights.
@@ -62,29 +63,15 @@ type Selection struct {
 	CIDiff     *metrics.Interval           `json:"ci_diff,omitempty"`
 }
 
-// runMetrics is the part of a trainer's metrics.json Select reads.
-type runMetrics struct {
-	Dev *struct {
-		Micro metrics.Scores `json:"micro"`
-	} `json:"dev"`
-	Test *struct {
-		Micro metrics.Scores `json:"micro"`
-	} `json:"test"`
-}
-
-// ReadRunScore reads a trainer output dir's metrics.json.
+// ReadRunScore reads a trainer output dir's metrics.json
+// (training.ReadRunMetrics).
 func ReadRunScore(dir string) (RunScore, error) {
-	p := filepath.Join(dir, "metrics.json")
-	b, err := os.ReadFile(p)
+	m, err := training.ReadRunMetrics(dir)
 	if err != nil {
 		return RunScore{}, fmt.Errorf("search: run %s: %w", dir, err)
 	}
-	var m runMetrics
-	if err := json.Unmarshal(b, &m); err != nil {
-		return RunScore{}, fmt.Errorf("search: %s: %w", p, err)
-	}
 	if m.Dev == nil {
-		return RunScore{}, fmt.Errorf("search: %s: no \"dev\" scores (the run had no dev set)", p)
+		return RunScore{}, fmt.Errorf("search: %s: no \"dev\" scores (the run had no dev set)", filepath.Join(dir, training.MetricsFile))
 	}
 	rs := RunScore{Dir: dir, DevF1: m.Dev.Micro.F1}
 	if m.Test != nil {
