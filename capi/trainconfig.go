@@ -68,13 +68,14 @@ func parseTrainConfig(cfgJSON string) (training.Config, error) {
 
 // progressEvent is the JSON given to the progress callback.
 type progressEvent struct {
-	Phase        string   `json:"phase"`
-	Epoch        int      `json:"epoch"`
-	Epochs       int      `json:"epochs"`
-	Step         int      `json:"step"`
-	TotalSteps   int      `json:"total_steps"`
-	Loss         float64  `json:"loss"`
-	LR           float64  `json:"learning_rate"`
+	Phase      string `json:"phase"`
+	Epoch      int    `json:"epoch"`
+	Epochs     int    `json:"epochs"`
+	Step       int    `json:"step"`
+	TotalSteps int    `json:"total_steps"`
+	// Loss and LR are the training step's (absent from other phases).
+	Loss         *float64 `json:"loss,omitempty"`
+	LR           *float64 `json:"learning_rate,omitempty"`
 	StepsPerSec  float64  `json:"steps_per_sec"`
 	TokensPerSec float64  `json:"tokens_per_sec"`
 	ETASeconds   float64  `json:"eta_seconds"`
@@ -93,10 +94,10 @@ func finite(v float64) *float64 {
 
 func toEvent(p training.Progress) progressEvent {
 	ev := progressEvent{Phase: p.Phase.String(), Epoch: p.Epoch, Epochs: p.Epochs, Step: p.Step,
-		TotalSteps: p.TotalSteps, Loss: p.Loss, LR: p.LR, StepsPerSec: p.StepsPerSec,
+		TotalSteps: p.TotalSteps, StepsPerSec: p.StepsPerSec,
 		TokensPerSec: p.TokensPerSec, ETASeconds: p.ETA.Seconds(), Checkpoint: p.Checkpoint}
-	if math.IsNaN(ev.Loss) || math.IsInf(ev.Loss, 0) {
-		ev.Loss = 0
+	if p.Phase == training.PhaseTrain {
+		ev.Loss, ev.LR = finite(p.Loss), finite(p.LR)
 	}
 	if p.HasScore {
 		ev.Score = finite(p.Score)

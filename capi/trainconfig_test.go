@@ -74,6 +74,10 @@ func TestProgressEventJSON(t *testing.T) {
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(b, &m))
 	assert.Equal(t, "eval", m["phase"])
+	_, has := m["learning_rate"]
+	assert.False(t, has, "eval events carry no placeholder learning rate")
+	_, has = m["loss"]
+	assert.False(t, has, "nor a placeholder loss")
 	assert.Equal(t, 0.5, m["score"])
 	assert.Equal(t, 0.75, m["best"])
 	assert.Equal(t, 2.0, m["eta_seconds"])
@@ -81,4 +85,10 @@ func TestProgressEventJSON(t *testing.T) {
 	b, _ = json.Marshal(ev)
 	require.NoError(t, json.Unmarshal(b, &m))
 	assert.Nil(t, m["score"], "no score before the first evaluation")
+	ev = toEvent(training.Progress{Phase: training.PhaseTrain, Loss: 0.7, LR: 1e-4})
+	b, _ = json.Marshal(ev)
+	m = map[string]any{}
+	require.NoError(t, json.Unmarshal(b, &m))
+	assert.Equal(t, 0.7, m["loss"])
+	assert.Equal(t, 1e-4, m["learning_rate"])
 }

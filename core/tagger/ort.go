@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
-
-	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/openmed/openmed/core/onnx"
 	"github.com/openmed/openmed/core/tensor"
+	ort "github.com/yalue/onnxruntime_go"
 )
 
 // Device selects the ONNX Runtime execution provider.
@@ -143,7 +143,7 @@ func NewORT(path string, opts ORTOptions) (*ORTBackend, error) {
 	}
 	s, err := ort.NewDynamicAdvancedSession(file, be.inputs, []string{onnx.OutputLogits}, so)
 	if err != nil {
-		return nil, fmt.Errorf("tagger: ORT session for %s: %w", file, err)
+		return nil, fmt.Errorf("tagger: ORT session for %s: %w", file, shortORTError(err))
 	}
 	be.session = s
 	return be, nil
@@ -261,7 +261,7 @@ func (be *ORTBackend) Logits(inputIDs, attentionMask, tokenTypeIDs [][]int64) (*
 	}
 	defer ot.Destroy()
 	if err := be.session.Run(values, []ort.Value{ot}); err != nil {
-		return nil, fmt.Errorf("tagger: ORT run of %s on [%d,%d]: %w", be.path, batch, seq, err)
+		return nil, fmt.Errorf("tagger: ORT run of %s on [%d,%d]: %w", be.path, batch, seq, shortORTError(err))
 	}
 	return out, nil
 }
@@ -271,7 +271,7 @@ func (be *ORTBackend) Logits(inputIDs, attentionMask, tokenTypeIDs [][]int64) (*
 func (be *ORTBackend) runAllocated(values []ort.Value, batch, seq int) (*tensor.Tensor, error) {
 	outs := []ort.Value{nil}
 	if err := be.session.Run(values, outs); err != nil {
-		return nil, fmt.Errorf("tagger: ORT run of %s on [%d,%d]: %w", be.path, batch, seq, err)
+		return nil, fmt.Errorf("tagger: ORT run of %s on [%d,%d]: %w", be.path, batch, seq, shortORTError(err))
 	}
 	defer outs[0].Destroy()
 	ft, ok := outs[0].(*ort.Tensor[float32])
@@ -345,3 +345,31 @@ func ortFlatten(rows [][]int64, batch, seq int) []int64 {
 	}
 	return out
 }
+
+// maxORTMessage bounds an ONNX Runtime message inside an error: ORT can
+// print whole node and tensor dumps (thousands of characters on one line)
+// where one line says what is wrong.
+const maxORTMessage = 300
+
+// ortShortError is an ONNX Runtime error cut to its first line and
+// maxORTMessage characters; errors.Unwrap gives the full one.
+type ortShortError struct{ err error }
+
+func (e ortShortError) Error() string {
+	msg := e.err.Error()
+	cut := false
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg, cut = msg[:i], true
+	}
+	if r := []rune(msg); len(r) > maxORTMessage {
+		msg, cut = string(r[:maxORTMessage]), true
+	}
+	if cut {
+		msg += fmt.Sprintf(" … (ONNX Runtime's message cut from %d characters)", len(e.err.Error()))
+	}
+	return msg
+}
+
+func (e ortShortError) Unwrap() error { return e.err }
+
+func shortORTError(err error) error { return ortShortError{err} }

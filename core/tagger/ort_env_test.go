@@ -1,9 +1,11 @@
 package tagger
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -94,4 +96,14 @@ func TestORTResolveFromLDLibraryPath(t *testing.T) {
 	got, err := ResolveORTLibrary("")
 	require.NoError(t, err)
 	assert.Equal(t, lib, got)
+}
+
+func TestShortORTError(t *testing.T) {
+	long := errors.New(strings.Repeat("Node (MatMul_12) Op (MatMul) [ShapeInferenceError] Incompatible dimensions ", 80))
+	e := shortORTError(long)
+	assert.Less(t, len(e.Error()), maxORTMessage+80)
+	assert.Contains(t, e.Error(), "cut from")
+	assert.True(t, errors.Is(e, long), "the full error stays reachable")
+	short := errors.New("file not found")
+	assert.Equal(t, "file not found", shortORTError(short).Error())
 }

@@ -261,7 +261,11 @@ func (t *Tagger) Tag(ctx context.Context, text string, opts ...TagOption) ([]Ent
 
 // TagBatch tags several documents together (their windows share batches).
 // The result has one entity list per text, in input order. Without options,
-// as Tag.
+// as Tag. A text's scores may differ from tagging it alone in the last
+// float32 digits (≈1e-7): batching pads windows to a common length, which
+// changes the BLAS kernels' blocking and so the order of float32 sums;
+// labels, spans and entities are the same whenever scores are not within
+// that rounding of a tie or the threshold.
 func (t *Tagger) TagBatch(ctx context.Context, texts []string, opts ...TagOption) ([][]Entity, error) {
 	start := time.Now()
 	defer func() { t.totalNS.Add(int64(time.Since(start))) }()
