@@ -6,6 +6,7 @@ pipelines report them.
 
 import json
 import os
+import sys
 import threading
 
 from . import _lib
@@ -305,7 +306,54 @@ def _run_training(fn, cfg, epochs, lr, batch_size, options, callback):
     _forward_env(cfg, (("OPENMED_THREADS", "threads"),))
     if isinstance(cfg.get("threads"), str):
         cfg["threads"] = int(cfg["threads"])
-    return run_job(fn, cfg, callback)
+    if callback is None and _interactive(sys.stderr):
+        callback = _ProgressLine(sys.stderr, fn.replace("openmed_", ""))
+    try:
+        return run_job(fn, cfg, callback)
+    finally:
+        if isinstance(callback, _ProgressLine):
+            callback.close()
+
+
+def _interactive(stream):
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class _ProgressLine:
+    """The default progress display of train()/dapt() on an interactive
+    stderr (as the CLI's bar): one rewritten line with step, loss, speed,
+    ETA and the last dev score. A callback given by the caller replaces it."""
+
+    def __init__(self, stream, name):
+        self.stream, self.name, self.score, self.shown = stream, name, None, False
+
+    def __call__(self, ev):
+        if ev.get("phase") == "warning":
+            self.stream.write("\r\033[K%s: warning: %s\n" % (self.name, ev.get("message")))
+            return False
+        if ev.get("score") is not None:
+            self.score = ev["score"]
+        parts = ["%s step %d/%d" % (self.name, ev.get("step", 0), ev.get("total_steps", 0))]
+        if ev.get("loss") is not None:
+            parts.append("loss %.4f" % ev["loss"])
+        if ev.get("tokens_per_sec"):
+            parts.append("%.0f tok/s" % ev["tokens_per_sec"])
+        if ev.get("eta_seconds"):
+            parts.append("ETA %dm%02ds" % divmod(int(ev["eta_seconds"]), 60))
+        if self.score is not None:
+            parts.append("dev %.4f" % self.score)
+        self.stream.write("\r\033[K" + "  ".join(parts))
+        self.stream.flush()
+        self.shown = True
+        return False
+
+    def close(self):
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 def train(base, train, output, dev=None, test=None, tokenizer=None, lora=True, r=None, alpha=None,

@@ -138,3 +138,21 @@ def test_train_keeps_library_lora_defaults(base, data, tmp_path):
     with open(out / "training_args.json") as f:
         args = json.load(f)
     assert args["dropout"] == pytest.approx(0.2)
+
+
+def test_progress_line_renders_events():
+    """train()'s default display on a terminal: one rewritten line."""
+    import io
+    from openmed.api import _ProgressLine
+
+    buf = io.StringIO()
+    p = _ProgressLine(buf, "train")
+    assert p({"phase": "train", "step": 3, "total_steps": 10, "loss": 0.5, "tokens_per_sec": 1200, "eta_seconds": 75}) is False
+    p({"phase": "eval", "step": 3, "total_steps": 10, "score": 0.61})
+    p({"phase": "warning", "message": "classifier newly initialised"})
+    p.close()
+    out = buf.getvalue()
+    assert "train step 3/10  loss 0.5000  1200 tok/s  ETA 1m15s" in out
+    assert "dev 0.6100" in out
+    assert "warning: classifier newly initialised" in out
+    assert out.endswith("\n")
