@@ -58,8 +58,10 @@ Input: TEXT arguments and --text (one document each), or --input files
 (each one document; "-" is stdin), or stdin.
 With --format jsonl every input line is a document ({"text": ...} or plain
 text) and every output line is {"text": ..., "entities": [...]}.
-Formats: json, jsonl, conll (word<TAB>tag), brat (.ann standoff; with
-several --input files and --out DIR, one DIR/<name>.ann per file).
+Formats: json, jsonl, conll (word<TAB>tag; with several adapters, as the
+default tagger has, the flat union of their entities: overlapping entities of
+different types keep the higher score), brat (.ann standoff; with several
+--input files and --out DIR, one DIR/<name>.ann per file).
 Invalid UTF-8 is an error naming the document.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -162,8 +164,6 @@ func runTag(cmd *cobra.Command, f tagFlags) error {
 		topts = append(topts, tagger.WithAdapter(f.use))
 	case f.allAdapters:
 		topts = append(topts, tagger.WithAllAdapters())
-	case format == tagger.FormatCoNLL && tg.Source.Manifest != nil && tg.Source.Manifest.TagWith == tagger.TagWithAll && len(tg.Adapters()) > 1:
-		return fmt.Errorf("--format conll shows one adapter's tags: pass --use NAME (the default tagger %s has %s)", tg.Source.Dir, strings.Join(tg.Adapters(), ", "))
 	}
 	parent := cmd.Context()
 	if parent == nil {

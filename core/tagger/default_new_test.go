@@ -11,14 +11,14 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
 
+	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/openmed/openmed/core/checkpoint"
 )
 
 // TestNewEmptyIsDefault: New("") opens the manifest default (base with both
@@ -69,8 +69,32 @@ func TestNewEmptyIsDefault(t *testing.T) {
 				assert.Equal(t, "Disease", e.Label)
 			}
 		}
-		_, err = tg.TagTokens(ctx, texts[0])
-		assert.ErrorContains(t, err, "exactly one head")
+		// TagTokens with every adapter: one tag per word from the flat
+		// union; each tagged run is an entity some adapter found.
+		words, err := tg.TagTokens(ctx, texts[0])
+		require.NoError(t, err)
+		union, err := tg.Tag(ctx, texts[0], WithAllAdapters())
+		require.NoError(t, err)
+		spans := map[[2]int]map[string]bool{}
+		for _, e := range union {
+			k := [2]int{e.Start, e.End}
+			if spans[k] == nil {
+				spans[k] = map[string]bool{}
+			}
+			spans[k][e.Label] = true
+		}
+		for i := 0; i < len(words); i++ {
+			if !strings.HasPrefix(words[i].Tag, "B-") {
+				assert.Equal(t, "O", words[i].Tag, "runs start with B-")
+				continue
+			}
+			j := i + 1
+			for j < len(words) && words[j].Tag == "I-"+words[i].Tag[2:] {
+				j++
+			}
+			assert.True(t, spans[[2]int{words[i].Start, words[j-1].End}][words[i].Tag[2:]], "word run %d–%d (%s) is a union entity", i, j, words[i].Tag)
+			i = j - 1
+		}
 		_, err = tg.TagTokens(ctx, texts[0], WithAdapter("chemical"))
 		assert.NoError(t, err)
 		return tg

@@ -303,22 +303,45 @@ func (t *Tagger) TagBatch(ctx context.Context, texts []string, opts ...TagOption
 }
 
 // TagTokens returns the document's words with their predicted IOB2 tags
-// (the CoNLL view), using the default head or the one WithAdapter names
-// (without options on a default tagger: its tag_with, which must then name
-// one adapter — the union of several has no single tag per word).
+// (the CoNLL view), from the head the options (or their absence, as in Tag)
+// select. With several adapters each word gets the tag of the flat union of
+// their entities: where entities of different types overlap the
+// higher-scoring one is kept (OverlapAny), so every word has one tag; a
+// word's Score is then that entity's (or the first adapter's for "O").
 func (t *Tagger) TagTokens(ctx context.Context, text string, opts ...TagOption) ([]Token, error) {
 	heads, err := t.selectHeads(opts)
 	if err != nil {
 		return nil, err
 	}
-	if len(heads) != 1 {
-		return nil, fmt.Errorf("tagger: TagTokens needs exactly one head, got %d (use WithAdapter)", len(heads))
-	}
 	docs, err := t.predict(ctx, heads[0], []string{text})
 	if err != nil {
 		return nil, err
 	}
-	return docs[0].words(), nil
+	words := docs[0].words()
+	if len(heads) == 1 {
+		return words, nil
+	}
+	var ents []Entity
+	for _, h := range heads {
+		d, err := t.predict(ctx, h, []string{text})
+		if err != nil {
+			return nil, err
+		}
+		ents = append(ents, d[0].aggregate(AggregationFirst, []string{"O"}, t.opts.Threshold)...)
+	}
+	for i := range words {
+		words[i].Tag = "O"
+	}
+	for _, e := range unionEntities(ents, OverlapAny) {
+		first := true
+		for i := range words {
+			if words[i].Start >= e.Start && words[i].End <= e.End {
+				words[i].Tag, words[i].Score = map[bool]string{true: "B-", false: "I-"}[first]+e.Label, e.Score
+				first = false
+			}
+		}
+	}
+	return words, nil
 }
 
 func (t *Tagger) selectHeads(opts []TagOption) ([]*head, error) {
