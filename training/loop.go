@@ -67,6 +67,9 @@ type LoopConfig struct {
 	MaxGradNorm float64
 	// Patience is early_stopping_patience in evaluations (0: no early stop).
 	Patience int
+	// MinSteps keeps early stopping from ending the run before this many
+	// optimiser steps (Config.MinSteps; EpochsForMinSteps raises Epochs).
+	MinSteps int
 	// Seed drives dropout masks (re-derived per micro-batch from
 	// (Seed, epoch, batch), so a resumed run draws the same masks).
 	Seed uint64
@@ -147,6 +150,15 @@ type runSpec struct {
 	EvalEvery   int     `json:"eval_every"`
 	Seed        uint64  `json:"seed"`
 	Trainable   int     `json:"trainable_values"`
+}
+
+// EpochsForMinSteps is the epoch count that gives at least minSteps
+// optimiser steps at stepsPerEpoch, never fewer than epochs.
+func EpochsForMinSteps(epochs, stepsPerEpoch, minSteps int) int {
+	if stepsPerEpoch <= 0 || epochs*stepsPerEpoch >= minSteps {
+		return epochs
+	}
+	return (minSteps + stepsPerEpoch - 1) / stepsPerEpoch
 }
 
 // diff names the fields that differ from o.
@@ -494,7 +506,7 @@ func (l *Loop) evaluate(epoch int, line map[string]any) (*EvalStats, error) {
 		l.snapshotBest()
 	} else {
 		l.st.BadEvals++
-		if l.cfg.Patience > 0 && l.st.BadEvals >= l.cfg.Patience {
+		if l.cfg.Patience > 0 && l.st.BadEvals >= l.cfg.Patience && l.st.Step >= l.cfg.MinSteps {
 			l.st.EarlyStopped = true
 		}
 	}

@@ -3,8 +3,10 @@ package training
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -46,6 +48,40 @@ func TestEarlyStopping(t *testing.T) {
 		}
 	}
 	require.Equal(t, 2, epochs)
+}
+
+// With automatic epochs, MinSteps raises the epochs of a corpus too small to
+// give that many steps and keeps patience from ending the run before them;
+// explicit epochs are trained as asked.
+func TestMinStepsRaisesEpochs(t *testing.T) {
+	base := tinyBase(t, 1, 32)
+	cfg := smallConfig(base, ncbiSubset(t, "train", 30), ncbiSubset(t, "devel", 20), t.TempDir())
+	cfg.Epochs, cfg.LR, cfg.Patience = 1, 1e-12, 1
+	one, err := Train(context.Background(), cfg)
+	require.NoError(t, err)
+	perEpoch := one.Loop.Steps
+	var warned []string
+	cfg.Warn = func(s string) {
+		if strings.Contains(s, "min_train_steps") {
+			warned = append(warned, s)
+		}
+	}
+	cfg.Out, cfg.MinSteps = t.TempDir(), (DefaultEpochs+3)*perEpoch+1
+	res, err := Train(context.Background(), cfg)
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Loop.Epochs, "explicit epochs are kept")
+	require.Empty(t, warned)
+	cfg.Out, cfg.Epochs = t.TempDir(), 0
+	res, err = Train(context.Background(), cfg)
+	require.NoError(t, err)
+	n := DefaultEpochs + 4
+	require.Equal(t, n, res.Loop.Epochs, "ceil(((10+3)·%d+1)/%d) epochs", perEpoch, perEpoch)
+	require.True(t, res.Loop.EarlyStopped, "patience 1 ends the run once min steps are reached")
+	require.Equal(t, n*perEpoch, res.Loop.Steps)
+	require.NotEmpty(t, warned)
+	require.Contains(t, warned[len(warned)-1], fmt.Sprintf("training for %d epochs instead of 10", n))
+	require.Equal(t, 5, EpochsForMinSteps(5, 10, 30), "never fewer than asked")
+	require.Equal(t, 1, EpochsForMinSteps(1, 0, 30))
 }
 
 // Gradient accumulation steps the optimiser once per GradAccum micro-batches

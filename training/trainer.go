@@ -129,9 +129,19 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	pad := padID(tok)
 	obj := &tokenObjective{m: m, train: train, dev: dev, batchSize: cfg.BatchSize, evalBatch: cfg.EvalBatchSize,
 		smoothing: float32(cfg.LabelSmoothing), pad: pad, seed: cfg.Seed, epoch: -1}
+	minSteps := 0
+	if cfg.Epochs == 0 { // automatic: DefaultEpochs, at least MinSteps steps
+		ga := max(cfg.GradAccum, 1)
+		perEpoch := (obj.Batches(0) + ga - 1) / ga
+		cfg.Epochs, minSteps = EpochsForMinSteps(DefaultEpochs, perEpoch, cfg.MinSteps), cfg.MinSteps
+		if cfg.Epochs != DefaultEpochs && cfg.Warn != nil {
+			cfg.Warn(fmt.Sprintf("%s: %d optimiser steps per epoch: training for %d epochs instead of %d to reach min_train_steps %d (--epochs N trains exactly N)",
+				cfg.Train, perEpoch, cfg.Epochs, DefaultEpochs, cfg.MinSteps))
+		}
+	}
 	lr, err := RunLoop(ctx, LoopConfig{Model: m, Adapter: ad, Epochs: cfg.Epochs, GradAccum: cfg.GradAccum, LR: cfg.LR,
 		WarmupRatio: cfg.WarmupRatio, Schedule: cfg.Schedule, WeightDecay: cfg.WeightDecay, MaxGradNorm: cfg.MaxGradNorm,
-		Patience: cfg.Patience, Seed: cfg.Seed, Dir: cfg.Out, CheckpointEvery: cfg.CheckpointEvery, LogEvery: cfg.LogEvery,
+		Patience: cfg.Patience, MinSteps: minSteps, Seed: cfg.Seed, Dir: cfg.Out, CheckpointEvery: cfg.CheckpointEvery, LogEvery: cfg.LogEvery,
 		Resume: cfg.Resume, Progress: cfg.Progress}, obj)
 	if err != nil {
 		return nil, err

@@ -210,7 +210,10 @@ func planJob(o Options, j Job) (*JobPlan, error) {
 	dir := j.Dir(o.Work)
 	train := []string{"train", "--base", base, "--train", trainF,
 		"--dev", filepath.Join(o.Data, j.Corpus, "devel.tsv"), "--test", filepath.Join(o.Data, j.Corpus, "test.tsv"),
-		"--out", dir, "--epochs", strconv.Itoa(epochs), "--threads", strconv.Itoa(o.Threads), "--save-steps", "25", "--quiet"}
+		"--out", dir, "--threads", strconv.Itoa(o.Threads), "--save-steps", "25", "--quiet"}
+	if reason != "" || o.MaxEpochs != training.DefaultEpochs {
+		train = append(train, "--epochs", strconv.Itoa(epochs))
+	} // else the trainer's automatic epochs: 10, more for a small corpus (min_train_steps)
 	train = append(train, j.Variant.Args...)
 	eval := []string{"eval-text", "--model", dir, "--gold", filepath.Join(o.Data, j.Corpus, "test.tsv"),
 		"--paragraph", "1,10", "--threads", strconv.Itoa(o.Threads), "--format", "json"}

@@ -363,7 +363,8 @@ def train(base, train, output, dev=None, test=None, tokenizer=None, lora=True, r
     lora_dropout 0.05 on query/value by default).
 
     Unset values keep the library's defaults (training.DefaultConfig), as
-    the CLI's flags do; ``dropout=`` (an option) overrides the base's hidden
+    the CLI's flags do: ``epochs=None`` trains 10 epochs, or more on a corpus
+    too small to give ``min_train_steps`` (300) optimiser steps in them; ``dropout=`` (an option) overrides the base's hidden
     dropout like ``openmed train --dropout``, ``lora_dropout`` is LoRA's.
     Extra keyword ``options`` are passed with Hugging Face TrainingArguments
     names (e.g. ``max_length=256, seed=42, warmup_ratio=0.1``).

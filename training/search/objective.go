@@ -64,7 +64,7 @@ func Objective(o Options) hpo.Objective {
 				cancel()
 				return
 			}
-			if p.Epoch >= cfg.Epochs {
+			if p.Epoch >= p.Epochs {
 				return // the last epoch: nothing left to save by pruning
 			}
 			prune, err := trial.ShouldPrune()
