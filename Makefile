@@ -14,6 +14,7 @@ all: build
 setup:
 	bash scripts/setup.sh
 	bash scripts/install_python.sh
+	bash scripts/default_encoders.sh
 
 build:
 	$(GO) build -o $(BIN) ./cmd/openmed
@@ -50,7 +51,6 @@ install-python:
 # The main job: tag a sentence with the embedded default tagger, then score a
 # shipped example prediction file against its gold file.
 demo: setup build
-	bash scripts/default_encoders.sh
 	./$(BIN) tag --format jsonl "Famotidine-associated delirium in a patient with cisplatin-induced nephrotoxicity."
 	./$(BIN) eval --gold examples/ncbi_disease_sample.gold.tsv --pred examples/ncbi_disease_sample.pred.tsv
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the pretrained encoder the shipped default tagger takes its base
 # from (models/default.json "base_encoder"), if it names one: `make setup`
-# and `make demo` call it so `openmed tag` works out of the box. CI sets
-# OPENMED_SKIP_ENCODERS=1 (its tests use fixtures, not the real encoders).
+# (so `make demo` and `make test` too) calls it so `openmed tag` works out of
+# the box; the installed encoder is checked against its pinned sha256 and
+# kept in the encoder cache. OPENMED_SKIP_ENCODERS=1 skips it (offline
+# machines; the default tagger then says what to run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -n "${OPENMED_SKIP_ENCODERS:-}" ]; then

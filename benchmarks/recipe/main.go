@@ -11,6 +11,10 @@
 //	go run ./benchmarks/recipe run   [-work DIR] [-workers 2] [-only GLOB] [-budget 2h]
 //	go run ./benchmarks/recipe plan  [-work DIR]
 //	go run ./benchmarks/recipe table [-work DIR] [-out benchmarks/recipe/RESULTS.md]
+//	go run ./benchmarks/recipe ship  [-work DIR] [-encoder bert-base-cased] [-species S800] [-models models]
+//
+// ship writes the default tagger (issue 18): per adapter name the best run by
+// dev F1 on the encoder's DAPT'd base, the DAPT adapter, cards, default.json.
 //
 // The DAPT'd encoders come from benchmarks/recipe/dapt.sh (work/dapt-<encoder>).
 package main
@@ -42,7 +46,7 @@ type Options struct {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: recipe run|plan|table [flags]")
+		fmt.Fprintln(os.Stderr, "usage: recipe run|plan|table|ship [flags]")
 		os.Exit(2)
 	}
 	var o Options
@@ -58,6 +62,10 @@ func main() {
 	fs.DurationVar(&o.Budget, "budget", 0, "stop starting jobs after this long (0: none)")
 	fs.BoolVar(&o.Wait, "wait", false, "keep polling (every minute) while jobs wait for their base encoder")
 	fs.StringVar(&o.Out, "out", "benchmarks/recipe/RESULTS.md", "table output (table)")
+	so := ShipOptions{}
+	fs.StringVar(&so.Encoder, "encoder", "bert-base-cased", "ship: the shared base encoder")
+	fs.StringVar(&so.Species, "species", "S800", "ship: corpus of the species adapter (S800 or Linnaeus)")
+	fs.StringVar(&so.Models, "models", "models", "ship: folder the default tagger is written to")
 	_ = fs.Parse(os.Args[2:])
 	var err error
 	switch os.Args[1] {
@@ -69,8 +77,10 @@ func main() {
 		err = Plan(o, os.Stdout)
 	case "table":
 		err = WriteTable(o)
+	case "ship":
+		err = Ship(o, so)
 	default:
-		err = fmt.Errorf("unknown command %q (want run, plan or table)", os.Args[1])
+		err = fmt.Errorf("unknown command %q (want run, plan, table or ship)", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "recipe:", err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	_ "embed"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"text/template"
 
 	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/lora"
 	"github.com/openmed/openmed/core/tensor"
 	"github.com/openmed/openmed/core/tokenize"
 )
@@ -182,8 +182,6 @@ func verdict(o Options) string {
 }
 
 // adapterFiles are copied from a LoRA run into its models/ folder.
-var adapterFiles = []string{checkpoint.AdapterConfigFile, "adapter_model.safetensors", "config.json", "labels.json", "metrics.json", "training_args.json"}
-
 // shipAdapter copies corpus's best LoRA adapter from the pre-trained encoder
 // (bestShipRun: lora-ship or lora-pretrained, by dev F1) to dst with a card.
 func shipAdapter(o Options, corpus, dst string) error {
@@ -197,42 +195,14 @@ func shipAdapter(o Options, corpus, dst string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dst, 0o755); err != nil {
+	if err := lora.CopyAdapter(src, dst, "../"+EncoderName); err != nil {
+		return fmt.Errorf("ship %s: %w", name, err)
+	}
+	ac, err := checkpoint.LoadAdapterConfig(dst)
+	if err != nil {
 		return err
 	}
-	rank, targets := 0, "query/value"
-	for _, f := range adapterFiles {
-		b, err := os.ReadFile(filepath.Join(src, f))
-		if err != nil {
-			return fmt.Errorf("ship %s: %w", name, err)
-		}
-		if f == checkpoint.AdapterConfigFile {
-			var m map[string]any
-			if err := json.Unmarshal(b, &m); err != nil {
-				return fmt.Errorf("%s: %w", filepath.Join(src, f), err)
-			}
-			m["base_model_name_or_path"] = "../" + EncoderName
-			r, _ := m["r"].(float64)
-			rank = int(r)
-			if ts, ok := m["target_modules"].([]any); ok {
-				var names []string
-				for _, t := range ts {
-					names = append(names, fmt.Sprint(t))
-				}
-				targets = strings.Join(names, "/")
-			}
-			if b, err = json.MarshalIndent(m, "", "  "); err != nil {
-				return err
-			}
-			b = append(b, '\n')
-		}
-		if err := checkpoint.WriteFileAtomic(filepath.Join(dst, f), b); err != nil {
-			return err
-		}
-	}
-	if _, err := tokenize.CopyFiles(src, dst); err != nil {
-		return err
-	}
+	rank, targets := ac.R, strings.Join(ac.TargetModules, "/")
 	var m runMetrics
 	if _, err := readJSON(filepath.Join(src, "metrics.json"), &m); err != nil {
 		return err

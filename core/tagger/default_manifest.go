@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"path/filepath"
 	"sort"
 
+	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/encoder"
 )
 
@@ -128,6 +130,19 @@ func (m *Manifest) Validate() error {
 		}
 	}
 	return nil
+}
+
+// Save validates the manifest and writes it to dir/default.json (indented,
+// atomically): the one writer of the format ParseManifest reads.
+func (m *Manifest) Save(dir string) error {
+	if err := m.Validate(); err != nil {
+		return fmt.Errorf("tagger: %s: %w", filepath.Join(dir, ManifestFile), err)
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return checkpoint.WriteFileAtomic(filepath.Join(dir, ManifestFile), append(b, '\n'))
 }
 
 // AdapterNames are the adapter names, sorted (the order adapters are

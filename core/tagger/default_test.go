@@ -137,6 +137,25 @@ func TestManifestValidate(t *testing.T) {
 	}
 }
 
+// Save writes what ParseManifest reads back, and refuses an invalid
+// manifest without writing.
+func TestManifestSaveRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	m := &Manifest{BaseEncoder: "bert-base-cased", BaseAdapter: "dapt", Adapters: map[string]string{"gene": "bc2gm", "disease": "ncbi"}}
+	require.NoError(t, m.Save(dir))
+	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	require.NoError(t, err)
+	back, err := ParseManifest(b, ManifestFile)
+	require.NoError(t, err)
+	assert.Equal(t, m, back)
+	assert.Equal(t, TagWithAll, back.TagWith)
+	bad := &Manifest{Base: "../x", Adapters: map[string]string{"a": "a"}}
+	err = bad.Save(t.TempDir())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "clean relative path")
+	assert.Contains(t, err.Error(), ManifestFile)
+}
+
 // TestDefaultEmbeddedEqualsExplicit: the default tagger from a registered
 // FS (extracted into the cache) tags the union of both adapters, and each
 // adapter's part equals tagging with that adapter folder opened explicitly
