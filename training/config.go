@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/openmed/openmed/core/jsonconf"
 	"github.com/openmed/openmed/core/tokenize"
 	"github.com/openmed/openmed/training/optim"
 )
@@ -171,6 +172,18 @@ func DefaultConfig() Config {
 		Seed:           42,
 		LogEvery:       10,
 	}
+}
+
+// ReadConfig reads a JSON configuration (training_args.json of an earlier
+// run, or one written by hand) over DefaultConfig: fields left out keep their
+// defaults, unknown fields are errors naming the valid ones. The CLI's
+// --config, the C ABI and Python share these names.
+func ReadConfig(path string) (Config, error) {
+	c := DefaultConfig()
+	if err := jsonconf.ReadFile(path, &c); err != nil {
+		return c, configErrorf("training: %v", err)
+	}
+	return c, nil
 }
 
 // validate checks the fields Train needs, naming the field.

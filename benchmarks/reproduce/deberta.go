@@ -117,5 +117,5 @@ func debertaJobs(o Options, corpora []string) (enc, ft []Job) {
 // "random init" side of the DeBERTa comparison.
 func SaveRandomInitDeBERTa(out, tokDir string, s dapt.Scratch, seed uint64) error {
 	s.Arch = dapt.ArchDeBERTaV3
-	return SaveRandomInit(out, tokDir, s, seed)
+	return dapt.SaveRandomInit(out, tokDir, s, seed)
 }

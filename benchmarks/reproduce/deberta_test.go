@@ -108,10 +108,20 @@ func TestPipelineDeBERTa(t *testing.T) {
 		assert.Equal(t, checkpoint.ModelDebertaV2, c.ModelType, enc)
 		assert.Equal(t, []string{"DebertaV2ForMaskedLM"}, c.Architectures, enc)
 	}
-	st := readState(t, work, PretrainDeBERTaJob)
-	assert.Contains(t, st.Command, "--arch deberta-v3")
-	assert.NotContains(t, st.Command, "--position-init")
-	assert.Contains(t, readState(t, work, "pretrain").Command, "--position-init sinusoidal")
+	// The commands run the jobs' own configurations (openmed dapt --config).
+	jobScratch := func(job string) *dapt.Scratch {
+		st := readState(t, work, job)
+		file, ok := strings.CutPrefix(st.Command, "bin/openmed dapt --config ")
+		require.True(t, ok, st.Command)
+		c, err := dapt.ReadConfig(file)
+		require.NoError(t, err)
+		require.NotNil(t, c.Scratch)
+		return c.Scratch
+	}
+	deb := jobScratch(PretrainDeBERTaJob)
+	assert.Equal(t, dapt.ArchDeBERTaV3, deb.Arch)
+	assert.NotEqual(t, dapt.PositionSinusoidal, deb.PositionInit)
+	assert.Equal(t, dapt.PositionSinusoidal, jobScratch("pretrain").PositionInit)
 
 	md, err := Table(o, nil)
 	require.NoError(t, err)

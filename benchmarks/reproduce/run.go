@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/openmed/openmed/core/corpus"
@@ -318,7 +317,7 @@ func runJob(ctx context.Context, o Options, h Hooks, j Job, dir string, st *JobS
 		if j.Arch == dapt.ArchDeBERTaV3 {
 			return SaveRandomInitDeBERTa(dir, o.Tokenizer, o.recipe(j.Arch).Scratch, o.Seed)
 		}
-		return SaveRandomInit(dir, o.Tokenizer, o.Pretrain.Scratch, o.Seed)
+		return dapt.SaveRandomInit(dir, o.Tokenizer, o.Pretrain.Scratch, o.Seed)
 	case KindPretrain:
 		return runPretrain(ctx, o, o.recipe(j.Arch), dir, st, resume, progress)
 	}
@@ -331,7 +330,7 @@ func randomInitCommand(o Options, j Job, dir string) string {
 	if j.Arch == dapt.ArchDeBERTaV3 {
 		return fmt.Sprintf("(Go) SaveRandomInitDeBERTa(%q, %q, seed %d) # %v", dir, o.Tokenizer, o.Seed, o.recipe(j.Arch).Scratch)
 	}
-	return fmt.Sprintf("(Go) SaveRandomInit(%q, %q, seed %d) # %v", dir, o.Tokenizer, o.Seed, o.Pretrain.Scratch)
+	return fmt.Sprintf("(Go) dapt.SaveRandomInit(%q, %q, seed %d) # %v", dir, o.Tokenizer, o.Seed, o.Pretrain.Scratch)
 }
 
 // epochCap turns a time budget into an epoch count: ⌊minutes·60·rate /
@@ -346,6 +345,22 @@ func epochCap(maxEpochs int, minutes, rate float64, tokens int) (int, string) {
 	}
 	return max(1, n), fmt.Sprintf("%d of %d epochs: %.0f-minute cap at an estimated %.0f tokens/s, %d tokens/epoch",
 		max(1, n), maxEpochs, minutes, rate, tokens)
+}
+
+// jobConfigFile is the job's configuration, written before it runs: what
+// `openmed train|dapt --config` reads (the same JSON as the run's
+// training_args.json).
+const jobConfigFile = "job_config.json"
+
+// configCommand writes cfg (its resume/overwrite flags cleared by the
+// caller: the file repeats the job) to dir/job_config.json and returns the
+// command that runs it: `bin/openmed <command> --config <file>`.
+func configCommand(command, dir string, cfg any) (string, error) {
+	p := filepath.Join(dir, jobConfigFile)
+	if err := training.WriteJSON(p, cfg); err != nil {
+		return "", err
+	}
+	return "bin/openmed " + command + " --config " + p, nil
 }
 
 // runPretrain runs recipe r (o.Pretrain, or its DeBERTa variant).
@@ -387,14 +402,17 @@ func runPretrain(ctx context.Context, o Options, r Recipe, dir string, st *JobSt
 	cfg.Mask.Prob, cfg.HeldOut, cfg.WarmupRatio = r.MLMProb, r.HeldOut, r.WarmupRatio
 	cfg.Seed, cfg.Threads, cfg.EvalEvery, cfg.CheckpointEvery = o.Seed, o.Threads, r.EvalEvery, r.SaveEvery
 	cfg.Resume, cfg.Progress = resume, progress
-	st.Command = fmt.Sprintf("bin/openmed dapt --from-scratch --text %s --vocab %s --out %s --layers %d --hidden %d --heads %d --ffn %d --max-positions %d "+
-		"--epochs %d --lr %g --batch-size %d --max-len %d --mlm-probability %g --held-out %g --warmup-ratio %g --seed %d --eval-steps %d --save-steps %d",
-		text, o.Tokenizer, dir, sc.Layers, sc.Hidden, sc.Heads, sc.FFN, sc.MaxPositions, cfg.Epochs, cfg.LR, cfg.BatchSize, cfg.BlockLen,
-		cfg.Mask.Prob, cfg.HeldOut, cfg.WarmupRatio, cfg.Seed, cfg.EvalEvery, cfg.CheckpointEvery) + scratchFlags(sc)
+	rerun := cfg
+	rerun.Resume = false
+	command, err := configCommand("dapt", dir, rerun)
+	if err != nil {
+		return err
+	}
+	st.Command = command
 	if err := st.save(dir); err != nil { // the epochs survive a kill
 		return err
 	}
-	_, err := dapt.Run(ctx, cfg)
+	_, err = dapt.Run(ctx, cfg)
 	return err
 }
 
@@ -435,39 +453,16 @@ func runFineTune(ctx context.Context, o Options, j Job, dir string, st *JobState
 	cfg.AllowUnknownTags = true
 	cfg.Overwrite = !resume // the pipeline owns its job folders
 	cfg.Dropout = ft.Dropout
-	st.Command = fmt.Sprintf("bin/openmed train --base %s --train %s --dev %s --test %s --out %s --%s --epochs %d --lr %g --batch-size %d "+
-		"--max-len %d --stride %d --patience %d --seed %d --save-steps %d --allow-unknown-tags",
-		base, cfg.Train, cfg.Dev, cfg.Test, dir, j.Method, cfg.Epochs, cfg.LR, cfg.BatchSize, cfg.MaxLen, cfg.Stride, cfg.Patience, cfg.Seed, cfg.CheckpointEvery)
-	if ft.Dropout != nil {
-		st.Command += fmt.Sprintf(" --dropout %g", *ft.Dropout)
-	}
-	if j.Kind == KindShipFineTune {
-		st.Command += fmt.Sprintf(" --r %d --alpha %g --targets %s", cfg.LoRA.R, cfg.LoRA.Alpha, strings.Join(cfg.LoRA.Targets, ","))
+	rerun := cfg
+	rerun.Resume, rerun.Overwrite = false, false
+	if st.Command, err = configCommand("train", dir, rerun); err != nil {
+		return err
 	}
 	if err := st.save(dir); err != nil { // the epochs survive a kill
 		return err
 	}
 	_, err = training.Train(ctx, cfg)
 	return err
-}
-
-// scratchFlags renders the recipe's non-default from-scratch options as
-// openmed dapt flags for the job's equivalent command.
-func scratchFlags(sc dapt.Scratch) string {
-	var b strings.Builder
-	if sc.Arch != "" && sc.Arch != dapt.ArchBERT {
-		fmt.Fprintf(&b, " --arch %s", sc.Arch)
-	}
-	if sc.Dropout != nil {
-		fmt.Fprintf(&b, " --dropout %g", *sc.Dropout)
-	}
-	if sc.PositionInit != "" && sc.PositionInit != dapt.PositionNormal {
-		fmt.Fprintf(&b, " --position-init %s", sc.PositionInit)
-	}
-	if sc.EmbeddingInit != "" && sc.EmbeddingInit != dapt.EmbeddingNormal {
-		fmt.Fprintf(&b, " --embedding-init %s", sc.EmbeddingInit)
-	}
-	return b.String()
 }
 
 // trainTokens counts the sub-word tokens of one epoch of a training file

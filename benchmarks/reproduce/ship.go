@@ -70,7 +70,7 @@ func Ship(o Options, models string) error {
 		return err
 	}
 	wpath := filepath.Join(dst, checkpoint.SafeWeightsFile)
-	if err := WriteSafetensorsF16(wpath, w, map[string]string{"format": "pt"}); err != nil {
+	if err := checkpoint.WriteSafetensorsF16(wpath, w, map[string]string{"format": "pt"}); err != nil {
 		return err
 	}
 	fi, err := os.Stat(wpath)

@@ -18,7 +18,7 @@ func newDaptCmd() *cobra.Command {
 	var scratchDropout float64
 	var method methodFlags
 	var quiet bool
-	var targets string
+	var targets, config string
 	cmd := &cobra.Command{
 		Use:   "dapt (--text F... | --corpora DIR) --out DIR (--base DIR | --from-scratch --layers L --hidden H --heads A --ffn F --vocab TOKENIZER)",
 		Short: "Domain-adaptive masked-LM pre-training (or pre-training from scratch) on raw text",
@@ -43,9 +43,29 @@ few probe words and the timing go to embedding_init.json in --out.
 --out receives an HF XxxForMaskedLM folder of the base's family
 (BertForMaskedLM, ElectraForMaskedLM, DebertaV2ForMaskedLM; config.json, model.safetensors,
 tokenizer files) that 'openmed train --base' accepts, plus metrics.json,
-metrics.jsonl and mlm_curve.jsonl. Ctrl-C checkpoints; --resume continues.`,
+metrics.jsonl and mlm_curve.jsonl. Ctrl-C checkpoints; --resume continues.
+--config FILE starts from a JSON configuration (a run's training_args.json
+repeats it) instead of the defaults; flags given override it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if config != "" {
+				file, err := dapt.ReadConfig(config)
+				if err != nil {
+					return err
+				}
+				err = overlayConfig(cmd.Flags(), func() {
+					cfg = file
+					if file.Scratch != nil {
+						scratch = *file.Scratch
+					}
+				})
+				if err != nil {
+					return err
+				}
+			}
+			if cfg.Out == "" {
+				return fmt.Errorf("dapt: --out is required (or \"output_dir\" in --config)")
+			}
 			if err := method.apply("dapt", &cfg.Method); err != nil {
 				return err
 			}
@@ -64,7 +84,9 @@ metrics.jsonl and mlm_curve.jsonl. Ctrl-C checkpoints; --resume continues.`,
 			} else if cmd.Flags().Changed("embedding-init") {
 				return fmt.Errorf("dapt: --embedding-init only applies with --from-scratch")
 			}
-			cfg.LoRA.Targets = splitList(targets)
+			if cmd.Flags().Changed("targets") {
+				cfg.LoRA.Targets = splitList(targets)
+			}
 			ctx, stop := interruptContext(cmd)
 			defer stop()
 			return runDapt(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg, quiet)
@@ -106,7 +128,7 @@ metrics.jsonl and mlm_curve.jsonl. Ctrl-C checkpoints; --resume continues.`,
 	fl.IntVar(&cfg.LogEvery, "logging-steps", cfg.LogEvery, "log to metrics.jsonl every N steps")
 	fl.BoolVar(&cfg.Resume, "resume", false, "continue the interrupted run in --out")
 	fl.BoolVar(&quiet, "quiet", false, "no progress bar")
-	_ = cmd.MarkFlagRequired("out")
+	fl.StringVar(&config, configFlag, "", "JSON configuration: an earlier run's training_args.json or dapt.Config's JSON names; flags given override it")
 	return cmd
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmed/openmed/core/corpus"
+	"github.com/openmed/openmed/training/dapt"
 )
 
 // `openmed dapt --from-scratch` writes a folder that `openmed train --base` accepts.
@@ -33,6 +34,18 @@ func TestDaptCommandFromScratchThenTrain(t *testing.T) {
 	_, err = runStdout(newTrainCmd(), "--base", out, "--train", trainSubset(t, "train", 20), "--out", trained, "--epochs", "1", "--threads", "1")
 	require.NoError(t, err)
 	require.FileExists(t, filepath.Join(trained, "adapter_model.safetensors"))
+
+	// --config repeats the run from its training_args.json (the scratch
+	// sizes included); --seed given on the command line wins.
+	again := t.TempDir()
+	_, err = runStdout(newDaptCmd(), "--config", filepath.Join(out, "training_args.json"), "--out", again, "--seed", "7")
+	require.NoError(t, err)
+	rc, err := dapt.ReadConfig(filepath.Join(again, "training_args.json"))
+	require.NoError(t, err)
+	require.Equal(t, uint64(7), rc.Seed)
+	require.Equal(t, 64, rc.BlockLen)
+	require.NotNil(t, rc.Scratch)
+	require.Equal(t, 32, rc.Scratch.Hidden)
 
 	_, err = runStdout(newDaptCmd(), "--text", text, "--out", t.TempDir(), "--from-scratch", "--layers", "1")
 	require.ErrorContains(t, err, "--hidden")

@@ -23,6 +23,7 @@ type trainFlags struct {
 	targets string
 	quiet   bool
 	dropout float64
+	config  string
 }
 
 func newTrainCmd() *cobra.Command {
@@ -41,16 +42,34 @@ stopping on dev micro-F1 (patience 3) keeping the best weights.
 --out receives a PEFT adapter folder (or, with --full, an HF checkpoint),
 config.json with the label map, labels.json, tokenizer files,
 training_args.json, metrics.json and metrics.jsonl. Ctrl-C stops after
-writing a checkpoint; --resume continues it to the same result.`,
+writing a checkpoint; --resume continues it to the same result.
+
+--config FILE starts from a JSON configuration instead of the defaults (a
+run's training_args.json repeats that run: give another --out); flags given
+on the command line override it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.config != "" {
+				file, err := training.ReadConfig(f.config)
+				if err != nil {
+					return err
+				}
+				if err := overlayConfig(cmd.Flags(), func() { cfg = file }); err != nil {
+					return err
+				}
+			}
 			if err := f.method.apply("train", &cfg.Method); err != nil {
 				return err
 			}
 			if cmd.Flags().Changed("dropout") {
 				cfg.Dropout = &f.dropout
 			}
-			cfg.LoRA.Targets = splitList(f.targets)
+			if cmd.Flags().Changed("targets") {
+				cfg.LoRA.Targets = splitList(f.targets)
+			}
+			if cfg.Base == "" || cfg.Train == "" || cfg.Out == "" {
+				return fmt.Errorf("train: --base, --train and --out are required (or \"base\", \"train\" and \"output_dir\" in --config)")
+			}
 			ctx, stop := interruptContext(cmd)
 			defer stop()
 			return runTrain(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg, f.quiet)
@@ -89,9 +108,7 @@ writing a checkpoint; --resume continues it to the same result.`,
 	fl.BoolVar(&cfg.LabelAllSubtokens, "label-all-subtokens", false, "label every sub-token (B-X continuations become I-X)")
 	fl.BoolVar(&cfg.AllowUnknownTags, "allow-unknown-tags", false, "ignore dev/test tags absent from the training file instead of failing")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress bar")
-	for _, r := range []string{"base", "train", "out"} {
-		_ = cmd.MarkFlagRequired(r)
-	}
+	fl.StringVar(&f.config, configFlag, "", "JSON configuration: an earlier run's training_args.json or training.Config's JSON names; flags given override it")
 	return cmd
 }
 

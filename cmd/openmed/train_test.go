@@ -86,3 +86,33 @@ func TestTrainInterruptThenResume(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, got, "epochs 2")
 }
+
+// --config repeats a run from its training_args.json; flags given override
+// the file, the file overrides the defaults, and a bad key is named.
+func TestTrainConfigFile(t *testing.T) {
+	base := trainTinyBase(t)
+	first := t.TempDir()
+	_, err := runStdout(newTrainCmd(), "--base", base, "--train", trainSubset(t, "train", 20), "--out", first, "--epochs", "1",
+		"--threads", "1", "--r", "4", "--alpha", "8", "--targets", "query", "--lr", "0.002")
+	require.NoError(t, err)
+	again := t.TempDir()
+	_, err = runStdout(newTrainCmd(), "--config", filepath.Join(first, "training_args.json"), "--out", again, "--r", "2")
+	require.NoError(t, err)
+	cfg, err := training.ReadConfig(filepath.Join(again, "training_args.json"))
+	require.NoError(t, err)
+	require.Equal(t, again, cfg.Out, "flag over file")
+	require.Equal(t, 2, cfg.LoRA.R, "flag over file")
+	require.Equal(t, 8.0, cfg.LoRA.Alpha, "file over default")
+	require.Equal(t, []string{"query"}, cfg.LoRA.Targets, "file over default")
+	require.Equal(t, 0.002, cfg.LR)
+	require.Equal(t, 1, cfg.Epochs)
+
+	bad := filepath.Join(t.TempDir(), "c.json")
+	require.NoError(t, os.WriteFile(bad, []byte(`{"base":"b","patience":2}`), 0o644))
+	_, err = runStdout(newTrainCmd(), "--config", bad, "--train", "t", "--out", "o")
+	require.Error(t, err)
+	require.Contains(t, err.Error(), bad)
+	require.Contains(t, err.Error(), "early_stopping_patience")
+	_, err = runStdout(newTrainCmd(), "--train", "t")
+	require.ErrorContains(t, err, "--base, --train and --out are required")
+}

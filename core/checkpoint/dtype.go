@@ -109,3 +109,43 @@ func HalfToFloat32(h uint16) float32 {
 	}
 	return math.Float32frombits(sign | (exp+112)<<23 | mant<<13)
 }
+
+// Float32ToHalf converts to IEEE 754 binary16 with round-to-nearest-even
+// (torch's .half()): overflow gives ±Inf, tiny values become subnormals or
+// ±0, NaN stays NaN.
+func Float32ToHalf(f float32) uint16 {
+	b := math.Float32bits(f)
+	sign := uint16(b>>16) & 0x8000
+	exp := int32(b>>23) & 0xff
+	man := b & 0x7fffff
+	switch {
+	case exp == 0xff: // Inf or NaN
+		if man != 0 {
+			return sign | 0x7e00
+		}
+		return sign | 0x7c00
+	case exp-127 > 15: // overflow
+		return sign | 0x7c00
+	case exp-127 >= -14: // normal half
+		he := uint32(exp-127+15) << 10
+		hm := man >> 13
+		rest := man & 0x1fff
+		h := he | hm
+		if rest > 0x1000 || (rest == 0x1000 && hm&1 == 1) {
+			h++ // a carry into the exponent is correct (and reaches Inf at the top)
+		}
+		return sign | uint16(h)
+	case exp-127 < -25: // below half the smallest subnormal
+		return sign
+	}
+	// Subnormal half: value = m · 2^-24 with the implicit bit made explicit.
+	m := man | 0x800000
+	shift := uint32(-(exp - 127) - 14 + 13) // 14..24
+	hm := m >> shift
+	rest := m & (1<<shift - 1)
+	half := uint32(1) << (shift - 1)
+	if rest > half || (rest == half && hm&1 == 1) {
+		hm++
+	}
+	return sign | uint16(hm)
+}

@@ -28,8 +28,22 @@ func EncodeSafetensors(tensors map[string]*tensor.Tensor, metadata map[string]st
 	return buf.Bytes(), nil
 }
 
-// encodeSafetensors streams the file to w (no second copy of the data).
+// encodeSafetensors streams an F32 file to w (no second copy of the data).
 func encodeSafetensors(w io.Writer, tensors map[string]*tensor.Tensor, metadata map[string]string) error {
+	return encodeSafetensorsAs(w, tensors, metadata, F32)
+}
+
+// encodeSafetensorsAs streams the file to w with every tensor stored as
+// dtype (F32, or F16 rounded to nearest even as torch's .half()).
+func encodeSafetensorsAs(w io.Writer, tensors map[string]*tensor.Tensor, metadata map[string]string, dtype DType) error {
+	size := int64(4)
+	switch dtype {
+	case F32:
+	case F16:
+		size = 2
+	default:
+		return fmt.Errorf("safetensors: writing dtype %s is not supported (F32, F16)", dtype)
+	}
 	names := make([]string, 0, len(tensors))
 	for name, t := range tensors {
 		if name == metadataKey {
@@ -74,14 +88,14 @@ func encodeSafetensors(w io.Writer, tensors map[string]*tensor.Tensor, metadata 
 		}
 		first = false
 		writeJSONString(&hdr, name)
-		hdr.WriteString(`:{"dtype":"F32","shape":[`)
+		hdr.WriteString(`:{"dtype":"` + string(dtype) + `","shape":[`)
 		for i, d := range t.Shape {
 			if i > 0 {
 				hdr.WriteByte(',')
 			}
 			hdr.WriteString(strconv.Itoa(d))
 		}
-		end := off + 4*int64(len(t.Data))
+		end := off + size*int64(len(t.Data))
 		fmt.Fprintf(&hdr, `],"data_offsets":[%d,%d]}`, off, end)
 		off = end
 	}
@@ -100,7 +114,11 @@ func encodeSafetensors(w io.Writer, tensors map[string]*tensor.Tensor, metadata 
 			n := min(len(data), 1<<16)
 			chunk = chunk[:0]
 			for _, v := range data[:n] {
-				chunk = binary.LittleEndian.AppendUint32(chunk, math.Float32bits(v))
+				if dtype == F16 {
+					chunk = binary.LittleEndian.AppendUint16(chunk, Float32ToHalf(v))
+				} else {
+					chunk = binary.LittleEndian.AppendUint32(chunk, math.Float32bits(v))
+				}
 			}
 			if _, err := bw.Write(chunk); err != nil {
 				return err
@@ -116,6 +134,14 @@ func encodeSafetensors(w io.Writer, tensors map[string]*tensor.Tensor, metadata 
 // written, fsynced and renamed over path.
 func WriteSafetensors(path string, tensors map[string]*tensor.Tensor, metadata map[string]string) error {
 	return writeAtomic(path, func(w io.Writer) error { return encodeSafetensors(w, tensors, metadata) })
+}
+
+// WriteSafetensorsF16 writes tensors to path as F16 safetensors (half the
+// size; values rounded to nearest even, as torch's .half()), in the same
+// layout and atomically as WriteSafetensors; every reader of this package
+// loads it back as float32.
+func WriteSafetensorsF16(path string, tensors map[string]*tensor.Tensor, metadata map[string]string) error {
+	return writeAtomic(path, func(w io.Writer) error { return encodeSafetensorsAs(w, tensors, metadata, F16) })
 }
 
 // WriteFileAtomic writes data to path through a temporary file in the same

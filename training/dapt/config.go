@@ -3,6 +3,7 @@ package dapt
 import (
 	"fmt"
 
+	"github.com/openmed/openmed/core/jsonconf"
 	"github.com/openmed/openmed/core/tokenize"
 	"github.com/openmed/openmed/training"
 )
@@ -123,6 +124,18 @@ func DefaultConfig() Config {
 		Seed:        42,
 		LogEvery:    10,
 	}
+}
+
+// ReadConfig reads a JSON configuration (an earlier run's
+// training_args.json, or one written by hand) over DefaultConfig: fields
+// left out keep their defaults, unknown fields are errors naming the valid
+// ones (the CLI's --config; the C ABI and Python use the same names).
+func ReadConfig(path string) (Config, error) {
+	c := DefaultConfig()
+	if err := jsonconf.ReadFile(path, &c); err != nil {
+		return c, fmt.Errorf("dapt: %w", err)
+	}
+	return c, nil
 }
 
 func (c *Config) validate() error {

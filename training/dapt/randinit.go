@@ -1,4 +1,4 @@
-package main
+package dapt
 
 import (
 	"fmt"
@@ -8,33 +8,29 @@ import (
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/model"
 	"github.com/openmed/openmed/core/tokenize"
-	"github.com/openmed/openmed/training/dapt"
 )
 
 // SaveRandomInit writes an HF ...ForMaskedLM folder (config.json,
 // model.safetensors, tokenizer files) holding HF's from-scratch
-// initialisation (model.New, seed) of the recipe's encoder: the "random
-// init" side of the comparison, the same architecture and tokenizer as the
-// pre-trained encoder. The config is dapt.ScratchConfig's for s.Arch
-// (BertForMaskedLM, or DebertaV2ForMaskedLM for dapt.ArchDeBERTaV3: the same
+// initialisation (model.New, seed) of the encoder s describes: the "random
+// init" baseline a pre-trained encoder of the same architecture and
+// tokenizer is compared with. The config is ScratchConfig's for s.Arch
+// (BertForMaskedLM, or DebertaV2ForMaskedLM for ArchDeBERTaV3: the same
 // config.json pre-training writes) with dropout 0.1 whatever s.Dropout says.
-func SaveRandomInit(out, tokDir string, s dapt.Scratch, seed uint64) error {
+func SaveRandomInit(out, tokDir string, s Scratch, seed uint64) error {
 	tok, err := tokenize.Load(tokDir)
 	if err != nil {
 		return fmt.Errorf("tokenizer: %w", err)
 	}
 	drop := 0.1
 	s.Dropout = &drop
-	c, err := dapt.ScratchConfig(s, tok)
+	c, err := ScratchConfig(s, tok)
 	if err != nil {
 		return err
 	}
 	m, err := model.New(c, model.MaskedLM, seed)
 	if err != nil {
-		if s.Arch == dapt.ArchDeBERTaV3 {
-			return fmt.Errorf("randinit-deberta: %w", err)
-		}
-		return fmt.Errorf("randinit: %w", err)
+		return fmt.Errorf("dapt: random init (%s): %w", s.Arch, err)
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
