@@ -8,12 +8,12 @@ import (
 // parseDAPTConfig reads openmed_dapt's config_json over dapt.DefaultConfig
 // (JSON names of dapt.Config: "text" files, "output_dir", "base", …).
 func parseDAPTConfig(cfgJSON string) (dapt.Config, error) {
-	cfg := dapt.DefaultConfig()
-	if err := decodeConfig(cfgJSON, &cfg, &cfg.Method); err != nil {
-		return cfg, err
+	cfg, err := dapt.ParseConfig([]byte(cfgJSON))
+	if err != nil {
+		return cfg, badInput("config_json: %v", err)
 	}
-	if len(cfg.Text) == 0 || cfg.Out == "" || (cfg.Base == "" && !cfg.FromScratch) {
-		return cfg, badInput("config_json: \"text\", \"output_dir\" and \"base\" (or \"from_scratch\") are required")
+	if (len(cfg.Text) == 0 && cfg.Corpora == "") || cfg.Out == "" || (cfg.Base == "" && !cfg.FromScratch) {
+		return cfg, badInput("config_json: \"text\" (or \"corpora\"), \"output_dir\" and \"base\" (or \"from_scratch\") are required")
 	}
 	return cfg, nil
 }

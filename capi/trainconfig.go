@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -11,54 +10,14 @@ import (
 	"github.com/openmed/openmed/training"
 )
 
-// decodeConfig decodes the config_json of openmed_train or openmed_dapt into
-// cfg (a pointer to a config already holding its defaults) whose Method field
-// is *method. The "method" field ("lora" or "full") is read by name through
-// training.ParseMethod, since training.Method decodes only that way, and left
-// as it is when absent; the other fields use cfg's JSON names, and unknown
-// fields are errors.
-func decodeConfig(cfgJSON string, cfg any, method *training.Method) error {
-	var raw map[string]json.RawMessage
-	if err := decodeJSON(cfgJSON, &raw); err != nil {
-		return badInput("config_json: %v", err)
-	}
-	if raw == nil {
-		return badInput("config_json: want a JSON object")
-	}
-	var m *training.Method
-	if mj, ok := raw["method"]; ok {
-		var name string
-		if err := json.Unmarshal(mj, &name); err != nil {
-			return badInput("config_json: method: want \"lora\" or \"full\": %v", err)
-		}
-		parsed, err := training.ParseMethod(name)
-		if err != nil {
-			return badInput("config_json: method: %v", err)
-		}
-		m = &parsed
-		delete(raw, "method")
-	}
-	rest, err := json.Marshal(raw)
-	if err != nil {
-		return err
-	}
-	if err := decodeJSON(string(rest), cfg); err != nil {
-		return badInput("config_json: %v", err)
-	}
-	if m != nil {
-		*method = *m
-	}
-	return nil
-}
-
-// parseTrainConfig reads openmed_train's config_json over
-// training.DefaultConfig (the paper's recipe): fields use the JSON names of
-// training.Config (HF TrainingArguments / PEFT LoraConfig names); fields left
-// out keep their defaults; unknown fields are errors.
+// parseTrainConfig reads openmed_train's config_json with
+// training.ParseConfig (over training.DefaultConfig, the paper's recipe;
+// training.Config's JSON names, HF TrainingArguments / PEFT LoraConfig
+// ones; unknown fields are errors) and checks the required fields.
 func parseTrainConfig(cfgJSON string) (training.Config, error) {
-	cfg := training.DefaultConfig()
-	if err := decodeConfig(cfgJSON, &cfg, &cfg.Method); err != nil {
-		return cfg, err
+	cfg, err := training.ParseConfig([]byte(cfgJSON))
+	if err != nil {
+		return cfg, badInput("config_json: %v", err)
 	}
 	if cfg.Base == "" || cfg.Train == "" || cfg.Out == "" {
 		return cfg, badInput("config_json: \"base\", \"train\" and \"output_dir\" are required")

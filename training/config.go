@@ -3,6 +3,7 @@ package training
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/openmed/openmed/core/jsonconf"
@@ -179,8 +180,23 @@ func DefaultConfig() Config {
 // defaults, unknown fields are errors naming the valid ones. The CLI's
 // --config, the C ABI and Python share these names.
 func ReadConfig(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return DefaultConfig(), configErrorf("training: config: %v", err)
+	}
 	c := DefaultConfig()
-	if err := jsonconf.ReadFile(path, &c); err != nil {
+	if err := jsonconf.Decode(b, &c); err != nil {
+		return c, configErrorf("training: %s: %v", path, err)
+	}
+	return c, nil
+}
+
+// ParseConfig decodes a JSON configuration over DefaultConfig (the names
+// of Config's JSON tags; unknown fields are errors naming the valid ones):
+// ReadConfig's rule for bytes, the C ABI's config_json.
+func ParseConfig(data []byte) (Config, error) {
+	c := DefaultConfig()
+	if err := jsonconf.Decode(data, &c); err != nil {
 		return c, configErrorf("training: %v", err)
 	}
 	return c, nil

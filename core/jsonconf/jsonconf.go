@@ -16,8 +16,15 @@ import (
 )
 
 // Decode decodes exactly one JSON value from data into v, rejecting unknown
-// fields (the error lists the valid names) and trailing data.
+// fields (the error lists the valid names) and trailing data; into a struct
+// or a map only a JSON object is accepted (not null, not an array).
 func Decode(data []byte, v any) error {
+	if t := reflect.TypeOf(v); t != nil && t.Kind() == reflect.Pointer &&
+		(t.Elem().Kind() == reflect.Struct || t.Elem().Kind() == reflect.Map) {
+		if d := bytes.TrimSpace(data); len(d) > 0 && d[0] != '{' {
+			return fmt.Errorf("want a JSON object, got %.20s", d)
+		}
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

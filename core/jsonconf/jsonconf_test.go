@@ -32,6 +32,10 @@ func TestDecode(t *testing.T) {
 	assert.ErrorContains(t, Decode([]byte(`{} {}`), &s), "trailing data")
 	assert.ErrorContains(t, Decode([]byte(`{"name":`), &s), "")
 	assert.ErrorContains(t, Decode([]byte(`{"name":1x}`), &s), "invalid JSON at byte")
+	assert.ErrorContains(t, Decode([]byte(` null`), &s), "want a JSON object")
+	assert.ErrorContains(t, Decode([]byte(`[1]`), &s), "want a JSON object")
+	var n int
+	require.NoError(t, Decode([]byte(`3`), &n))
 	p := filepath.Join(t.TempDir(), "c.json")
 	require.NoError(t, os.WriteFile(p, []byte(`{"bad":1}`), 0o644))
 	err = ReadFile(p, &s)

@@ -138,6 +138,16 @@ func ReadConfig(path string) (Config, error) {
 	return c, nil
 }
 
+// ParseConfig decodes a JSON configuration over DefaultConfig (ReadConfig's
+// rule for bytes; the C ABI's config_json).
+func ParseConfig(data []byte) (Config, error) {
+	c := DefaultConfig()
+	if err := jsonconf.Decode(data, &c); err != nil {
+		return c, fmt.Errorf("dapt: %w", err)
+	}
+	return c, nil
+}
+
 func (c *Config) validate() error {
 	switch {
 	case len(c.Text) == 0 && c.Corpora == "":
