@@ -24,7 +24,7 @@ func init() { tagger.RegisterDefaultFS(models.FS) }
 type taggerConfig struct {
 	// Model is an HF token-classification folder, an ONNX export, a PEFT
 	// adapter folder or a folder with a default.json manifest; "" means the
-	// default tagger (tagger.NewDefault: $OPENMED_MODEL, then the models
+	// default tagger (tagger.Open(""): $OPENMED_MODEL, then the models
 	// embedded in libopenmed, then models/default.json on disk).
 	Model string `json:"model"`
 	// Adapters are PEFT adapter folders attached to the model, named by their
@@ -107,17 +107,16 @@ func checkTaggerConfig(cfg *taggerConfig) error {
 
 // newOpenTagger opens the tagger and attaches the adapters.
 func newOpenTagger(cfg taggerConfig) (*openTagger, error) {
-	d, err := tagger.Open(cfg.Model, tagger.WithOptions(cfg.Options))
+	t, err := tagger.Open(cfg.Model, tagger.WithOptions(cfg.Options))
 	if err != nil {
 		if errors.Is(err, tagger.ErrNoDefaultModel) {
 			return nil, &apiError{StatusNotAvailable, err}
 		}
 		return nil, err
 	}
-	t := d.Tagger
 	o := &openTagger{t: t}
-	if d.Source.Manifest != nil {
-		o.adapters = d.Adapters()
+	if t.Source().Manifest != nil {
+		o.adapters = t.Adapters()
 	}
 	for i, dir := range cfg.Adapters {
 		name := tagger.AdapterName(dir, o.adapters)

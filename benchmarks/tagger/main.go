@@ -251,7 +251,7 @@ func bench() error {
 	if err != nil {
 		return err
 	}
-	tg, err := tagger.New(exportDir(), tagger.WithBackend(tagger.BackendORT), tagger.WithThreads(*threads))
+	tg, err := tagger.Open(exportDir(), tagger.WithBackend(tagger.BackendORT), tagger.WithThreads(*threads))
 	if err != nil {
 		return err
 	}
@@ -341,7 +341,7 @@ func rss(backend, nStr string) error {
 	if err != nil {
 		return err
 	}
-	tg, err := tagger.New(modelDir(), tagger.WithBackend(kind), tagger.WithThreads(*threads), tagger.WithCacheDir(filepath.Join(*work, "cache")))
+	tg, err := tagger.Open(modelDir(), tagger.WithBackend(kind), tagger.WithThreads(*threads), tagger.WithCacheDir(filepath.Join(*work, "cache")))
 	if err != nil {
 		return err
 	}

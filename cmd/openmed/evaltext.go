@@ -54,7 +54,7 @@ adapters (the default tagger tags with all).`,
 			defer stop()
 			out := map[string]*tagger.RawTextResult{}
 			for _, p := range paragraphs {
-				r, err := tagger.EvaluateRawText(ctx, tg.Tagger, c, tagger.RawTextOptions{Paragraph: p}, opts...)
+				r, err := tagger.EvaluateRawText(ctx, tg, c, tagger.RawTextOptions{Paragraph: p}, opts...)
 				if err != nil {
 					return fmt.Errorf("eval-text: %w", err)
 				}
@@ -67,7 +67,7 @@ adapters (the default tagger tags with all).`,
 			if format == "json" {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
-				return enc.Encode(map[string]any{"gold": gold, "model": tg.Source.Dir, "paragraph": out})
+				return enc.Encode(map[string]any{"gold": gold, "model": tg.Source().Dir, "paragraph": out})
 			}
 			return nil
 		},

@@ -33,7 +33,7 @@ func TestAdapterHotSwap(t *testing.T) {
 		merged := filepath.Join(t.TempDir(), "merged")
 		_, err := lora.MergeAdapter(base, ad, merged, lora.Merge)
 		require.NoError(t, err)
-		m, err := New(merged, WithBackend(BackendEngine))
+		m, err := Open(merged, WithBackend(BackendEngine))
 		require.NoError(t, err)
 		ref[name], err = m.TagBatch(ctx, texts)
 		require.NoError(t, err)
@@ -59,7 +59,7 @@ func TestAdapterHotSwap(t *testing.T) {
 			if kind == BackendORT {
 				ortRequire(t)
 			}
-			tg, err := New(base, WithBackend(kind), WithCacheDir(t.TempDir()), WithThreads(1))
+			tg, err := Open(base, WithBackend(kind), WithCacheDir(t.TempDir()), WithThreads(1))
 			require.NoError(t, err)
 			defer tg.Close()
 			before := baseRef(tg)
@@ -125,7 +125,7 @@ func TestNewOnAdapterFolder(t *testing.T) {
 	require.NoError(t, err)
 	texts := ncbiSentences(t, 20)
 	ctx := context.Background()
-	m, err := New(merged, WithBackend(BackendEngine))
+	m, err := Open(merged, WithBackend(BackendEngine))
 	require.NoError(t, err)
 	want, err := m.TagBatch(ctx, texts)
 	require.NoError(t, err)
@@ -138,7 +138,7 @@ func TestNewOnAdapterFolder(t *testing.T) {
 		if kind == BackendORT {
 			ortRequire(t)
 		}
-		tg, err := New(dis, WithBackend(kind), WithCacheDir(cache), WithThreads(1))
+		tg, err := Open(dis, WithBackend(kind), WithCacheDir(cache), WithThreads(1))
 		require.NoError(t, err)
 		assert.Equal(t, diseaseLabels, tg.Labels())
 		got, err := tg.TagBatch(ctx, texts)
@@ -157,10 +157,10 @@ func TestNewOnAdapterFolder(t *testing.T) {
 // fails with a message naming CUDA, not a crash; the Go engine refuses it.
 func TestDeviceCUDAUnavailable(t *testing.T) {
 	base := tinyBERT(t, tinyLabels, 1)
-	_, err := New(base, WithBackend(BackendEngine), WithDevice(DeviceCUDA))
+	_, err := Open(base, WithBackend(BackendEngine), WithDevice(DeviceCUDA))
 	assert.ErrorContains(t, err, "cuda")
 	ortRequire(t)
-	_, err = New(base, WithBackend(BackendORT), WithDevice(DeviceCUDA), WithCacheDir(t.TempDir()))
+	_, err = Open(base, WithBackend(BackendORT), WithDevice(DeviceCUDA), WithCacheDir(t.TempDir()))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "CUDA")
 }
@@ -169,10 +169,10 @@ func TestDeviceCUDAUnavailable(t *testing.T) {
 func TestDefaultModelMissing(t *testing.T) {
 	t.Setenv(EnvModel, "")
 	t.Chdir(t.TempDir())
-	_, err := New("")
+	_, err := Open("")
 	assert.ErrorIs(t, err, ErrNoDefaultModel)
 	t.Setenv(EnvModel, filepath.Join(t.TempDir(), "absent"))
-	_, err = New("")
+	_, err = Open("")
 	assert.ErrorContains(t, err, EnvModel)
 }
 
@@ -181,7 +181,7 @@ func TestDefaultModelMissing(t *testing.T) {
 func TestOneAttachedAdapterIsTheDefault(t *testing.T) {
 	base := tinyBERT(t, tinyLabels, 1)
 	dis := tinyAdapter(t, base, diseaseLabels, 11)
-	tg, err := New(base, WithBackend(BackendEngine))
+	tg, err := Open(base, WithBackend(BackendEngine))
 	require.NoError(t, err)
 	defer tg.Close()
 	ctx := context.Background()

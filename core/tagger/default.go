@@ -14,12 +14,12 @@ import (
 	"github.com/openmed/openmed/core/lora"
 )
 
-// DefaultOrigin says where the default tagger was found.
-type DefaultOrigin int
+// Origin says where Open found its model.
+type Origin int
 
 const (
 	// OriginExplicit is a model or manifest folder named by the caller.
-	OriginExplicit DefaultOrigin = iota
+	OriginExplicit Origin = iota
 	// OriginEnv is $OPENMED_MODEL (a model folder or a folder with default.json).
 	OriginEnv
 	// OriginEmbedded is the manifest and models embedded in the binary or
@@ -31,7 +31,7 @@ const (
 )
 
 // String names the origin.
-func (o DefaultOrigin) String() string {
+func (o Origin) String() string {
 	switch o {
 	case OriginExplicit:
 		return "explicit"
@@ -42,13 +42,13 @@ func (o DefaultOrigin) String() string {
 	case OriginDisk:
 		return "disk"
 	}
-	return fmt.Sprintf("DefaultOrigin(%d)", int(o))
+	return fmt.Sprintf("Origin(%d)", int(o))
 }
 
-// DefaultSource is a resolved default tagger.
-type DefaultSource struct {
+// Source is what Open opened (Tagger.Source).
+type Source struct {
 	// Origin is where it was found.
-	Origin DefaultOrigin
+	Origin Origin
 	// Dir is the model folder, or the folder holding default.json (for the
 	// embedded default: the extracted copy in the cache).
 	Dir string
@@ -141,19 +141,19 @@ func isManifestDir(dir string) bool {
 // registered embedded FS (when its manifest and folders are all there), then
 // models/default.json on disk beside the executable or the working directory
 // or in a parent of either. The embedded default is extracted into cache.
-func resolveDefault(cache string) (*DefaultSource, error) {
+func resolveDefault(cache string) (*Source, error) {
 	if p := os.Getenv(EnvModel); p != "" {
 		if isManifestDir(p) {
 			m, err := loadManifestDir(p)
 			if err != nil {
 				return nil, fmt.Errorf("tagger: %s=%s: %w", EnvModel, p, err)
 			}
-			return &DefaultSource{Origin: OriginEnv, Dir: p, Manifest: m}, nil
+			return &Source{Origin: OriginEnv, Dir: p, Manifest: m}, nil
 		}
 		if !exists(filepath.Join(p, "config.json")) && !exists(filepath.Join(p, "adapter_config.json")) {
 			return nil, fmt.Errorf("tagger: %s=%s: not a model folder (config.json), an adapter folder (adapter_config.json) nor a default tagger folder (%s)", EnvModel, p, ManifestFile)
 		}
-		return &DefaultSource{Origin: OriginEnv, Dir: p}, nil
+		return &Source{Origin: OriginEnv, Dir: p}, nil
 	}
 	var notes []string
 	if fsys := registeredFS(); fsys != nil {
@@ -166,7 +166,7 @@ func resolveDefault(cache string) (*DefaultSource, error) {
 			if err != nil {
 				return nil, err
 			}
-			return &DefaultSource{Origin: OriginEmbedded, Dir: dir, Manifest: m}, nil
+			return &Source{Origin: OriginEmbedded, Dir: dir, Manifest: m}, nil
 		case st == ManifestIncomplete:
 			notes = append(notes, fmt.Sprintf("the embedded %s names folders this build lacks: %s", ManifestFile, strings.Join(miss, ", ")))
 		case st == ManifestNotShipped:
@@ -191,7 +191,7 @@ func resolveDefault(cache string) (*DefaultSource, error) {
 				case err != nil:
 					notes = append(notes, fmt.Sprintf("%s: %v", filepath.Join(cand, ManifestFile), err))
 				case st == ManifestComplete:
-					return &DefaultSource{Origin: OriginDisk, Dir: cand, Manifest: m}, nil
+					return &Source{Origin: OriginDisk, Dir: cand, Manifest: m}, nil
 				default:
 					notes = append(notes, fmt.Sprintf("%s names folders that are absent (%s)", filepath.Join(cand, ManifestFile), strings.Join(miss, ", ")))
 				}
@@ -235,84 +235,64 @@ func loadManifestDir(dir string) (*Manifest, error) {
 	return m, nil
 }
 
-// DefaultTagger is a Tagger opened by Open, NewDefault or OpenManifest: for
-// a manifest, the base model with every adapter attached under its manifest
-// name; Tag, TagBatch and TagTokens without options (those of the embedded
-// *Tagger, which New("") returns) tag as the manifest's tag_with says (the
-// union of all adapters' entities by default).
-type DefaultTagger struct {
-	*Tagger
-	// Source is where the tagger came from.
-	Source DefaultSource
-}
-
-// DefaultTagOptions are the options Tag and TagBatch use when given none:
-// the manifest's tag_with, or none for a single model folder.
-func (d *DefaultTagger) DefaultTagOptions() []TagOption {
-	if d.Source.Manifest == nil {
-		return nil
-	}
-	return d.Source.Manifest.TagOptions()
-}
-
-// NewDefault opens the default tagger, found in this order: $OPENMED_MODEL
-// (a model folder, or a folder with default.json), the embedded models
-// registered with RegisterDefaultFS (extracted once into $OPENMED_CACHE or
-// the user cache dir, under openmed/default-<sha256 prefix>), then
-// models/default.json on disk beside the executable or the working directory
-// or a parent of either. Nothing found gives ErrNoDefaultModel, wrapped with
-// what was seen (e.g. a manifest whose models are not shipped yet).
-func NewDefault(opts ...Option) (*DefaultTagger, error) {
-	o := DefaultOptions()
-	for _, f := range opts {
-		f(&o)
-	}
-	cache, err := cacheRoot(o)
-	if err != nil {
-		return nil, err
-	}
-	src, err := resolveDefault(cache)
-	if err != nil {
-		return nil, err
-	}
-	return openSource(*src, opts)
-}
-
-// Open opens model: "" is NewDefault, a folder holding default.json (and no
-// config.json) is OpenManifest, anything else is New (an HF folder, an ONNX
-// export or a PEFT adapter folder).
-func Open(model string, opts ...Option) (*DefaultTagger, error) {
+// Open opens a tagger — the one entry point of the package:
+//
+//   - "" opens the default tagger, found in this order: $OPENMED_MODEL (a
+//     model folder, or a folder with default.json), the embedded models
+//     registered with RegisterDefaultFS (extracted once into $OPENMED_CACHE
+//     or the user cache dir, under openmed/default-<sha256 prefix>), then
+//     models/default.json on disk beside the executable or the working
+//     directory or a parent of either. Nothing found gives
+//     ErrNoDefaultModel, wrapped with what was seen (e.g. a manifest whose
+//     models are not shipped yet);
+//   - a folder holding default.json (and no config.json) opens that
+//     manifest: the base with each adapter attached under its name (PEFT
+//     adapters on one base, as AddAdapter), Tag / TagBatch / TagTokens
+//     without options tagging as its tag_with says; a missing folder is an
+//     error naming it;
+//   - any other folder is a model: an HF token-classification folder
+//     (config.json + weights; exported to ONNX on the fly into the cache for
+//     the ORT backend), an ONNX export (config.json + onnx/model.onnx +
+//     tokenizer), or a PEFT adapter folder (merged onto its base and
+//     exported, keyed by content hash, for ORT; attached to the base for the
+//     engine).
+//
+// Tagger.Source says which.
+func Open(model string, opts ...Option) (*Tagger, error) {
 	if model == "" {
-		return NewDefault(opts...)
+		o := DefaultOptions()
+		for _, f := range opts {
+			f(&o)
+		}
+		cache, err := cacheRoot(o)
+		if err != nil {
+			return nil, err
+		}
+		src, err := resolveDefault(cache)
+		if err != nil {
+			return nil, err
+		}
+		return openSource(*src, opts)
 	}
 	if isManifestDir(model) {
-		return OpenManifest(model, opts...)
+		m, err := loadManifestDir(model)
+		if err != nil {
+			return nil, err
+		}
+		return openSource(Source{Origin: OriginExplicit, Dir: model, Manifest: m}, opts)
 	}
-	t, err := newTagger(model, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return &DefaultTagger{Tagger: t, Source: DefaultSource{Origin: OriginExplicit, Dir: model}}, nil
+	return openSource(Source{Origin: OriginExplicit, Dir: model}, opts)
 }
 
-// OpenManifest opens the tagger dir/default.json describes: the base with
-// each adapter attached under its name (PEFT adapters on one base, as
-// AddAdapter); a missing folder is an error naming it.
-func OpenManifest(dir string, opts ...Option) (*DefaultTagger, error) {
-	m, err := loadManifestDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	return openSource(DefaultSource{Origin: OriginExplicit, Dir: dir, Manifest: m}, opts)
-}
-
-func openSource(src DefaultSource, opts []Option) (*DefaultTagger, error) {
+// openSource opens a resolved source.
+func openSource(src Source, opts []Option) (*Tagger, error) {
 	if src.Manifest == nil {
 		t, err := newTagger(src.Dir, opts...)
 		if err != nil {
 			return nil, err
 		}
-		return &DefaultTagger{Tagger: t, Source: src}, nil
+		t.src = src
+		return t, nil
 	}
 	m := src.Manifest
 	base, err := manifestBase(src, opts)
@@ -332,6 +312,7 @@ func openSource(src DefaultSource, opts []Option) (*DefaultTagger, error) {
 	t.heads[names[0]] = &head{name: names[0], labels: t.def.labels, be: t.def.be}
 	t.order = append(t.order, names[0])
 	t.tagWith = m.TagOptions()
+	t.src = src
 	t.mu.Unlock()
 	for _, n := range names[1:] {
 		if err := t.AddAdapter(n, filepath.Join(src.Dir, filepath.FromSlash(m.Adapters[n]))); err != nil {
@@ -339,14 +320,14 @@ func openSource(src DefaultSource, opts []Option) (*DefaultTagger, error) {
 			return nil, fmt.Errorf("tagger: default tagger %s: %w", src.Dir, err)
 		}
 	}
-	return &DefaultTagger{Tagger: t, Source: src}, nil
+	return t, nil
 }
 
 // manifestBase returns the folder of the manifest's base: its base folder,
 // or the cached pinned encoder (checked against its pinned sha256), with the
 // base adapter merged in (once, into the cache, keyed by the base and the
 // adapter's files).
-func manifestBase(src DefaultSource, opts []Option) (string, error) {
+func manifestBase(src Source, opts []Option) (string, error) {
 	m := src.Manifest
 	o := DefaultOptions()
 	for _, f := range opts {

@@ -73,7 +73,7 @@ func TestManifestBaseEncoderAndAdapter(t *testing.T) {
 
 	ctx := context.Background()
 	text := "Famotidine-associated delirium in a patient with renal failure and breast cancer."
-	tg, err := OpenManifest(root, WithBackend(BackendEngine))
+	tg, err := Open(root, WithBackend(BackendEngine))
 	require.NoError(t, err)
 	defer tg.Close()
 	got, err := tg.TagTokens(ctx, text, WithAdapter("disease"))
@@ -104,12 +104,12 @@ func TestManifestBaseEncoderAndAdapter(t *testing.T) {
 	data, err := json.Marshal(encoder.Info{Name: "all-minilm-l6-v2", Format: encoder.FormatHF, SHA256: "00"})
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(enc, encoder.InfoFile), data, 0o644))
-	_, err = OpenManifest(root, WithBackend(BackendEngine))
+	_, err = Open(root, WithBackend(BackendEngine))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "not the pinned")
 	// A missing one says what to run.
 	require.NoError(t, os.RemoveAll(enc))
-	_, err = OpenManifest(root, WithBackend(BackendEngine))
+	_, err = Open(root, WithBackend(BackendEngine))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "make encoders")
 }

@@ -21,12 +21,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestNewEmptyIsDefault: New("") opens the manifest default (base with both
-// adapters) exactly as NewDefault — from the embedded FS, from
-// $OPENMED_MODEL and from models/default.json on disk — and Tag / TagBatch
-// without options tag with all adapters (the union, each entity with its
-// adapter), equal to NewDefault's; the caller's options (cache folder) are
-// used; a manifest whose tag_with names one adapter tags with that one.
+// TestNewEmptyIsDefault: Open("") opens the manifest default (base with both
+// adapters) exactly as opening its folder by name — from the embedded FS,
+// from $OPENMED_MODEL and from models/default.json on disk — and Tag /
+// TagBatch without options tag with all adapters (the union, each entity
+// with its adapter); the caller's options (cache folder) are used; a
+// manifest whose tag_with names one adapter tags with that one.
 func TestNewEmptyIsDefault(t *testing.T) {
 	root := standInDefault(t)
 	texts := append(ncbiSentences(t, 8), "Cisplatin-induced nephrotoxicity was observed.", "Famotidine-associated delirium in a patient with renal failure.")
@@ -34,20 +34,21 @@ func TestNewEmptyIsDefault(t *testing.T) {
 	check := func(t *testing.T, opts ...Option) *Tagger {
 		t.Helper()
 		opts = append([]Option{WithBackend(BackendEngine), WithThreads(1)}, opts...)
-		d, err := NewDefault(opts...)
+		d, err := Open("", opts...)
 		require.NoError(t, err)
 		defer d.Close()
 		want, err := d.TagBatch(ctx, texts)
 		require.NoError(t, err)
-		tg, err := New("", opts...)
+		tg, err := Open(d.Source().Dir, opts...)
 		require.NoError(t, err)
 		t.Cleanup(func() { tg.Close() })
+		require.NotNil(t, tg.Source().Manifest)
 		assert.Equal(t, []string{"chemical", "disease"}, tg.Adapters())
 		got, err := tg.TagBatch(ctx, texts)
 		require.NoError(t, err)
 		counts := map[string]int{}
 		for i := range texts {
-			sameEntities(t, want[i], got[i], 0, "New(\"\") = NewDefault") // the same tagger, kernels and batches: bit-identical
+			sameEntities(t, want[i], got[i], 0, "Open(\"\") = Open(its folder)") // the same tagger, kernels and batches: bit-identical
 			for k, e := range got[i] {
 				require.Equal(t, want[i][k].Adapter, e.Adapter)
 				counts[e.Adapter]++
@@ -130,7 +131,7 @@ func TestNewEmptyIsDefault(t *testing.T) {
 		// $OPENMED_MODEL naming one model folder: that model, default head.
 		isolateDefault(t, nil)
 		t.Setenv(EnvModel, filepath.Join(root, "ncbi-disease-lora"))
-		tg, err := New("", WithBackend(BackendEngine), WithBaseDir(filepath.Join(root, "openmed-small-bio")))
+		tg, err := Open("", WithBackend(BackendEngine), WithBaseDir(filepath.Join(root, "openmed-small-bio")))
 		require.NoError(t, err)
 		defer tg.Close()
 		assert.Equal(t, diseaseLabels, tg.Labels())
@@ -145,7 +146,7 @@ func TestNewEmptyIsDefault(t *testing.T) {
 			[]byte(`{"base": "openmed-small-bio", "adapters": {"disease": "ncbi-disease-lora", "chemical": "bc5cdr-chem-lora"}, "tag_with": "chemical"}`), 0o644))
 		isolateDefault(t, nil)
 		t.Setenv(EnvModel, one)
-		tg, err := New("", WithBackend(BackendEngine), WithThreads(1))
+		tg, err := Open("", WithBackend(BackendEngine), WithThreads(1))
 		require.NoError(t, err)
 		defer tg.Close()
 		got, err := tg.TagBatch(ctx, texts)
@@ -161,7 +162,7 @@ func TestNewEmptyIsDefault(t *testing.T) {
 	})
 	t.Run("none", func(t *testing.T) {
 		isolateDefault(t, nil)
-		_, err := New("")
+		_, err := Open("")
 		assert.ErrorIs(t, err, ErrNoDefaultModel)
 	})
 }
@@ -191,10 +192,10 @@ func TestDefaultExtractDetectsSameSizeCorruption(t *testing.T) {
 	isolateDefault(t, root)
 	open := func() string {
 		t.Helper()
-		d, err := NewDefault(WithBackend(BackendEngine))
+		d, err := Open("", WithBackend(BackendEngine))
 		require.NoError(t, err)
 		require.NoError(t, d.Close())
-		return d.Source.Dir
+		return d.Source().Dir
 	}
 	dir := open()
 	marker := readMarker(t, dir)

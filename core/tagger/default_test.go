@@ -173,18 +173,18 @@ func TestDefaultEmbeddedEqualsExplicit(t *testing.T) {
 			base := filepath.Join(root, "openmed-small-bio")
 			ref := map[string][][]Entity{}
 			for name, dir := range map[string]string{"disease": "ncbi-disease-lora", "chemical": "bc5cdr-chem-lora"} {
-				tg, err := New(filepath.Join(root, dir), WithBackend(kind), WithBaseDir(base), WithThreads(1))
+				tg, err := Open(filepath.Join(root, dir), WithBackend(kind), WithBaseDir(base), WithThreads(1))
 				require.NoError(t, err)
 				ref[name], err = tg.TagBatch(ctx, texts)
 				require.NoError(t, err)
 				tg.Close()
 			}
-			d, err := NewDefault(WithBackend(kind), WithThreads(1))
+			d, err := Open("", WithBackend(kind), WithThreads(1))
 			require.NoError(t, err)
 			defer d.Close()
-			assert.Equal(t, OriginEmbedded, d.Source.Origin)
-			assert.Regexp(t, regexp.MustCompile(`^default-[0-9a-f]{12}$`), filepath.Base(d.Source.Dir))
-			assert.Equal(t, cache, filepath.Dir(d.Source.Dir), "extracted under $OPENMED_CACHE")
+			assert.Equal(t, OriginEmbedded, d.Source().Origin)
+			assert.Regexp(t, regexp.MustCompile(`^default-[0-9a-f]{12}$`), filepath.Base(d.Source().Dir))
+			assert.Equal(t, cache, filepath.Dir(d.Source().Dir), "extracted under $OPENMED_CACHE")
 			assert.Equal(t, []string{"chemical", "disease"}, d.Adapters())
 			got, err := d.TagBatch(ctx, texts)
 			require.NoError(t, err)
@@ -192,7 +192,7 @@ func TestDefaultEmbeddedEqualsExplicit(t *testing.T) {
 			require.NoError(t, err)
 			// A text alone and inside a padded batch run other GEMM shapes:
 			// the reordering bound, relative to the logits.
-			sameEntities(t, got[0], one, scoreTol(t, d.Tagger, texts, 0), "Tag and TagBatch agree")
+			sameEntities(t, got[0], one, scoreTol(t, d, texts, 0), "Tag and TagBatch agree")
 			counts := map[string]int{}
 			for i := range texts {
 				parts := map[string][]Entity{}
@@ -225,13 +225,13 @@ func TestDefaultExtractOnce(t *testing.T) {
 	root := standInDefault(t)
 	cache := isolateDefault(t, root)
 	open := func() string {
-		d, err := NewDefault(WithBackend(BackendEngine))
+		d, err := Open("", WithBackend(BackendEngine))
 		require.NoError(t, err)
 		ents, err := d.Tag(context.Background(), "Cisplatin-induced nephrotoxicity was observed.")
 		require.NoError(t, err)
 		require.NotNil(t, ents)
 		require.NoError(t, d.Close())
-		return d.Source.Dir
+		return d.Source().Dir
 	}
 	dir := open()
 	weights := filepath.Join(dir, "openmed-small-bio", checkpoint.SafeWeightsFile)
@@ -304,12 +304,12 @@ func TestDefaultMissingFolders(t *testing.T) {
 	root := standInDefault(t)
 	require.NoError(t, os.RemoveAll(filepath.Join(root, "bc5cdr-chem-lora")))
 	isolateDefault(t, root)
-	_, err := NewDefault(WithBackend(BackendEngine))
+	_, err := Open("", WithBackend(BackendEngine))
 	require.ErrorIs(t, err, ErrNoDefaultModel, "an incomplete embedded default is not used")
 	assert.Contains(t, err.Error(), "bc5cdr-chem-lora")
 
 	t.Setenv(EnvModel, root)
-	_, err = NewDefault(WithBackend(BackendEngine))
+	_, err = Open("", WithBackend(BackendEngine))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), filepath.Join(root, "bc5cdr-chem-lora"))
 	assert.Contains(t, err.Error(), `adapters["chemical"]`)
@@ -317,16 +317,16 @@ func TestDefaultMissingFolders(t *testing.T) {
 	assert.ErrorContains(t, err, "bc5cdr-chem-lora")
 
 	isolateDefault(t, fstest.MapFS{})
-	_, err = NewDefault()
+	_, err = Open("")
 	assert.ErrorIs(t, err, ErrNoDefaultModel)
 	isolateDefault(t, nil)
-	_, err = NewDefault()
+	_, err = Open("")
 	assert.ErrorIs(t, err, ErrNoDefaultModel)
 
 	// default.json without its folders (the repository before the models are
 	// shipped): not shipped, said so.
 	isolateDefault(t, fstest.MapFS{ManifestFile: {Data: []byte(standInManifest)}})
-	_, err = NewDefault()
+	_, err = Open("")
 	require.ErrorIs(t, err, ErrNoDefaultModel)
 	assert.Contains(t, err.Error(), "not shipped")
 	_, st, miss, err := CheckManifestFS(fstest.MapFS{ManifestFile: {Data: []byte(standInManifest)}})
@@ -336,7 +336,7 @@ func TestDefaultMissingFolders(t *testing.T) {
 
 	// A broken embedded manifest is an error naming the file, not a fallback.
 	isolateDefault(t, fstest.MapFS{ManifestFile: {Data: []byte(`{"base": 1}`)}})
-	_, err = NewDefault()
+	_, err = Open("")
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, ErrNoDefaultModel)
 	assert.Contains(t, err.Error(), ManifestFile)
@@ -349,10 +349,10 @@ func TestDefaultResolutionOrder(t *testing.T) {
 	root := standInDefault(t)
 	isolateDefault(t, root)
 	t.Setenv(EnvModel, filepath.Join(root, "ncbi-disease-lora"))
-	d, err := NewDefault(WithBackend(BackendEngine), WithBaseDir(filepath.Join(root, "openmed-small-bio")))
+	d, err := Open("", WithBackend(BackendEngine), WithBaseDir(filepath.Join(root, "openmed-small-bio")))
 	require.NoError(t, err)
-	assert.Equal(t, OriginEnv, d.Source.Origin)
-	assert.Nil(t, d.Source.Manifest)
+	assert.Equal(t, OriginEnv, d.Source().Origin)
+	assert.Nil(t, d.Source().Manifest)
 	assert.Nil(t, d.DefaultTagOptions())
 	assert.Equal(t, diseaseLabels, d.Labels())
 	d.Close()
@@ -361,10 +361,10 @@ func TestDefaultResolutionOrder(t *testing.T) {
 	assert.Equal(t, filepath.Join(root, "ncbi-disease-lora"), dir)
 
 	t.Setenv(EnvModel, root)
-	d, err = NewDefault(WithBackend(BackendEngine))
+	d, err = Open("", WithBackend(BackendEngine))
 	require.NoError(t, err)
-	assert.Equal(t, OriginEnv, d.Source.Origin)
-	assert.Equal(t, root, d.Source.Dir)
+	assert.Equal(t, OriginEnv, d.Source().Origin)
+	assert.Equal(t, root, d.Source().Dir)
 	d.Close()
 	_, err = DefaultModelDir()
 	assert.ErrorIs(t, err, ErrDefaultIsManifest)
@@ -376,16 +376,16 @@ func TestDefaultResolutionOrder(t *testing.T) {
 	sub := filepath.Join(repo, "a", "b")
 	require.NoError(t, os.MkdirAll(sub, 0o755))
 	t.Chdir(sub)
-	d, err = NewDefault(WithBackend(BackendEngine))
+	d, err = Open("", WithBackend(BackendEngine))
 	require.NoError(t, err)
-	assert.Equal(t, OriginDisk, d.Source.Origin)
-	assert.Equal(t, filepath.Join(repo, "models"), d.Source.Dir)
+	assert.Equal(t, OriginDisk, d.Source().Origin)
+	assert.Equal(t, filepath.Join(repo, "models"), d.Source().Dir)
 	d.Close()
 
 	d, err = Open(root, WithBackend(BackendEngine))
 	require.NoError(t, err)
-	assert.Equal(t, OriginExplicit, d.Source.Origin)
+	assert.Equal(t, OriginExplicit, d.Source().Origin)
 	assert.Len(t, d.DefaultTagOptions(), 1)
 	d.Close()
-	assert.False(t, strings.HasPrefix(d.Source.Dir, os.Getenv(omcache.Env)), "an explicit manifest folder is not copied")
+	assert.False(t, strings.HasPrefix(d.Source().Dir, os.Getenv(omcache.Env)), "an explicit manifest folder is not copied")
 }

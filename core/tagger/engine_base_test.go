@@ -39,7 +39,7 @@ func TestEngineAdapterOnLabelFreeBase(t *testing.T) {
 
 	ctx := context.Background()
 	texts := ncbiSentences(t, 10)
-	m, err := New(merged, WithBackend(BackendEngine), WithThreads(1))
+	m, err := Open(merged, WithBackend(BackendEngine), WithThreads(1))
 	require.NoError(t, err)
 	want, err := m.TagBatch(ctx, texts)
 	require.NoError(t, err)
@@ -47,7 +47,7 @@ func TestEngineAdapterOnLabelFreeBase(t *testing.T) {
 	// bound with the LoRA path, relative to the logits.
 	tol := scoreTol(t, m, texts, tinyAdapterRank)
 	require.NoError(t, m.Close())
-	tg, err := New(dis, WithBaseDir(base), WithBackend(BackendEngine), WithThreads(1))
+	tg, err := Open(dis, WithBaseDir(base), WithBackend(BackendEngine), WithThreads(1))
 	require.NoError(t, err)
 	defer tg.Close()
 	require.Equal(t, diseaseLabels, tg.Labels())

@@ -1,7 +1,7 @@
 // Package tagger turns text into entities, as the OpenMed NER paper runs its
 // taggers and as Hugging Face's TokenClassificationPipeline reports them.
 //
-//	tg, err := tagger.New(modelDir)             // HF folder, ONNX export or PEFT adapter
+//	tg, err := tagger.Open(modelDir)            // HF folder, ONNX export or PEFT adapter
 //	ents, err := tg.Tag(ctx, "Famotidine-associated delirium.")
 //	err = tg.AddAdapter("chemical", dir)        // hot-swap adapters on one base
 //	ents, err = tg.Tag(ctx, text, tagger.WithAllAdapters())

@@ -51,7 +51,7 @@ func TestScoreRawExactSpans(t *testing.T) {
 // On a real tagger the evaluation runs end to end and, with the default
 // (first) aggregation, no entity starts or ends inside a word.
 func TestEvaluateRawTextFirstAggregationWholeWords(t *testing.T) {
-	tg, err := New(tinyBERT(t, tinyLabels, 1), WithBackend(BackendEngine))
+	tg, err := Open(tinyBERT(t, tinyLabels, 1), WithBackend(BackendEngine))
 	require.NoError(t, err)
 	defer tg.Close()
 	c := ncbiCorpus(t, 30)
@@ -61,7 +61,7 @@ func TestEvaluateRawTextFirstAggregationWholeWords(t *testing.T) {
 	assert.Greater(t, r.Gold, 0)
 	assert.Greater(t, r.Predicted, 0, "the random tiny model predicts something")
 	assert.Zero(t, r.InsideWord)
-	simple, err := New(tinyBERT(t, tinyLabels, 1), WithBackend(BackendEngine), WithAggregation(AggregationSimple))
+	simple, err := Open(tinyBERT(t, tinyLabels, 1), WithBackend(BackendEngine), WithAggregation(AggregationSimple))
 	require.NoError(t, err)
 	defer simple.Close()
 	rs, err := EvaluateRawText(context.Background(), simple, c, RawTextOptions{Paragraph: 10})

@@ -25,12 +25,12 @@ const EnvModel = "OPENMED_MODEL"
 var ErrNoDefaultModel = errors.New("tagger: no model given and no default model found: pass --model DIR (an HF token-classification folder, an ONNX export, a PEFT adapter folder or a folder with " + ManifestFile + "), set " + EnvModel + " to one, or use a build that embeds the shipped models (models/" + ManifestFile + " and the folders it names, written by `make reproduce`)")
 
 // ErrDefaultIsManifest reports that the default tagger is a base with
-// adapters (a manifest), which New cannot open: use Open or NewDefault.
-var ErrDefaultIsManifest = errors.New("tagger: the default tagger is a base model with adapters (" + ManifestFile + "); open it with tagger.Open(\"\") or tagger.NewDefault")
+// adapters (a manifest), not one model folder: open it with Open("").
+var ErrDefaultIsManifest = errors.New("tagger: the default tagger is a base model with adapters (" + ManifestFile + "); open it with tagger.Open(\"\")")
 
 // DefaultModelDir finds the default model when it is a single model folder
 // ($OPENMED_MODEL naming one). When the default is a manifest (base +
-// adapters, see NewDefault) it returns ErrDefaultIsManifest; when there is
+// adapters, see Open) it returns ErrDefaultIsManifest; when there is
 // none, ErrNoDefaultModel.
 func DefaultModelDir() (string, error) {
 	cache, err := cacheRoot(DefaultOptions())

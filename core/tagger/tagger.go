@@ -47,9 +47,23 @@ type Tagger struct {
 	def     *head
 	closers []func() error
 	// tagWith are the options Tag, TagBatch and TagTokens use when called
-	// with none: the manifest's tag_with for a default tagger (New(""),
-	// NewDefault, Open, OpenManifest), nil (the default head) otherwise.
+	// with none: the manifest's tag_with for a manifest tagger, nil (the
+	// default head) otherwise.
 	tagWith []TagOption
+	// src is what Open opened (Source).
+	src Source
+}
+
+// Source says what Open opened: where it was found and, for a manifest, the
+// manifest.
+func (t *Tagger) Source() Source { return t.src }
+
+// DefaultTagOptions are the options Tag and TagBatch use when given none:
+// the manifest's tag_with, or none for a single model folder.
+func (t *Tagger) DefaultTagOptions() []TagOption {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return append([]TagOption(nil), t.tagWith...)
 }
 
 // head is one selectable classifier: the default model or an adapter.
@@ -59,31 +73,7 @@ type head struct {
 	be     Backend
 }
 
-// New opens a tagger on modelDir: an HF token-classification folder
-// (config.json + weights; exported to ONNX on the fly into the cache for the
-// ORT backend), an ONNX export (config.json + onnx/model.onnx + tokenizer),
-// or a PEFT adapter folder (merged onto its base and exported, keyed by
-// content hash, for ORT; attached to the base for the engine).
-//
-// An empty modelDir opens the default tagger exactly as NewDefault does
-// ($OPENMED_MODEL, the embedded default, models/default.json on disk): for
-// a manifest default, the base with every adapter attached under its
-// manifest name, and Tag / TagBatch / TagTokens without options tag as its
-// tag_with says (the union of all adapters' entities for "all"). Nothing
-// found gives ErrNoDefaultModel. Use NewDefault or Open to also learn where
-// the default came from (DefaultTagger.Source).
-func New(modelDir string, opts ...Option) (*Tagger, error) {
-	if modelDir == "" {
-		d, err := NewDefault(opts...)
-		if err != nil {
-			return nil, err
-		}
-		return d.Tagger, nil
-	}
-	return newTagger(modelDir, opts...)
-}
-
-// newTagger is New for a named folder.
+// newTagger opens a named model folder (see Open).
 func newTagger(modelDir string, opts ...Option) (*Tagger, error) {
 	o := DefaultOptions()
 	for _, f := range opts {
@@ -248,7 +238,7 @@ func WithAllAdapters() TagOption { return func(c *tagConfig) { c.all = true } }
 // Tag tags one document. Empty or whitespace-only text gives no entities
 // (and no error); invalid UTF-8 gives ErrInvalidUTF8.
 //
-// Without options a default tagger (New(""), NewDefault, Open) tags as its
+// Without options a manifest tagger (Open("") or a default.json folder) tags as its
 // manifest's tag_with; any other with its attached adapter (AddAdapter), or
 // all of them when there are several, or its own head when none is attached.
 func (t *Tagger) Tag(ctx context.Context, text string, opts ...TagOption) ([]Entity, error) {

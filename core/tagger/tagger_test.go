@@ -43,10 +43,10 @@ func TestBackendsAgreeOnNCBI(t *testing.T) {
 	for _, agg := range []Aggregation{AggregationNone, AggregationSimple, AggregationFirst, AggregationAverage, AggregationMax} {
 		t.Run(agg.String(), func(t *testing.T) {
 			cache := t.TempDir()
-			o, err := New(dir, WithBackend(BackendORT), WithAggregation(agg), WithCacheDir(cache), WithThreads(1))
+			o, err := Open(dir, WithBackend(BackendORT), WithAggregation(agg), WithCacheDir(cache), WithThreads(1))
 			require.NoError(t, err)
 			defer o.Close()
-			e, err := New(dir, WithBackend(BackendEngine), WithAggregation(agg))
+			e, err := Open(dir, WithBackend(BackendEngine), WithAggregation(agg))
 			require.NoError(t, err)
 			defer e.Close()
 			assert.Equal(t, BackendORT, o.Backend())
@@ -79,7 +79,7 @@ func TestBackendsAgreeOnNCBI(t *testing.T) {
 // error; invalid UTF-8 is ErrInvalidUTF8 (not replaced).
 func TestEdgeCases(t *testing.T) {
 	dir := tinyBERT(t, tinyLabels, 1)
-	tg, err := New(dir, WithBackend(BackendEngine), WithIgnoreLabels())
+	tg, err := Open(dir, WithBackend(BackendEngine), WithIgnoreLabels())
 	require.NoError(t, err)
 	defer tg.Close()
 	ctx := context.Background()
@@ -123,7 +123,7 @@ func TestLongDocument(t *testing.T) {
 	}
 	text := string([]rune(b.String())[:50000])
 	runes := []rune(text)
-	tg, err := New(dir, WithBackend(BackendEngine), WithAggregation(AggregationFirst))
+	tg, err := Open(dir, WithBackend(BackendEngine), WithAggregation(AggregationFirst))
 	require.NoError(t, err)
 	defer tg.Close()
 	enc, err := tg.Tokenizer().Encode(text)
@@ -153,7 +153,7 @@ func TestLongDocument(t *testing.T) {
 func TestWindowStitching(t *testing.T) {
 	dir := tinyBERT(t, tinyLabels, 1)
 	text := strings.Join(ncbiSentences(t, 12), " ")
-	tg, err := New(dir, WithBackend(BackendEngine), WithWindow(64, 20), WithBatchSize(3))
+	tg, err := Open(dir, WithBackend(BackendEngine), WithWindow(64, 20), WithBatchSize(3))
 	require.NoError(t, err)
 	defer tg.Close()
 	docs, err := tg.predict(context.Background(), tg.def, []string{text})
@@ -220,7 +220,7 @@ func TestWindowStitching(t *testing.T) {
 
 // TestStats: the timings count backend time inside total time.
 func TestStats(t *testing.T) {
-	tg, err := New(tinyBERT(t, tinyLabels, 1), WithBackend(BackendEngine))
+	tg, err := Open(tinyBERT(t, tinyLabels, 1), WithBackend(BackendEngine))
 	require.NoError(t, err)
 	defer tg.Close()
 	_, err = tg.TagBatch(context.Background(), ncbiSentences(t, 10))
@@ -241,7 +241,7 @@ func TestConcurrentTag(t *testing.T) {
 		if kind == BackendORT {
 			ortRequire(t)
 		}
-		tg, err := New(dir, WithBackend(kind), WithCacheDir(t.TempDir()), WithThreads(1))
+		tg, err := Open(dir, WithBackend(kind), WithCacheDir(t.TempDir()), WithThreads(1))
 		require.NoError(t, err)
 		want, err := tg.TagBatch(context.Background(), texts)
 		require.NoError(t, err)

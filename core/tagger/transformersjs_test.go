@@ -62,7 +62,7 @@ func TestTransformersJSPipelineAgrees(t *testing.T) {
 	require.NoError(t, err)
 
 	texts := ncbiSentences(t, 260)
-	tn, err := New(exp, WithBackend(BackendORT), WithAggregation(AggregationNone), WithIgnoreLabels(), WithThreads(1))
+	tn, err := Open(exp, WithBackend(BackendORT), WithAggregation(AggregationNone), WithIgnoreLabels(), WithThreads(1))
 	require.NoError(t, err)
 	defer tn.Close()
 	// Keep sentences under max length − 2 word pieces, 200 of them.
@@ -92,7 +92,7 @@ func TestTransformersJSPipelineAgrees(t *testing.T) {
 	require.NoError(t, json.Unmarshal(out, &js))
 	require.Len(t, js, len(keep))
 
-	ts, err := New(exp, WithBackend(BackendORT), WithAggregation(AggregationSimple), WithThreads(1))
+	ts, err := Open(exp, WithBackend(BackendORT), WithAggregation(AggregationSimple), WithThreads(1))
 	require.NoError(t, err)
 	defer ts.Close()
 	ctx := context.Background()

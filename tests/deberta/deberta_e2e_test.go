@@ -60,11 +60,11 @@ func readJSON(t *testing.T, path string) map[string]any {
 // skips (fails under CI=true, where make setup installs it).
 func openTagger(t *testing.T, dir string, b tagger.BackendKind, cache string) *tagger.Tagger {
 	t.Helper()
-	tg, err := tagger.New(dir, tagger.WithBackend(b), tagger.WithThreads(1), tagger.WithCacheDir(cache))
+	tg, err := tagger.Open(dir, tagger.WithBackend(b), tagger.WithThreads(1), tagger.WithCacheDir(cache))
 	if err != nil && b == tagger.BackendORT && strings.Contains(strings.ToLower(err.Error()), "onnxruntime") {
 		testutil.Missing(t, "ONNX Runtime unavailable (run `make setup`): "+err.Error())
 	}
-	require.NoError(t, err, "tagger.New backend %v", b)
+	require.NoError(t, err, "tagger.Open backend %v", b)
 	t.Cleanup(func() { _ = tg.Close() })
 	require.Equal(t, b, tg.Backend())
 	return tg
@@ -200,7 +200,7 @@ func TestDeBERTaV3EndToEnd(t *testing.T) {
 	// unmerged LoRA path, so the reordering bound with the LoRA path.
 	atol := scoreTol(t, merged, eng.Tokenizer(), texts, res.Adapter.Config.R)
 	for _, b := range []tagger.BackendKind{tagger.BackendORT, tagger.BackendEngine} {
-		tg, err := tagger.New(cfg.Out, tagger.WithBaseDir(base), tagger.WithBackend(b), tagger.WithThreads(1), tagger.WithCacheDir(cache))
+		tg, err := tagger.Open(cfg.Out, tagger.WithBaseDir(base), tagger.WithBackend(b), tagger.WithThreads(1), tagger.WithCacheDir(cache))
 		require.NoError(t, err, "adapter folder, backend %v", b)
 		ae, err := tg.TagBatch(ctx, texts)
 		require.NoError(t, tg.Close())
