@@ -492,7 +492,7 @@ func (t *Tagger) padID() int32 {
 	return 0
 }
 
-// Stats are cumulative wall times since New (or the last ResetStats): Total
+// Stats are cumulative wall times since Open (or the last ResetStats): Total
 // inside Tag/TagBatch and Backend inside the backend's Logits calls, so
 // Total − Backend is tokenisation, windows, batching and decoding.
 type Stats struct {
