@@ -344,8 +344,7 @@ func readHF(src string, o Options) (*release, error) {
 
 // hasWeights reports whether dir holds config.json and HF weights.
 func hasWeights(dir string) bool {
-	return firstExisting(filepath.Join(dir, checkpoint.ConfigFile)) != "" &&
-		firstExisting(filepath.Join(dir, checkpoint.SafeWeightsFile), filepath.Join(dir, checkpoint.SafeWeightsIndexFile), filepath.Join(dir, checkpoint.WeightsFile)) != ""
+	return firstExisting(filepath.Join(dir, checkpoint.ConfigFile)) != "" && checkpoint.HasWeights(dir)
 }
 
 // checkVocab checks that the tokenizer's vocabulary fills the embedding.

@@ -15,7 +15,7 @@ import (
 
 // ModelPath is where the graph goes inside an exported folder: HF Optimum and
 // transformers.js read "<repo>/onnx/model.onnx" next to config.json.
-const ModelPath = "onnx/model.onnx"
+const ModelPath = checkpoint.ONNXModelPath
 
 // ExportOptions tune Export. The zero value is valid.
 type ExportOptions struct {

@@ -47,39 +47,7 @@ func DefaultModelDir() (string, error) {
 	return src.Dir, nil
 }
 
-// folderKind is what a model folder holds.
-type folderKind int
-
-const (
-	folderHF      folderKind = iota // config.json + weights
-	folderONNX                      // config.json + onnx/model.onnx, maybe no weights
-	folderAdapter                   // adapter_config.json + adapter weights
-)
-
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
-
-func hasWeights(dir string) bool {
-	return exists(filepath.Join(dir, checkpoint.SafeWeightsFile)) || exists(filepath.Join(dir, checkpoint.SafeWeightsIndexFile)) || exists(filepath.Join(dir, checkpoint.WeightsFile))
-}
-
-func classify(dir string) (folderKind, error) {
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return 0, fmt.Errorf("tagger: model %w", err)
-	}
-	if !fi.IsDir() {
-		return 0, fmt.Errorf("tagger: model %s is not a folder", dir)
-	}
-	switch {
-	case exists(filepath.Join(dir, checkpoint.AdapterConfigFile)):
-		return folderAdapter, nil
-	case hasWeights(dir) && exists(filepath.Join(dir, checkpoint.ConfigFile)):
-		return folderHF, nil
-	case exists(filepath.Join(dir, filepath.FromSlash(onnx.ModelPath))) && exists(filepath.Join(dir, checkpoint.ConfigFile)):
-		return folderONNX, nil
-	}
-	return 0, fmt.Errorf("tagger: %s is neither an HF model folder (config.json + model.safetensors / pytorch_model.bin), an ONNX export (config.json + onnx/model.onnx) nor a PEFT adapter folder (adapter_config.json)", dir)
-}
 
 // adapterBase resolves an adapter folder's base model: the explicit option
 // (a folder or an encoder cache name, encoder.Resolve), else
@@ -157,7 +125,7 @@ func cachedExport(o Options, hfDir, adapterDir string) (string, error) {
 		return "", err
 	}
 	out := filepath.Join(root, "onnx-"+key)
-	if exists(filepath.Join(out, filepath.FromSlash(onnx.ModelPath))) && exists(filepath.Join(out, checkpoint.ConfigFile)) {
+	if exists(filepath.Join(out, filepath.FromSlash(checkpoint.ONNXModelPath))) && exists(filepath.Join(out, checkpoint.ConfigFile)) {
 		return out, nil
 	}
 	if err := os.MkdirAll(root, 0o755); err != nil {

@@ -79,9 +79,9 @@ func newTagger(modelDir string, opts ...Option) (*Tagger, error) {
 	for _, f := range opts {
 		f(&o)
 	}
-	kind, err := classify(modelDir)
+	kind, err := checkpoint.ClassifyFolder(modelDir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("tagger: %w", err)
 	}
 	cfg, err := checkpoint.LoadConfig(modelDir)
 	if err != nil {
@@ -97,12 +97,12 @@ func newTagger(modelDir string, opts ...Option) (*Tagger, error) {
 	t := &Tagger{opts: o, heads: map[string]*head{}}
 	adapterDir := ""
 	switch kind {
-	case folderAdapter:
+	case checkpoint.FolderAdapter:
 		adapterDir = modelDir
 		if t.baseDir, err = adapterBase(modelDir, o.BaseDir); err != nil {
 			return nil, err
 		}
-	case folderHF:
+	case checkpoint.FolderHF:
 		t.baseDir = modelDir
 	}
 	tokDir := modelDir
@@ -123,7 +123,7 @@ func newTagger(modelDir string, opts ...Option) (*Tagger, error) {
 		return nil, fmt.Errorf("tagger: device %s needs the ORT backend; the Go engine runs on the CPU", o.Device)
 	}
 	switch {
-	case t.kind == BackendORT && kind == folderONNX:
+	case t.kind == BackendORT && kind == checkpoint.FolderONNX:
 		be, err := t.openORT(modelDir)
 		if err != nil {
 			return nil, err
