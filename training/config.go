@@ -206,25 +206,27 @@ func ParseConfig(data []byte) (Config, error) {
 func (c *Config) validate() error {
 	switch {
 	case c.Base == "":
-		return configErrorf("training: Config.Base (--base) is required")
+		return FieldErrorf("training", "base", "is required")
 	case c.Train == "":
-		return configErrorf("training: Config.Train (--train) is required")
+		return FieldErrorf("training", "train", "is required")
 	case c.Out == "":
-		return configErrorf("training: Config.Out (--out) is required")
+		return FieldErrorf("training", "output_dir", "is required")
 	case c.Epochs < 0:
-		return configErrorf("training: epochs (num_train_epochs, --epochs) must be positive (or 0: automatic), got %d", c.Epochs)
+		return FieldErrorf("training", "num_train_epochs", "must be positive (or 0: automatic), got %d", c.Epochs)
 	case c.MinSteps < 0:
-		return configErrorf("training: min_train_steps (--min-steps) must be ≥ 0, got %d", c.MinSteps)
+		return FieldErrorf("training", "min_train_steps", "must be ≥ 0, got %d", c.MinSteps)
 	case c.BatchSize <= 0:
-		return configErrorf("training: batch size must be positive, got %d", c.BatchSize)
+		return FieldErrorf("training", "per_device_train_batch_size", "must be positive, got %d", c.BatchSize)
 	case c.MaxLen <= 2 || c.Stride < 0 || c.Stride >= c.MaxLen-2:
-		return configErrorf("training: max length %d / stride %d: need max length > stride + 2", c.MaxLen, c.Stride)
+		return FieldErrorf("training", "max_length", "%d with `stride` %d: need max length > stride + 2", c.MaxLen, c.Stride)
 	case c.LabelSmoothing < 0 || c.LabelSmoothing >= 1:
-		return configErrorf("training: label smoothing must be in [0,1), got %g", c.LabelSmoothing)
+		return FieldErrorf("training", "label_smoothing_factor", "must be in [0,1), got %g", c.LabelSmoothing)
 	case c.Dropout != nil && (*c.Dropout < 0 || *c.Dropout >= 1):
-		return configErrorf("training: dropout (--dropout) must be in [0,1), got %g", *c.Dropout)
-	case c.Method == MethodLoRA && (c.LoRA.R <= 0 || c.LoRA.Alpha <= 0):
-		return configErrorf("training: LoRA needs r > 0 and alpha > 0 (got r=%d alpha=%g)", c.LoRA.R, c.LoRA.Alpha)
+		return FieldErrorf("training", "dropout", "must be in [0,1), got %g", *c.Dropout)
+	case c.Method == MethodLoRA && c.LoRA.R <= 0:
+		return FieldErrorf("training", "lora.r", "must be positive for LoRA, got %d", c.LoRA.R)
+	case c.Method == MethodLoRA && c.LoRA.Alpha <= 0:
+		return FieldErrorf("training", "lora.lora_alpha", "must be positive for LoRA, got %g", c.LoRA.Alpha)
 	}
 	return nil
 }

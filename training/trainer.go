@@ -251,10 +251,10 @@ func checkOutFree(cfg Config) error {
 		return nil
 	}
 	if _, err := os.Stat(filepath.Join(cfg.Out, MetricsFile)); err == nil {
-		return configErrorf("training: output folder %s holds a finished run (%s): set Overwrite (--overwrite) to replace it, or choose another folder", cfg.Out, MetricsFile)
+		return FieldErrorf("training", "output_dir", "%s holds a finished run (%s): set `overwrite_output_dir` to replace it, or choose another folder", cfg.Out, MetricsFile)
 	}
 	if _, err := LatestCheckpoint(cfg.Out); err == nil {
-		return configErrorf("training: output folder %s holds an interrupted run: set Resume (--resume) to continue it or Overwrite (--overwrite) to start over", cfg.Out)
+		return FieldErrorf("training", "output_dir", "%s holds an interrupted run: set `resume` to continue it or `overwrite_output_dir` to start over", cfg.Out)
 	}
 	return nil
 }
@@ -264,7 +264,7 @@ func checkOutFree(cfg Config) error {
 func checkBase(cfg Config) error {
 	st, err := os.Stat(cfg.Base)
 	if err != nil || !st.IsDir() {
-		return configErrorf("training: base %q is not a folder (Config.Base, --base): give a Hugging Face model folder or an encoder cache name (openmed encoders list)", cfg.Base)
+		return FieldErrorf("training", "base", "%q is not a folder: give a Hugging Face model folder or an encoder cache name (openmed encoders list)", cfg.Base)
 	}
 	if cfg.Tokenizer != "" {
 		return nil
@@ -272,5 +272,5 @@ func checkBase(cfg Config) error {
 	if tokenize.HasFiles(cfg.Base) {
 		return nil
 	}
-	return configErrorf("training: base %s has no tokenizer files (%v): name the tokenizer with Config.Tokenizer (--tokenizer)", cfg.Base, tokenize.ModelFiles)
+	return FieldErrorf("training", "base", "%s has no tokenizer files (%v): name the tokenizer with `tokenizer`", cfg.Base, tokenize.ModelFiles)
 }

@@ -240,11 +240,16 @@ func TestTrainBadInputs(t *testing.T) {
 
 	c := DefaultConfig()
 	_, err = Train(context.Background(), c)
-	require.ErrorContains(t, err, "Config.Base")
+	require.ErrorContains(t, err, "training: base is required")
 	c.Base, c.Train, c.Out = "b", "t", "o"
 	c.BatchSize = 0
 	_, err = Train(context.Background(), c)
-	require.ErrorContains(t, err, "batch size")
+	var fe *FieldError
+	require.ErrorAs(t, err, &fe)
+	require.Equal(t, "per_device_train_batch_size", fe.Field)
+	require.Equal(t, "training: --batch-size must be positive, got 0", fe.Translate(func(f string) (string, bool) {
+		return map[string]string{"per_device_train_batch_size": "--batch-size"}[f], f == "per_device_train_batch_size"
+	}))
 
 	// An unknown dev tag is an error naming the dev file and line.
 	base := tinyBase(t, 1, 32)
@@ -348,7 +353,7 @@ func TestOutputFolderProtected(t *testing.T) {
 	_, err = Train(context.Background(), cfg)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "finished run")
-	assert.Contains(t, err.Error(), "--overwrite")
+	assert.Contains(t, err.Error(), "`overwrite_output_dir`")
 	cfg.Overwrite = true
 	_, err = Train(context.Background(), cfg)
 	require.NoError(t, err)
@@ -393,7 +398,9 @@ func TestBaseErrorsNameTheFix(t *testing.T) {
 	cfg := smallConfig(filepath.Join(t.TempDir(), "does", "not", "exist"), train, "", t.TempDir())
 	_, err = Train(context.Background(), cfg)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "--base")
+	var fe *FieldError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "base", fe.Field, "the JSON name; the CLI shows --base")
 	assert.Contains(t, err.Error(), "not a folder")
 
 	bare := t.TempDir()
@@ -406,7 +413,7 @@ func TestBaseErrorsNameTheFix(t *testing.T) {
 	cfg = smallConfig(bare, train, "", t.TempDir())
 	_, err = Train(context.Background(), cfg)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "--tokenizer")
+	assert.Contains(t, err.Error(), "`tokenizer`", "names the field to set")
 	cfg.Tokenizer = base
 	cfg.Epochs = 1
 	_, err = Train(context.Background(), cfg)

@@ -66,8 +66,40 @@ func runError(command string, err error) error {
 	if errors.Is(err, training.ErrInterrupted) {
 		return fmt.Errorf("%s: %w (rerun with --resume)", command, err)
 	}
+	var fe *training.FieldError
+	if names, ok := flagOf[command]; ok && errors.As(err, &fe) {
+		msg := fe.Translate(func(field string) (string, bool) {
+			f, ok := names[field]
+			return "--" + f, ok
+		})
+		return &translatedError{msg: command + ": " + msg, err: err}
+	}
 	return fmt.Errorf("%s: %w", command, err)
 }
+
+// flagOf maps, per command, the JSON names a training.FieldError can name
+// to the command's flags, so the CLI speaks of --epochs where the C ABI and
+// Python say num_train_epochs.
+var flagOf = map[string]map[string]string{
+	"train": {"base": "base", "train": "train", "output_dir": "out", "num_train_epochs": "epochs", "min_train_steps": "min-steps",
+		"per_device_train_batch_size": "batch-size", "max_length": "max-len", "stride": "stride",
+		"label_smoothing_factor": "label-smoothing", "dropout": "dropout", "lora.r": "r", "lora.lora_alpha": "alpha",
+		"tokenizer": "tokenizer", "overwrite_output_dir": "overwrite", "resume": "resume"},
+	"dapt": {"text": "text", "corpora": "corpora", "output_dir": "out", "base": "base", "from_scratch": "from-scratch",
+		"scratch": "layers/--hidden/--heads/--ffn", "scratch.position_init": "position-init", "scratch.embedding_init": "embedding-init",
+		"scratch.dropout": "dropout", "tokenizer": "vocab", "per_device_train_batch_size": "batch-size", "held_out": "held-out",
+		"masking": "mlm-probability"},
+}
+
+// translatedError is a library error reworded with the CLI's names; it
+// still unwraps to the original (errors.Is(err, training.ErrConfig)).
+type translatedError struct {
+	msg string
+	err error
+}
+
+func (e *translatedError) Error() string { return e.msg }
+func (e *translatedError) Unwrap() error { return e.err }
 
 // textFlag is a pflag.Value over a library enum that marshals as text
 // (encoding.TextMarshaler / TextUnmarshaler), so a flag takes exactly the

@@ -5,8 +5,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmed/openmed/core/checkpoint"
@@ -115,4 +117,28 @@ func TestTrainConfigFile(t *testing.T) {
 	require.Contains(t, err.Error(), "early_stopping_patience")
 	_, err = runStdout(newTrainCmd(), "--train", "t")
 	require.ErrorContains(t, err, "--base, --train and --out are required")
+}
+
+// Library configuration errors name the field by its JSON name; the CLI
+// shows its flags instead, and every flag it maps to exists.
+func TestFieldErrorsSpeakFlags(t *testing.T) {
+	base := trainTinyBase(t)
+	_, err := runStdout(newTrainCmd(), "--base", base, "--train", trainSubset(t, "train", 5), "--out", t.TempDir(), "--epochs", "-1")
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "train: training: --epochs must be positive")
+	require.ErrorIs(t, err, training.ErrConfig)
+	out := t.TempDir()
+	_, err = runStdout(newTrainCmd(), "--base", base, "--train", trainSubset(t, "train", 5), "--out", out, "--epochs", "1", "--threads", "1")
+	require.NoError(t, err)
+	_, err = runStdout(newTrainCmd(), "--base", base, "--train", trainSubset(t, "train", 5), "--out", out, "--epochs", "1")
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "--out "+out+" holds a finished run")
+	require.Contains(t, err.Error(), "set --overwrite to replace it")
+	for command, names := range flagOf {
+		cmd := map[string]*cobra.Command{"train": newTrainCmd(), "dapt": newDaptCmd()}[command]
+		for field, flag := range names {
+			first, _, _ := strings.Cut(flag, "/")
+			require.NotNil(t, cmd.Flags().Lookup(first), "%s: %s → --%s", command, field, first)
+		}
+	}
 }

@@ -151,29 +151,29 @@ func ParseConfig(data []byte) (Config, error) {
 func (c *Config) validate() error {
 	switch {
 	case len(c.Text) == 0 && c.Corpora == "":
-		return fmt.Errorf("dapt: give text files (Config.Text, --text) or a corpora folder (Config.Corpora, --corpora)")
+		return training.FieldErrorf("dapt", "text", "is required: give text files, or a corpora folder in `corpora`")
 	case c.Out == "":
-		return fmt.Errorf("dapt: Config.Out (--out) is required")
+		return training.FieldErrorf("dapt", "output_dir", "is required")
 	case !c.FromScratch && c.Base == "":
-		return fmt.Errorf("dapt: give Config.Base (--base) or FromScratch (--from-scratch)")
+		return training.FieldErrorf("dapt", "base", "is required (or `from_scratch`)")
 	case c.FromScratch && c.Scratch == nil:
-		return fmt.Errorf("dapt: FromScratch needs Config.Scratch (--layers --hidden --heads --ffn)")
+		return training.FieldErrorf("dapt", "scratch", "is required with `from_scratch` (num_hidden_layers, hidden_size, num_attention_heads, intermediate_size)")
 	case c.FromScratch && c.Scratch.validateArch() != nil:
 		return c.Scratch.validateArch()
 	case c.FromScratch && !c.Scratch.PositionInit.Valid():
-		return fmt.Errorf("dapt: unknown position init %q (want normal or sinusoidal)", c.Scratch.PositionInit)
+		return training.FieldErrorf("dapt", "scratch.position_init", "%q is unknown (want normal or sinusoidal)", c.Scratch.PositionInit)
 	case c.FromScratch && !c.Scratch.EmbeddingInit.Valid():
-		return fmt.Errorf("dapt: unknown embedding init %q (want normal or ppmi-svd)", c.Scratch.EmbeddingInit)
+		return training.FieldErrorf("dapt", "scratch.embedding_init", "%q is unknown (want normal or ppmi-svd)", c.Scratch.EmbeddingInit)
 	case c.FromScratch && c.Scratch.Dropout != nil && (*c.Scratch.Dropout < 0 || *c.Scratch.Dropout >= 1):
-		return fmt.Errorf("dapt: from-scratch dropout %g outside [0, 1)", *c.Scratch.Dropout)
+		return training.FieldErrorf("dapt", "scratch.dropout", "%g is outside [0, 1)", *c.Scratch.Dropout)
 	case c.FromScratch && c.Tokenizer == "":
-		return fmt.Errorf("dapt: FromScratch needs Config.Tokenizer (--vocab)")
+		return training.FieldErrorf("dapt", "tokenizer", "is required with `from_scratch`")
 	case c.BatchSize <= 0:
-		return fmt.Errorf("dapt: batch size must be positive, got %d", c.BatchSize)
+		return training.FieldErrorf("dapt", "per_device_train_batch_size", "must be positive, got %d", c.BatchSize)
 	case c.HeldOut <= 0 || c.HeldOut >= 1:
-		return fmt.Errorf("dapt: held-out share must be in (0,1), got %g", c.HeldOut)
+		return training.FieldErrorf("dapt", "held_out", "must be in (0,1), got %g", c.HeldOut)
 	case c.Mask.Prob <= 0 || c.Mask.Prob >= 1 || c.Mask.MaskFrac < 0 || c.Mask.RandomFrac < 0 || c.Mask.MaskFrac+c.Mask.RandomFrac > 1:
-		return fmt.Errorf("dapt: masking rates %+v out of range", c.Mask)
+		return training.FieldErrorf("dapt", "masking", "rates %+v out of range", c.Mask)
 	}
 	return nil
 }

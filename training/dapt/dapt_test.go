@@ -247,13 +247,14 @@ func TestLoRADAPTFromBase(t *testing.T) {
 func TestConfigErrors(t *testing.T) {
 	c := DefaultConfig()
 	_, err := Run(context.Background(), c)
-	require.ErrorContains(t, err, "--text")
+	require.ErrorContains(t, err, "dapt: text is required")
+	require.ErrorIs(t, err, training.ErrConfig, "bindings report it as bad input")
 	c.Text, c.Out = []string{"x"}, t.TempDir()
 	_, err = Run(context.Background(), c)
-	require.ErrorContains(t, err, "--from-scratch")
+	require.ErrorContains(t, err, "`from_scratch`")
 	c.FromScratch = true
 	_, err = Run(context.Background(), c)
-	require.ErrorContains(t, err, "--layers")
+	require.ErrorContains(t, err, "dapt: scratch is required")
 	empty := filepath.Join(t.TempDir(), "empty.txt")
 	require.NoError(t, os.WriteFile(empty, []byte("\n\n"), 0o644))
 	_, tokDir := pubmed(t)

@@ -275,7 +275,7 @@ func TestPPMIEmbeddingErrors(t *testing.T) {
 	c := DefaultConfig()
 	c.Text, c.Out, c.FromScratch, c.Tokenizer = []string{"x"}, "o", true, "t"
 	c.Scratch = &Scratch{Layers: 1, Hidden: 32, Heads: 2, FFN: 64, EmbeddingInit: "glove"}
-	require.ErrorContains(t, c.validate(), `unknown embedding init "glove"`)
+	require.ErrorContains(t, c.validate(), `scratch.embedding_init "glove" is unknown`)
 }
 
 // A from-scratch run with ppmi-svd writes word_embeddings that differ from

@@ -56,7 +56,7 @@ func TestScratchDropoutAndPositionInit(t *testing.T) {
 	s.PositionInit = "rotary"
 	bad.Scratch = &s
 	_, err = Run(context.Background(), bad)
-	require.ErrorContains(t, err, "position init")
+	require.ErrorContains(t, err, "scratch.position_init")
 	one := 1.0
 	s2 := *cfg.Scratch
 	s2.Dropout = &one
