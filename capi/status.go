@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/openmed/openmed/core/encoder"
 	"github.com/openmed/openmed/core/tagger"
 	"github.com/openmed/openmed/training"
 )
@@ -94,7 +95,7 @@ func statusOf(err error) Status {
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, errCancelled):
 		return StatusCancelled
-	case errors.Is(err, errNotAvailable):
+	case errors.Is(err, errNotAvailable), errors.Is(err, encoder.ErrNotInstalled):
 		return StatusNotAvailable
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, errNotFound):
 		return StatusNotFound

@@ -70,6 +70,12 @@ func CacheDir() (string, error) {
 	return filepath.Join(cache.Root(), "encoders"), nil
 }
 
+// ErrNotInstalled reports a name that is neither a folder nor in the
+// encoder cache: errors.Is(err, ErrNotInstalled). The C ABI and Python
+// report it as not available (install it; nothing is downloaded at run
+// time).
+var ErrNotInstalled = errors.New("not in the encoder cache")
+
 // Resolve maps an encoder name to its folder in the encoder cache. A path
 // that exists, or anything with a path separator, is returned unchanged (its
 // loader reports what is wrong with it); a bare name missing from the cache
@@ -88,9 +94,9 @@ func Resolve(nameOrPath string) (string, error) {
 	}
 	hint := "import it with `openmed import`"
 	if _, err := Lookup(nameOrPath); err == nil {
-		hint = "run `make encoders` to fetch and import the pinned encoders"
+		hint = "run `openmed encoders install " + nameOrPath + "` or `make encoders` to fetch and import the pinned encoders"
 	}
-	return "", fmt.Errorf("encoder %q: no such folder, and not in the encoder cache %s (%s)", nameOrPath, dir, hint)
+	return "", fmt.Errorf("encoder %q: no such folder, and %w %s (%s)", nameOrPath, ErrNotInstalled, dir, hint)
 }
 
 // List returns the Info of every imported encoder under dir, sorted by
