@@ -1,8 +1,8 @@
 package main
 
 import (
-	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/dapt"
+	"github.com/openmed/openmed/training/loop"
 )
 
 // parseDAPTConfig reads openmed_dapt's config_json over dapt.DefaultConfig
@@ -37,7 +37,7 @@ func runDAPT(j *job, config string, sink progressSink) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.Progress = func(p training.Progress) {
+	cfg.Progress = func(p loop.Progress) {
 		if sink.emit(toEvent(p)) {
 			j.cancel()
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/hpo"
+	"github.com/openmed/openmed/training/loop"
 	"github.com/openmed/openmed/training/search"
 )
 
@@ -138,7 +139,7 @@ func runSearch(j *job, config string, sink progressSink) (any, error) {
 		}
 	}
 	o.Progress = func(p hpo.Progress) { emit(toTrialEvent(p)) }
-	o.TrainProgress = func(trial int, p training.Progress) { emit(trialTrainEvent{toEvent(p), trial}) }
+	o.TrainProgress = func(trial int, p loop.Progress) { emit(trialTrainEvent{toEvent(p), trial}) }
 	o.Train.Warn = func(msg string) { emit(warningEvent{Phase: "warning", Message: msg}) }
 	o.Log = func(msg string) { emit(warningEvent{Phase: "log", Message: msg}) }
 	res, err := search.Run(j.ctx, o)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/hpo"
+	"github.com/openmed/openmed/training/loop"
 	"github.com/openmed/openmed/training/search"
 )
 
@@ -158,7 +159,7 @@ func TestTrialEventJSON(t *testing.T) {
 	assert.Nil(t, m["score"])
 	assert.Nil(t, m["best_trial"], "no best trial before the first completes")
 
-	b, err = json.Marshal(trialTrainEvent{toEvent(training.Progress{Phase: training.PhaseTrain, Step: 3}), -1})
+	b, err = json.Marshal(trialTrainEvent{toEvent(loop.Progress{Phase: loop.PhaseTrain, Step: 3}), -1})
 	require.NoError(t, err)
 	m = nil
 	require.NoError(t, json.Unmarshal(b, &m))

@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/openmed/openmed/training"
+	"github.com/openmed/openmed/training/loop"
 )
 
 // runJob validates the common arguments of a long-running export and runs
@@ -62,7 +63,7 @@ func runTrain(j *job, config string, sink progressSink) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.Progress = func(p training.Progress) {
+	cfg.Progress = func(p loop.Progress) {
 		if sink.emit(toEvent(p)) {
 			j.cancel()
 		}

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/openmed/openmed/training"
+	"github.com/openmed/openmed/training/loop"
 )
 
 // parseTrainConfig reads openmed_train's config_json with
@@ -51,11 +52,11 @@ func finite(v float64) *float64 {
 	return &v
 }
 
-func toEvent(p training.Progress) progressEvent {
+func toEvent(p loop.Progress) progressEvent {
 	ev := progressEvent{Phase: p.Phase.String(), Epoch: p.Epoch, Epochs: p.Epochs, Step: p.Step,
 		TotalSteps: p.TotalSteps, StepsPerSec: p.StepsPerSec,
 		TokensPerSec: p.TokensPerSec, ETASeconds: p.ETA.Seconds(), Checkpoint: p.Checkpoint}
-	if p.Phase == training.PhaseTrain {
+	if p.Phase == loop.PhaseTrain {
 		ev.Loss, ev.LR = finite(p.Loss), finite(p.LR)
 	}
 	if p.HasScore {

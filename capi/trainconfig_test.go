@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmed/openmed/training"
+	"github.com/openmed/openmed/training/loop"
 )
 
 func TestParseTrainConfigKeepsDefaults(t *testing.T) {
@@ -67,7 +68,7 @@ func TestParseDAPTConfig(t *testing.T) {
 }
 
 func TestProgressEventJSON(t *testing.T) {
-	ev := toEvent(training.Progress{Phase: training.PhaseEval, Epoch: 1, Epochs: 3, Step: 10, TotalSteps: 30,
+	ev := toEvent(loop.Progress{Phase: loop.PhaseEval, Epoch: 1, Epochs: 3, Step: 10, TotalSteps: 30,
 		Loss: math.NaN(), ETA: 2 * time.Second, Score: 0.5, Best: 0.75, HasScore: true})
 	b, err := json.Marshal(ev)
 	require.NoError(t, err, "NaN must not reach the JSON encoder")
@@ -81,11 +82,11 @@ func TestProgressEventJSON(t *testing.T) {
 	assert.Equal(t, 0.5, m["score"])
 	assert.Equal(t, 0.75, m["best"])
 	assert.Equal(t, 2.0, m["eta_seconds"])
-	ev = toEvent(training.Progress{Phase: training.PhaseTrain})
+	ev = toEvent(loop.Progress{Phase: loop.PhaseTrain})
 	b, _ = json.Marshal(ev)
 	require.NoError(t, json.Unmarshal(b, &m))
 	assert.Nil(t, m["score"], "no score before the first evaluation")
-	ev = toEvent(training.Progress{Phase: training.PhaseTrain, Loss: 0.7, LR: 1e-4})
+	ev = toEvent(loop.Progress{Phase: loop.PhaseTrain, Loss: 0.7, LR: 1e-4})
 	b, _ = json.Marshal(ev)
 	m = map[string]any{}
 	require.NoError(t, json.Unmarshal(b, &m))

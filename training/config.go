@@ -8,6 +8,7 @@ import (
 
 	"github.com/openmed/openmed/core/jsonconf"
 	"github.com/openmed/openmed/core/tokenize"
+	"github.com/openmed/openmed/training/loop"
 	"github.com/openmed/openmed/training/optim"
 )
 
@@ -139,7 +140,7 @@ type Config struct {
 	AllowUnknownTags  bool    `json:"allow_unknown_tags"`
 
 	// Progress receives progress snapshots (CLI bar, C ABI, Python).
-	Progress func(Progress) `json:"-"`
+	Progress func(loop.Progress) `json:"-"`
 	// Warn receives warnings (unknown tags, newly initialised head).
 	Warn func(string) `json:"-"`
 }

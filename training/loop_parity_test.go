@@ -10,6 +10,7 @@ import (
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/lora"
 	"github.com/openmed/openmed/core/model"
+	"github.com/openmed/openmed/training/loop"
 	"github.com/openmed/openmed/training/loss"
 	"github.com/openmed/openmed/training/optim"
 )
@@ -24,23 +25,23 @@ type fixtureObjective struct {
 
 func (o *fixtureObjective) Batches(int) int { return 1 }
 
-func (o *fixtureObjective) Step(int, int) (StepStats, error) {
+func (o *fixtureObjective) Step(int, int) (loop.StepStats, error) {
 	lg, err := o.m.Forward(o.b)
 	if err != nil {
-		return StepStats{}, err
+		return loop.StepStats{}, err
 	}
 	d := make([]float32, len(lg.Data))
 	l, _, err := loss.CrossEntropyChecked(lg.Data, o.b.Tokens(), lg.Shape[2], o.labels, 0.1, d)
 	if err != nil {
-		return StepStats{}, err
+		return loop.StepStats{}, err
 	}
 	o.losses = append(o.losses, float64(l))
-	return StepStats{Loss: float64(l), Tokens: o.b.Tokens()}, o.m.Backward(d)
+	return loop.StepStats{Loss: float64(l), Tokens: o.b.Tokens()}, o.m.Backward(d)
 }
 
-func (o *fixtureObjective) Evaluate() (*EvalStats, error) { return nil, nil }
+func (o *fixtureObjective) Evaluate() (*loop.EvalStats, error) { return nil, nil }
 
-// One RunLoop step on the PEFT LoRA fixture (eval-mode forward, label
+// One loop.Run step on the PEFT LoRA fixture (eval-mode forward, label
 // smoothing 0.1, torch AdamW lr 1e-3 wd 0.01, constant schedule, no
 // clipping) reproduces PEFT + torch's loss and updated adapter parameters.
 func TestLoopStepMatchesPEFTFixture(t *testing.T) {
@@ -66,7 +67,7 @@ func TestLoopStepMatchesPEFTFixture(t *testing.T) {
 	obj := &fixtureObjective{m: m}
 	obj.b, obj.labels = lj.batch()
 	require.Len(t, obj.labels, len(obj.b.InputIDs), "lora.json inputs.labels")
-	_, err = RunLoop(context.Background(), LoopConfig{Model: m, Adapter: ad, Epochs: 1, LR: 1e-3, WeightDecay: 0.01,
+	_, err = loop.Run(context.Background(), loop.Config{Model: m, Adapter: ad, Epochs: 1, LR: 1e-3, WeightDecay: 0.01,
 		Schedule: optim.ScheduleConstant, Dir: t.TempDir()}, obj)
 	require.NoError(t, err)
 	require.Len(t, obj.losses, 1)

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/openmed/openmed/training/loop"
 )
 
 // Patience counts evaluations without improvement: with a learning rate too
@@ -80,8 +82,8 @@ func TestMinStepsRaisesEpochs(t *testing.T) {
 	require.Equal(t, n*perEpoch, res.Loop.Steps)
 	require.NotEmpty(t, warned)
 	require.Contains(t, warned[len(warned)-1], fmt.Sprintf("training for %d epochs instead of 10", n))
-	require.Equal(t, 5, EpochsForMinSteps(5, 10, 30), "never fewer than asked")
-	require.Equal(t, 1, EpochsForMinSteps(1, 0, 30))
+	require.Equal(t, 5, loop.EpochsForMinSteps(5, 10, 30), "never fewer than asked")
+	require.Equal(t, 1, loop.EpochsForMinSteps(1, 0, 30))
 }
 
 // Gradient accumulation steps the optimiser once per GradAccum micro-batches

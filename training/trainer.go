@@ -12,6 +12,7 @@ import (
 	"github.com/openmed/openmed/core/model"
 	"github.com/openmed/openmed/core/tensor"
 	"github.com/openmed/openmed/core/tokenize"
+	"github.com/openmed/openmed/training/loop"
 	"github.com/openmed/openmed/training/loss"
 )
 
@@ -26,7 +27,7 @@ type Result struct {
 	// Dev and Test are the evaluations of the best weights (nil without the file).
 	Dev, Test *EvalResult
 	// Loop summarises optimisation (epochs, steps, best epoch, throughput).
-	Loop *LoopResult
+	Loop *loop.Result
 	// TotalParams, TrainableParams and TrainablePercent count parameters
 	// (PEFT print_trainable_parameters).
 	TotalParams, TrainableParams int
@@ -38,7 +39,7 @@ type Result struct {
 // Train runs the paper's token-classification recipe: reads the CoNLL files,
 // builds the label set from the training file, loads the base encoder with a
 // fresh classifier, applies LoRA (or trains everything), optimises with
-// RunLoop (evaluation on dev each epoch, early stopping, best weights kept),
+// loop.Run (evaluation on dev each epoch, early stopping, best weights kept),
 // evaluates the best weights on dev and test and writes the output folder
 // (see writeOutputs). With cfg.Resume it continues an interrupted run in
 // cfg.Out to the result an uninterrupted run gives.
@@ -133,13 +134,13 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Epochs == 0 { // automatic: DefaultEpochs, at least MinSteps steps
 		ga := max(cfg.GradAccum, 1)
 		perEpoch := (obj.Batches(0) + ga - 1) / ga
-		cfg.Epochs, minSteps = EpochsForMinSteps(DefaultEpochs, perEpoch, cfg.MinSteps), cfg.MinSteps
+		cfg.Epochs, minSteps = loop.EpochsForMinSteps(DefaultEpochs, perEpoch, cfg.MinSteps), cfg.MinSteps
 		if cfg.Epochs != DefaultEpochs && cfg.Warn != nil {
 			cfg.Warn(fmt.Sprintf("%s: %d optimiser steps per epoch: training for %d epochs instead of %d to reach min_train_steps %d (--epochs N trains exactly N)",
 				cfg.Train, perEpoch, cfg.Epochs, DefaultEpochs, cfg.MinSteps))
 		}
 	}
-	lr, err := RunLoop(ctx, LoopConfig{Model: m, Adapter: ad, Epochs: cfg.Epochs, GradAccum: cfg.GradAccum, LR: cfg.LR,
+	lr, err := loop.Run(ctx, loop.Config{Model: m, Adapter: ad, Epochs: cfg.Epochs, GradAccum: cfg.GradAccum, LR: cfg.LR,
 		WarmupRatio: cfg.WarmupRatio, Schedule: cfg.Schedule, WeightDecay: cfg.WeightDecay, MaxGradNorm: cfg.MaxGradNorm,
 		Patience: cfg.Patience, MinSteps: minSteps, Seed: cfg.Seed, Dir: cfg.Out, CheckpointEvery: cfg.CheckpointEvery, LogEvery: cfg.LogEvery,
 		Resume: cfg.Resume, Progress: cfg.Progress}, obj)
@@ -200,7 +201,7 @@ func (o *tokenObjective) Batches(epoch int) int {
 }
 
 // Step implements Objective: label-smoothed cross-entropy on one batch, backward.
-func (o *tokenObjective) Step(epoch, i int) (StepStats, error) {
+func (o *tokenObjective) Step(epoch, i int) (loop.StepStats, error) {
 	o.Batches(epoch)
 	idx := o.batches[i]
 	group := make([]*Example, len(idx))
@@ -212,7 +213,7 @@ func (o *tokenObjective) Step(epoch, i int) (StepStats, error) {
 	b, labels := collate(group, o.pad)
 	logits, err := o.m.Forward(b)
 	if err != nil {
-		return StepStats{}, err
+		return loop.StepStats{}, err
 	}
 	C := o.train.Labels.Len()
 	if cap(o.dlogits) < len(logits.Data) {
@@ -221,16 +222,16 @@ func (o *tokenObjective) Step(epoch, i int) (StepStats, error) {
 	o.dlogits = o.dlogits[:len(logits.Data)]
 	l, _, err := loss.CrossEntropyChecked(logits.Data, b.Tokens(), C, labels, o.smoothing, o.dlogits)
 	if err != nil {
-		return StepStats{}, err
+		return loop.StepStats{}, err
 	}
 	if err := o.m.Backward(o.dlogits); err != nil {
-		return StepStats{}, err
+		return loop.StepStats{}, err
 	}
-	return StepStats{Loss: float64(l), Tokens: tokens}, nil
+	return loop.StepStats{Loss: float64(l), Tokens: tokens}, nil
 }
 
 // Evaluate implements Objective: dev micro-F1 (seqeval default mode) is the score.
-func (o *tokenObjective) Evaluate() (*EvalStats, error) {
+func (o *tokenObjective) Evaluate() (*loop.EvalStats, error) {
 	if o.dev == nil {
 		return nil, nil
 	}
@@ -238,7 +239,7 @@ func (o *tokenObjective) Evaluate() (*EvalStats, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &EvalStats{Score: r.Default.Micro.F1, Fields: map[string]float64{
+	return &loop.EvalStats{Score: r.Default.Micro.F1, Fields: map[string]float64{
 		"dev_f1": r.Default.Micro.F1, "dev_precision": r.Default.Micro.Precision, "dev_recall": r.Default.Micro.Recall,
 		"dev_strict_f1": r.Strict.Micro.F1, "dev_macro_f1": r.Default.Macro.F1, "dev_loss": r.Loss,
 	}}, nil
@@ -253,7 +254,7 @@ func checkOutFree(cfg Config) error {
 	if _, err := os.Stat(filepath.Join(cfg.Out, MetricsFile)); err == nil {
 		return FieldErrorf("training", "output_dir", "%s holds a finished run (%s): set `overwrite_output_dir` to replace it, or choose another folder", cfg.Out, MetricsFile)
 	}
-	if _, err := LatestCheckpoint(cfg.Out); err == nil {
+	if _, err := loop.LatestCheckpoint(cfg.Out); err == nil {
 		return FieldErrorf("training", "output_dir", "%s holds an interrupted run: set `resume` to continue it or `overwrite_output_dir` to start over", cfg.Out)
 	}
 	return nil

@@ -18,6 +18,7 @@ import (
 	"github.com/openmed/openmed/core/corpus"
 	"github.com/openmed/openmed/core/lora"
 	"github.com/openmed/openmed/internal/testutil"
+	"github.com/openmed/openmed/training/loop"
 )
 
 func smallConfig(base, train, dev, out string) Config {
@@ -47,16 +48,16 @@ func TestResumeIsBitIdentical(t *testing.T) {
 	cut.CheckpointEvery = 4
 	ctx, cancel := context.WithCancel(context.Background())
 	stopAt := ref.Loop.Steps/2 + 1 // mid-epoch 2
-	cut.Progress = func(p Progress) {
-		if p.Phase == PhaseTrain && p.Step == stopAt {
+	cut.Progress = func(p loop.Progress) {
+		if p.Phase == loop.PhaseTrain && p.Step == stopAt {
 			cancel()
 		}
 	}
 	_, err = Train(ctx, cut)
 	require.Error(t, err)
-	require.True(t, errors.Is(err, ErrInterrupted), "%v", err)
+	require.True(t, errors.Is(err, loop.ErrInterrupted), "%v", err)
 	require.True(t, errors.Is(err, context.Canceled))
-	ck, err := LatestCheckpoint(cut.Out)
+	ck, err := loop.LatestCheckpoint(cut.Out)
 	require.NoError(t, err)
 	require.True(t, strings.HasSuffix(ck, "step-"+pad8(stopAt)), ck)
 
@@ -323,13 +324,13 @@ func TestResumeRefusesOtherSettings(t *testing.T) {
 	cfg.Epochs = 2
 	cfg.Packing = PackSentences // several batches per epoch
 	ctx, cancel := context.WithCancel(context.Background())
-	cfg.Progress = func(p Progress) {
-		if p.Phase == PhaseTrain && p.Step == 2 {
+	cfg.Progress = func(p loop.Progress) {
+		if p.Phase == loop.PhaseTrain && p.Step == 2 {
 			cancel()
 		}
 	}
 	_, err := Train(ctx, cfg)
-	require.ErrorIs(t, err, ErrInterrupted)
+	require.ErrorIs(t, err, loop.ErrInterrupted)
 	cfg.Progress = nil
 	cfg.Resume = true
 	cfg.LR *= 2
@@ -363,13 +364,13 @@ func TestOutputFolderProtected(t *testing.T) {
 	icfg.Epochs = 2
 	icfg.Packing = PackSentences
 	ctx, cancel := context.WithCancel(context.Background())
-	icfg.Progress = func(p Progress) {
-		if p.Phase == PhaseTrain && p.Step == 2 {
+	icfg.Progress = func(p loop.Progress) {
+		if p.Phase == loop.PhaseTrain && p.Step == 2 {
 			cancel()
 		}
 	}
 	_, err = Train(ctx, icfg)
-	require.ErrorIs(t, err, ErrInterrupted)
+	require.ErrorIs(t, err, loop.ErrInterrupted)
 	icfg.Progress = nil
 	_, err = Train(context.Background(), icfg)
 	require.Error(t, err)

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openmed/openmed/training"
+	"github.com/openmed/openmed/training/loop"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -209,7 +209,7 @@ func TestTwoInvocationsShareWorkDir(t *testing.T) {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		repA, errA = Run(context.Background(), o, Hooks{Progress: func(job string, _ training.Progress) {
+		repA, errA = Run(context.Background(), o, Hooks{Progress: func(job string, _ loop.Progress) {
 			if job != "pretrain" {
 				return
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/openmed/openmed/internal/testutil"
 	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/dapt"
+	"github.com/openmed/openmed/training/loop"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -76,7 +77,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	rep, err := Run(ctx, o, Hooks{Progress: func(job string, p training.Progress) {
+	rep, err := Run(ctx, o, Hooks{Progress: func(job string, p loop.Progress) {
 		if job == victim && p.Step >= 2 {
 			cancel()
 		}

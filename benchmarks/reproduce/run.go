@@ -14,12 +14,13 @@ import (
 	"github.com/openmed/openmed/core/tokenize"
 	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/dapt"
+	"github.com/openmed/openmed/training/loop"
 )
 
 // Hooks observe a pipeline invocation (all optional).
 type Hooks struct {
 	// Progress receives each job's training progress.
-	Progress func(job string, p training.Progress)
+	Progress func(job string, p loop.Progress)
 	// Log receives one line per job event.
 	Log func(msg string)
 	// JobDone is called after a job finished and its state was saved (e.g.
@@ -268,7 +269,7 @@ func (r *runner) visit(ctx context.Context, j Job, pass int) (res visitResult, e
 	case err == nil:
 		st.Status, st.Finished = StatusDone, time.Now().UTC()
 		rep.Ran = append(rep.Ran, j.Name)
-	case errors.Is(err, training.ErrInterrupted):
+	case errors.Is(err, loop.ErrInterrupted):
 		st.Status, st.Error = StatusInterrupted, err.Error()
 		rep.Interrupted = append(rep.Interrupted, j.Name)
 	default:
@@ -300,13 +301,13 @@ func depsNotDone(work string, j Job) string {
 
 // hasCheckpoint reports whether dir holds a resumable training checkpoint.
 func hasCheckpoint(dir string) bool {
-	p, err := training.LatestCheckpoint(dir)
+	p, err := loop.LatestCheckpoint(dir)
 	return err == nil && p != ""
 }
 
 // runJob runs one job; st gets the epochs, cap and command (saved by Run).
 func runJob(ctx context.Context, o Options, h Hooks, j Job, dir string, st *JobState, resume bool) error {
-	progress := func(p training.Progress) {
+	progress := func(p loop.Progress) {
 		if h.Progress != nil {
 			h.Progress(j.Name, p)
 		}
@@ -364,7 +365,7 @@ func configCommand(command, dir string, cfg any) (string, error) {
 }
 
 // runPretrain runs recipe r (o.Pretrain, or its DeBERTa variant).
-func runPretrain(ctx context.Context, o Options, r Recipe, dir string, st *JobState, resume bool, progress func(training.Progress)) error {
+func runPretrain(ctx context.Context, o Options, r Recipe, dir string, st *JobState, resume bool, progress func(loop.Progress)) error {
 	text := filepath.Join(o.Work, textFile)
 	if !resume || st.Epochs == 0 {
 		ts, err := BuildText(o.Data, text)
@@ -416,7 +417,7 @@ func runPretrain(ctx context.Context, o Options, r Recipe, dir string, st *JobSt
 	return err
 }
 
-func runFineTune(ctx context.Context, o Options, j Job, dir string, st *JobState, resume bool, progress func(training.Progress)) error {
+func runFineTune(ctx context.Context, o Options, j Job, dir string, st *JobState, resume bool, progress func(loop.Progress)) error {
 	base := filepath.Join(o.Work, j.Deps[0])
 	cdir := filepath.Join(o.Data, j.Corpus)
 	ft := o.FT

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/openmed/openmed/training"
+	"github.com/openmed/openmed/training/loop"
 )
 
 // methodFlags are the --lora and --full flags of the training commands
@@ -63,7 +64,7 @@ func interruptContext(cmd *cobra.Command) (ctx context.Context, stop context.Can
 // runError is the error of a failed training run of command: an interrupted
 // run says how to resume it.
 func runError(command string, err error) error {
-	if errors.Is(err, training.ErrInterrupted) {
+	if errors.Is(err, loop.ErrInterrupted) {
 		return fmt.Errorf("%s: %w (rerun with --resume)", command, err)
 	}
 	var fe *training.FieldError

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/openmed/openmed/training"
+	"github.com/openmed/openmed/training/loop"
 )
 
 func init() { rootCmd.AddCommand(newTrainCmd()) }
@@ -163,7 +164,7 @@ func newProgressBar(w io.Writer, quiet bool, name string) *progressBar {
 	return p
 }
 
-func (p *progressBar) update(pr training.Progress) {
+func (p *progressBar) update(pr loop.Progress) {
 	if p.bar == nil {
 		return
 	}
@@ -174,10 +175,10 @@ func (p *progressBar) update(pr training.Progress) {
 	if pr.HasScore {
 		desc += fmt.Sprintf(" score %.4f", pr.Score)
 	}
-	if pr.Phase == training.PhaseEval {
+	if pr.Phase == loop.PhaseEval {
 		desc = fmt.Sprintf("%s epoch %d/%d score %.4f best %.4f", p.name, pr.Epoch, pr.Epochs, pr.Score, pr.Best)
 	}
-	if pr.Phase == training.PhaseTrain || pr.Phase == training.PhaseEval {
+	if pr.Phase == loop.PhaseTrain || pr.Phase == loop.PhaseEval {
 		p.bar.Describe(desc)
 	}
 	_ = p.bar.Set(pr.Step)

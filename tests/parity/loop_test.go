@@ -21,6 +21,7 @@ import (
 	"github.com/openmed/openmed/core/tensor"
 	"github.com/openmed/openmed/core/tokenize"
 	"github.com/openmed/openmed/training"
+	"github.com/openmed/openmed/training/loop"
 	"github.com/openmed/openmed/training/loss"
 	"github.com/openmed/openmed/training/optim"
 	"github.com/stretchr/testify/assert"
@@ -200,11 +201,11 @@ func TestLoopParityWithPyTorch(t *testing.T) {
 			t.Logf("%s, composed step (%v; peer %v incl. start-up, torch %s):", mode, time.Since(start).Round(time.Millisecond), peerTime.Round(time.Millisecond), pr.Torch)
 			compareLoop(t, pr, peerFinal, composed, losses, norms, lrs)
 
-			// The trainer's own loop (training.RunLoop: AdamW groups, warm-up
+			// The trainer's own loop (loop.Run: AdamW groups, warm-up
 			// ratio, cosine, clipping, zero-grad order) over the same batches.
 			trainer := newLoopModel(t, fixture, mode)
 			losses, norms, lrs = trainerLoop(t, trainer, batches, filepath.Join(dir, "runloop"))
-			t.Logf("%s, training.RunLoop:", mode)
+			t.Logf("%s, loop.Run:", mode)
 			compareLoop(t, pr, peerFinal, trainer, losses, norms, lrs)
 		})
 	}
@@ -277,7 +278,7 @@ func compareLoop(t *testing.T, pr peerResult, peerFinal map[string]*tensor.Tenso
 		recipe.Steps, losses[0], losses[recipe.Steps-1], maxLoss, maxNorm, maxParam, worst, maxKey)
 }
 
-// fixedBatches is a training.Objective that replays the loop case's batches
+// fixedBatches is a loop.Objective that replays the loop case's batches
 // (step s uses batch s mod 8) over epochs of 10 steps, recording each loss.
 type fixedBatches struct {
 	t       *testing.T
@@ -290,31 +291,31 @@ type fixedBatches struct {
 
 func (o *fixedBatches) Batches(int) int { return o.perEp }
 
-func (o *fixedBatches) Step(epoch, i int) (training.StepStats, error) {
+func (o *fixedBatches) Step(epoch, i int) (loop.StepStats, error) {
 	p := o.batches[(epoch*o.perEp+i)%len(o.batches)]
 	b := &model.Batch{Batch: p.Batch, SeqLen: p.SeqLen, InputIDs: p.IDs, AttentionMask: p.Mask}
 	logits, err := o.m.Forward(b)
 	if err != nil {
-		return training.StepStats{}, err
+		return loop.StepStats{}, err
 	}
 	c := o.m.Config.NumLabels()
 	o.dl = append(o.dl[:0], make([]float32, b.Tokens()*c)...)
 	l, _, err := loss.CrossEntropyChecked(logits.Data, b.Tokens(), c, p.Labels, recipe.LabelSmoothing, o.dl)
 	if err != nil {
-		return training.StepStats{}, err
+		return loop.StepStats{}, err
 	}
 	o.losses = append(o.losses, float64(l))
-	return training.StepStats{Loss: float64(l), Tokens: b.Tokens()}, o.m.Backward(o.dl)
+	return loop.StepStats{Loss: float64(l), Tokens: b.Tokens()}, o.m.Backward(o.dl)
 }
 
-func (o *fixedBatches) Evaluate() (*training.EvalStats, error) { return nil, nil }
+func (o *fixedBatches) Evaluate() (*loop.EvalStats, error) { return nil, nil }
 
-// trainerLoop runs the recipe through training.RunLoop (5 epochs × 10
+// trainerLoop runs the recipe through loop.Run (5 epochs × 10
 // steps, warm-up ratio 0.1 → 5 steps) and reads each step's learning rate
 // and gradient norm back from its metrics.jsonl.
 func trainerLoop(t *testing.T, lm *loopModel, batches []features.Padded, dir string) (losses, norms, lrs []float64) {
 	obj := &fixedBatches{t: t, m: lm.m, batches: batches, perEp: 10}
-	res, err := training.RunLoop(context.Background(), training.LoopConfig{Model: lm.m, Adapter: lm.adapter,
+	res, err := loop.Run(context.Background(), loop.Config{Model: lm.m, Adapter: lm.adapter,
 		Epochs: recipe.Steps / obj.perEp, LR: recipe.LR, WarmupRatio: float64(recipe.Warmup) / float64(recipe.Steps),
 		Schedule: optim.ScheduleCosine, WeightDecay: recipe.WeightDecay, MaxGradNorm: recipe.MaxGradNorm,
 		Seed: 1, Dir: dir, LogEvery: 1}, obj)

@@ -6,6 +6,7 @@ import (
 	"github.com/openmed/openmed/core/jsonconf"
 	"github.com/openmed/openmed/core/tokenize"
 	"github.com/openmed/openmed/training"
+	"github.com/openmed/openmed/training/loop"
 )
 
 // Scratch describes a new encoder for pre-training from scratch (BertConfig
@@ -99,7 +100,7 @@ type Config struct {
 	LogEvery        int  `json:"logging_steps"`
 	Resume          bool `json:"resume"`
 
-	Progress func(training.Progress) `json:"-"`
+	Progress func(loop.Progress) `json:"-"`
 }
 
 // DefaultConfig returns BERT-style DAPT defaults: full training, 1 epoch,

@@ -18,6 +18,7 @@ import (
 	"github.com/openmed/openmed/core/tensor"
 	"github.com/openmed/openmed/core/tokenize"
 	"github.com/openmed/openmed/training"
+	"github.com/openmed/openmed/training/loop"
 )
 
 // Result is a finished DAPT run.
@@ -28,7 +29,7 @@ type Result struct {
 	// (best held-out) weights.
 	Before, After HeldOut
 	// Loop summarises optimisation.
-	Loop *training.LoopResult
+	Loop *loop.Result
 	// TrainBlocks and HeldOutBlocks count the packed sequences.
 	TrainBlocks, HeldOutBlocks int
 	Out                        string
@@ -132,7 +133,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	resuming := false
 	if cfg.Resume {
-		_, err := training.LatestCheckpoint(cfg.Out)
+		_, err := loop.LatestCheckpoint(cfg.Out)
 		resuming = err == nil
 	}
 	// A resumed run's weights come from its checkpoint: the warm start would
@@ -178,7 +179,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, err
 		}
 	}
-	lr, err := training.RunLoop(ctx, training.LoopConfig{Model: m, Adapter: ad, Epochs: cfg.Epochs, GradAccum: cfg.GradAccum,
+	lr, err := loop.Run(ctx, loop.Config{Model: m, Adapter: ad, Epochs: cfg.Epochs, GradAccum: cfg.GradAccum,
 		LR: cfg.LR, WarmupRatio: cfg.WarmupRatio, WeightDecay: cfg.WeightDecay, MaxGradNorm: cfg.MaxGradNorm, Seed: cfg.Seed,
 		Dir: cfg.Out, EvalEvery: cfg.EvalEvery, CheckpointEvery: cfg.CheckpointEvery, LogEvery: cfg.LogEvery, Resume: cfg.Resume,
 		Progress: cfg.Progress}, obj)

@@ -18,6 +18,7 @@ import (
 	"github.com/openmed/openmed/core/tokenize"
 	"github.com/openmed/openmed/internal/testutil"
 	"github.com/openmed/openmed/training"
+	"github.com/openmed/openmed/training/loop"
 	"github.com/openmed/openmed/training/loss"
 )
 
@@ -293,13 +294,13 @@ func testDAPTResume(t *testing.T, ei EmbeddingInit) {
 	require.NoError(t, err)
 	cfg := mk()
 	ctx, cancel := context.WithCancel(context.Background())
-	cfg.Progress = func(p training.Progress) {
-		if p.Phase == training.PhaseTrain && p.Step == ref.Loop.Steps/2+1 {
+	cfg.Progress = func(p loop.Progress) {
+		if p.Phase == loop.PhaseTrain && p.Step == ref.Loop.Steps/2+1 {
 			cancel()
 		}
 	}
 	_, err = Run(ctx, cfg)
-	require.ErrorIs(t, err, training.ErrInterrupted)
+	require.ErrorIs(t, err, loop.ErrInterrupted)
 	cfg.Progress = nil
 	cfg.Resume = true
 	got, err := Run(context.Background(), cfg)

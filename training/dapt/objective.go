@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/openmed/openmed/core/model"
-	"github.com/openmed/openmed/training"
+	"github.com/openmed/openmed/training/loop"
 	"github.com/openmed/openmed/training/loss"
 )
 
@@ -20,7 +20,7 @@ type HeldOut struct {
 	Masked int `json:"masked"`
 }
 
-// mlmObjective is the masked-LM training.Objective: shuffled packed blocks,
+// mlmObjective is the masked-LM loop.Objective: shuffled packed blocks,
 // fresh masks per batch drawn from (seed, epoch, batch), the decoder run on
 // masked positions only.
 type mlmObjective struct {
@@ -38,7 +38,7 @@ type mlmObjective struct {
 
 type maskedBlock struct{ input, labels []int32 }
 
-// Batches implements training.Objective: blocks shuffled by (seed, epoch).
+// Batches implements loop.Objective: blocks shuffled by (seed, epoch).
 func (o *mlmObjective) Batches(epoch int) int {
 	if epoch != o.epoch || o.order == nil {
 		r := rand.New(rand.NewPCG(o.seed, 0x6461707400+uint64(epoch)))
@@ -75,9 +75,9 @@ func (o *mlmObjective) batch(blocks []maskedBlock) (*model.Batch, []int, []int32
 	return mb, pos, labels
 }
 
-// Step implements training.Objective: fresh masks from (seed, epoch, i),
+// Step implements loop.Objective: fresh masks from (seed, epoch, i),
 // decoder on masked positions only, cross-entropy, backward.
-func (o *mlmObjective) Step(epoch, i int) (training.StepStats, error) {
+func (o *mlmObjective) Step(epoch, i int) (loop.StepStats, error) {
 	o.Batches(epoch)
 	lo, hi := i*o.batchSize, min((i+1)*o.batchSize, len(o.order))
 	r := rand.New(rand.NewPCG(o.seed^0x6d61736b, uint64(epoch)<<32|uint64(i)))
@@ -90,22 +90,22 @@ func (o *mlmObjective) Step(epoch, i int) (training.StepStats, error) {
 	}
 	mb, pos, labels := o.batch(blocks)
 	if len(pos) == 0 {
-		return training.StepStats{Tokens: tokens}, nil
+		return loop.StepStats{Tokens: tokens}, nil
 	}
 	logits, err := o.m.ForwardMasked(mb, pos)
 	if err != nil {
-		return training.StepStats{}, err
+		return loop.StepStats{}, err
 	}
 	V := logits.Shape[1]
 	o.dlogits = growF(o.dlogits, len(logits.Data))
 	l, _, err := mlmLoss(logits.Data, len(pos), V, labels, o.dlogits)
 	if err != nil {
-		return training.StepStats{}, err
+		return loop.StepStats{}, err
 	}
 	if err := o.m.BackwardMasked(o.dlogits); err != nil {
-		return training.StepStats{}, err
+		return loop.StepStats{}, err
 	}
-	return training.StepStats{Loss: float64(l), Tokens: tokens}, nil
+	return loop.StepStats{Loss: float64(l), Tokens: tokens}, nil
 }
 
 // heldOut scores the fixed held-out masks in eval mode.
@@ -141,13 +141,13 @@ func (o *mlmObjective) heldOut() (HeldOut, error) {
 	return HeldOut{Loss: mean, Perplexity: math.Exp(mean), Accuracy: float64(correct) / float64(n), Masked: n}, nil
 }
 
-// Evaluate implements training.Objective: the score is −held-out loss.
-func (o *mlmObjective) Evaluate() (*training.EvalStats, error) {
+// Evaluate implements loop.Objective: the score is −held-out loss.
+func (o *mlmObjective) Evaluate() (*loop.EvalStats, error) {
 	h, err := o.heldOut()
 	if err != nil {
 		return nil, err
 	}
-	return &training.EvalStats{Score: -h.Loss, Fields: map[string]float64{
+	return &loop.EvalStats{Score: -h.Loss, Fields: map[string]float64{
 		"heldout_loss": h.Loss, "heldout_perplexity": h.Perplexity, "heldout_accuracy": h.Accuracy}}, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/hpo"
+	"github.com/openmed/openmed/training/loop"
 )
 
 // TrialDir is the folder trial n trains into.
@@ -49,11 +50,11 @@ func Objective(o Options) hpo.Objective {
 		var pruned bool
 		var hookErr error
 		lastStep := 0
-		cfg.Progress = func(p training.Progress) {
+		cfg.Progress = func(p loop.Progress) {
 			if o.TrainProgress != nil {
 				o.TrainProgress(n, p)
 			}
-			if p.Phase != training.PhaseEval || !p.HasScore || p.Epoch < 1 || p.Epoch == lastStep {
+			if p.Phase != loop.PhaseEval || !p.HasScore || p.Epoch < 1 || p.Epoch == lastStep {
 				return
 			}
 			lastStep = p.Epoch
@@ -90,7 +91,7 @@ func Objective(o Options) hpo.Objective {
 			return 0, fmt.Errorf("trial %d: %w", n, herr)
 		case ctx.Err() != nil:
 			return 0, ctx.Err()
-		case isPruned && (err == nil || errors.Is(err, training.ErrInterrupted)):
+		case isPruned && (err == nil || errors.Is(err, loop.ErrInterrupted)):
 			return 0, fmt.Errorf("trial %d at epoch %d: %w", n, lastStep, hpo.ErrPruned)
 		case err != nil:
 			return 0, fmt.Errorf("trial %d: %w", n, err)

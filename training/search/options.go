@@ -7,6 +7,7 @@ import (
 
 	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/hpo"
+	"github.com/openmed/openmed/training/loop"
 )
 
 // Files and folders of a search directory.
@@ -46,7 +47,7 @@ type Options struct {
 	Progress func(hpo.Progress)
 	// TrainProgress receives each trial's trainer progress with the trial number
 	// (-1 for the final run).
-	TrainProgress func(trial int, p training.Progress)
+	TrainProgress func(trial int, p loop.Progress)
 	// Log receives one-line messages (final run start, resumed study…).
 	Log func(string)
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/hpo"
+	"github.com/openmed/openmed/training/loop"
 )
 
 const helperEnv = "OPENMED_SEARCH_HELPER_DIR"
@@ -30,7 +30,7 @@ func TestHelperSearchProcess(t *testing.T) {
 		t.Skip("helper process for TestSearchResumesAfterSIGKILL")
 	}
 	o := tinySetup(t, dir, resumeTrials)
-	o.TrainProgress = func(int, training.Progress) { time.Sleep(8 * time.Millisecond) }
+	o.TrainProgress = func(int, loop.Progress) { time.Sleep(8 * time.Millisecond) }
 	_, err := Run(context.Background(), o)
 	require.NoError(t, err)
 }

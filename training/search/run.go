@@ -11,6 +11,7 @@ import (
 
 	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/hpo"
+	"github.com/openmed/openmed/training/loop"
 )
 
 // Best is best.json: the best trial of the study by dev micro-F1, the trainer config
@@ -92,13 +93,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	// An interrupted final run of the same best trial continues from its checkpoint.
 	prev, perr := ReadBest(o.Dir)
-	_, cerr := training.LatestCheckpoint(cfg.Out)
+	_, cerr := loop.LatestCheckpoint(cfg.Out)
 	resume := perr == nil && prev.Trial == best.Trial && cerr == nil
 	if err := training.WriteJSON(filepath.Join(o.Dir, BestFile), best); err != nil {
 		return nil, err
 	}
 	if o.TrainProgress != nil {
-		cfg.Progress = func(p training.Progress) { o.TrainProgress(-1, p) }
+		cfg.Progress = func(p loop.Progress) { o.TrainProgress(-1, p) }
 	}
 	if resume {
 		o.logf("resuming the final run (trial %d's configuration) in %s", best.Trial, cfg.Out)

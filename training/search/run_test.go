@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/hpo"
+	"github.com/openmed/openmed/training/loop"
 )
 
 // TestSearchTiny is the acceptance test: a 6-trial search on the tiny setup
@@ -137,13 +137,13 @@ func TestFinalRunResumes(t *testing.T) {
 	o.Train.Epochs = 3
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	o.TrainProgress = func(trial int, p training.Progress) {
-		if trial == -1 && p.Phase == training.PhaseCheckpoint {
+	o.TrainProgress = func(trial int, p loop.Progress) {
+		if trial == -1 && p.Phase == loop.PhaseCheckpoint {
 			cancel()
 		}
 	}
 	_, err := Run(ctx, o)
-	require.ErrorIs(t, err, training.ErrInterrupted)
+	require.ErrorIs(t, err, loop.ErrInterrupted)
 	b, err := ReadBest(o.Dir)
 	require.NoError(t, err)
 	require.Nil(t, b.Final)

@@ -11,6 +11,7 @@ import (
 	"github.com/openmed/openmed/core/model"
 	"github.com/openmed/openmed/core/tensor"
 	"github.com/openmed/openmed/training"
+	"github.com/openmed/openmed/training/loop"
 	"github.com/openmed/openmed/training/loss"
 	"github.com/openmed/openmed/training/optim"
 )
@@ -74,12 +75,12 @@ func trainWithTrainer(dir string, r *Recipe) (*Predictions, *model.Model, error)
 	cfg.Patience, cfg.GradAccum, cfg.Seed, cfg.LogEvery = 0, 1, r.Seed, 50
 	var epochLoss []float64
 	sum, n := 0.0, 0
-	cfg.Progress = func(pr training.Progress) {
-		if pr.Phase == training.PhaseTrain {
+	cfg.Progress = func(pr loop.Progress) {
+		if pr.Phase == loop.PhaseTrain {
 			sum, n = sum+pr.Loss, n+1
 			fmt.Fprintf(os.Stderr, "go: epoch %d/%d step %d/%d loss %.4f lr %.2e %.0f tokens/s\n", pr.Epoch+1, pr.Epochs, pr.Step, pr.TotalSteps, pr.Loss, pr.LR, pr.TokensPerSec)
 		}
-		if pr.Phase == training.PhaseCheckpoint && n > 0 {
+		if pr.Phase == loop.PhaseCheckpoint && n > 0 {
 			epochLoss = append(epochLoss, sum/float64(n))
 			sum, n = 0, 0
 		}

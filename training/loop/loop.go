@@ -1,4 +1,4 @@
-package training
+package loop
 
 import (
 	"context"
@@ -48,8 +48,8 @@ type EvalStats struct {
 	Fields map[string]float64 `json:"fields"`
 }
 
-// LoopConfig configures a Loop (HF TrainingArguments names in comments).
-type LoopConfig struct {
+// Config configures a Loop (HF TrainingArguments names in comments).
+type Config struct {
 	Model *model.Model
 	// Adapter is the LoRA adapter applied to Model, nil for full fine-tuning.
 	Adapter *lora.Adapter
@@ -90,8 +90,8 @@ type LoopConfig struct {
 	Progress func(Progress)
 }
 
-// LoopResult summarises a finished loop.
-type LoopResult struct {
+// Result summarises a finished loop.
+type Result struct {
 	// Epochs is the number of epochs completed, Steps the optimiser steps.
 	Epochs, Steps int
 	// BestScore and BestEpoch (0-based) locate the best evaluation; BestEpoch
@@ -186,7 +186,7 @@ var ErrInterrupted = errors.New("training interrupted")
 
 // Loop is the training loop shared by every objective.
 type Loop struct {
-	cfg    LoopConfig
+	cfg    Config
 	obj    Objective
 	params []*tensor.Param
 	opt    *optim.AdamW
@@ -197,13 +197,13 @@ type Loop struct {
 	lorae  []*lora.Linear
 }
 
-// RunLoop trains obj with AdamW, warm-up + schedule, gradient accumulation
+// Run trains obj with AdamW, warm-up + schedule, gradient accumulation
 // and clipping (HF Trainer's inner loop), evaluating after every epoch, early
 // stopping on the score, keeping the best weights (restored into the model
 // at the end), logging JSON lines to Dir/metrics.jsonl and writing atomic,
 // resumable checkpoints. On context cancellation it checkpoints at the next
 // optimiser-step boundary and returns an error wrapping ErrInterrupted.
-func RunLoop(ctx context.Context, cfg LoopConfig, obj Objective) (*LoopResult, error) {
+func Run(ctx context.Context, cfg Config, obj Objective) (*Result, error) {
 	l, err := newLoop(cfg, obj)
 	if err != nil {
 		return nil, err
@@ -212,12 +212,12 @@ func RunLoop(ctx context.Context, cfg LoopConfig, obj Objective) (*LoopResult, e
 	return l.run(ctx)
 }
 
-func newLoop(cfg LoopConfig, obj Objective) (*Loop, error) {
+func newLoop(cfg Config, obj Objective) (*Loop, error) {
 	switch {
 	case cfg.Model == nil:
-		return nil, fmt.Errorf("training: LoopConfig.Model is nil")
+		return nil, fmt.Errorf("training: Config.Model is nil")
 	case cfg.Dir == "":
-		return nil, fmt.Errorf("training: LoopConfig.Dir is empty")
+		return nil, fmt.Errorf("training: Config.Dir is empty")
 	case cfg.Epochs <= 0:
 		return nil, fmt.Errorf("training: epochs must be positive, got %d", cfg.Epochs)
 	case cfg.LR <= 0:
@@ -327,7 +327,7 @@ func (l *Loop) reseed(epoch, i int) {
 
 func (l *Loop) totalSteps() int { return l.sched.TotalSteps }
 
-func (l *Loop) run(ctx context.Context) (*LoopResult, error) {
+func (l *Loop) run(ctx context.Context) (*Result, error) {
 	cfg := l.cfg
 	start := time.Now()
 	wall0 := l.st.WallSeconds
@@ -473,7 +473,7 @@ func (l *Loop) run(ctx context.Context) (*LoopResult, error) {
 		l.restoreBest()
 	}
 	cfg.Model.SetTraining(false)
-	res := &LoopResult{Epochs: l.st.Epoch, Steps: l.st.Step, BestScore: l.st.BestScore, BestEpoch: l.st.BestEpoch,
+	res := &Result{Epochs: l.st.Epoch, Steps: l.st.Step, BestScore: l.st.BestScore, BestEpoch: l.st.BestEpoch,
 		EarlyStopped: l.st.EarlyStopped, History: l.st.History, Tokens: l.st.Tokens,
 		Wall: time.Duration((wall0 + time.Since(start).Seconds()) * float64(time.Second))}
 	if trainTime > 0 {

@@ -1,4 +1,4 @@
-package training
+package loop
 
 import (
 	"encoding/json"
@@ -14,7 +14,7 @@ import (
 	"github.com/openmed/openmed/training/optim"
 )
 
-// Checkpoint layout inside LoopConfig.Dir:
+// Checkpoint layout inside Config.Dir:
 //
 //	checkpoints/step-00000123/state.json          loop position, best, patience, history
 //	checkpoints/step-00000123/trainable.safetensors  trainable weights (LoRA + classifier, or all)
