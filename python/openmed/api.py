@@ -6,6 +6,7 @@ pipelines report them.
 
 import json
 import os
+import re
 import sys
 import threading
 
@@ -310,9 +311,26 @@ def _run_training(fn, cfg, epochs, lr, batch_size, options, callback):
         callback = _ProgressLine(sys.stderr, fn.replace("openmed_", ""))
     try:
         return run_job(fn, cfg, callback)
+    except BadInputError as e:
+        raise BadInputError(_python_names(str(e)), e.status) from None
     finally:
         if isinstance(callback, _ProgressLine):
             callback.close()
+
+
+# The library names a bad field by its JSON name (training.FieldError); these
+# are the keyword arguments train()/dapt() spell differently.
+_KWARG_OF = {"num_train_epochs": "epochs", "learning_rate": "lr", "per_device_train_batch_size": "batch_size",
+             "lora.r": "r", "lora.lora_alpha": "alpha", "lora.lora_dropout": "lora_dropout", "output_dir": "output"}
+
+
+def _python_names(msg):
+    """Rewrite "<op>: <json field> ..." and back-quoted field names in a
+    library message with this module's keyword names."""
+    m = re.match(r"^((?:\w+: )+)([a-z_.]+)( .*)$", msg, re.S)
+    if m and m.group(2) in _KWARG_OF:
+        msg = m.group(1) + _KWARG_OF[m.group(2)] + m.group(3)
+    return re.sub(r"`([a-z_.]+)`", lambda q: "`" + _KWARG_OF.get(q.group(1), q.group(1)) + "`", msg)
 
 
 def _interactive(stream):

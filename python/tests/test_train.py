@@ -119,8 +119,10 @@ def test_ctrl_c_cancels_cleanly(base, data, tmp_path):
 
 def test_train_option_errors_name_the_fix(base, data, tmp_path):
     out = tmp_path / "never"
-    with pytest.raises(openmed.BadInputError, match="epochs"):
-        openmed.train(base=base, train=data["train"], output=str(out), epochs=-1)
+    with pytest.raises(openmed.BadInputError, match="training: epochs must be positive"):
+        openmed.train(base=base, train=data["train"], output=str(out), epochs=-1)  # named as passed
+    with pytest.raises(openmed.BadInputError, match="training: batch_size must be positive"):
+        openmed.train(base=base, train=data["train"], output=str(out), batch_size=0)
     assert not out.exists(), "a refused run leaves no folder"
     with pytest.raises(openmed.BadInputError, match="early_stopping_patience"):
         openmed.train(base=base, train=data["train"], output=str(out), patience=2)
