@@ -162,8 +162,12 @@ func BuildDataset(c *corpus.Corpus, tok *tokenize.Tokenizer, labels *LabelSet, o
 }
 
 // packGroups returns the [first, end) sentence ranges that share windows:
-// runs of one Sentence.Doc (PackDocuments) or single sentences.
+// runs of one Sentence.Doc (PackDocuments), single sentences
+// (PackSentences), or both (PackMixed: the documents, then the sentences).
 func packGroups(ss []corpus.Sentence, p Packing) [][2]int {
+	if p == PackMixed {
+		return append(packGroups(ss, PackDocuments), packGroups(ss, PackSentences)...)
+	}
 	var out [][2]int
 	for i := 0; i < len(ss); {
 		j := i + 1

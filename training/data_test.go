@@ -300,7 +300,28 @@ func TestDocumentPacking(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, ds.Examples, 90, "one window per short sentence")
 
+	// Mixed: the document windows, then every sentence alone; each word is
+	// labelled twice (in its document and alone).
+	o.Packing = PackMixed
+	dm, err := BuildDataset(c, tok, labels, o)
+	require.NoError(t, err)
+	require.Len(t, dm.Examples, len(d.Examples)+90)
+	twice := map[int]int{}
+	for _, ex := range dm.Examples {
+		for _, w := range ex.Owned {
+			if w >= 0 {
+				twice[w]++
+			}
+		}
+	}
+	require.Len(t, twice, len(count))
+	for w, n := range twice {
+		require.Equal(t, 2, n, "word %d labelled in its document and alone", w)
+	}
+
 	var p Packing
+	require.NoError(t, p.UnmarshalText([]byte("mixed")))
+	require.Equal(t, PackMixed, p)
 	require.NoError(t, p.UnmarshalText([]byte("sentences")))
 	require.Equal(t, PackSentences, p)
 	require.Error(t, p.UnmarshalText([]byte("paragraphs")))

@@ -103,6 +103,9 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	// against the original file); first-sub-token labels only.
 	eo := do
 	eo.LabelAllSubtokens = false
+	if eo.Packing == PackMixed { // each word scored once, in its document
+		eo.Packing = PackDocuments
+	}
 	var dev, test *Dataset
 	if cfg.Dev != "" {
 		if dev, err = LoadDataset(cfg.Dev, tok, labels, eo); err != nil {

@@ -20,12 +20,20 @@ const (
 	// PackSentences windows every sentence alone (HF run_ner.py's
 	// tokenize_and_align_labels features).
 	PackSentences
+	// PackMixed trains on both: every document's packed windows and every
+	// sentence alone (twice the tokens per epoch), so the model tags a
+	// sentence without its neighbours as well as a paragraph. Evaluation
+	// windows stay documents.
+	PackMixed
 )
 
 // String is the flag spelling.
 func (p Packing) String() string {
-	if p == PackSentences {
+	switch p {
+	case PackSentences:
 		return "sentences"
+	case PackMixed:
+		return "mixed"
 	}
 	return "documents"
 }
@@ -41,8 +49,10 @@ func (p *Packing) UnmarshalText(b []byte) error {
 		*p = PackDocuments
 	case "sentences", "sentence":
 		*p = PackSentences
+	case "mixed":
+		*p = PackMixed
 	default:
-		return fmt.Errorf("training: unknown packing %q (want documents or sentences)", b)
+		return fmt.Errorf("training: unknown packing %q (want documents, sentences or mixed)", b)
 	}
 	return nil
 }

@@ -91,7 +91,7 @@ on the command line override it.`,
 	fl.IntVar(&cfg.EvalBatchSize, "eval-batch-size", cfg.EvalBatchSize, "evaluation batch size")
 	fl.IntVar(&cfg.MaxLen, "max-len", cfg.MaxLen, "window length in tokens (specials included)")
 	fl.IntVar(&cfg.Stride, "stride", cfg.Stride, "window overlap in tokens")
-	fl.Var(textFlag{&cfg.Packing}, "packing", "which sentences share windows: documents (-DOCSTART- groups, else consecutive sentences; what the tagger sees) or sentences")
+	fl.Var(textFlag{&cfg.Packing}, "packing", "which sentences share windows: documents (-DOCSTART- groups, else consecutive sentences; what the tagger sees), sentences, or mixed (both: the model also tags sentences alone well; twice the tokens)")
 	fl.Float64Var(&cfg.WarmupRatio, "warmup-ratio", cfg.WarmupRatio, "fraction of steps of linear warm-up")
 	fl.Float64Var(&cfg.WeightDecay, "weight-decay", cfg.WeightDecay, "AdamW weight decay (none on biases/LayerNorm)")
 	fl.Float64Var(&cfg.LabelSmoothing, "label-smoothing", cfg.LabelSmoothing, "label smoothing factor")
