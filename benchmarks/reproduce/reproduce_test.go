@@ -11,6 +11,7 @@ import (
 
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/corpus"
+	"github.com/openmed/openmed/core/tagger"
 	"github.com/openmed/openmed/internal/testutil"
 	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/dapt"
@@ -183,6 +184,12 @@ func TestPipelineEndToEnd(t *testing.T) {
 	t.Cleanup(func() { ShippedTaggers = saved })
 	models := t.TempDir()
 	require.NoError(t, Ship(o, models))
+	mb, err := os.ReadFile(filepath.Join(models, tagger.ManifestFile))
+	require.NoError(t, err)
+	man, err := tagger.ParseManifest(mb, tagger.ManifestFile)
+	require.NoError(t, err, "default.json is written by Ship")
+	assert.Equal(t, EncoderName, man.Base)
+	assert.Equal(t, map[string]string{"disease": "ncbi-disease-lora", "chemical": "bc5cdr-chem-lora"}, man.Adapters)
 	enc := filepath.Join(models, EncoderName)
 	f32, err := checkpoint.ReadSafetensors(filepath.Join(work, "pretrain", checkpoint.SafeWeightsFile))
 	require.NoError(t, err)

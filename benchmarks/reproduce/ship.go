@@ -10,6 +10,7 @@ import (
 
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/lora"
+	"github.com/openmed/openmed/core/tagger"
 	"github.com/openmed/openmed/core/tensor"
 	"github.com/openmed/openmed/core/tokenize"
 )
@@ -48,8 +49,9 @@ type cardData struct {
 
 // Ship copies the pipeline's products into models: the pre-trained encoder
 // as F16 safetensors with config, tokenizer and a filled model card (at most
-// MaxShipBytes), and the LoRA adapters of ShippedTaggers fine-tuned from it
-// (base_model_name_or_path rewritten to ../openmed-small-bio).
+// MaxShipBytes), the LoRA adapters of ShippedTaggers fine-tuned from it
+// (base_model_name_or_path rewritten to ../openmed-small-bio), and
+// default.json naming them (tagger.Manifest.Save).
 func Ship(o Options, models string) error {
 	// Everything is checked before anything is written: a failed Ship
 	// never leaves a half-shipped models/ (the embed test refuses one).
@@ -102,13 +104,19 @@ func Ship(o Options, models string) error {
 	if err := checkpoint.WriteFileAtomic(filepath.Join(dst, "README.md"), []byte(card)); err != nil {
 		return err
 	}
+	m := &tagger.Manifest{Base: EncoderName, Adapters: map[string]string{}, TagWith: tagger.TagWithAll}
 	for c, name := range ShippedTaggers {
 		if err := shipAdapter(o, c, filepath.Join(models, name)); err != nil {
 			return err
 		}
+		m.Adapters[ShippedNames[c]] = name
 	}
-	return nil
+	return m.Save(models)
 }
+
+// ShippedNames maps corpus → the default tagger's adapter name
+// (default.json, --use, Entity.Adapter).
+var ShippedNames = map[string]string{"NCBI-Disease": "disease", "BC5CDR-Disease": "disease-cdr", "BC5CDR-Chem": "chemical"}
 
 func encoderCard(o Options, st *JobState, cfg *checkpoint.Config, w map[string]*tensor.Tensor, size int64) (string, error) {
 	params := 0
