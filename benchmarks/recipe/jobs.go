@@ -47,6 +47,10 @@ var Variants = []Variant{
 	{Name: "lora-nodapt", Ablation: true},
 	{Name: "full", DAPT: true, Args: []string{"--full", "--lr", "3e-5"}, Ablation: true},
 	{Name: "lora-all", DAPT: true, Args: []string{"--targets", "query,key,value,dense"}, Ablation: true},
+	// lora-mixed trains on document windows and every sentence alone
+	// (--packing mixed): MiniLM on BC5CDR-Chem reached dev F1 81.4 after 3
+	// of 5 mixed epochs against 76.5 after 10 document epochs.
+	{Name: "lora-mixed", DAPT: true, Args: []string{"--packing", "mixed"}, Ablation: true},
 }
 
 // Job is one fine-tuning run.

@@ -198,7 +198,15 @@ func runJob(ctx context.Context, o Options, j Job) error {
 func planJob(o Options, j Job) (*JobPlan, error) {
 	base := j.Base(o.Work)
 	trainF := filepath.Join(o.Data, j.Corpus, "train.tsv")
-	tokens, err := trainTokens(base, trainF)
+	packing := training.DefaultDataOptions().Packing
+	for i, a := range j.Variant.Args {
+		if a == "--packing" && i+1 < len(j.Variant.Args) {
+			if err := packing.UnmarshalText([]byte(j.Variant.Args[i+1])); err != nil {
+				return nil, err
+			}
+		}
+	}
+	tokens, err := trainTokens(base, trainF, packing)
 	if err != nil {
 		return nil, err
 	}
@@ -220,8 +228,9 @@ func planJob(o Options, j Job) (*JobPlan, error) {
 	return &JobPlan{Job: j.Name(), Base: base, TrainTokens: tokens, Epochs: epochs, CapReason: reason, Train: train, Eval: eval}, nil
 }
 
-// trainTokens counts one epoch's tokens as the trainer builds them.
-func trainTokens(base, trainF string) (int, error) {
+// trainTokens counts one epoch's tokens as the trainer builds them with
+// the given packing.
+func trainTokens(base, trainF string, packing training.Packing) (int, error) {
 	dir, err := encoder.Resolve(base)
 	if err != nil {
 		return 0, err
@@ -238,7 +247,9 @@ func trainTokens(base, trainF string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	d, err := training.BuildDataset(c, tok, labels, training.DefaultDataOptions())
+	do := training.DefaultDataOptions()
+	do.Packing = packing
+	d, err := training.BuildDataset(c, tok, labels, do)
 	if err != nil {
 		return 0, err
 	}
