@@ -152,7 +152,8 @@ const DefaultEpochs = 10
 // α=32, dropout 0.05 on query/value, AdamW lr 5e-4 with weight decay 0.01,
 // 10% linear warm-up then cosine decay, label smoothing 0.1, gradient
 // clipping 1.0, batch 16, 10 epochs (more for a small corpus, to reach 300
-// steps) with early stopping (patience 3) on dev micro-F1, 256-token windows with 50 overlap, seed 42.
+// steps) with early stopping (patience 3) on dev micro-F1, mixed packing
+// (document windows and every sentence alone), 256-token windows with 50 overlap, seed 42.
 func DefaultConfig() Config {
 	return Config{
 		Method:         MethodLoRA,
@@ -170,6 +171,7 @@ func DefaultConfig() Config {
 		MaxGradNorm:    1.0,
 		Patience:       3,
 		MinSteps:       300,
+		Packing:        PackMixed,
 		GradAccum:      1,
 		Seed:           42,
 		LogEvery:       10,

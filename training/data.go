@@ -24,7 +24,8 @@ type DataOptions struct {
 	// ignored by the loss (-100) and reported through Warn, instead of being
 	// an error naming file:line and the tag.
 	AllowUnknownTags bool
-	// Packing says which sentences share windows (default: documents).
+	// Packing says which sentences share windows (zero value: documents;
+	// training.Config defaults to mixed).
 	Packing Packing
 	// Warn receives warnings (unknown tags when allowed); nil discards them.
 	Warn func(msg string)

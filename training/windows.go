@@ -15,15 +15,18 @@ const (
 	// 256/50 windows (OpenMed NER §3.6): documents are delimited by
 	// -DOCSTART- lines where a corpus has them, else the file's sentences
 	// follow each other in corpus order. Sentences are joined without
-	// separators, as the tagger sees a paragraph of raw text. The default.
+	// separators, as the tagger sees a paragraph of raw text. The zero
+	// value, and the packing of evaluation windows.
 	PackDocuments Packing = iota
 	// PackSentences windows every sentence alone (HF run_ner.py's
 	// tokenize_and_align_labels features).
 	PackSentences
 	// PackMixed trains on both: every document's packed windows and every
 	// sentence alone (twice the tokens per epoch), so the model tags a
-	// sentence without its neighbours as well as a paragraph. Evaluation
-	// windows stay documents.
+	// sentence without its neighbours as well as a paragraph; evaluation
+	// windows stay documents. Training's default (Config.Packing): MiniLM on
+	// BC5CDR-Chem, at equal tokens, went from 75.2 to 80.0 test F1, and
+	// from 71.8 to 81.1 on raw sentences (benchmarks/recipe).
 	PackMixed
 )
 

@@ -35,12 +35,12 @@ func TestGrid(t *testing.T) {
 			main++
 		}
 	}
-	assert.Equal(t, len(Encoders)*len(Corpora), main)
-	assert.Equal(t, len(Encoders)*len(AblationCorpora)*4, abl)
+	assert.Equal(t, 2*len(Encoders)*len(Corpora), main)
+	assert.Equal(t, len(Encoders)*len(AblationCorpora)*3, abl)
 	assert.True(t, strings.HasPrefix(jobs[0].Name(), "all-minilm-l6-v2/"), "cheapest encoder first")
 	j := Job{Encoder: Encoders[0], Corpus: "NCBI-Disease", Variant: Variants[0]}
 	assert.Equal(t, filepath.Join("w", "dapt-all-minilm-l6-v2"), j.Base("w"))
-	j.Variant = Variants[1]
+	j.Variant = variant(t, "lora-nodapt")
 	assert.Equal(t, "all-minilm-l6-v2", j.Base("w"))
 }
 
@@ -55,4 +55,16 @@ func TestLock(t *testing.T) {
 	unlock, err = lock(dir)
 	require.NoError(t, err, "a dead process's lock is taken over")
 	unlock()
+}
+
+// variant returns the Variants entry named name.
+func variant(t *testing.T, name string) Variant {
+	t.Helper()
+	for _, v := range Variants {
+		if v.Name == name {
+			return v
+		}
+	}
+	t.Fatalf("no variant %q", name)
+	return Variant{}
 }

@@ -198,7 +198,7 @@ func runJob(ctx context.Context, o Options, j Job) error {
 func planJob(o Options, j Job) (*JobPlan, error) {
 	base := j.Base(o.Work)
 	trainF := filepath.Join(o.Data, j.Corpus, "train.tsv")
-	packing := training.DefaultDataOptions().Packing
+	packing := training.DefaultConfig().Packing
 	for i, a := range j.Variant.Args {
 		if a == "--packing" && i+1 < len(j.Variant.Args) {
 			if err := packing.UnmarshalText([]byte(j.Variant.Args[i+1])); err != nil {
