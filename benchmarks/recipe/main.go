@@ -56,7 +56,7 @@ func main() {
 	fs.StringVar(&o.Bin, "bin", "bin/openmed", "openmed binary")
 	fs.IntVar(&o.Workers, "workers", 2, "jobs side by side")
 	fs.IntVar(&o.Threads, "threads", 1, "engine threads per job")
-	fs.StringVar(&o.Only, "only", "", "run only jobs whose name (<encoder>/<corpus>/<variant>) matches this glob")
+	fs.StringVar(&o.Only, "only", "", "run only jobs whose name (<encoder>/<corpus>/<variant>) matches one of these comma-separated globs, in the list's order")
 	fs.IntVar(&o.MaxEpochs, "max-epochs", 10, "num_train_epochs before the per-job time cap")
 	fs.Float64Var(&o.MaxMinutes, "max-minutes", 150, "cap a job's estimated training time (epochs = minutes·60·rate / tokens per epoch)")
 	fs.DurationVar(&o.Budget, "budget", 0, "stop starting jobs after this long (0: none)")

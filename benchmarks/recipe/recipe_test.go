@@ -68,3 +68,21 @@ func variant(t *testing.T, name string) Variant {
 	t.Fatalf("no variant %q", name)
 	return Variant{}
 }
+
+// -only is an ordered queue of globs; each job is taken once.
+func TestSelectedOrder(t *testing.T) {
+	o := Options{Only: "bert-base-cased/NCBI-Disease/lora-mixed, */BC5CDR-Chem/lora,bert-base-cased/NCBI-Disease/*"}
+	var names []string
+	for _, j := range selected(o) {
+		names = append(names, j.Name())
+	}
+	require.GreaterOrEqual(t, len(names), 4)
+	assert.Equal(t, []string{"bert-base-cased/NCBI-Disease/lora-mixed", "all-minilm-l6-v2/BC5CDR-Chem/lora",
+		"bert-base-cased/BC5CDR-Chem/lora", "bert-base-cased/NCBI-Disease/lora"}, names[:4])
+	seen := map[string]bool{}
+	for _, n := range names {
+		require.False(t, seen[n], n)
+		seen[n] = true
+	}
+	assert.Len(t, selected(Options{}), len(AllJobs()))
+}

@@ -67,16 +67,24 @@ func ready(o Options, j Job) bool {
 	return err == nil
 }
 
-// selected lists the jobs matching -only.
+// selected lists the jobs matching -only: a comma-separated list of globs
+// over <encoder>/<corpus>/<variant>, taken in the list's order (a queue:
+// the first glob's jobs first), each job once; empty selects the grid in
+// grid order.
 func selected(o Options) []Job {
+	if o.Only == "" {
+		return AllJobs()
+	}
 	var out []Job
-	for _, j := range AllJobs() {
-		if o.Only != "" {
-			if ok, _ := path.Match(o.Only, j.Name()); !ok {
-				continue
+	seen := map[string]bool{}
+	for _, glob := range strings.Split(o.Only, ",") {
+		glob = strings.TrimSpace(glob)
+		for _, j := range AllJobs() {
+			if ok, _ := path.Match(glob, j.Name()); ok && !seen[j.Name()] {
+				seen[j.Name()] = true
+				out = append(out, j)
 			}
 		}
-		out = append(out, j)
 	}
 	return out
 }
