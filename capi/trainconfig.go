@@ -20,8 +20,8 @@ func parseTrainConfig(cfgJSON string) (training.Config, error) {
 	if err != nil {
 		return cfg, badInput("config_json: %v", err)
 	}
-	if cfg.Base == "" || cfg.Train == "" || cfg.Out == "" {
-		return cfg, badInput("config_json: \"base\", \"train\" and \"output_dir\" are required")
+	if err := cfg.CheckRequired(); err != nil {
+		return cfg, badInput("config_json: %v", err)
 	}
 	return cfg, nil
 }

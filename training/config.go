@@ -3,7 +3,6 @@ package training
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/openmed/openmed/core/jsonconf"
@@ -183,13 +182,9 @@ func DefaultConfig() Config {
 // defaults, unknown fields are errors naming the valid ones. The CLI's
 // --config, the C ABI and Python share these names.
 func ReadConfig(path string) (Config, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return DefaultConfig(), configErrorf("training: config: %v", err)
-	}
 	c := DefaultConfig()
-	if err := jsonconf.Decode(b, &c); err != nil {
-		return c, configErrorf("training: %s: %v", path, err)
+	if err := jsonconf.ReadFile(path, &c); err != nil {
+		return c, configErrorf("training: %v", err)
 	}
 	return c, nil
 }
@@ -205,8 +200,10 @@ func ParseConfig(data []byte) (Config, error) {
 	return c, nil
 }
 
-// validate checks the fields Train needs, naming the field.
-func (c *Config) validate() error {
+// CheckRequired reports the first of base, train and output_dir that is
+// empty, as a FieldError: the one rule for a configuration's required
+// inputs (Train, the C ABI's config_json, search.ParseOptions).
+func (c *Config) CheckRequired() error {
 	switch {
 	case c.Base == "":
 		return FieldErrorf("training", "base", "is required")
@@ -214,6 +211,16 @@ func (c *Config) validate() error {
 		return FieldErrorf("training", "train", "is required")
 	case c.Out == "":
 		return FieldErrorf("training", "output_dir", "is required")
+	}
+	return nil
+}
+
+// validate checks the fields Train needs, naming the field.
+func (c *Config) validate() error {
+	if err := c.CheckRequired(); err != nil {
+		return err
+	}
+	switch {
 	case c.Epochs < 0:
 		return FieldErrorf("training", "num_train_epochs", "must be positive (or 0: automatic), got %d", c.Epochs)
 	case c.MinSteps < 0:

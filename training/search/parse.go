@@ -77,8 +77,8 @@ func ParseOptions(data []byte) (Options, error) {
 	if o.Train, err = training.ParseConfig(rest); err != nil {
 		return o, err
 	}
-	if o.Train.Base == "" || o.Train.Train == "" || o.Train.Out == "" {
-		return o, fmt.Errorf("\"base\", \"train\" and \"output_dir\" are required")
+	if err := o.Train.CheckRequired(); err != nil {
+		return o, err
 	}
 	o.Dir = o.Train.Out
 	if o.Train.Dev == "" {
