@@ -12,8 +12,8 @@ func parseDAPTConfig(cfgJSON string) (dapt.Config, error) {
 	if err != nil {
 		return cfg, badInput("config_json: %v", err)
 	}
-	if (len(cfg.Text) == 0 && cfg.Corpora == "") || cfg.Out == "" || (cfg.Base == "" && !cfg.FromScratch) {
-		return cfg, badInput("config_json: \"text\" (or \"corpora\"), \"output_dir\" and \"base\" (or \"from_scratch\") are required")
+	if err := cfg.CheckRequired(); err != nil {
+		return cfg, badInput("config_json: %v", err)
 	}
 	return cfg, nil
 }

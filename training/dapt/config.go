@@ -149,7 +149,10 @@ func ParseConfig(data []byte) (Config, error) {
 	return c, nil
 }
 
-func (c *Config) validate() error {
+// CheckRequired reports the first missing input — text (or corpora),
+// output_dir, base (or from_scratch) — as a training.FieldError: the rule
+// Run and the C ABI's config_json share.
+func (c *Config) CheckRequired() error {
 	switch {
 	case len(c.Text) == 0 && c.Corpora == "":
 		return training.FieldErrorf("dapt", "text", "is required: give text files, or a corpora folder in `corpora`")
@@ -157,6 +160,15 @@ func (c *Config) validate() error {
 		return training.FieldErrorf("dapt", "output_dir", "is required")
 	case !c.FromScratch && c.Base == "":
 		return training.FieldErrorf("dapt", "base", "is required (or `from_scratch`)")
+	}
+	return nil
+}
+
+func (c *Config) validate() error {
+	if err := c.CheckRequired(); err != nil {
+		return err
+	}
+	switch {
 	case c.FromScratch && c.Scratch == nil:
 		return training.FieldErrorf("dapt", "scratch", "is required with `from_scratch` (num_hidden_layers, hidden_size, num_attention_heads, intermediate_size)")
 	case c.FromScratch && c.Scratch.validateArch() != nil:
