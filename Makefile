@@ -7,13 +7,14 @@ BIN       := bin/openmed
 SHARED    ?= ../shared
 GOTESTFLAGS ?= -timeout 60m
 
-.PHONY: all setup build test vet fmt demo fuzz clean encoders test-go test-kernels test-capi test-python test-notebook install-python reproduce bench
+.PHONY: all setup build test vet fmt demo fuzz clean encoders test-go test-kernels test-capi test-python test-notebook test-interop install-python reproduce bench
 
 all: build
 
 setup:
 	bash scripts/setup.sh
 	bash scripts/install_python.sh
+	bash scripts/peers_env.sh >/dev/null
 	bash scripts/default_encoders.sh
 
 build:
@@ -23,7 +24,7 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || (echo "gofmt needed:"; gofmt -l .; exit 1)
 	$(GO) vet ./...
 
-test: setup build vet test-go test-kernels test-capi test-notebook test-python
+test: setup build vet test-go test-kernels test-capi test-notebook test-python test-interop
 
 test-go:
 	$(GO) test $(GOTESTFLAGS) ./...
@@ -44,6 +45,12 @@ test-python:
 # The notebook, executed with Debian's jupyter nbconvert so it cannot rot.
 test-notebook:
 	bash scripts/test_notebook.sh
+
+# Interop with the Hugging Face stack from PyPI (torch, transformers, PEFT,
+# seqeval, ONNX Runtime; scripts/peers_env.sh): adapters both ways, eval vs
+# seqeval, the ONNX export in onnxruntime.
+test-interop:
+	bash scripts/test_interop.sh
 
 install-python:
 	bash scripts/install_python.sh
