@@ -36,111 +36,25 @@ func bestOf(h []FrozenTrial, dir Direction) float64 {
 	return best
 }
 
-// quadSpace is a shifted 2-D quadratic with a log-scaled axis; the categorical moves the
-// optimum and adds an offset, so the best region is one choice × a small box.
-func quadSpace() (Space, func(map[string]any) float64) {
-	space := Space{FloatLog("lr", 1e-6, 1e-1), Float("y", -5, 5), Categorical("c", "a", "b", "c")}
-	shift := map[string]float64{"a": 0, "b": 1.5, "c": -2}
-	offset := map[string]float64{"a": 0.5, "b": 0, "c": 1}
-	f := func(p map[string]any) float64 {
-		c := p["c"].(string)
-		u := math.Log10(p["lr"].(float64)) - (-3.5 + 0.5*shift[c])
-		v := p["y"].(float64) - shift[c]
-		return u*u + v*v + offset[c]
-	}
-	return space, f
-}
-
-// branin is the Branin–Hoo function on x1 ∈ [−5, 10], x2 ∈ [0, 15] (minimum 0.397887).
-func branin() (Space, func(map[string]any) float64) {
-	space := Space{Float("x1", -5, 10), Float("x2", 0, 15)}
-	f := func(p map[string]any) float64 {
-		x1, x2 := p["x1"].(float64), p["x2"].(float64)
-		b, c := 5.1/(4*math.Pi*math.Pi), 5/math.Pi
-		return math.Pow(x2-b*x1*x1+c*x1-6, 2) + 10*(1-1/(8*math.Pi))*math.Cos(x1) + 10
-	}
-	return space, f
-}
-
-// hartmann6 is the 6-D Hartmann function on [0, 1]^6, shifted so its minimum
-// (−3.32237) becomes ~0 (a standard Branin-like global-optimisation test function).
-func hartmann6() (Space, func(map[string]any) float64) {
-	names := []string{"x0", "x1", "x2", "x3", "x4", "x5"}
-	var space Space
-	for _, n := range names {
-		space = append(space, Float(n, 0, 1))
-	}
-	a := [4][6]float64{{10, 3, 17, 3.5, 1.7, 8}, {0.05, 10, 17, 0.1, 8, 14}, {3, 3.5, 1.7, 10, 17, 8}, {17, 8, 0.05, 10, 0.1, 14}}
-	p := [4][6]float64{{0.1312, 0.1696, 0.5569, 0.0124, 0.8283, 0.5886}, {0.2329, 0.4135, 0.8307, 0.3736, 0.1004, 0.9991},
-		{0.2348, 0.1451, 0.3522, 0.2883, 0.3047, 0.6650}, {0.4047, 0.8828, 0.8732, 0.5743, 0.1091, 0.0381}}
-	alpha := [4]float64{1, 1.2, 3, 3.2}
-	return space, func(x map[string]any) float64 {
-		s := 0.0
-		for i := range 4 {
-			e := 0.0
-			for j, n := range names {
-				d := x[n].(float64) - p[i][j]
-				e += a[i][j] * d * d
-			}
-			s += alpha[i] * math.Exp(-e)
-		}
-		return 3.32237 - s
-	}
-}
-
-type tpeProblem struct {
-	name string
-	make func() (Space, func(map[string]any) float64)
-	dir  Direction
-}
-
-func tpeProblems() []tpeProblem {
-	negQuad := func() (Space, func(map[string]any) float64) {
-		s, f := quadSpace()
-		return s, func(p map[string]any) float64 { return -f(p) }
-	}
-	return []tpeProblem{
-		{"quadratic-log-categorical", quadSpace, Minimize},
-		{"neg-quadratic-maximize", negQuad, Maximize},
-		{"hartmann6", hartmann6, Minimize},
-		{"branin", branin, Minimize},
-		{"paper-space-surrogate", paperSurrogate, Maximize},
-	}
-}
-
-// paperSurrogate is a smooth stand-in for dev F1 over [PaperSpace]: best near
-// lr=2e-4, batch 16, LoRA rank 16, small weight decay, warm-up and dropout.
-func paperSurrogate() (Space, func(map[string]any) float64) {
-	return PaperSpace(), func(p map[string]any) float64 {
-		u := (math.Log10(p[ParamLearningRate].(float64)) + 3.7) / 0.3
-		b := map[float64]float64{8: 0.02, 16: 0, 32: 0.03}[p[ParamBatchSize].(float64)]
-		r := map[float64]float64{4: 0.03, 8: 0.01, 16: 0, 32: 0.01}[p[ParamLoRARank].(float64)]
-		wd := (p[ParamWeightDecay].(float64) - 0.02) / 0.05
-		wr := (p[ParamWarmupRatio].(float64) - 0.06) / 0.1
-		dr := (p[ParamLoRADropout].(float64) - 0.1) / 0.15
-		return 0.9 - 0.05*u*u - b - r - 0.01*(wd*wd+wr*wr+dr*dr)
-	}
-}
-
 // tpeWins counts the seeds 0..19 where TPE's best value after 40 trials is strictly
 // better than random search's (independent random streams for the two), and reports
 // whether TPE's median best value beats random's.
-func tpeWins(t *testing.T, pr tpeProblem, opt TPEOptions) (wins int, medianBetter bool, log []string) {
-	space, f := pr.make()
+func tpeWins(t *testing.T, pr Problem, opt TPEOptions) (wins int, medianBetter bool, log []string) {
+	space, f := pr.Space, pr.F
 	require.NoError(t, space.Validate())
 	var bts, brs []float64
 	for seed := uint64(0); seed < 20; seed++ {
 		tpe, err := NewTPESampler(seed, opt)
 		require.NoError(t, err)
-		bt := bestOf(runInMemory(t, tpe, space, pr.dir, f, 40), pr.dir)
-		br := bestOf(runInMemory(t, RandomSampler{Seed: seed}, space, pr.dir, f, 40), pr.dir)
-		if pr.dir.Better(bt, br) {
+		bt := bestOf(runInMemory(t, tpe, space, pr.Direction, f, 40), pr.Direction)
+		br := bestOf(runInMemory(t, RandomSampler{Seed: seed}, space, pr.Direction, f, 40), pr.Direction)
+		if pr.Direction.Better(bt, br) {
 			wins++
 		}
 		bts, brs = append(bts, bt), append(brs, br)
 		log = append(log, fmt.Sprintf("seed %d: tpe %.4f random %.4f", seed, bt, br))
 	}
-	return wins, pr.dir.Better(median(bts), median(brs)), log
+	return wins, pr.Direction.Better(median(bts), median(brs)), log
 }
 
 // TestTPEBeatsRandom is the acceptance test: at 40 trials (10 random start-up
@@ -155,12 +69,12 @@ func tpeWins(t *testing.T, pr tpeProblem, opt TPEOptions) (wins int, medianBette
 func TestTPEBeatsRandom(t *testing.T) {
 	mv := DefaultTPEOptions()
 	mv.Parzen.Multivariate = true
-	for _, pr := range tpeProblems() {
-		t.Run(pr.name, func(t *testing.T) {
+	for _, pr := range BenchmarkProblems() {
+		t.Run(pr.Name, func(t *testing.T) {
 			wm, medm, logm := tpeWins(t, pr, mv)
 			wu, medu, logu := tpeWins(t, pr, DefaultTPEOptions())
-			t.Logf("%s: TPE better than random in %d/20 seeds (multivariate), %d/20 (univariate)", pr.name, wm, wu)
-			if pr.name == "branin" {
+			t.Logf("%s: TPE better than random in %d/20 seeds (multivariate), %d/20 (univariate)", pr.Name, wm, wu)
+			if pr.Name == "branin" {
 				assert.GreaterOrEqual(t, wm, 10, "multivariate TPE at least on par with random on Branin:\n%v", logm)
 			} else {
 				assert.GreaterOrEqual(t, wm, 16, "multivariate TPE must beat random in ≥ 80%% of seeds:\n%v", logm)
@@ -341,7 +255,7 @@ func TestDefaultSamplerBeatsRandom(t *testing.T) {
 	sc := DefaultConfig().Sampler
 	require.Equal(t, SamplerTPE, sc.Kind)
 	require.True(t, sc.TPE.Parzen.Multivariate, "the default sampler is multivariate TPE")
-	wins, med, log := tpeWins(t, tpeProblem{"quadratic-log-categorical", quadSpace, Minimize}, sc.TPE)
+	wins, med, log := tpeWins(t, BenchmarkProblems()[0], sc.TPE)
 	t.Logf("default sampler better than random in %d/20 seeds", wins)
 	assert.GreaterOrEqual(t, wins, 16, "default TPE must beat random in ≥ 80%% of seeds:\n%v", log)
 	assert.True(t, med, "default TPE's median best beats random's:\n%v", log)
