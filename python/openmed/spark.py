@@ -220,3 +220,58 @@ def _shipped(sc):
     """Archive links already added to this SparkContext (addArchive refuses twice)."""
     with _shipped_lock:
         return _shipped_by_context.setdefault(id(sc), set())
+
+
+def main(argv=None):
+    """``python -m openmed.spark`` (and ``openmed spark-tag``): tag a
+    Parquet or JSON-lines file of documents with Spark and write the result
+    as a Spark output folder (Parquet, or JSON lines for a .jsonl input)."""
+    import argparse
+    import time
+
+    ap = argparse.ArgumentParser(prog="openmed spark-tag", description=main.__doc__)
+    ap.add_argument("--input", required=True, help="documents: .parquet (file or folder) or .jsonl ({\"text\": ...} per line)")
+    ap.add_argument("--output", required=True, help="output folder (Spark writes part files and _SUCCESS)")
+    ap.add_argument("--model", default=None, help="model folder or archive (default: the default tagger)")
+    ap.add_argument("--master", default="local[*]", help="Spark master URL (default local[*])")
+    ap.add_argument("--text-col", default="text")
+    ap.add_argument("--id-col", default=None, help="keep only this column and entities")
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--threads-per-task", type=int, default=1)
+    ap.add_argument("--format", choices=("parquet", "jsonl"), default=None,
+                    help="output format (default: the input's)")
+    ap.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    a = ap.parse_args(argv)
+
+    fmt_in = "parquet" if a.input.rstrip("/").endswith(".parquet") or os.path.isdir(a.input) else "jsonl"
+    fmt_out = a.format or fmt_in
+    if not os.path.exists(a.input):
+        ap.error("--input %s does not exist" % a.input)
+    if os.path.exists(a.output) and not a.overwrite:
+        ap.error("--output %s exists (pass --overwrite to replace it)" % a.output)
+    os.environ.setdefault("PYSPARK_PYTHON", __import__("sys").executable)
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.master(a.master).appName("openmed spark-tag").getOrCreate()
+    try:
+        t0 = time.time()
+        df = spark.read.parquet(a.input) if fmt_in == "parquet" else spark.read.json(a.input)
+        # the module by its import name: run as __main__, its functions would
+        # pickle by value (with its locks) instead of by reference
+        mod = __import__("importlib").import_module("openmed.spark")
+        out = mod.tag_dataframe(df, model=a.model, text_col=a.text_col, id_col=a.id_col, batch_size=a.batch_size,
+                            threads_per_task=a.threads_per_task)
+        w = out.write.mode("overwrite" if a.overwrite else "errorifexists")
+        (w.parquet if fmt_out == "parquet" else w.json)(a.output)
+        done = spark.read.parquet(a.output) if fmt_out == "parquet" else spark.read.json(a.output)
+        n = done.count()
+        secs = time.time() - t0
+        print("openmed spark-tag: %d documents in %.1f s (%.1f documents/s) -> %s (%s)"
+              % (n, secs, n / max(secs, 1e-9), a.output, fmt_out), file=__import__("sys").stderr)
+    finally:
+        spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -103,3 +103,23 @@ def test_no_worker_reuse_and_archive(docs, tmp_path):
     assert got[-2] is None and got[-1] == []
     assert_same(got[:-2], in_process(texts[:-2], model=REPO / "models"), texts[:-2])
     assert all(r["openmed_loads"] == 1 for r in rows)
+
+
+def test_cli_spark_tag_parquet(openmed_bin, docs, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    texts = docs[:100]
+    src = tmp_path / "docs.parquet"
+    pq.write_table(pa.table({"id": list(range(len(texts))), "text": texts}), src)
+    out = tmp_path / "out"
+    env = {**os.environ, "OPENMED_PYTHON": sys.executable}
+    subprocess.run([str(openmed_bin), "spark-tag", "--input", str(src), "--output", str(out), "--master", "local[2]",
+                    "--id-col", "id"], check=True, env=env, capture_output=True)
+    assert (out / "_SUCCESS").exists()
+    rows = pq.read_table(out).to_pylist()
+    assert_same(from_spark(rows), in_process(texts), texts)
+    # an existing output is not overwritten without --overwrite
+    p = subprocess.run([str(openmed_bin), "spark-tag", "--input", str(src), "--output", str(out)], env=env,
+                       capture_output=True, text=True)
+    assert p.returncode != 0 and "--overwrite" in p.stderr
