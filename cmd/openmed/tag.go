@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -84,7 +85,7 @@ Invalid UTF-8 is an error naming the document.`,
 	fl.StringVar(&f.overlap, "overlap", "same-type", "with several adapters, overlapping entities collapse to the higher score: same-type (the union of types) or any (a flat list)")
 	fl.IntVar(&f.window, "window", 0, "window length in tokens, up to max_position_embeddings (0 = 256, capped at it)")
 	fl.IntVar(&f.stride, "stride", 50, "tokens shared by consecutive windows")
-	fl.IntVar(&f.batch, "batch-size", 32, "windows per model call")
+	fl.IntVar(&f.batch, "batch-size", tagger.DefaultOptions().BatchSize, "windows per model call")
 	fl.StringVar(&f.format, "format", "json", "json, jsonl, conll or brat")
 	fl.StringArrayVar(&f.text, "text", nil, "text to tag (repeatable: one document each)")
 	fl.StringArrayVar(&f.inputs, "input", nil, "input file (repeatable; - is stdin)")
@@ -182,7 +183,11 @@ func runTag(cmd *cobra.Command, f tagFlags) error {
 			}
 			toks = append(toks, tk)
 		} else {
-			ents, err := tg.Tag(ctx, d.text, topts...)
+			opts := topts
+			if len(d.text) > tagger.LongDocumentBytes && !f.quiet {
+				opts = append(append([]tagger.TagOption(nil), topts...), tagger.WithProgress(longProgress(cmd.ErrOrStderr(), d.name)))
+			}
+			ents, err := tg.Tag(ctx, d.text, opts...)
 			if err != nil {
 				return fmt.Errorf("%s: %w", d.name, err)
 			}
@@ -197,6 +202,30 @@ func runTag(cmd *cobra.Command, f tagFlags) error {
 		fmt.Fprintln(cmd.ErrOrStderr())
 	}
 	return writeTagOutput(cmd, f, format, docs, results, toks)
+}
+
+// longProgress reports a streamed long document's progress on stderr, a
+// line per tenth of the text (also when stderr is a file or a pipe, where no
+// bar is drawn), with the rate so far. With several adapters each one's
+// pass is a new round (the tagger reports each from 0).
+func longProgress(w io.Writer, name string) func(done, total int) {
+	start, next, last, pass := time.Now(), 0.1, 0, 1
+	return func(done, total int) {
+		if done < last {
+			pass, next = pass+1, 0.1
+		}
+		last = done
+		frac := float64(done) / float64(total)
+		if frac+1e-9 < next && done < total {
+			return
+		}
+		for next <= frac+1e-9 {
+			next += 0.1
+		}
+		secs := time.Since(start).Seconds()
+		fmt.Fprintf(w, "tag: %s: pass %d: %3.0f%% (%.1f of %.1f MB; %.0f KB/s over all passes)\n", name, pass, 100*frac,
+			float64(done)/1e6, float64(total)/1e6, float64((pass-1)*total+done)/1e3/max(secs, 1e-9))
+	}
 }
 
 func newTagBar(w io.Writer, quiet bool, n int) *progressbar.ProgressBar {

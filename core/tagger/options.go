@@ -115,8 +115,12 @@ type Options struct {
 	// then shrinks to a quarter of the window if it would exceed half).
 	WindowLen int `json:"window_length"`
 	Stride    int `json:"stride"`
-	// BatchSize is the number of windows per backend call (default 32);
+	// BatchSize is the number of windows per backend call (default 8);
 	// windows are sorted by length so a batch pads little (length buckets).
+	// ONNX Runtime keeps a batch's activations per session: at 8 windows a
+	// 0.5 MB document with the default tagger's three adapters peaks at
+	// 515 MB RSS against 1,018 MB at 32, at the same speed (measured
+	// 2026-12-06, benchmarks/spark/README.md).
 	BatchSize int `json:"batch_size"`
 	// CacheDir holds on-the-fly ONNX exports keyed by content hash (default
 	// $OPENMED_CACHE or the user cache dir + /openmed).
@@ -132,7 +136,7 @@ type Options struct {
 // (auto-capped), batch 32.
 func DefaultOptions() Options {
 	return Options{Aggregation: AggregationFirst, IgnoreLabels: []string{"O"},
-		WindowLen: 0, Stride: tokenize.DefaultStride, BatchSize: 32}
+		WindowLen: 0, Stride: tokenize.DefaultStride, BatchSize: 8}
 }
 
 // Option adjusts Options (functional options).

@@ -216,7 +216,12 @@ type tagConfig struct {
 	adapters  []string
 	all       bool
 	modelHead bool
+	progress  func(doneBytes, totalBytes int)
 }
+
+// selectsHeads reports whether the options chose heads (adapters, all of
+// them, or the model's own).
+func (c tagConfig) selectsHeads() bool { return c.modelHead || c.all || len(c.adapters) > 0 }
 
 // WithModelHead tags with the model's own head (the folder the tagger was
 // opened on) even when adapters are attached.
@@ -263,20 +268,52 @@ func (t *Tagger) TagBatch(ctx context.Context, texts []string, opts ...TagOption
 	if err != nil {
 		return nil, err
 	}
+	var progress func(int, int)
+	for _, o := range opts {
+		var c tagConfig
+		if o(&c); c.progress != nil {
+			progress = c.progress
+		}
+	}
+	// long documents stream (tagLong); the others share batches
+	var short []int
+	var shortTexts []string
+	for i, text := range texts {
+		if len(text) <= LongDocumentBytes {
+			short, shortTexts = append(short, i), append(shortTexts, text)
+		}
+	}
 	out := make([][]Entity, len(texts))
 	for _, h := range heads {
-		docs, err := t.predict(ctx, h, texts)
-		if err != nil {
-			return nil, err
-		}
-		for i, d := range docs {
-			ents := d.aggregate(t.opts.Aggregation, t.opts.IgnoreLabels, t.opts.Threshold)
+		add := func(i int, ents []Entity) {
 			if len(heads) > 1 {
 				for k := range ents {
 					ents[k].Adapter = h.name
 				}
 			}
 			out[i] = append(out[i], ents...)
+		}
+		for i, text := range texts {
+			if len(text) > LongDocumentBytes {
+				if !utf8.ValidString(text) {
+					return nil, fmt.Errorf("%s%w", docRef(i, len(texts)), ErrInvalidUTF8)
+				}
+				ents, err := t.tagLong(ctx, h, text, progress)
+				if err != nil {
+					return nil, fmt.Errorf("%s%w", docRef(i, len(texts)), err)
+				}
+				add(i, ents)
+			}
+		}
+		if len(shortTexts) == 0 {
+			continue
+		}
+		docs, err := t.predict(ctx, h, shortTexts)
+		if err != nil {
+			return nil, err
+		}
+		for k, d := range docs {
+			add(short[k], d.aggregate(t.opts.Aggregation, t.opts.IgnoreLabels, t.opts.Threshold))
 		}
 	}
 	if len(heads) > 1 {
@@ -335,12 +372,16 @@ func (t *Tagger) TagTokens(ctx context.Context, text string, opts ...TagOption) 
 }
 
 func (t *Tagger) selectHeads(opts []TagOption) ([]*head, error) {
-	if len(opts) == 0 {
-		opts = t.tagWith
-	}
 	var c tagConfig
 	for _, o := range opts {
 		o(&c)
+	}
+	// options that choose no head (WithProgress) leave the default choice
+	if !c.selectsHeads() {
+		opts = t.tagWith
+		for _, o := range opts {
+			o(&c)
+		}
 	}
 	t.mu.RLock()
 	defer t.mu.RUnlock()
