@@ -30,6 +30,7 @@ import os
 import tarfile
 import tempfile
 import threading
+import time
 
 #: Spark SQL type of the ``entities`` column: one struct per entity, offsets
 #: in Unicode code points (as Python slices the text), ``label`` the entity
@@ -38,9 +39,10 @@ import threading
 ENTITY_TYPE = ("array<struct<start:int,end:int,label:string,score:float,text:string,adapter:string>>")
 
 #: Diagnostic columns added with ``diagnostics=True``: the worker's process
-#: id and how many times that process had loaded a model when it tagged
-#: the row (1 when the per-worker cache works).
-DIAGNOSTIC_COLUMNS = ("openmed_pid", "openmed_loads")
+#: id, how many times that process had loaded a model when it tagged the
+#: row (1 when the per-worker cache works), the seconds its model load took
+#: and the worker's peak resident memory (MB) after the row's batch.
+DIAGNOSTIC_COLUMNS = ("openmed_pid", "openmed_loads", "openmed_load_seconds", "openmed_peak_rss_mb")
 
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
 
@@ -48,6 +50,19 @@ _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
 _worker_lock = threading.Lock()
 _worker_taggers = {}
 _worker_loads = 0
+_worker_load_seconds = 0.0
+
+
+def _peak_rss_mb():
+    """This process's peak resident set (Linux VmHWM), MB; 0 where unknown."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return 0
 
 
 def _is_archive(path):
@@ -96,7 +111,7 @@ def _resolve_unpacked(root):
 
 def _worker_tagger(model, link, load_options):
     """The worker process's tagger for this configuration, loaded once."""
-    global _worker_loads
+    global _worker_loads, _worker_load_seconds
     key = (model, link, tuple(sorted((k, repr(v)) for k, v in load_options.items())))
     with _worker_lock:
         t = _worker_taggers.get(key)
@@ -108,7 +123,10 @@ def _worker_tagger(model, link, load_options):
                 from pyspark import SparkFiles
 
                 path = _resolve_unpacked(os.path.join(SparkFiles.getRootDirectory(), link))
+            start = time.perf_counter()
             t = openmed.load(path, **load_options)
+            t.tag("warm-up")  # the default tagger extracts and exports on first use
+            _worker_load_seconds += time.perf_counter() - start
             _worker_taggers[key] = t
             _worker_loads += 1
         return t
@@ -151,6 +169,8 @@ def _map_batches(model, link, load_options, text_col, keep, batch_size, diagnost
             n = batch.num_rows
             cols.append(pa.array([os.getpid()] * n, type=pa.int64()))
             cols.append(pa.array([_worker_loads] * n, type=pa.int64()))
+            cols.append(pa.array([_worker_load_seconds] * n, type=pa.float64()))
+            cols.append(pa.array([_peak_rss_mb()] * n, type=pa.int64()))
             names += list(DIAGNOSTIC_COLUMNS)
         yield pa.RecordBatch.from_arrays(cols, names=names)
 
@@ -204,9 +224,10 @@ def tag_dataframe(df, model=None, text_col="text", id_col=None, batch_size=32, t
     fields = [df.schema[c] for c in keep]
     fields.append(StructField("entities", _parse_datatype_string(ENTITY_TYPE), True))
     if diagnostics:
-        from pyspark.sql.types import LongType
+        from pyspark.sql.types import DoubleType, LongType
 
-        fields += [StructField(c, LongType(), False) for c in DIAGNOSTIC_COLUMNS]
+        types = (LongType(), LongType(), DoubleType(), LongType())
+        fields += [StructField(c, ty, False) for c, ty in zip(DIAGNOSTIC_COLUMNS, types)]
     schema = StructType(fields)
     mapper = functools.partial(_map_batches, model, link, load_options, text_col, keep, int(batch_size), diagnostics)
     return df.select(*(keep + ([text_col] if text_col not in keep else []))).mapInArrow(mapper, schema)
