@@ -24,6 +24,11 @@ type ParzenOptions struct {
 	// (Optuna multivariate=True, Falkner et al. 2018) instead of per-parameter neighbour
 	// bandwidths. The estimator is a mixture of products either way.
 	Multivariate bool `json:"multivariate,omitempty"`
+	// NeighbourBandwidths, with Multivariate, gives each kernel the per-parameter
+	// neighbour bandwidth (as univariate) instead of the Scott-like fixed one: what
+	// Optuna 5.1's multivariate TPE does (its parzen_estimator computes the neighbour
+	// rule in both modes). benchmarks/hpo/peer compares the two.
+	NeighbourBandwidths bool `json:"neighbour_bandwidths,omitempty"`
 	// Weights gives the n observations' (un-normalised) weights, oldest first; nil means
 	// [DefaultWeights].
 	Weights func(n int) []float64 `json:"-"`
@@ -212,7 +217,7 @@ func newParzenDim(p Param, obs []float64, nParams int, opt ParzenOptions) (parze
 		mus[i] = transform(p, x)
 	}
 	var sigmas []float64
-	if opt.Multivariate {
+	if opt.Multivariate && !opt.NeighbourBandwidths {
 		s := 0.2 * math.Pow(float64(max(n, 1)), -1.0/float64(nParams+4)) * width
 		sigmas = make([]float64, n)
 		for i := range sigmas {

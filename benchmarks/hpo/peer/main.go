@@ -111,12 +111,15 @@ func runOurs(args []string) error {
 	_ = fs.Parse(args)
 	mv := hpo.DefaultTPEOptions()
 	mv.Parzen.Multivariate = true
+	mvn := mv
+	mvn.Parzen.NeighbourBandwidths = true
 	samplers := []struct {
 		name string
 		make func(seed uint64) (hpo.Sampler, error)
 	}{
 		{"openmed-tpe", func(s uint64) (hpo.Sampler, error) { return hpo.NewTPESampler(s, hpo.DefaultTPEOptions()) }},
 		{"openmed-tpe-multivariate", func(s uint64) (hpo.Sampler, error) { return hpo.NewTPESampler(s, mv) }},
+		{"openmed-tpe-multivariate-neighbour", func(s uint64) (hpo.Sampler, error) { return hpo.NewTPESampler(s, mvn) }},
 		{"openmed-random", func(s uint64) (hpo.Sampler, error) { return hpo.RandomSampler{Seed: s}, nil }},
 	}
 	enc := json.NewEncoder(os.Stdout)

@@ -13,7 +13,8 @@ import sys
 
 from scipy.stats import mannwhitneyu
 
-ORDER = ["openmed-tpe", "optuna-tpe", "openmed-tpe-multivariate", "optuna-tpe-multivariate", "openmed-random"]
+ORDER = ["openmed-tpe", "optuna-tpe", "openmed-tpe-multivariate", "openmed-tpe-multivariate-neighbour",
+         "optuna-tpe-multivariate", "openmed-random"]
 DIRECTION = {"branin": 1, "hartmann6": 1, "quadratic-log-categorical": 1, "neg-quadratic-maximize": -1,
              "paper-space-surrogate": -1}  # +1 minimise, -1 maximise
 
@@ -32,15 +33,16 @@ def main(paths):
           "p: two-sided Mann-Whitney U, openmed vs Optuna in the same mode.\n")
     for budget in [b for b in (40, budgets[-1]) if b in budgets]:
         print(f"### {budget} trials\n")
-        print("| problem | " + " | ".join(ORDER) + " | p (univariate) | p (multivariate) |")
-        print("|---|" + "---|" * (len(ORDER) + 2))
+        print("| problem | " + " | ".join(ORDER) + " | p (univariate) | p (multivariate) | p (multivariate, neighbour) |")
+        print("|---|" + "---|" * (len(ORDER) + 3))
         for prob in sorted({r["problem"] for r in rows}):
             cells = []
             for s in ORDER:
                 v = by.get((prob, s, budget))
                 cells.append(f"{statistics.mean(v):.4f} ± {statistics.stdev(v):.4f} ({statistics.median(v):.4f})" if v else "—")
             ps = []
-            for a, b in (("openmed-tpe", "optuna-tpe"), ("openmed-tpe-multivariate", "optuna-tpe-multivariate")):
+            for a, b in (("openmed-tpe", "optuna-tpe"), ("openmed-tpe-multivariate", "optuna-tpe-multivariate"),
+                     ("openmed-tpe-multivariate-neighbour", "optuna-tpe-multivariate")):
                 x, y = by.get((prob, a, budget)), by.get((prob, b, budget))
                 ps.append(f"{mannwhitneyu(x, y).pvalue:.2f}" if x and y else "—")
             arrow = "↓" if DIRECTION.get(prob, 1) > 0 else "↑"
