@@ -97,3 +97,18 @@ func TestCutAfter(t *testing.T) {
 	end, _ = cutAfter("ééé", 1) // no whitespace: the next rune boundary
 	assert.Equal(t, 2, end)
 }
+
+// Invalid UTF-8 deep inside a streamed document is still ErrInvalidUTF8,
+// naming the document and the chunk's byte offset.
+func TestTagLongInvalidUTF8(t *testing.T) {
+	dir := tinyBERT(t, tinyLabels, 7)
+	tg, err := Open(dir, WithBackend(BackendEngine), WithThreads(1))
+	require.NoError(t, err)
+	defer tg.Close()
+	text := longText(t, LongDocumentBytes+10_000)
+	bad := text[:LongDocumentBytes] + "\xff" + text[LongDocumentBytes:]
+	_, err = tg.TagBatch(context.Background(), []string{"Aspirin.", bad}, WithModelHead())
+	require.ErrorIs(t, err, ErrInvalidUTF8)
+	assert.Contains(t, err.Error(), "text 2 of 2")
+	assert.Contains(t, err.Error(), "at byte")
+}

@@ -119,8 +119,8 @@ type Options struct {
 	// windows are sorted by length so a batch pads little (length buckets).
 	// ONNX Runtime keeps a batch's activations per session: at 8 windows a
 	// 0.5 MB document with the default tagger's three adapters peaks at
-	// 515 MB RSS against 1,018 MB at 32, at the same speed (measured
-	// 2026-12-06, benchmarks/spark/README.md).
+	// 515 MB RSS against 1,017 MB at 32, at the same speed (measured
+	// 2026-12-06; benchmarks/RESULTS.md, long documents).
 	BatchSize int `json:"batch_size"`
 	// CacheDir holds on-the-fly ONNX exports keyed by content hash (default
 	// $OPENMED_CACHE or the user cache dir + /openmed).
@@ -133,7 +133,7 @@ type Options struct {
 // DefaultOptions returns the defaults: auto backend, CPU, aggregation
 // first (only a word's first sub-token carries a trained label, so no entity
 // starts or ends inside a word; issue 18), ignore ["O"], windows 256/50
-// (auto-capped), batch 32.
+// (auto-capped), batch 8.
 func DefaultOptions() Options {
 	return Options{Aggregation: AggregationFirst, IgnoreLabels: []string{"O"},
 		WindowLen: 0, Stride: tokenize.DefaultStride, BatchSize: 8}

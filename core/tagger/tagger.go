@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -264,24 +265,23 @@ func (t *Tagger) Tag(ctx context.Context, text string, opts ...TagOption) ([]Ent
 func (t *Tagger) TagBatch(ctx context.Context, texts []string, opts ...TagOption) ([][]Entity, error) {
 	start := time.Now()
 	defer func() { t.totalNS.Add(int64(time.Since(start))) }()
-	heads, err := t.selectHeads(opts)
+	heads, c, err := t.selectHeads(opts)
 	if err != nil {
 		return nil, err
 	}
-	var progress func(int, int)
-	for _, o := range opts {
-		var c tagConfig
-		if o(&c); c.progress != nil {
-			progress = c.progress
+	// Long documents stream (tagLong). predict sees them blank, so the
+	// others keep sharing batches and predict's errors keep the texts' places.
+	var batched []string
+	for i, text := range texts {
+		if len(text) > LongDocumentBytes {
+			if batched == nil {
+				batched = slices.Clone(texts)
+			}
+			batched[i] = ""
 		}
 	}
-	// long documents stream (tagLong); the others share batches
-	var short []int
-	var shortTexts []string
-	for i, text := range texts {
-		if len(text) <= LongDocumentBytes {
-			short, shortTexts = append(short, i), append(shortTexts, text)
-		}
+	if batched == nil {
+		batched = texts
 	}
 	out := make([][]Entity, len(texts))
 	for _, h := range heads {
@@ -295,25 +295,21 @@ func (t *Tagger) TagBatch(ctx context.Context, texts []string, opts ...TagOption
 		}
 		for i, text := range texts {
 			if len(text) > LongDocumentBytes {
-				if !utf8.ValidString(text) {
-					return nil, fmt.Errorf("%s%w", docRef(i, len(texts)), ErrInvalidUTF8)
-				}
-				ents, err := t.tagLong(ctx, h, text, progress)
+				ents, err := t.tagLong(ctx, h, text, c.progress)
 				if err != nil {
 					return nil, fmt.Errorf("%s%w", docRef(i, len(texts)), err)
 				}
 				add(i, ents)
 			}
 		}
-		if len(shortTexts) == 0 {
-			continue
-		}
-		docs, err := t.predict(ctx, h, shortTexts)
+		docs, err := t.predict(ctx, h, batched)
 		if err != nil {
 			return nil, err
 		}
-		for k, d := range docs {
-			add(short[k], d.aggregate(t.opts.Aggregation, t.opts.IgnoreLabels, t.opts.Threshold))
+		for i, d := range docs {
+			if len(texts[i]) <= LongDocumentBytes {
+				add(i, d.aggregate(t.opts.Aggregation, t.opts.IgnoreLabels, t.opts.Threshold))
+			}
 		}
 	}
 	if len(heads) > 1 {
@@ -336,7 +332,7 @@ func (t *Tagger) TagBatch(ctx context.Context, texts []string, opts ...TagOption
 // higher-scoring one is kept (OverlapAny), so every word has one tag; a
 // word's Score is then that entity's (or the first adapter's for "O").
 func (t *Tagger) TagTokens(ctx context.Context, text string, opts ...TagOption) ([]Token, error) {
-	heads, err := t.selectHeads(opts)
+	heads, _, err := t.selectHeads(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -371,7 +367,9 @@ func (t *Tagger) TagTokens(ctx context.Context, text string, opts ...TagOption) 
 	return words, nil
 }
 
-func (t *Tagger) selectHeads(opts []TagOption) ([]*head, error) {
+// selectHeads returns the heads the options (or, when they choose none, the
+// tagger's defaults) select, and the options as parsed.
+func (t *Tagger) selectHeads(opts []TagOption) ([]*head, tagConfig, error) {
 	var c tagConfig
 	for _, o := range opts {
 		o(&c)
@@ -386,7 +384,7 @@ func (t *Tagger) selectHeads(opts []TagOption) ([]*head, error) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	if t.closers == nil {
-		return nil, ErrClosed
+		return nil, c, ErrClosed
 	}
 	// Without options (and no manifest tag_with) attached adapters are
 	// what the caller meant: one is used, several are all used; with none,
@@ -396,28 +394,28 @@ func (t *Tagger) selectHeads(opts []TagOption) ([]*head, error) {
 	}
 	if c.modelHead {
 		if c.all || len(c.adapters) > 0 {
-			return nil, fmt.Errorf("tagger: WithModelHead excludes WithAdapter and WithAllAdapters")
+			return nil, c, fmt.Errorf("tagger: WithModelHead excludes WithAdapter and WithAllAdapters")
 		}
-		return []*head{t.def}, nil
+		return []*head{t.def}, c, nil
 	}
 	if c.all {
 		if len(t.order) == 0 {
-			return []*head{t.def}, nil
+			return []*head{t.def}, c, nil
 		}
 		c.adapters = t.order
 	}
 	if len(c.adapters) == 0 {
-		return []*head{t.def}, nil
+		return []*head{t.def}, c, nil
 	}
 	var hs []*head
 	for _, n := range c.adapters {
 		h := t.heads[n]
 		if h == nil {
-			return nil, fmt.Errorf("tagger: no adapter named %q (added: %v)", n, t.order)
+			return nil, c, fmt.Errorf("tagger: no adapter named %q (added: %v)", n, t.order)
 		}
 		hs = append(hs, h)
 	}
-	return hs, nil
+	return hs, c, nil
 }
 
 // winRef is one window of one document.
