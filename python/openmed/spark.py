@@ -27,16 +27,25 @@ working without them.
 
 import functools
 import os
+import sys
 import tarfile
 import tempfile
 import threading
 import time
 
+# the entity struct's fields and their Spark SQL types (one owner: the
+# DDL below and the Arrow type the workers build both come from it)
+_ENTITY_FIELDS = (("start", "int"), ("end", "int"), ("label", "string"), ("score", "float"), ("text", "string"),
+                  ("adapter", "string"))
+
 #: Spark SQL type of the ``entities`` column: one struct per entity, offsets
 #: in Unicode code points (as Python slices the text), ``label`` the entity
 #: type (HF ``entity_group``), ``text`` the covered span (HF ``word``),
 #: ``adapter`` the adapter that found it (null with a single head).
-ENTITY_TYPE = ("array<struct<start:int,end:int,label:string,score:float,text:string,adapter:string>>")
+ENTITY_TYPE = "array<struct<%s>>" % ",".join("%s:%s" % f for f in _ENTITY_FIELDS)
+
+#: tag_dataframe's default number of documents per model call.
+DEFAULT_BATCH_SIZE = 32
 
 #: Diagnostic columns added with ``diagnostics=True``: the worker's process
 #: id, how many times that process had loaded a model when it tagged the
@@ -156,8 +165,8 @@ def _map_batches(model, link, load_options, text_col, keep, batch_size, diagnost
     import pyarrow as pa
 
     tagger = _worker_tagger(model, link, load_options)
-    ent_type = pa.list_(pa.struct([("start", pa.int32()), ("end", pa.int32()), ("label", pa.string()),
-                                   ("score", pa.float32()), ("text", pa.string()), ("adapter", pa.string())]))
+    arrow = {"int": pa.int32(), "float": pa.float32(), "string": pa.string()}
+    ent_type = pa.list_(pa.struct([(name, arrow[ty]) for name, ty in _ENTITY_FIELDS]))
     for batch in batches:
         texts = batch.column(batch.schema.get_field_index(text_col)).to_pylist()
         rows = _tag_texts(tagger, texts, batch_size)
@@ -175,7 +184,7 @@ def _map_batches(model, link, load_options, text_col, keep, batch_size, diagnost
         yield pa.RecordBatch.from_arrays(cols, names=names)
 
 
-def tag_dataframe(df, model=None, text_col="text", id_col=None, batch_size=32, threads_per_task=1,
+def tag_dataframe(df, model=None, text_col="text", id_col=None, batch_size=DEFAULT_BATCH_SIZE, threads_per_task=1,
                   diagnostics=False, **tag_options):
     """Return ``df`` with an ``entities`` column (see ENTITY_TYPE) holding
     each document's entities, as ``openmed.tag`` finds them in-process.
@@ -248,7 +257,7 @@ def main(argv=None):
     Parquet or JSON-lines file of documents with Spark and write the result
     as a Spark output folder (Parquet, or JSON lines for a .jsonl input)."""
     import argparse
-    import time
+    import importlib
 
     ap = argparse.ArgumentParser(prog="openmed spark-tag", description=main.__doc__)
     ap.add_argument("--input", required=True, help="documents: .parquet (file or folder) or .jsonl ({\"text\": ...} per line)")
@@ -257,7 +266,7 @@ def main(argv=None):
     ap.add_argument("--master", default="local[*]", help="Spark master URL (default local[*])")
     ap.add_argument("--text-col", default="text")
     ap.add_argument("--id-col", default=None, help="keep only this column and entities")
-    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     ap.add_argument("--threads-per-task", type=int, default=1)
     ap.add_argument("--format", choices=("parquet", "jsonl"), default=None,
                     help="output format (default: the input's)")
@@ -270,7 +279,7 @@ def main(argv=None):
         ap.error("--input %s does not exist" % a.input)
     if os.path.exists(a.output) and not a.overwrite:
         ap.error("--output %s exists (pass --overwrite to replace it)" % a.output)
-    os.environ.setdefault("PYSPARK_PYTHON", __import__("sys").executable)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
     spark = SparkSession.builder.master(a.master).appName("openmed spark-tag").getOrCreate()
@@ -279,7 +288,7 @@ def main(argv=None):
         df = spark.read.parquet(a.input) if fmt_in == "parquet" else spark.read.json(a.input)
         # the module by its import name: run as __main__, its functions would
         # pickle by value (with its locks) instead of by reference
-        mod = __import__("importlib").import_module("openmed.spark")
+        mod = importlib.import_module("openmed.spark")
         out = mod.tag_dataframe(df, model=a.model, text_col=a.text_col, id_col=a.id_col, batch_size=a.batch_size,
                             threads_per_task=a.threads_per_task)
         w = out.write.mode("overwrite" if a.overwrite else "errorifexists")
@@ -288,7 +297,7 @@ def main(argv=None):
         n = done.count()
         secs = time.time() - t0
         print("openmed spark-tag: %d documents in %.1f s (%.1f documents/s) -> %s (%s)"
-              % (n, secs, n / max(secs, 1e-9), a.output, fmt_out), file=__import__("sys").stderr)
+              % (n, secs, n / max(secs, 1e-9), a.output, fmt_out), file=sys.stderr)
     finally:
         spark.stop()
     return 0
