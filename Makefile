@@ -47,8 +47,8 @@ test-notebook:
 	bash scripts/test_notebook.sh
 
 # Interop with the Hugging Face stack from PyPI (torch, transformers, PEFT,
-# seqeval, ONNX Runtime; scripts/peers_env.sh): adapters both ways, eval vs
-# seqeval, the ONNX export in onnxruntime.
+# seqeval, ONNX Runtime, PySpark; scripts/peers_env.sh): adapters both ways,
+# eval vs seqeval, the ONNX export in onnxruntime, openmed.spark in local mode.
 test-interop:
 	bash scripts/test_interop.sh
 

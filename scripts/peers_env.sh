@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes the venv of the Hugging Face stack from PyPI (requirements/peers.txt:
-# torch 2.x, transformers, PEFT, tokenizers, ONNX Runtime, optuna; then
-# seqeval from requirements/peers-sdist.txt) that tests/interop and the
+# torch 2.x, transformers, PEFT, tokenizers, ONNX Runtime, optuna, pyarrow,
+# pandas; then seqeval and PySpark from requirements/peers-sdist.txt) that tests/interop and the
 # benchmarks' peers run on. Idempotent and quick when nothing changed: the
 # venv records the sha256 of both requirement files it was built from.
 # Prints the venv's python path last (stdout); progress goes to stderr.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs tests/interop (issue 20) on the pinned Hugging Face stack from PyPI
-# (scripts/peers_env.sh: torch, transformers, PEFT, seqeval, ONNX Runtime):
+# (scripts/peers_env.sh: torch, transformers, PEFT, seqeval, ONNX Runtime, PySpark):
 # adapters crossing between openmed and PEFT, `openmed eval` against seqeval,
 # openmed's ONNX export in PyPI onnxruntime.
 #
