@@ -9,7 +9,7 @@
 set -euo pipefail
 
 APT_PACKAGES=(
-  build-essential pkg-config libopenblas-dev
+  build-essential pkg-config libopenblas-dev libdnnl-dev
   python3 python3-venv python3-pip python3-numpy python3-torch
   python3-onnx python3-setuptools python3-wheel valgrind liblsan0
   jupyter-nbconvert python3-nbconvert python3-ipykernel python3-matplotlib

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/openmed/openmed/core/jsonconf"
+	"github.com/openmed/openmed/core/tensor"
 	"github.com/openmed/openmed/core/tokenize"
 	"github.com/openmed/openmed/training/loop"
 	"github.com/openmed/openmed/training/optim"
@@ -123,6 +124,12 @@ type Config struct {
 	Seed      uint64 `json:"seed"`
 	// Threads sets the engine's worker count (0: OPENMED_THREADS or all cores).
 	Threads int `json:"threads"`
+	// Precision is the arithmetic of the large matrix products during the
+	// run (tensor.Precision: "fp32", the default, or "bf16" on CPUs with
+	// AVX512-BF16 or AMX — the split torch's bf16 autocast makes; master
+	// weights, gradients and AdamW state stay fp32). Restored when Train
+	// returns.
+	Precision tensor.Precision `json:"precision"`
 	// CheckpointEvery writes a checkpoint every N optimiser steps (0: per epoch only).
 	CheckpointEvery int `json:"save_steps"`
 	// LogEvery is logging_steps.

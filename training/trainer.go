@@ -61,6 +61,11 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Threads > 0 {
 		tensor.SetThreads(cfg.Threads)
 	}
+	restore, err := tensor.UsePrecision(cfg.Precision)
+	if err != nil {
+		return nil, err
+	}
+	defer restore()
 	tokDir := cfg.Tokenizer
 	if tokDir == "" {
 		tokDir = cfg.Base

@@ -36,6 +36,7 @@ type options struct {
 	full                               bool
 	jsonOut                            bool
 	cpuProfile                         string
+	precision                          tensor.Precision
 }
 
 // Result is what one benchmark run reports (JSON with --json).
@@ -44,6 +45,10 @@ type Result struct {
 	Batch          int       `json:"batch"`
 	Seq            int       `json:"seq"`
 	Mode           string    `json:"mode"`
+	// Precision is the arithmetic of the Linear products (tensor.Precision)
+	// and Kernel oneDNN's kernel under bf16.
+	Precision string `json:"precision"`
+	Kernel    string `json:"kernel,omitempty"`
 	MedianS        float64   `json:"median_s"`
 	Steps          []float64 `json:"steps"`
 	StepGFLOP      float64   `json:"step_gflop"`
@@ -82,6 +87,7 @@ func main() {
 	flag.BoolVar(&o.full, "full", false, "full fine-tuning instead of LoRA")
 	flag.BoolVar(&o.jsonOut, "json", false, "print one JSON line")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the timed steps to this file")
+	flag.TextVar(&o.precision, "precision", tensor.FP32, "arithmetic of the Linear products: fp32 or bf16")
 	flag.Parse()
 	res, err := run(o)
 	if err != nil {
@@ -93,7 +99,7 @@ func main() {
 		fmt.Println(string(b))
 		return
 	}
-	fmt.Printf("openmed engine: %s step, batch %dx%d, %d threads\n", res.Mode, res.Batch, res.Seq, res.Threads)
+	fmt.Printf("openmed engine: %s step (%s %s), batch %dx%d, %d threads\n", res.Mode, res.Precision, res.Kernel, res.Batch, res.Seq, res.Threads)
 	fmt.Printf("  median step     %.3f s  (steps %v)\n", res.MedianS, res.Steps)
 	fmt.Printf("  step work       %.1f GFLOP -> %.1f GFLOP/s\n", res.StepGFLOP, res.AchievedGFLOPS)
 	if res.SgemmN > 0 {
@@ -108,7 +114,10 @@ func run(o options) (*Result, error) {
 	if o.threads > 0 {
 		tensor.SetThreads(o.threads)
 	}
-	res := &Result{Threads: tensor.Threads(), Batch: o.batch, Seq: o.seq, Mode: "lora", Go: runtime.Version(), BLASCore: tensor.BLASCore()}
+	if err := tensor.SetPrecision(o.precision); err != nil {
+		return nil, err
+	}
+	res := &Result{Threads: tensor.Threads(), Batch: o.batch, Seq: o.seq, Mode: "lora", Precision: o.precision.String(), Go: runtime.Version(), BLASCore: tensor.BLASCore()}
 	if o.full {
 		res.Mode = "full"
 	}
@@ -205,6 +214,7 @@ func run(o options) (*Result, error) {
 		res.PctOfPeak = 100 * res.AchievedGFLOPS / res.SgemmGFLOPS
 	}
 	res.PeakRSSMB = benchutil.ProcStatusMB("VmHWM")
+	res.Kernel = tensor.BF16Kernel()
 	return res, nil
 }
 

@@ -36,7 +36,7 @@ func TestGrid(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 2*len(Encoders)*len(Corpora), main)
-	assert.Equal(t, len(Encoders)*len(AblationCorpora)*3, abl)
+	assert.Equal(t, len(Encoders)*len(AblationCorpora)*4, abl)
 	assert.True(t, strings.HasPrefix(jobs[0].Name(), "all-minilm-l6-v2/"), "cheapest encoder first")
 	j := Job{Encoder: Encoders[0], Corpus: "NCBI-Disease", Variant: Variants[0]}
 	assert.Equal(t, filepath.Join("w", "dapt-all-minilm-l6-v2"), j.Base("w"))

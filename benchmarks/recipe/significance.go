@@ -27,7 +27,7 @@ func pairs(c string) [][2]Job {
 	out := [][2]Job{{find(Encoders[1].Name, "lora"), find(Encoders[0].Name, "lora")}}
 	if contains(AblationCorpora, c) {
 		for _, e := range Encoders {
-			for _, v := range []string{"lora-nodapt", "full", "lora-all"} {
+			for _, v := range []string{"lora-nodapt", "full", "lora-all", "lora-bf16"} {
 				out = append(out, [2]Job{find(e.Name, "lora"), find(e.Name, v)})
 			}
 		}

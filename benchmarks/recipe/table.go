@@ -125,7 +125,7 @@ func WriteTable(o Options) error {
 			}
 		}
 	}
-	b.WriteString("\nepochs: best/run. Variants: `lora` = LoRA r 16 α 32 on query/value over the DAPT'd encoder, document windows (the paper's method); `lora-mixed` = the same on document windows and every sentence alone (the trainer's default); ablations with the trainer's default packing (mixed; runs made before the switch: documents): `lora-nodapt` = LoRA on the released encoder; `full` = full fine-tuning (lr 3e-5) of the DAPT'd encoder; `lora-all` = LoRA on every linear layer (query, key, value, dense).\n")
+	b.WriteString("\nepochs: best/run. Variants: `lora` = LoRA r 16 α 32 on query/value over the DAPT'd encoder, document windows (the paper's method); `lora-mixed` = the same on document windows and every sentence alone (the trainer's default); ablations with the trainer's default packing (mixed; runs made before the switch: documents): `lora-nodapt` = LoRA on the released encoder; `full` = full fine-tuning (lr 3e-5) of the DAPT'd encoder; `lora-all` = LoRA on every linear layer (query, key, value, dense); `lora-bf16` = `lora` with the Linear products in bf16 (`--precision bf16`, AMX; fp32 master weights).\n")
 	if len(caps) > 0 {
 		b.WriteString("\n\\* epochs capped by time:\n\n")
 		for _, c := range caps {

@@ -123,6 +123,7 @@ repeats it) instead of the defaults; flags given override it.`,
 	fl.IntVar(&cfg.GradAccum, "grad-accum", cfg.GradAccum, "gradient accumulation steps")
 	fl.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed (split, masks, order, init)")
 	fl.IntVar(&cfg.Threads, "threads", 0, "worker threads (0: OPENMED_THREADS or all cores)")
+	fl.Var(textFlag{&cfg.Precision}, "precision", precisionUsage)
 	fl.IntVar(&cfg.EvalEvery, "eval-steps", 0, "evaluate held-out loss every N steps (0: per epoch)")
 	fl.IntVar(&cfg.CheckpointEvery, "save-steps", 0, "also checkpoint every N steps")
 	fl.IntVar(&cfg.LogEvery, "logging-steps", cfg.LogEvery, "log to metrics.jsonl every N steps")

@@ -123,3 +123,6 @@ func (f textFlag) String() string {
 func (f textFlag) Set(s string) error { return f.v.UnmarshalText([]byte(s)) }
 
 func (f textFlag) Type() string { return "string" }
+
+// precisionUsage is the --precision help of train and dapt.
+const precisionUsage = "arithmetic of the large matrix products: fp32, or bf16 (CPUs with AVX512-BF16/AMX; oneDNN; fp32 master weights and optimizer state)"

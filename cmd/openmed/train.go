@@ -102,6 +102,7 @@ on the command line override it.`,
 	fl.IntVar(&cfg.GradAccum, "grad-accum", cfg.GradAccum, "gradient accumulation steps")
 	fl.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed (data order, dropout, init)")
 	fl.IntVar(&cfg.Threads, "threads", 0, "worker threads (0: OPENMED_THREADS or all cores)")
+	fl.Var(textFlag{&cfg.Precision}, "precision", precisionUsage)
 	fl.IntVar(&cfg.CheckpointEvery, "save-steps", 0, "also checkpoint every N optimiser steps")
 	fl.IntVar(&cfg.LogEvery, "logging-steps", cfg.LogEvery, "log to metrics.jsonl every N steps")
 	fl.BoolVar(&cfg.Resume, "resume", false, "continue the interrupted run in --out from its last checkpoint")

@@ -28,7 +28,8 @@ type Projection interface {
 }
 
 // Linear is torch.nn.Linear: y = x·Wᵀ + b with W stored [out, in] (the torch
-// and safetensors layout), computed with one cblas_sgemm.
+// and safetensors layout), computed with one tensor.GemmParallel (OpenBLAS
+// sgemm in fp32, oneDNN bf16 kernels under tensor.BF16).
 type Linear struct {
 	Weight *tensor.Param
 	// Bias is nil for bias=False layers.
@@ -66,7 +67,7 @@ func (l *Linear) forward(y, x []float32, n int, bias bool) {
 		tensor.BroadcastRows(y[:n*out], l.Bias.Value.Data, n, out)
 		beta = 1
 	}
-	tensor.SgemmParallel(tensor.NoTrans, tensor.Trans, n, out, in, 1, x, in, l.Weight.Value.Data, in, beta, y, out)
+	tensor.GemmParallel(tensor.NoTrans, tensor.Trans, n, out, in, 1, x, in, l.Weight.Value.Data, in, beta, y, out)
 }
 
 // Backward accumulates dW += dyᵀ·x and db += Σ dy when trainable (frozen
@@ -74,7 +75,7 @@ func (l *Linear) forward(y, x []float32, n int, bias bool) {
 func (l *Linear) Backward(dx, x, dy []float32, n int, accumulate bool) {
 	in, out := l.InFeatures(), l.OutFeatures()
 	if l.Weight.Grad != nil {
-		tensor.SgemmParallel(tensor.Trans, tensor.NoTrans, out, in, n, 1, dy, out, x, in, 1, l.Weight.Grad.Data, in)
+		tensor.GemmParallel(tensor.Trans, tensor.NoTrans, out, in, n, 1, dy, out, x, in, 1, l.Weight.Grad.Data, in)
 	}
 	if l.Bias != nil && l.Bias.Grad != nil {
 		tensor.SumRows(l.Bias.Grad.Data, dy, n, out)
@@ -84,7 +85,7 @@ func (l *Linear) Backward(dx, x, dy []float32, n int, accumulate bool) {
 		if accumulate {
 			beta = 1
 		}
-		tensor.SgemmParallel(tensor.NoTrans, tensor.NoTrans, n, in, out, 1, dy, out, l.Weight.Value.Data, in, beta, dx, in)
+		tensor.GemmParallel(tensor.NoTrans, tensor.NoTrans, n, in, out, 1, dy, out, l.Weight.Value.Data, in, beta, dx, in)
 	}
 }
 

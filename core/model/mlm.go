@@ -84,7 +84,7 @@ func (m *MLMHead) Forward(h []float32, n int) []float32 {
 	}
 	m.LN.Forward(m.t, m.g, n)
 	tensor.BroadcastRows(m.out, m.Bias.Value.Data, n, m.vocab)
-	tensor.SgemmParallel(tensor.NoTrans, tensor.Trans, n, m.vocab, H, 1, m.t, H, m.Decoder.Value.Data, H, 1, m.out, m.vocab)
+	tensor.GemmParallel(tensor.NoTrans, tensor.Trans, n, m.vocab, H, 1, m.t, H, m.Decoder.Value.Data, H, 1, m.out, m.vocab)
 	return m.out
 }
 
@@ -96,10 +96,10 @@ func (m *MLMHead) Backward(dh, dlogits []float32, n int) {
 		tensor.SumRows(m.Bias.Grad.Data, dlogits, n, m.vocab)
 	}
 	if m.Decoder.Grad != nil {
-		tensor.SgemmParallel(tensor.Trans, tensor.NoTrans, m.vocab, H, n, 1, dlogits, m.vocab, m.t, H, 1, m.Decoder.Grad.Data, H)
+		tensor.GemmParallel(tensor.Trans, tensor.NoTrans, m.vocab, H, n, 1, dlogits, m.vocab, m.t, H, 1, m.Decoder.Grad.Data, H)
 	}
 	m.dt = grow(m.dt, n*H)
-	tensor.SgemmParallel(tensor.NoTrans, tensor.NoTrans, n, H, m.vocab, 1, dlogits, m.vocab, m.Decoder.Value.Data, H, 0, m.dt, H)
+	tensor.GemmParallel(tensor.NoTrans, tensor.NoTrans, n, H, m.vocab, 1, dlogits, m.vocab, m.Decoder.Value.Data, H, 0, m.dt, H)
 	m.LN.Backward(m.dt, m.g, m.dt, n)
 	tensor.ActBackward(m.dt, m.dt, m.z, m.Act)
 	m.Transform.Backward(dh, m.h, m.dt, n, false)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/openmed/openmed/core/jsonconf"
+	"github.com/openmed/openmed/core/tensor"
 	"github.com/openmed/openmed/core/tokenize"
 	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/loop"
@@ -94,6 +95,9 @@ type Config struct {
 	GradAccum      int     `json:"gradient_accumulation_steps"`
 	Seed           uint64  `json:"seed"`
 	Threads        int     `json:"threads"`
+	// Precision is the arithmetic of the large products (see
+	// training.Config.Precision).
+	Precision tensor.Precision `json:"precision"`
 	// EvalEvery evaluates held-out loss every N steps (0: per epoch).
 	EvalEvery       int  `json:"eval_steps"`
 	CheckpointEvery int  `json:"save_steps"`

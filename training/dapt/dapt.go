@@ -65,6 +65,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Threads > 0 {
 		tensor.SetThreads(cfg.Threads)
 	}
+	restore, err := tensor.UsePrecision(cfg.Precision)
+	if err != nil {
+		return nil, err
+	}
+	defer restore()
 	tokPath := cfg.Tokenizer
 	if tokPath == "" {
 		tokPath = cfg.Base
