@@ -41,14 +41,14 @@ type options struct {
 
 // Result is what one benchmark run reports (JSON with --json).
 type Result struct {
-	Threads        int       `json:"threads"`
-	Batch          int       `json:"batch"`
-	Seq            int       `json:"seq"`
-	Mode           string    `json:"mode"`
+	Threads int    `json:"threads"`
+	Batch   int    `json:"batch"`
+	Seq     int    `json:"seq"`
+	Mode    string `json:"mode"`
 	// Precision is the arithmetic of the Linear products (tensor.Precision)
 	// and Kernel oneDNN's kernel under bf16.
-	Precision string `json:"precision"`
-	Kernel    string `json:"kernel,omitempty"`
+	Precision      string    `json:"precision"`
+	Kernel         string    `json:"kernel,omitempty"`
 	MedianS        float64   `json:"median_s"`
 	Steps          []float64 `json:"steps"`
 	StepGFLOP      float64   `json:"step_gflop"`
