@@ -23,7 +23,7 @@ fi
 echo "peers_env: installing the pinned PyPI stack into $VENV (torch with its CUDA runtime wheels: ~4 GB)" >&2
 "$VENV/bin/pip" install -q --disable-pip-version-check --require-hashes -r requirements/peers.txt >&2
 "$VENV/bin/pip" install -q --disable-pip-version-check --require-hashes --no-build-isolation -r requirements/peers-sdist.txt >&2
-"$VENV/bin/python" -c 'import torch, transformers, peft, seqeval, optuna, onnxruntime, tokenizers, pyspark, pyarrow, pandas' >&2
+"$VENV/bin/python" -c 'import torch, transformers, peft, seqeval, optuna, onnxruntime, onnx, tokenizers, pyspark, pyarrow, pandas' >&2
 echo "$want" > "$stamp.tmp" && mv "$stamp.tmp" "$stamp"
 echo "peers_env: done in $(( $(date +%s) - start )) s" >&2
 echo "$VENV/bin/python"

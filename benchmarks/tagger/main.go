@@ -39,6 +39,9 @@ var (
 	seq     = flag.Int("seq", 128, "tokens per text, specials included")
 	nTexts  = flag.Int("texts", 128, "texts per measurement")
 	reps    = flag.Int("reps", 3, "repetitions (best counts)")
+	backend = flag.String("backend", "ort", "bench: the Tagger's backend, ort or go (go tags the model folder WORK/model)")
+	prec    = flag.String("precision", "fp32", "bench with --backend go: the engine's precision, fp32 or bf16")
+	export  = flag.String("export", "", "bench: the exported model folder to tag with (default WORK/export; e.g. an int8-quantized copy)")
 )
 
 var labels = []string{"O", "B-Disease", "I-Disease", "B-Chemical", "I-Chemical"}
@@ -58,7 +61,11 @@ func main() {
 	case "prepare":
 		err = prepare()
 	case "bench":
-		err = bench()
+		if *backend == "go" {
+			err = benchGo()
+		} else {
+			err = bench()
+		}
 	case "rss":
 		err = rss(flag.Arg(1), flag.Arg(2))
 	default:
@@ -72,6 +79,14 @@ func main() {
 
 func modelDir() string  { return filepath.Join(*work, "model") }
 func exportDir() string { return filepath.Join(*work, "export") }
+
+// benchDir is the export bench tags with (--export, else exportDir).
+func benchDir() string {
+	if *export != "" {
+		return *export
+	}
+	return exportDir()
+}
 
 // prepare writes the random BERT-base model (+ tokenizer), its ONNX export,
 // two LoRA adapters (r=16 on query/value) and texts of exactly --seq tokens.
@@ -251,12 +266,12 @@ func bench() error {
 	if err != nil {
 		return err
 	}
-	tg, err := tagger.Open(exportDir(), tagger.WithBackend(tagger.BackendORT), tagger.WithThreads(*threads))
+	tg, err := tagger.Open(benchDir(), tagger.WithBackend(tagger.BackendORT), tagger.WithThreads(*threads))
 	if err != nil {
 		return err
 	}
 	defer tg.Close()
-	be, err := tagger.NewORT(exportDir(), tagger.ORTOptions{IntraOpThreads: *threads})
+	be, err := tagger.NewORT(benchDir(), tagger.ORTOptions{IntraOpThreads: *threads})
 	if err != nil {
 		return err
 	}
@@ -372,4 +387,52 @@ func rss(backend, nStr string) error {
 		}
 	}
 	return nil
+}
+
+// benchGo times the Tagger on the pure-Go engine (the model folder, fp32 or
+// bf16 products) at batch 1 and 32, best of --reps.
+func benchGo() error {
+	p, err := tensor.ParsePrecision(*prec)
+	if err != nil {
+		return err
+	}
+	if err := tensor.SetPrecision(p); err != nil {
+		return err
+	}
+	texts, err := readTexts()
+	if err != nil {
+		return err
+	}
+	tg, err := tagger.Open(modelDir(), tagger.WithBackend(tagger.BackendEngine), tagger.WithThreads(*threads))
+	if err != nil {
+		return err
+	}
+	defer tg.Close()
+	ctx := context.Background()
+	var out []result
+	for _, bs := range []int{1, 32} {
+		r := result{Batch: bs, Tokens: *seq * len(texts)}
+		if _, err := tg.TagBatch(ctx, texts[:bs]); err != nil {
+			return err
+		}
+		for rep := 0; rep < *reps; rep++ {
+			t0 := time.Now()
+			n := 0
+			for s := 0; s < len(texts); s += bs {
+				res, err := tg.TagBatch(ctx, texts[s:min(s+bs, len(texts))])
+				if err != nil {
+					return err
+				}
+				for _, e := range res {
+					n += len(e)
+				}
+			}
+			if dt := time.Since(t0).Seconds(); r.TaggerSec == 0 || dt < r.TaggerSec {
+				r.TaggerSec, r.Entities = dt, n
+			}
+		}
+		r.TokensPerSec = float64(r.Tokens) / r.TaggerSec
+		out = append(out, r)
+	}
+	return json.NewEncoder(os.Stdout).Encode(map[string]any{"threads": *threads, "backend": "go", "precision": p.String(), "results": out})
 }

@@ -39,7 +39,9 @@ int om_bf16_cpu(void) {
 	X(dnnl_memory_create)                \
 	X(dnnl_memory_destroy)               \
 	X(dnnl_stream_wait)                  \
-	X(dnnl_primitive_destroy)
+	X(dnnl_primitive_destroy)            \
+	X(dnnl_primitive_attr_set_scratchpad_mode) \
+	X(dnnl_memory_desc_get_size)
 
 #define OM_DECL(f) static __typeof__(&f) p_##f;
 OM_DNNL_FUNCS(OM_DECL)
@@ -50,9 +52,19 @@ static char load_err[256];
 static dnnl_engine_t engine;
 static __thread dnnl_stream_t stream;
 /* oneDNN runs on GNU OpenMP; each calling thread is one of the engine's Go
- * workers, so its OpenMP team is set to one thread (a per-thread setting). */
+ * workers, so its OpenMP team is set to one thread (a per-thread setting).
+ * This must hold when a primitive is created too: oneDNN partitions the work
+ * for omp_get_max_threads() threads at creation, and a primitive built for
+ * two threads but run by one computes only the first thread's share. */
 static void (*p_omp_set_num_threads)(int);
 static __thread int omp_single;
+
+static void single_threaded(void) {
+	if (!omp_single) {
+		if (p_omp_set_num_threads) p_omp_set_num_threads(1);
+		omp_single = 1;
+	}
+}
 
 int om_bf16_load(char *err, int errlen) {
 	pthread_mutex_lock(&load_mu);
@@ -99,14 +111,24 @@ void om_bf16_to_f32(float *dst, const uint16_t *src, long n) {
 	for (long i = 0; i < n; i++) d[i] = (uint32_t)src[i] << 16;
 }
 
+/* Each primitive gets its scratchpad from the caller (scratchpad mode
+ * "user"): in the default "library" mode oneDNN builds without
+ * ONEDNN_ENABLE_CONCURRENT_EXEC (Debian's) share one scratchpad between
+ * primitives, and two Go workers running products at once overwrite each
+ * other's partial results. */
 struct om_mm {
 	dnnl_primitive_t prim;
-	dnnl_memory_desc_t a, b, c;
+	dnnl_memory_desc_t a, b, c, scratch;
+	size_t scratch_size;
 };
+
+static __thread void *scratch_buf;
+static __thread size_t scratch_cap;
 
 om_mm *om_bf16_mm_create(long m, long n, long k, long sa0, long sa1, long sb0, long sb1,
                          long ldc, float alpha, float beta, char *impl, int impllen,
                          char *err, int errlen) {
+	single_threaded();
 	om_mm *mm = calloc(1, sizeof *mm);
 	dnnl_dims_t ad = {m, k}, as = {sa0, sa1}, bd = {k, n}, bs = {sb0, sb1}, cd = {m, n}, cs = {ldc, 1};
 	dnnl_matmul_desc_t desc;
@@ -123,6 +145,7 @@ om_mm *om_bf16_mm_create(long m, long n, long k, long sa0, long sa1, long sb0, l
 	if ((st = p_dnnl_matmul_desc_init(&desc, &mm->a, &mm->b, NULL, &mm->c)) != dnnl_success) goto fail;
 	what = "attributes";
 	if ((st = p_dnnl_primitive_attr_create(&attr)) != dnnl_success) goto fail;
+	if ((st = p_dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user)) != dnnl_success) goto fail;
 	if (alpha != 1.0f && (st = p_dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha)) != dnnl_success) goto fail;
 	if (beta != 0.0f) {
 		if ((st = p_dnnl_post_ops_create(&ops)) != dnnl_success ||
@@ -135,6 +158,11 @@ om_mm *om_bf16_mm_create(long m, long n, long k, long sa0, long sa1, long sb0, l
 	const char *name = NULL;
 	if (p_dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name) == dnnl_success && name != NULL)
 		snprintf(impl, impllen, "%s", name);
+	const dnnl_memory_desc_t *smd = NULL;
+	if (p_dnnl_primitive_desc_query(pd, dnnl_query_scratchpad_md, 0, &smd) == dnnl_success && smd != NULL) {
+		mm->scratch = *smd;
+		mm->scratch_size = p_dnnl_memory_desc_get_size(smd);
+	}
 	what = "primitive";
 	if ((st = p_dnnl_primitive_create(&mm->prim, pd)) != dnnl_success) goto fail;
 	p_dnnl_primitive_desc_destroy(pd);
@@ -154,21 +182,26 @@ int om_bf16_mm_exec(om_mm *mm, const uint16_t *a, const uint16_t *b, float *c) {
 	dnnl_status_t st;
 	if (stream == NULL && (st = p_dnnl_stream_create(&stream, engine, dnnl_stream_default_flags)) != dnnl_success)
 		return (int)st;
-	if (!omp_single) {
-		if (p_omp_set_num_threads) p_omp_set_num_threads(1);
-		omp_single = 1;
+	single_threaded();
+	if (mm->scratch_size > scratch_cap) {
+		free(scratch_buf);
+		scratch_cap = 0;
+		if ((scratch_buf = aligned_alloc(64, (mm->scratch_size + 63) / 64 * 64)) == NULL) return (int)dnnl_out_of_memory;
+		scratch_cap = mm->scratch_size;
 	}
-	dnnl_memory_t ma = NULL, mb = NULL, mc = NULL;
+	dnnl_memory_t ma = NULL, mb = NULL, mc = NULL, ms = NULL;
 	if ((st = p_dnnl_memory_create(&ma, &mm->a, engine, (void *)a)) == dnnl_success &&
 	    (st = p_dnnl_memory_create(&mb, &mm->b, engine, (void *)b)) == dnnl_success &&
-	    (st = p_dnnl_memory_create(&mc, &mm->c, engine, c)) == dnnl_success) {
-		dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}};
-		st = p_dnnl_primitive_execute(mm->prim, stream, 3, args);
+	    (st = p_dnnl_memory_create(&mc, &mm->c, engine, c)) == dnnl_success &&
+	    (mm->scratch_size == 0 || (st = p_dnnl_memory_create(&ms, &mm->scratch, engine, scratch_buf)) == dnnl_success)) {
+		dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}, {DNNL_ARG_SCRATCHPAD, ms}};
+		st = p_dnnl_primitive_execute(mm->prim, stream, ms ? 4 : 3, args);
 		if (st == dnnl_success) st = p_dnnl_stream_wait(stream);
 	}
 	if (ma) p_dnnl_memory_destroy(ma);
 	if (mb) p_dnnl_memory_destroy(mb);
 	if (mc) p_dnnl_memory_destroy(mc);
+	if (ms) p_dnnl_memory_destroy(ms);
 	return (int)st;
 }
 

@@ -166,3 +166,38 @@ func TestSetPrecision(t *testing.T) {
 		t.Logf("kernel %s, max |bf16 − fp32| %g", BF16Kernel(), maxd)
 	}
 }
+
+// TestGemmBF16LargeBlocksInParallel: products big enough that oneDNN uses
+// its scratchpad, split over two workers running at once (each block 2048
+// rows), match the rounded-operand reference at sampled entries. Guards the
+// per-call scratchpad: with oneDNN's shared library scratchpad two workers
+// corrupted each other's blocks (errors of ~100 on entries of ~30).
+func TestGemmBF16LargeBlocksInParallel(t *testing.T) {
+	requireBF16(t)
+	defer SetThreads(Threads())
+	SetThreads(2)
+	rng := rand.New(rand.NewPCG(5, 6))
+	m, n, k := 4096, 768, 768
+	a, b, c := make([]float32, m*k), make([]float32, n*k), make([]float32, m*n)
+	for i := range a {
+		a[i] = float32(rng.NormFloat64())
+	}
+	for i := range b {
+		b[i] = float32(rng.NormFloat64())
+	}
+	GemmBF16(NoTrans, Trans, m, n, k, 1, a, k, b, k, 0, c, n)
+	ra, rb := roundBF16(a), roundBF16(b)
+	for s := 0; s < 4000; s++ {
+		i, j := rng.IntN(m), rng.IntN(n)
+		var sum, mag float64
+		for p := 0; p < k; p++ {
+			v := float64(ra[i*k+p]) * float64(rb[j*k+p])
+			sum += v
+			mag += math.Abs(v)
+		}
+		tol := float64(k+2)*math.Pow(2, -24)*mag + 1e-6
+		if d := math.Abs(sum - float64(c[i*n+j])); d > tol {
+			t.Fatalf("C[%d,%d] = %g, want %g (|diff| %g > %g)", i, j, c[i*n+j], sum, d, tol)
+		}
+	}
+}

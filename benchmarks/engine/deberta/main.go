@@ -33,11 +33,13 @@ import (
 
 // Result is what one run reports (one JSON line with --json).
 type Result struct {
-	Threads int       `json:"threads"`
-	Batch   int       `json:"batch"`
-	Seq     int       `json:"seq"`
-	MedianS float64   `json:"median_s"`
-	Steps   []float64 `json:"steps"`
+	Threads int `json:"threads"`
+	// Precision is the arithmetic of the Linear products (tensor.Precision).
+	Precision string    `json:"precision"`
+	Batch     int       `json:"batch"`
+	Seq       int       `json:"seq"`
+	MedianS   float64   `json:"median_s"`
+	Steps     []float64 `json:"steps"`
 	// CPUSPerStep is the process CPU time (user+system) per timed step.
 	CPUSPerStep float64 `json:"cpu_s_per_step"`
 	// PeakRSSMB is VmHWM (loading included); RSSEndMB is VmRSS after the steps.
@@ -71,10 +73,16 @@ func main() {
 	warmup := flag.Int("warmup", 1, "untimed training steps after the check step")
 	threads := flag.Int("threads", 0, "threads for OpenBLAS and Go kernels (0 = OPENMED_THREADS or all cores)")
 	jsonOut := flag.Bool("json", false, "print one JSON line")
+	prec := tensor.FP32
+	flag.TextVar(&prec, "precision", tensor.FP32, "arithmetic of the Linear products: fp32 or bf16 (the check losses are then bf16's)")
 	flag.Parse()
 	if *dir == "" {
 		fmt.Fprintln(os.Stderr, "deberta: --dir is required (run `peer_deberta.py prepare --out DIR` first)")
 		os.Exit(2)
+	}
+	if err := tensor.SetPrecision(prec); err != nil {
+		fmt.Fprintln(os.Stderr, "deberta:", err)
+		os.Exit(1)
 	}
 	res, err := run(*dir, *steps, *warmup, *threads)
 	if err != nil {
@@ -119,7 +127,7 @@ func run(dir string, steps, warmup, threads int) (*Result, error) {
 	if threads > 0 {
 		tensor.SetThreads(threads)
 	}
-	res := &Result{Threads: tensor.Threads(), Go: runtime.Version(), BLASCore: tensor.BLASCore()}
+	res := &Result{Threads: tensor.Threads(), Precision: tensor.CurrentPrecision().String(), Go: runtime.Version(), BLASCore: tensor.BLASCore()}
 	t0 := time.Now()
 	m, err := model.Load(filepath.Join(dir, "model"), model.TokenClassification)
 	if err != nil {

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Engine vs the Hugging Face stack from PyPI (issue 20), in one command and
+# one run: openmed's Go engine against torch + transformers + PEFT from the
+# pinned peers venv (scripts/peers_env.sh), each side at its fastest setting,
+# in fp32 and in bf16.
+#
+#   workloads  BERT-base LoRA r16 q/v step 8x128 (the headline), BERT-base
+#              full fine-tuning step 8x128, DeBERTa-v3-base LoRA step 8x128
+#   openmed    --precision fp32|bf16 x --threads 1|2 (engine and deberta
+#              benchmarks; the GEMM peak at each precision in the same process)
+#   peer       peer_hf.py: torch.autocast bf16 or fp32 x sdpa|eager attention x
+#              torch.compile or not x torch.set_num_threads(1|2), each setting
+#              in its own process (fused AdamW)
+#
+# Prints one table line per workload and precision (best vs best, ratio
+# peer/ours, % of the GEMM peak) and writes all JSON to $OUT (default a temp
+# dir). Takes 30-50 minutes on 2 vCPUs; run it on an idle machine.
+#
+#   bash benchmarks/engine/peers.sh                  # STEPS=3 WARMUP=2
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+STEPS=${STEPS:-3}
+WARMUP=${WARMUP:-2}
+OUT=${OUT:-$(mktemp -d)}
+mkdir -p "$OUT"
+PEER=$(bash scripts/peers_env.sh | tail -1)
+echo "== $(date -u +%FT%TZ) load: $(cut -d' ' -f1-3 /proc/loadavg); CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-); flags: $(grep -o -w -E 'avx512f|avx512_bf16|amx_bf16|amx_tile' /proc/cpuinfo | sort -u | tr '\n' ' ')" | tee "$OUT/host.txt" >&2
+go build -o "$OUT/engine" ./benchmarks/engine
+go build -o "$OUT/deberta" ./benchmarks/engine/deberta
+/usr/bin/python3 benchmarks/engine/peer_deberta.py prepare --out "$OUT/deberta-run" --seed 0 >&2
+
+: >"$OUT/ours.jsonl"
+for prec in fp32 bf16; do
+	for t in 1 2; do
+		echo "== openmed BERT-base LoRA, $prec, $t thread(s)" >&2
+		"$OUT/engine" --precision "$prec" --threads "$t" --steps "$STEPS" --warmup "$WARMUP" --json |
+			sed 's/^{/{"workload":"bert-lora",/' >>"$OUT/ours.jsonl"
+		echo "== openmed BERT-base full, $prec, $t thread(s)" >&2
+		"$OUT/engine" --full --precision "$prec" --threads "$t" --steps "$STEPS" --warmup "$WARMUP" --peak 0 --json |
+			sed 's/^{/{"workload":"bert-full",/' >>"$OUT/ours.jsonl"
+		echo "== openmed DeBERTa-v3-base LoRA, $prec, $t thread(s)" >&2
+		"$OUT/deberta" --dir "$OUT/deberta-run" --precision "$prec" --threads "$t" --steps "$STEPS" --warmup "$WARMUP" --json |
+			sed 's/^{/{"workload":"deberta-lora",/' >>"$OUT/ours.jsonl"
+	done
+done
+
+echo "== peer: BERT-base LoRA (all settings)" >&2
+"$PEER" benchmarks/engine/peer_hf.py --arch bert --mode lora --steps "$STEPS" --warmup "$WARMUP" >"$OUT/peer_bert_lora.jsonl"
+echo "== peer: BERT-base full" >&2
+"$PEER" benchmarks/engine/peer_hf.py --arch bert --mode full --attention sdpa --steps "$STEPS" --warmup "$WARMUP" >"$OUT/peer_bert_full.jsonl"
+echo "== peer: DeBERTa-v3-base LoRA (eager attention: transformers has no sdpa for DebertaV2)" >&2
+"$PEER" benchmarks/engine/peer_hf.py --arch deberta --mode lora --attention eager --steps "$STEPS" --warmup "$WARMUP" >"$OUT/peer_deberta_lora.jsonl"
+echo "== $(date -u +%FT%TZ) load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/host.txt" >&2
+
+/usr/bin/python3 - "$OUT" <<'PYEOF'
+import json, os, sys
+out = sys.argv[1]
+ours = [json.loads(l) for l in open(os.path.join(out, "ours.jsonl")) if l.strip()]
+peers = {}
+for wl, f in (("bert-lora", "peer_bert_lora.jsonl"), ("bert-full", "peer_bert_full.jsonl"), ("deberta-lora", "peer_deberta_lora.jsonl")):
+    rows = [json.loads(l) for l in open(os.path.join(out, f)) if l.strip()]
+    peers[wl] = [r for r in rows if "median_s" in r]
+    for r in rows:
+        if "error" in r:
+            print("peer %s setting failed: %s" % (wl, r))
+peak = {}
+for r in ours:
+    if r["workload"] == "bert-lora" and r.get("sgemm_peak_gflops"):
+        peak[(r["precision"], r["threads"])] = r["sgemm_peak_gflops"]
+print("| workload | precision | openmed best (threads) | peer best (setting) | peer / openmed | openmed GFLOP/s, % of GEMM peak | peak RSS MB ours / peer |")
+print("|---|---|---|---|---|---|---|")
+for wl in ("bert-lora", "bert-full", "deberta-lora"):
+    for prec in ("fp32", "bf16"):
+        o = [r for r in ours if r["workload"] == wl and r["precision"] == prec]
+        p = [r for r in peers[wl] if r["precision"] == prec]
+        if not o or not p:
+            continue
+        bo, bp = min(o, key=lambda r: r["median_s"]), min(p, key=lambda r: r["median_s"])
+        g = bo.get("achieved_gflops")
+        pk = peak.get((prec, bo["threads"]))
+        eff = "%.0f, %.0f %% of %.0f" % (g, 100 * g / pk, pk) if g and pk else "—"
+        print("| %s | %s | %.3f s (%d) | %.3f s (%s, %s, %d thr) | **%.2f×** | %s | %.0f / %.0f |" % (
+            wl, prec, bo["median_s"], bo["threads"], bp["median_s"], bp["attention"],
+            "compiled" if bp["compile"] else "eager mode", bp["threads"], bp["median_s"] / bo["median_s"], eff,
+            bo["peak_rss_mb"], bp["peak_rss_mb"]))
+print("\nall settings (median s/step):")
+for wl in ("bert-lora", "bert-full", "deberta-lora"):
+    for r in sorted(ours, key=lambda r: (r["precision"], r["threads"])):
+        if r["workload"] == wl:
+            print("  openmed %-12s %s %d thr: %.3f" % (wl, r["precision"], r["threads"], r["median_s"]))
+    for r in peers[wl]:
+        print("  peer    %-12s %s %s %s %d thr: %.3f (first steps %.1f s)" % (wl, r["precision"], r["attention"],
+              "compile" if r["compile"] else "eager", r["threads"], r["median_s"], r["warmup_s"]))
+PYEOF
+echo "JSON in $OUT" >&2
