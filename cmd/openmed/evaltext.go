@@ -10,6 +10,7 @@ import (
 
 	"github.com/openmed/openmed/core/corpus"
 	"github.com/openmed/openmed/core/tagger"
+	"github.com/openmed/openmed/core/tensor"
 	"github.com/spf13/cobra"
 )
 
@@ -19,6 +20,7 @@ func newEvalTextCmd() *cobra.Command {
 	var model, gold, use, backend, format string
 	var paragraphs []int
 	var threads int
+	var precision tensor.Precision
 	cmd := &cobra.Command{
 		Use:   "eval-text --gold TEST.tsv [--model DIR] [--use ADAPTER] [--paragraph 1,10]",
 		Short: "Score a tagger as a user meets it: raw text in (sentences or paragraphs), default settings, exact character spans",
@@ -41,7 +43,7 @@ adapters (the default tagger tags with all).`,
 			if err != nil {
 				return err
 			}
-			tg, err := tagger.Open(model, tagger.WithBackend(be), tagger.WithThreads(threads))
+			tg, err := tagger.Open(model, tagger.WithBackend(be), tagger.WithThreads(threads), tagger.WithPrecision(precision))
 			if err != nil {
 				return err
 			}
@@ -78,6 +80,7 @@ adapters (the default tagger tags with all).`,
 	fl.StringVar(&use, "use", "", "tag with this adapter of the model")
 	fl.IntSliceVar(&paragraphs, "paragraph", []int{1, 10}, "sentences per text (repeat or comma-separate)")
 	fl.StringVar(&backend, "backend", "auto", "auto, ort or go")
+	fl.Var(textFlag{&precision}, "precision", tagPrecisionUsage)
 	fl.IntVar(&threads, "threads", 0, "ONNX Runtime intra-op threads (0 = one per core)")
 	fl.StringVar(&format, "format", "text", "text or json")
 	_ = cmd.MarkFlagRequired("gold")

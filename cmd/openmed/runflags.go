@@ -126,3 +126,6 @@ func (f textFlag) Type() string { return "string" }
 
 // precisionUsage is the --precision help of train and dapt.
 const precisionUsage = "arithmetic of the large matrix products: fp32, or bf16 (CPUs with AVX512-BF16/AMX; oneDNN; fp32 master weights and optimizer state)"
+
+// tagPrecisionUsage is the --precision help of tag and eval-text.
+const tagPrecisionUsage = "Go engine arithmetic: fp32, or bf16 (CPUs with AVX512-BF16/AMX; picks the Go engine under --backend auto)"

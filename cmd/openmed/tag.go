@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/openmed/openmed/core/tagger"
+	"github.com/openmed/openmed/core/tensor"
 	"github.com/openmed/openmed/models"
 )
 
@@ -29,6 +30,7 @@ type tagFlags struct {
 	overlap                                                            string
 	window, stride, batch, threads                                     int
 	allAdapters, quiet                                                 bool
+	precision                                                          tensor.Precision
 }
 
 func newTagCmd() *cobra.Command {
@@ -79,6 +81,7 @@ Invalid UTF-8 is an error naming the document.`,
 	fl.StringVar(&f.backend, "backend", "auto", "auto (ORT if available, else go), ort or go")
 	fl.StringVar(&f.device, "device", "cpu", "ONNX Runtime device: cpu or cuda")
 	fl.IntVar(&f.threads, "threads", 0, "ONNX Runtime intra-op threads (0 = one per core)")
+	fl.Var(textFlag{&f.precision}, "precision", tagPrecisionUsage)
 	fl.StringVar(&f.aggregation, "aggregation", tagger.DefaultOptions().Aggregation.String(), "none, simple, first, average or max (HF aggregation_strategy; first matches training: labels sit on a word's first sub-token)")
 	fl.StringSliceVar(&f.ignore, "ignore-labels", []string{"O"}, "labels to drop (HF ignore_labels); --ignore-labels= keeps all")
 	fl.Float32Var(&f.threshold, "threshold", 0, "drop entities scoring below this")
@@ -140,7 +143,7 @@ func runTag(cmd *cobra.Command, f tagFlags) error {
 			ignore = append(ignore, l)
 		}
 	}
-	tg, err := tagger.Open(f.model, tagger.WithBackend(backend), tagger.WithDevice(device), tagger.WithThreads(f.threads),
+	tg, err := tagger.Open(f.model, tagger.WithBackend(backend), tagger.WithDevice(device), tagger.WithThreads(f.threads), tagger.WithPrecision(f.precision),
 		tagger.WithAggregation(agg), tagger.WithIgnoreLabels(ignore...), tagger.WithThreshold(f.threshold),
 		tagger.WithOverlap(overlap), tagger.WithWindow(f.window, f.stride), tagger.WithBatchSize(f.batch), tagger.WithCacheDir(f.cache), tagger.WithBaseDir(f.base))
 	if err != nil {

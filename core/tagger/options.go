@@ -3,6 +3,7 @@ package tagger
 import (
 	"fmt"
 
+	"github.com/openmed/openmed/core/tensor"
 	"github.com/openmed/openmed/core/tokenize"
 )
 
@@ -100,6 +101,13 @@ type Options struct {
 	ORTLibrary string `json:"ort_library,omitempty"`
 	// Threads is ORT's intra-op thread count (0 = one per core).
 	Threads int `json:"threads"`
+	// Precision is the Go engine's arithmetic for the large products:
+	// fp32 (default) or bf16 (oneDNN on CPUs with AVX512-BF16 or AMX;
+	// 2.2–3× the fp32 engine here, measured in benchmarks/RESULTS.md). ONNX
+	// Runtime's CPU provider has no bf16 kernels, so bf16 makes the auto
+	// backend pick the Go engine and is an error with BackendORT. It is
+	// process-wide (tensor.SetPrecision), like the engine's thread count.
+	Precision tensor.Precision `json:"precision"`
 	// Aggregation is HF's aggregation_strategy (default first).
 	Aggregation Aggregation `json:"aggregation"`
 	// IgnoreLabels are dropped from the output (HF ignore_labels, default ["O"]).
@@ -150,6 +158,9 @@ func WithDevice(d Device) Option { return func(o *Options) { o.Device = d } }
 
 // WithORTLibrary sets the libonnxruntime.so.1 path.
 func WithORTLibrary(path string) Option { return func(o *Options) { o.ORTLibrary = path } }
+
+// WithPrecision sets the Go engine's arithmetic (Options.Precision).
+func WithPrecision(p tensor.Precision) Option { return func(o *Options) { o.Precision = p } }
 
 // WithThreads sets ORT's intra-op threads.
 func WithThreads(n int) Option { return func(o *Options) { o.Threads = n } }

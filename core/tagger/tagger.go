@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/tensor"
 	"github.com/openmed/openmed/core/tokenize"
 )
 
@@ -114,6 +115,20 @@ func newTagger(modelDir string, opts ...Option) (*Tagger, error) {
 		return nil, fmt.Errorf("tagger: tokenizer: %w", err)
 	}
 	t.kind = o.Backend
+	if o.Precision == tensor.BF16 {
+		switch t.kind {
+		case BackendORT:
+			return nil, fmt.Errorf("tagger: precision bf16 runs on the Go engine (backend go or auto); ONNX Runtime's CPU provider has no bf16 kernels")
+		case BackendAuto:
+			t.kind = BackendEngine
+		}
+		if kind == checkpoint.FolderONNX {
+			return nil, fmt.Errorf("tagger: precision bf16 runs on the Go engine, which needs the weights; %s has only onnx/model.onnx", modelDir)
+		}
+		if err := tensor.SetPrecision(tensor.BF16); err != nil {
+			return nil, fmt.Errorf("tagger: %w", err)
+		}
+	}
 	if t.kind == BackendAuto {
 		t.kind = BackendORT
 		if _, err := InitORT(o.ORTLibrary); err != nil {
