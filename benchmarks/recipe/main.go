@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/openmed/openmed/core/cache"
+	"github.com/openmed/openmed/core/tensor"
 )
 
 // Options configure the runner.
@@ -42,6 +43,9 @@ type Options struct {
 	Budget          time.Duration
 	Wait            bool
 	Out             string
+	// Precision is added to every train command (the lora-bf16 variant
+	// always runs in bf16).
+	Precision tensor.Precision
 }
 
 func main() {
@@ -61,6 +65,7 @@ func main() {
 	fs.Float64Var(&o.MaxMinutes, "max-minutes", 150, "cap a job's estimated training time (epochs = minutes·60·rate / tokens per epoch)")
 	fs.DurationVar(&o.Budget, "budget", 0, "stop starting jobs after this long (0: none)")
 	fs.BoolVar(&o.Wait, "wait", false, "keep polling (every minute) while jobs wait for their base encoder")
+	fs.TextVar(&o.Precision, "precision", tensor.FP32, "arithmetic of the runs' large products: fp32 or bf16 (--precision of openmed train)")
 	fs.StringVar(&o.Out, "out", "benchmarks/recipe/RESULTS.md", "table output (table)")
 	so := ShipOptions{}
 	fs.StringVar(&so.Encoder, "encoder", "bert-base-cased", "ship: the shared base encoder")

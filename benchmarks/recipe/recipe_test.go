@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/openmed/openmed/core/tensor"
 )
 
 func TestEpochCap(t *testing.T) {
@@ -86,3 +88,14 @@ func TestSelectedOrder(t *testing.T) {
 	}
 	assert.Len(t, selected(Options{}), len(AllJobs()))
 }
+
+// TestPlanPrecision: the plan's precision is read from its train command,
+// fp32 when the flag is absent.
+func TestPlanPrecision(t *testing.T) {
+	assert.Equal(t, tensor.FP32, JobPlan{Train: []string{"train", "--threads", "1"}}.Precision())
+	assert.Equal(t, tensor.BF16, JobPlan{Train: []string{"train", "--precision", "bf16", "--quiet"}}.Precision())
+	assert.Equal(t, tensor.BF16, variant(t, "lora-bf16").argsPlan().Precision())
+}
+
+// argsPlan is a plan whose train command is just the variant's flags.
+func (v Variant) argsPlan() JobPlan { return JobPlan{Train: append([]string{"train"}, v.Args...)} }

@@ -19,6 +19,7 @@ import (
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/corpus"
 	"github.com/openmed/openmed/core/encoder"
+	"github.com/openmed/openmed/core/tensor"
 	"github.com/openmed/openmed/core/tokenize"
 	"github.com/openmed/openmed/training"
 )
@@ -40,6 +41,18 @@ type JobPlan struct {
 	CapReason   string   `json:"cap_reason,omitempty"`
 	Train       []string `json:"train_command"`
 	Eval        []string `json:"eval_command"`
+}
+
+// Precision is the --precision of the train command (fp32 when absent).
+func (p JobPlan) Precision() tensor.Precision {
+	for i, a := range p.Train {
+		if a == "--precision" && i+1 < len(p.Train) {
+			if v, err := tensor.ParsePrecision(p.Train[i+1]); err == nil {
+				return v
+			}
+		}
+	}
+	return tensor.FP32
 }
 
 // status says where a job stands.
@@ -177,6 +190,14 @@ func runJob(ctx context.Context, o Options, j Job) error {
 	if err != nil {
 		return err
 	}
+	// An interrupted run resumes with the command it started with (its
+	// epochs and precision), whatever the grid's flags are now.
+	if exists(filepath.Join(dir, "checkpoints")) {
+		var old JobPlan
+		if data, err := os.ReadFile(filepath.Join(dir, planFile)); err == nil && json.Unmarshal(data, &old) == nil && len(old.Train) > 0 {
+			p = &old
+		}
+	}
 	if err := writeJSON(filepath.Join(dir, planFile), p); err != nil {
 		return err
 	}
@@ -222,6 +243,10 @@ func planJob(o Options, j Job) (*JobPlan, error) {
 	if contains(j.Variant.Args, "--full") {
 		rate /= 2
 	}
+	bf16 := o.Precision == tensor.BF16 || contains(j.Variant.Args, "bf16")
+	if bf16 {
+		rate *= bf16Speedup
+	}
 	epochs, reason := epochCap(o.MaxEpochs, o.MaxMinutes, rate, tokens)
 	dir := j.Dir(o.Work)
 	train := []string{"train", "--base", base, "--train", trainF,
@@ -231,10 +256,18 @@ func planJob(o Options, j Job) (*JobPlan, error) {
 		train = append(train, "--epochs", strconv.Itoa(epochs))
 	} // else the trainer's automatic epochs: 10, more for a small corpus (min_train_steps)
 	train = append(train, j.Variant.Args...)
+	if o.Precision == tensor.BF16 && !contains(j.Variant.Args, "--precision") {
+		train = append(train, "--precision", "bf16")
+	}
 	eval := []string{"eval-text", "--model", dir, "--gold", filepath.Join(o.Data, j.Corpus, "test.tsv"),
 		"--paragraph", "1,10", "--threads", strconv.Itoa(o.Threads), "--format", "json"}
 	return &JobPlan{Job: j.Name(), Base: base, TrainTokens: tokens, Epochs: epochs, CapReason: reason, Train: train, Eval: eval}, nil
 }
+
+// bf16Speedup scales the fp32 training rate for --precision bf16: BERT-base
+// LoRA on NCBI-Disease ran 505–650 tokens/s in bf16 against 220–300 in fp32
+// on one thread each, side by side (2026-12-06).
+const bf16Speedup = 2.0
 
 // trainTokens counts one epoch's tokens as the trainer builds them with
 // the given packing.

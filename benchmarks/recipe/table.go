@@ -11,6 +11,7 @@ import (
 
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/tagger"
+	"github.com/openmed/openmed/core/tensor"
 	"github.com/openmed/openmed/training"
 )
 
@@ -118,14 +119,18 @@ func WriteTable(o Options) error {
 				ep += "*"
 				caps = append(caps, j.Name()+": "+p.CapReason)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c, j.Encoder.Name, j.Variant.Name, ep,
+			variant := j.Variant.Name
+			if p.Precision() == tensor.BF16 && !contains(j.Variant.Args, "--precision") {
+				variant += " (bf16)"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c, j.Encoder.Name, variant, ep,
 				pct(dev), pct(test), pct(sent), pct(para), anchor(paperF1, c), anchor(blurbBERTBase, c))
 			if len(p.Train) > 0 {
 				cmds = append(cmds, "openmed "+strings.Join(p.Train, " "))
 			}
 		}
 	}
-	b.WriteString("\nepochs: best/run. Variants: `lora` = LoRA r 16 α 32 on query/value over the DAPT'd encoder, document windows (the paper's method); `lora-mixed` = the same on document windows and every sentence alone (the trainer's default); ablations with the trainer's default packing (mixed; runs made before the switch: documents): `lora-nodapt` = LoRA on the released encoder; `full` = full fine-tuning (lr 3e-5) of the DAPT'd encoder; `lora-all` = LoRA on every linear layer (query, key, value, dense); `lora-bf16` = `lora` with the Linear products in bf16 (`--precision bf16`, AMX; fp32 master weights).\n")
+	b.WriteString("\nepochs: best/run. Variants: `lora` = LoRA r 16 α 32 on query/value over the DAPT'd encoder, document windows (the paper's method); `lora-mixed` = the same on document windows and every sentence alone (the trainer's default); ablations with the trainer's default packing (mixed; runs made before the switch: documents): `lora-nodapt` = LoRA on the released encoder; `full` = full fine-tuning (lr 3e-5) of the DAPT'd encoder; `lora-all` = LoRA on every linear layer (query, key, value, dense); `lora-bf16` = `lora` with the Linear products in bf16 (`--precision bf16`, AMX; fp32 master weights); \"(bf16)\" marks runs made with the grid's `-precision bf16` (from 2026-12-06, after `lora-bf16` tracked `lora` on NCBI-Disease).\n")
 	if len(caps) > 0 {
 		b.WriteString("\n\\* epochs capped by time:\n\n")
 		for _, c := range caps {
