@@ -399,6 +399,7 @@ func benchGo() error {
 	if err := tensor.SetPrecision(p); err != nil {
 		return err
 	}
+	tensor.SetThreads(*threads) // the engine's workers (--threads is ORT's elsewhere)
 	texts, err := readTexts()
 	if err != nil {
 		return err

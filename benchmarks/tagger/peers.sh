@@ -7,7 +7,8 @@
 #    tokens) against transformers' pipeline("token-classification") in fp32
 #    and bf16 (peer_hf.py), and against our own export quantized to int8 by
 #    onnxruntime.quantization.quantize_dynamic (PyPI onnxruntime), tagged by
-#    the same openmed Tagger. Batch 1 and 32, best of REPS.
+#    the same openmed Tagger; and the Tagger on the Go engine in fp32 and bf16
+#    (--precision bf16: oneDNN AMX). Batch 1 and 32, best of REPS.
 # 2. The F1 cost of int8 on NCBI-Disease: the BERT-base NCBI-Disease adapter
 #    of the recipe grid (NCBI_ADAPTER) merged, exported, quantized, and both
 #    exports scored by `openmed eval-text` (raw test text, default settings,
@@ -57,6 +58,10 @@ echo "== openmed Tagger, ORT fp32 export" >&2
 $B bench >"$work/ours.json"
 echo "== openmed Tagger, ORT int8 export" >&2
 $B --export "$work/export-int8" bench >"$work/ours_int8.json"
+for prec in fp32 bf16; do
+	echo "== openmed Tagger, Go engine $prec" >&2
+	$B --backend go --precision "$prec" bench >"$work/ours_go_$prec.json"
+done
 echo "== transformers pipeline (fp32, bf16)" >&2
 "$PEER" benchmarks/tagger/peer_hf.py "$work" "$REPS" >"$work/hf.json"
 
@@ -81,15 +86,22 @@ import json, os, sys
 w, f1 = sys.argv[1], sys.argv[2]
 ours = json.load(open(os.path.join(w, "ours.json")))
 q = json.load(open(os.path.join(w, "ours_int8.json")))
+g32 = json.load(open(os.path.join(w, "ours_go_fp32.json")))
+g16 = json.load(open(os.path.join(w, "ours_go_bf16.json")))
 hf = json.load(open(os.path.join(w, "hf.json")))
 print("ORT %s (openmed, 1 thread); torch %s, transformers %s, 1 thread; texts of 128 tokens" % (ours["ort"], hf["torch"], hf["transformers"]))
-print("| batch | openmed ORT fp32 tok/s | openmed ORT int8 tok/s | pipeline fp32 tok/s | pipeline bf16 tok/s | openmed fp32 / best pipeline | openmed int8 / best pipeline |")
-print("|---|---|---|---|---|---|---|")
-for o, oq in zip(ours["results"], q["results"]):
+print("| batch | openmed ORT fp32 | openmed ORT int8 | openmed Go fp32 | openmed Go bf16 | pipeline fp32 | pipeline bf16 | ORT fp32 / best pipeline | ORT int8 / best | Go bf16 / best |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for o, oq, a, b in zip(ours["results"], q["results"], g32["results"], g16["results"]):
     p = {r["dtype"]: r for r in hf["results"] if r["batch"] == o["batch"]}
     best = max(p["fp32"]["tokens_per_s"], p["bf16"]["tokens_per_s"])
-    print("| %d | %.0f | %.0f | %.0f | %.0f | **%.2f×** | **%.2f×** |" % (o["batch"], o["tokens_per_s"], oq["tokens_per_s"],
-          p["fp32"]["tokens_per_s"], p["bf16"]["tokens_per_s"], o["tokens_per_s"] / best, oq["tokens_per_s"] / best))
+    print("| %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | **%.2f×** | **%.2f×** | **%.2f×** |" % (o["batch"], o["tokens_per_s"], oq["tokens_per_s"],
+          a["tokens_per_s"], b["tokens_per_s"], p["fp32"]["tokens_per_s"], p["bf16"]["tokens_per_s"],
+          o["tokens_per_s"] / best, oq["tokens_per_s"] / best, b["tokens_per_s"] / best))
+print("(tokens/s, 1 thread; entities at batch 32: ORT fp32 %d, int8 %d, Go fp32 %d, Go bf16 %d, pipeline fp32 %d, bf16 %d)" % (
+    ours["results"][1]["entities"], q["results"][1]["entities"], g32["results"][1]["entities"], g16["results"][1]["entities"],
+    [r for r in hf["results"] if r["batch"] == 32 and r["dtype"] == "fp32"][0]["entities"],
+    [r for r in hf["results"] if r["batch"] == 32 and r["dtype"] == "bf16"][0]["entities"]))
 if f1:
     print("\nNCBI-Disease test, raw text through `openmed eval-text` (BERT-base DAPT + LoRA adapter, merged):")
     print("| export | sentences F1 | paragraphs (10) F1 |")
