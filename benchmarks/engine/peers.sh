@@ -21,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 STEPS=${STEPS:-3}
 # ATTENTION=sdpa,eager also times transformers' eager attention for BERT
-# (sdpa, its default, was the faster in every setting tried).
+# (sdpa is transformers' default).
 ATTENTION=${ATTENTION:-sdpa}
 WARMUP=${WARMUP:-2}
 OUT=${OUT:-$(mktemp -d)}
