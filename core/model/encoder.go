@@ -11,11 +11,13 @@ type Encoder struct {
 	// encoder LayerNorm), nil for BERT/ELECTRA.
 	Rel *RelEmbeddings
 
-	input  []float32 // embeddings output (encoder input)
-	ws     workspace
-	dbuf   [2][]float32
-	hidden int
-	n      int
+	input []float32 // embeddings output (encoder input)
+	// shareScratch: see Model.SetShareScratch.
+	shareScratch bool
+	ws           workspace
+	dbuf         [2][]float32
+	hidden       int
+	n            int
 }
 
 // Params lists embeddings then layers, in HF state_dict order.
@@ -41,8 +43,13 @@ func (e *Encoder) Forward(b *Batch, train bool, rng *uint64) ([]float32, error) 
 	if e.Rel != nil {
 		e.Rel.Forward()
 	}
-	for _, l := range e.Layers {
+	for i, l := range e.Layers {
 		h = l.Forward(h, b, train, rng)
+		if e.shareScratch && !train && len(e.Layers) > 1 {
+			// Layer i's buffers are dead once its output exists: the next
+			// layer (the first, after the last) reuses them.
+			l.lendScratch(e.Layers[(i+1)%len(e.Layers)])
+		}
 	}
 	return h, nil
 }

@@ -76,6 +76,29 @@ func (l *EncoderLayer) Params() []*tensor.Param {
 // HasTrainable reports whether any parameter of the layer is trainable.
 func (l *EncoderLayer) HasTrainable() bool { return anyTrainable(l.Params()) }
 
+// lendScratch moves l's per-call buffers — everything but its output — to
+// next (same shapes), leaving l without them (Model.SetShareScratch).
+func (l *EncoderLayer) lendScratch(next *EncoderLayer) {
+	next.ctxOut, next.sum1, next.a, next.z, next.g, next.o, next.sum2 = l.ctxOut, l.sum1, l.a, l.z, l.g, l.o, l.sum2
+	l.ctxOut, l.sum1, l.a, l.z, l.g, l.o, l.sum2 = nil, nil, nil, nil, nil, nil, nil
+	if from, to := attentionHeads(l.Attention), attentionHeads(next.Attention); from != nil && to != nil {
+		to.q, to.k, to.v, to.ctx, to.probs, to.scratch = from.q, from.k, from.v, from.ctx, from.probs, from.scratch
+		from.q, from.k, from.v, from.ctx, from.probs, from.scratch = nil, nil, nil, nil, nil, nil
+	}
+}
+
+// attentionHeads is the multi-head state of the attentions this package
+// builds, nil for any other.
+func attentionHeads(a Attention) *heads {
+	switch t := a.(type) {
+	case *SelfAttention:
+		return &t.heads
+	case *DisentangledAttention:
+		return &t.heads
+	}
+	return nil
+}
+
 // Output returns the layer's last output [tokens, hidden].
 func (l *EncoderLayer) Output() []float32 { return l.outp }
 

@@ -84,6 +84,7 @@ func newEngineForAdapter(baseDir string, labels []string) (*Engine, error) {
 
 func newEngine(m *model.Model) *Engine {
 	m.SetTraining(false)
+	m.SetShareScratch(true) // inference only: one layer's activations at a time
 	e := &Engine{m: m, base: map[string]model.Projection{}}
 	for _, s := range m.Projections() {
 		e.base[s.Name] = *s.Slot
