@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,7 @@ var (
 	reps    = flag.Int("reps", 3, "repetitions (best counts)")
 	backend = flag.String("backend", "ort", "bench: the Tagger's backend, ort or go (go tags the model folder WORK/model)")
 	prec    = flag.String("precision", "fp32", "bench with --backend go: the engine's precision, fp32 or bf16")
+	cpuProf = flag.String("cpuprofile", "", "bench: write a CPU profile of the timed passes here")
 	export  = flag.String("export", "", "bench: the exported model folder to tag with (default WORK/export; e.g. an int8-quantized copy)")
 )
 
@@ -411,6 +413,17 @@ func benchGo() error {
 	defer tg.Close()
 	ctx := context.Background()
 	var out []result
+	if *cpuProf != "" {
+		f, err := os.Create(*cpuProf)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	for _, bs := range []int{1, 32} {
 		r := result{Batch: bs, Tokens: *seq * len(texts)}
 		if _, err := tg.TagBatch(ctx, texts[:bs]); err != nil {

@@ -90,6 +90,10 @@ func (l *Linear) SetTraining(train bool) { l.train = train }
 // ResetCache empties the per-call cache stack (called by model.Forward).
 func (l *Linear) ResetCache() { l.top = 0 }
 
+// CacheBF16 caches the base weight in bfloat16 (model.Linear.CacheBF16);
+// the LoRA branch stays fp32.
+func (l *Linear) CacheBF16() { l.Base.CacheBF16() }
+
 // Merged reports whether B·A·scaling is currently folded into the base weight.
 func (l *Linear) Merged() bool { return l.merged }
 
@@ -174,6 +178,7 @@ func (l *Linear) Merge() {
 		return
 	}
 	_ = AddDelta(l.Base.Weight.Value, l.B.Value, l.A.Value, float64(l.Scaling)) // shapes fixed at construction
+	l.Base.DropBF16()
 	l.merged = true
 }
 
@@ -183,6 +188,7 @@ func (l *Linear) Unmerge() {
 		return
 	}
 	_ = AddDelta(l.Base.Weight.Value, l.B.Value, l.A.Value, -float64(l.Scaling))
+	l.Base.DropBF16()
 	l.merged = false
 }
 

@@ -34,7 +34,26 @@ type Linear struct {
 	Weight *tensor.Param
 	// Bias is nil for bias=False layers.
 	Bias *tensor.Param
+	// wbf16 is a bfloat16 copy of a frozen Weight (CacheBF16).
+	wbf16 []uint16
 }
+
+// CacheBF16 keeps a bfloat16 copy of a frozen weight, which bf16 forward
+// products use instead of converting the weight on every call (at tagging
+// batch sizes the conversion cost as much as the product). Trainable
+// weights are never cached. Whoever changes the weight in place afterwards
+// calls DropBF16 (lora.Linear's Merge and Unmerge do); Model.CacheBF16Weights
+// caches every projection.
+func (l *Linear) CacheBF16() {
+	if l.Weight.Grad != nil {
+		return
+	}
+	l.wbf16 = make([]uint16, len(l.Weight.Value.Data))
+	tensor.ToBF16(l.wbf16, l.Weight.Value.Data)
+}
+
+// DropBF16 forgets the CacheBF16 copy (the weight changed).
+func (l *Linear) DropBF16() { l.wbf16 = nil }
 
 // NewLinear makes a zero Linear named prefix.weight / prefix.bias.
 func NewLinear(prefix string, in, out int, bias bool) *Linear {
@@ -66,6 +85,10 @@ func (l *Linear) forward(y, x []float32, n int, bias bool) {
 	if bias && l.Bias != nil {
 		tensor.BroadcastRows(y[:n*out], l.Bias.Value.Data, n, out)
 		beta = 1
+	}
+	if l.wbf16 != nil && l.Weight.Grad == nil && tensor.CurrentPrecision() == tensor.BF16 {
+		tensor.GemmBF16Packed(tensor.NoTrans, tensor.Trans, n, out, in, 1, x, in, l.wbf16, beta, y, out)
+		return
 	}
 	tensor.GemmParallel(tensor.NoTrans, tensor.Trans, n, out, in, 1, x, in, l.Weight.Value.Data, in, beta, y, out)
 }

@@ -263,6 +263,18 @@ func (m *Model) StateDict() map[string]*tensor.Tensor {
 // SetTraining switches dropout on (training) or off (eval, HF model.eval()).
 func (m *Model) SetTraining(train bool) { m.train = train }
 
+// CacheBF16Weights gives every frozen projection (plain or inside a LoRA
+// wrapper) a bfloat16 copy of its weight for bf16 inference
+// (Linear.CacheBF16): about 2 bytes per encoder parameter on top of the fp32
+// weights. The tagger's Go engine calls it under tensor.BF16.
+func (m *Model) CacheBF16Weights() {
+	for _, s := range m.projections() {
+		if c, ok := (*s.Slot).(interface{ CacheBF16() }); ok {
+			c.CacheBF16()
+		}
+	}
+}
+
 // SetShareScratch makes inference passes (Forward outside training mode)
 // hold one layer's activations instead of every layer's: each layer hands
 // its per-call buffers (attention q/k/v/probs/context, FFN activations,

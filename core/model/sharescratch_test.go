@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/tensor"
 )
 
 // TestShareScratchSameLogits: inference with the layers sharing one set of
@@ -65,4 +66,50 @@ func TestShareScratchSameLogits(t *testing.T) {
 		require.Equal(t, want.Data, got.Data, "%s training pass after shared inference", cfg.ModelType)
 		require.NotNil(t, shared.Encoder.Layers[2].z, "training passes keep every layer's buffers")
 	}
+}
+
+// TestCacheBF16Weights: with the weights cached in bf16 the bf16 forward is
+// bit-identical to converting them per call (same rounding, same kernels),
+// trainable weights are never cached, and DropBF16 forgets the copy.
+func TestCacheBF16Weights(t *testing.T) {
+	if avx, amx := tensor.BF16CPU(); !avx && !amx {
+		t.Skip("CPU has neither AVX512-BF16 nor AMX-BF16: the bf16 path cannot run here")
+	}
+	require.NoError(t, tensor.BF16Available(), "CPU supports bf16 but oneDNN is unusable (run make setup)")
+	cfg, err := checkpoint.ParseConfig([]byte(`{"model_type":"bert","vocab_size":50,"hidden_size":32,"num_hidden_layers":2,
+		"num_attention_heads":2,"intermediate_size":64,"hidden_act":"gelu","max_position_embeddings":32,"type_vocab_size":2,
+		"layer_norm_eps":1e-12,"initializer_range":0.2,"id2label":{"0":"O","1":"B-X","2":"I-X"}}`))
+	require.NoError(t, err)
+	plain, err := New(cfg, TokenClassification, 4)
+	require.NoError(t, err)
+	cached, err := New(cfg, TokenClassification, 4)
+	require.NoError(t, err)
+	for _, m := range []*Model{plain, cached} {
+		m.SetTraining(false)
+		for _, p := range m.Params() {
+			p.Grad = nil // frozen, as in the tagger
+		}
+	}
+	restore, err := tensor.UsePrecision(tensor.BF16)
+	require.NoError(t, err)
+	defer restore()
+	cached.CacheBF16Weights()
+	l0 := cached.Encoder.Layers[0].Inter.(*Linear)
+	require.NotNil(t, l0.wbf16)
+	b := &Batch{Batch: 2, SeqLen: 9, InputIDs: make([]int32, 18), AttentionMask: make([]float32, 18)}
+	for i := range b.InputIDs {
+		b.InputIDs[i] = int32((i*5 + 1) % 50)
+		b.AttentionMask[i] = 1
+	}
+	want, err := plain.Forward(b)
+	require.NoError(t, err)
+	got, err := cached.Forward(b)
+	require.NoError(t, err)
+	require.Equal(t, want.Data, got.Data)
+
+	l0.DropBF16()
+	require.Nil(t, l0.wbf16)
+	tr := NewLinear("t", 4, 4, true) // trainable: Grad allocated
+	tr.CacheBF16()
+	require.Nil(t, tr.wbf16, "a trainable weight changes every step: never cached")
 }

@@ -84,7 +84,11 @@ func newEngineForAdapter(baseDir string, labels []string) (*Engine, error) {
 
 func newEngine(m *model.Model) *Engine {
 	m.SetTraining(false)
+	m.FreezeAll()           // inference: no gradient buffers (one model's worth of memory)
 	m.SetShareScratch(true) // inference only: one layer's activations at a time
+	if tensor.CurrentPrecision() == tensor.BF16 {
+		m.CacheBF16Weights() // the weights never change here: convert them once
+	}
 	e := &Engine{m: m, base: map[string]model.Projection{}}
 	for _, s := range m.Projections() {
 		e.base[s.Name] = *s.Slot

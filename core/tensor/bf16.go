@@ -146,6 +146,39 @@ func GemmBF16(ta, tb Transpose, m, n, k int, alpha float32, a []float32, lda int
 	if !gemmArgs("tensor.GemmBF16", ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc) {
 		return
 	}
+	br, bc := k, n
+	if tb == Trans {
+		br, bc = n, k
+	}
+	bp := getBF16(br * bc)
+	defer bf16Pool.Put(bp)
+	toBF16Dense(*bp, b, br, bc, ldb)
+	gemmBF16(ta, tb, m, n, k, alpha, a, lda, *bp, beta, c, ldc)
+}
+
+// GemmBF16Packed is GemmBF16 with B already in bf16: the dense stored matrix
+// (k×n, or n×k when tb is Trans) that ToBF16 makes of it. A layer whose
+// weight does not change (inference) converts it once and skips the
+// per-call conversion, which costs as much as the product at small batches.
+func GemmBF16Packed(ta, tb Transpose, m, n, k int, alpha float32, a []float32, lda int, b []uint16, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 || k == 0 {
+		GemmBF16(ta, tb, m, n, k, alpha, a, lda, nil, max(n, 1), beta, c, ldc)
+		return
+	}
+	if len(b) < k*n {
+		panic(fmt.Sprintf("tensor.GemmBF16Packed: packed B of %dx%d needs %d values, has %d", k, n, k*n, len(b)))
+	}
+	ar, ac := m, k
+	if ta == Trans {
+		ar, ac = k, m
+	}
+	checkGemmOperand("tensor.GemmBF16Packed", "A", len(a), ar, ac, lda)
+	checkGemmOperand("tensor.GemmBF16Packed", "C", len(c), m, n, ldc)
+	gemmBF16(ta, tb, m, n, k, alpha, a, lda, b, beta, c, ldc)
+}
+
+// gemmBF16 converts A and runs the split products on dense bf16 B (bb).
+func gemmBF16(ta, tb Transpose, m, n, k int, alpha float32, a []float32, lda int, bb []uint16, beta float32, c []float32, ldc int) {
 	if err := BF16Available(); err != nil {
 		panic(fmt.Sprintf("tensor.GemmBF16: %v", err))
 	}
@@ -155,18 +188,14 @@ func GemmBF16(ta, tb Transpose, m, n, k int, alpha float32, a []float32, lda int
 		ar, ac = k, m
 		sa0, sa1 = 1, m
 	}
-	br, bc := k, n
 	sb0, sb1 := n, 1
 	if tb == Trans {
-		br, bc = n, k
 		sb0, sb1 = 1, k
 	}
-	ap, bp := getBF16(ar*ac), getBF16(br*bc)
+	ap := getBF16(ar * ac)
 	defer bf16Pool.Put(ap)
-	defer bf16Pool.Put(bp)
-	ab, bb := *ap, *bp
+	ab := *ap
 	toBF16Dense(ab, a, ar, ac, lda)
-	toBF16Dense(bb, b, br, bc, ldb)
 	run := func(m0, m1, n0, n1 int) {
 		key := mmKey{m: m1 - m0, n: n1 - n0, k: k, sa0: sa0, sa1: sa1, sb0: sb0, sb1: sb1, ldc: ldc, alpha: alpha, beta: beta}
 		mm, owned := primitive(key)
