@@ -72,7 +72,7 @@ func TestParseSearchConfigFields(t *testing.T) {
 
 func TestParseSearchConfigErrors(t *testing.T) {
 	for in, want := range map[string]string{
-		`{"base":"b","train":"t.tsv","output_dir":"o"}`:                                                         `"dev" is required`,
+		`{"base":"b","train":"t.tsv","output_dir":"o"}`:                                                         `dev is required`,
 		`{"base":"b","dev":"d.tsv","output_dir":"o"}`:                                                           "required",
 		`{` + searchBase + `,"trials":0}`:                                                                       "trials",
 		`{` + searchBase + `,"trials":"many"}`:                                                                  "trials",

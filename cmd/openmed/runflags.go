@@ -86,6 +86,8 @@ var flagOf = map[string]map[string]string{
 		"per_device_train_batch_size": "batch-size", "max_length": "max-len", "stride": "stride",
 		"label_smoothing_factor": "label-smoothing", "dropout": "dropout", "lora.r": "r", "lora.lora_alpha": "alpha",
 		"tokenizer": "tokenizer", "overwrite_output_dir": "overwrite", "resume": "resume"},
+	"search": {"base": "base", "train": "train", "dev": "dev", "output_dir": "out", "num_train_epochs": "epochs",
+		"early_stopping_patience": "patience", "tokenizer": "tokenizer"},
 	"dapt": {"text": "text", "corpora": "corpora", "output_dir": "out", "base": "base", "from_scratch": "from-scratch",
 		"scratch": "layers/--hidden/--heads/--ffn", "scratch.position_init": "position-init", "scratch.embedding_init": "embedding-init",
 		"scratch.dropout": "dropout", "tokenizer": "vocab", "per_device_train_batch_size": "batch-size", "held_out": "held-out",

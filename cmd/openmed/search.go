@@ -29,6 +29,7 @@ type searchFlags struct {
 	seed    uint64
 	space   string
 	quiet   bool
+	config  string
 	// pruneWarmup and noPrune set the study's median pruner (hpo.MedianPruner).
 	pruneWarmup int
 	noPrune     bool
@@ -50,10 +51,42 @@ pruned by the median rule after any epoch; the test set is never used by trials.
 F1 and score), trials/<n>/ (each trial's metrics; weights are deleted), best.json
 and final/ (a normal 'openmed train' output trained with the best configuration
 and scored once on --test). Several processes may run the same command on the
-same --out; re-running it after a crash resumes the study.`,
+same --out; re-running it after a crash resumes the study.
+
+--config FILE starts from a JSON configuration instead of the defaults: the
+object openmed_search's config_json and openmed.search take (training.Config
+names plus trials, workers, sampler, seed, space, pruner, keep_weights,
+no_final; "output_dir" is the search folder); flags given on the command line
+override it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := searchSetup(&o, f); err != nil {
+			changed := func(string) bool { return true }
+			if f.config != "" {
+				data, err := os.ReadFile(f.config)
+				if err != nil {
+					return fmt.Errorf("search: --config: %w", err)
+				}
+				file, err := search.ParseOptions(data)
+				if err != nil {
+					return runError("search", fmt.Errorf("--config %s: %w", f.config, err))
+				}
+				if err := overlayConfig(cmd.Flags(), func() { o = file }); err != nil {
+					return err
+				}
+				changed = cmd.Flags().Changed
+				if !changed("sampler") {
+					if f.sampler, err = configSampler(data); err != nil {
+						return err
+					}
+				}
+				if !changed("seed") {
+					f.seed = o.Train.Seed
+				}
+			}
+			if err := o.CheckRequired(); err != nil {
+				return runError("search", err)
+			}
+			if err := searchSetup(&o, f, changed); err != nil {
 				return err
 			}
 			ctx, stop := interruptContext(cmd)
@@ -82,18 +115,34 @@ same --out; re-running it after a crash resumes the study.`,
 	fl.IntVar(&f.pruneWarmup, "prune-warmup", 0, "no median pruning before this epoch (Optuna's n_warmup_steps; 0: prune from epoch 1). Trials are compared at the same epoch, so a large batch (fewer steps per epoch) starts slower")
 	fl.BoolVar(&f.noPrune, "no-prune", false, "never prune a trial (every trial runs until early stopping)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress display")
-	for _, r := range []string{"base", "train", "dev", "out"} {
-		_ = cmd.MarkFlagRequired(r)
-	}
+	fl.StringVar(&f.config, configFlag, "", "JSON configuration (openmed_search's config_json keys); flags given override it")
 	return cmd
 }
 
-// searchSetup applies the flags that need parsing to o.
-func searchSetup(o *search.Options, f searchFlags) error {
+// configSampler is the "sampler" of a --config file (default tpe).
+func configSampler(data []byte) (string, error) {
+	var v struct {
+		Sampler *string `json:"sampler"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return "", fmt.Errorf("search: --config: %w", err)
+	}
+	if v.Sampler == nil {
+		return search.SamplerTPE.String(), nil
+	}
+	return *v.Sampler, nil
+}
+
+// searchSetup applies the flags that need parsing to o; changed says which
+// were given (all of them without --config; with it, only those override
+// the file's values).
+func searchSetup(o *search.Options, f searchFlags, changed func(string) bool) error {
 	if err := f.method.apply("search", &o.Train.Method); err != nil {
 		return err
 	}
-	o.Study.Space = search.SpaceFor(o.Train.Method)
+	if changed("lora") || changed("full") {
+		o.Study.Space = search.SpaceFor(o.Train.Method)
+	}
 	if f.space != "" {
 		b, err := os.ReadFile(f.space)
 		if err != nil {
@@ -106,6 +155,7 @@ func searchSetup(o *search.Options, f searchFlags) error {
 		o.Study.Space = sp
 	}
 	switch {
+	case !changed("prune-warmup") && !changed("no-prune"):
 	case f.pruneWarmup < 0:
 		return fmt.Errorf("search: --prune-warmup must be ≥ 0, got %d", f.pruneWarmup)
 	case f.noPrune && f.pruneWarmup > 0:

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -78,7 +79,7 @@ func TestSearchSetupPruner(t *testing.T) {
 		o := search.DefaultOptions()
 		o.Dir = t.TempDir()
 		f.sampler = "tpe"
-		return o, searchSetup(&o, f)
+		return o, searchSetup(&o, f, func(string) bool { return true })
 	}
 	o, err := setup(searchFlags{})
 	require.NoError(t, err)
@@ -142,4 +143,35 @@ func TestSearchDisplayPlainLines(t *testing.T) {
 	q.update(hpo.Progress{Event: hpo.ProgressStarted})
 	q.println("x")
 	assert.Empty(t, buf.String())
+}
+
+// TestSearchConfigFile: --config takes openmed_search's JSON (sampler, seed,
+// pruner, trials from the file); flags given override it (--trials), and
+// without --config or flags a missing input is named by its flag.
+func TestSearchConfigFile(t *testing.T) {
+	base := trainTinyBase(t)
+	train, dev := trainSubset(t, "train", 40), trainSubset(t, "devel", 20)
+	out := filepath.Join(t.TempDir(), "s")
+	cfg := filepath.Join(t.TempDir(), "search.json")
+	js := fmt.Sprintf(`{"base":%q,"train":%q,"dev":%q,"output_dir":%q,"trials":5,"sampler":"random","seed":7,
+		"pruner":{"kind":"none"},"num_train_epochs":1,"threads":1,"no_final":true}`, base, train, dev, out)
+	require.NoError(t, os.WriteFile(cfg, []byte(js), 0o644))
+	_, _, err := runCmd(newSearchCmd(), "", "--config", cfg, "--trials", "1", "--quiet")
+	require.NoError(t, err)
+	st, err := hpo.Open(filepath.Join(out, search.StudyDir))
+	require.NoError(t, err)
+	assert.Equal(t, hpo.SamplerRandom, st.Config().Sampler.Kind, "sampler from the file")
+	assert.Equal(t, uint64(7), st.Config().Sampler.Seed, "seed from the file")
+	assert.Equal(t, hpo.PrunerNone, st.Config().Pruner.Kind, "pruner from the file")
+	trials, err := st.Trials()
+	require.NoError(t, err)
+	assert.Len(t, trials, 1, "--trials overrides the file's 5")
+	best, err := search.ReadBest(out)
+	require.NoError(t, err)
+	assert.Nil(t, best.Final, "no_final from the file")
+
+	_, _, err = runCmd(newSearchCmd(), "", "--base", base, "--train", train, "--out", t.TempDir())
+	assert.ErrorContains(t, err, "--dev is required")
+	_, _, err = runCmd(newSearchCmd(), "", "--train", train, "--dev", dev, "--out", t.TempDir())
+	assert.ErrorContains(t, err, "--base is required")
 }

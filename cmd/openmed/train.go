@@ -68,8 +68,8 @@ on the command line override it.`,
 			if cmd.Flags().Changed("targets") {
 				cfg.LoRA.Targets = splitList(f.targets)
 			}
-			if cfg.Base == "" || cfg.Train == "" || cfg.Out == "" {
-				return fmt.Errorf("train: --base, --train and --out are required (or \"base\", \"train\" and \"output_dir\" in --config)")
+			if err := cfg.CheckRequired(); err != nil {
+				return runError("train", err)
 			}
 			ctx, stop := interruptContext(cmd)
 			defer stop()

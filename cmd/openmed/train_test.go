@@ -116,7 +116,7 @@ func TestTrainConfigFile(t *testing.T) {
 	require.Contains(t, err.Error(), bad)
 	require.Contains(t, err.Error(), "early_stopping_patience")
 	_, err = runStdout(newTrainCmd(), "--train", "t")
-	require.ErrorContains(t, err, "--base, --train and --out are required")
+	require.ErrorContains(t, err, "--base is required")
 }
 
 // Library configuration errors name the field by its JSON name; the CLI

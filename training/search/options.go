@@ -60,6 +60,22 @@ func DefaultOptions() Options {
 	return Options{Train: training.DefaultConfig(), Study: st, Trials: 40, Workers: 1}
 }
 
+// CheckRequired reports the first missing input as a training.FieldError
+// with its JSON name ("base", "train", "dev", "output_dir"): the rule
+// ParseOptions (C ABI, Python) and `openmed search` (which words it as
+// flags) share.
+func (o Options) CheckRequired() error {
+	c := o.Train
+	c.Out = o.Dir
+	if err := c.CheckRequired(); err != nil {
+		return err
+	}
+	if c.Dev == "" {
+		return training.FieldErrorf("search", "dev", "is required: trials are scored on dev micro-F1 (§3.4)")
+	}
+	return nil
+}
+
 // Validate checks the options, naming the offending field.
 func (o Options) Validate() error {
 	switch {

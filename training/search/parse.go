@@ -77,12 +77,9 @@ func ParseOptions(data []byte) (Options, error) {
 	if o.Train, err = training.ParseConfig(rest); err != nil {
 		return o, err
 	}
-	if err := o.Train.CheckRequired(); err != nil {
-		return o, err
-	}
 	o.Dir = o.Train.Out
-	if o.Train.Dev == "" {
-		return o, fmt.Errorf("\"dev\" is required: trials are scored on dev micro-F1 (§3.4)")
+	if err := o.CheckRequired(); err != nil {
+		return o, err
 	}
 	if f.Trials != nil {
 		if *f.Trials < 1 {

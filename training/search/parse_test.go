@@ -20,7 +20,7 @@ func TestParseOptions(t *testing.T) {
 	assert.Equal(t, 0.001, o.Train.LR)
 	assert.Equal(t, 1, o.Workers, "default kept")
 	for in, want := range map[string]string{
-		`{"base":"b","train":"t","output_dir":"s"}`:                               `"dev" is required`,
+		`{"base":"b","train":"t","output_dir":"s"}`:                               `dev is required`,
 		`{"base":"b","train":"t","dev":"d","output_dir":"s","trials":0}`:          "trials",
 		`{"base":"b","train":"t","dev":"d","output_dir":"s","sampler":"grid"}`:    "sampler",
 		`{"base":"b","train":"t","dev":"d","output_dir":"s","tirals":2}`:          `unknown option "tirals"`,
