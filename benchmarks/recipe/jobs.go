@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+
+	"github.com/openmed/openmed/core/tensor"
+	"github.com/openmed/openmed/training"
 )
 
 // Corpora are the ten shared corpora, in the table's order.
@@ -35,7 +38,15 @@ type Variant struct {
 	Name string
 	// DAPT says the run starts from the DAPT'd encoder.
 	DAPT bool
-	// Args are the train flags beyond the shared ones.
+	// Method is LoRA (the zero value) or full fine-tuning (--full).
+	Method training.Method
+	// Packing is the run's --packing; nil leaves the trainer's default
+	// (training.DefaultConfig().Packing).
+	Packing *training.Packing
+	// Precision, when set, is the run's --precision whatever the grid's
+	// -precision is.
+	Precision *tensor.Precision
+	// Args are the other train flags beyond the shared ones.
 	Args []string
 	// Ablation restricts the variant to AblationCorpora.
 	Ablation bool
@@ -43,18 +54,54 @@ type Variant struct {
 
 // Variants: the paper's method, then the ablations.
 var Variants = []Variant{
-	{Name: "lora", DAPT: true, Args: []string{"--packing", "documents"}},
+	{Name: "lora", DAPT: true, Packing: ptr(training.PackDocuments)},
 	// lora-mixed trains on document windows and every sentence alone
 	// (--packing mixed, the trainer's default since MiniLM on BC5CDR-Chem
 	// went from 75.2 to 80.0 test F1 at equal tokens, 71.8 to 81.1 on raw
 	// sentences).
-	{Name: "lora-mixed", DAPT: true, Args: []string{"--packing", "mixed"}},
+	{Name: "lora-mixed", DAPT: true, Packing: ptr(training.PackMixed)},
 	{Name: "lora-nodapt", Ablation: true},
-	{Name: "full", DAPT: true, Args: []string{"--full", "--lr", "3e-5"}, Ablation: true},
+	{Name: "full", DAPT: true, Method: training.MethodFull, Args: []string{"--lr", "3e-5"}, Ablation: true},
 	{Name: "lora-all", DAPT: true, Args: []string{"--targets", "query,key,value,dense"}, Ablation: true},
 	// lora-bf16 is lora with the Linear products in bf16 (AMX/AVX512-BF16):
 	// the precision check of issue 20 (F1 equal to lora's within noise).
-	{Name: "lora-bf16", DAPT: true, Args: []string{"--packing", "documents", "--precision", "bf16"}, Ablation: true},
+	{Name: "lora-bf16", DAPT: true, Packing: ptr(training.PackDocuments), Precision: ptr(tensor.BF16), Ablation: true},
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// packing is the windows the variant trains on.
+func (v Variant) packing() training.Packing {
+	if v.Packing != nil {
+		return *v.Packing
+	}
+	return training.DefaultConfig().Packing
+}
+
+// precision is the variant's arithmetic in a grid run with -precision grid.
+func (v Variant) precision(grid tensor.Precision) tensor.Precision {
+	if v.Precision != nil {
+		return *v.Precision
+	}
+	return grid
+}
+
+// trainArgs are the variant's train flags in a grid run with -precision
+// grid: --full for full fine-tuning, Args, then --packing and --precision
+// when they are not the trainer's defaults.
+func (v Variant) trainArgs(grid tensor.Precision) []string {
+	var out []string
+	if v.Method == training.MethodFull {
+		out = append(out, "--full")
+	}
+	out = append(out, v.Args...)
+	if v.Packing != nil {
+		out = append(out, "--packing", v.Packing.String())
+	}
+	if p := v.precision(grid); p != tensor.FP32 {
+		out = append(out, "--precision", p.String())
+	}
+	return out
 }
 
 // Job is one fine-tuning run.

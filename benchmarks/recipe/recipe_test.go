@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmed/openmed/core/tensor"
+	"github.com/openmed/openmed/training"
 )
 
 func TestEpochCap(t *testing.T) {
@@ -94,8 +95,13 @@ func TestSelectedOrder(t *testing.T) {
 func TestPlanPrecision(t *testing.T) {
 	assert.Equal(t, tensor.FP32, JobPlan{Train: []string{"train", "--threads", "1"}}.Precision())
 	assert.Equal(t, tensor.BF16, JobPlan{Train: []string{"train", "--precision", "bf16", "--quiet"}}.Precision())
-	assert.Equal(t, tensor.BF16, variant(t, "lora-bf16").argsPlan().Precision())
+	plan := func(v Variant, grid tensor.Precision) JobPlan {
+		return JobPlan{Train: append([]string{"train"}, v.trainArgs(grid)...)}
+	}
+	assert.Equal(t, tensor.BF16, plan(variant(t, "lora-bf16"), tensor.FP32).Precision(), "the variant's own precision")
+	assert.Equal(t, tensor.FP32, plan(variant(t, "lora"), tensor.FP32).Precision())
+	assert.Equal(t, tensor.BF16, plan(variant(t, "lora"), tensor.BF16).Precision(), "the grid's -precision")
+	assert.Equal(t, []string{"--packing", "documents"}, variant(t, "lora").trainArgs(tensor.FP32))
+	assert.Equal(t, []string{"--full", "--lr", "3e-5", "--precision", "bf16"}, variant(t, "full").trainArgs(tensor.BF16))
+	assert.Equal(t, training.PackMixed, variant(t, "lora-nodapt").packing(), "no --packing: the trainer's default")
 }
-
-// argsPlan is a plan whose train command is just the variant's flags.
-func (v Variant) argsPlan() JobPlan { return JobPlan{Train: append([]string{"train"}, v.Args...)} }

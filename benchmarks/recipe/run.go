@@ -227,24 +227,15 @@ func runJob(ctx context.Context, o Options, j Job) error {
 func planJob(o Options, j Job) (*JobPlan, error) {
 	base := j.Base(o.Work)
 	trainF := filepath.Join(o.Data, j.Corpus, "train.tsv")
-	packing := training.DefaultConfig().Packing
-	for i, a := range j.Variant.Args {
-		if a == "--packing" && i+1 < len(j.Variant.Args) {
-			if err := packing.UnmarshalText([]byte(j.Variant.Args[i+1])); err != nil {
-				return nil, err
-			}
-		}
-	}
-	tokens, err := trainTokens(base, trainF, packing)
+	tokens, err := trainTokens(base, trainF, j.Variant.packing())
 	if err != nil {
 		return nil, err
 	}
 	rate := j.Encoder.TokensPerSec * float64(o.Threads)
-	if contains(j.Variant.Args, "--full") {
+	if j.Variant.Method == training.MethodFull {
 		rate /= 2
 	}
-	bf16 := o.Precision == tensor.BF16 || contains(j.Variant.Args, "bf16")
-	if bf16 {
+	if j.Variant.precision(o.Precision) == tensor.BF16 {
 		rate *= bf16Speedup
 	}
 	epochs, reason := epochCap(o.MaxEpochs, o.MaxMinutes, rate, tokens)
@@ -255,10 +246,7 @@ func planJob(o Options, j Job) (*JobPlan, error) {
 	if reason != "" || o.MaxEpochs != training.DefaultEpochs {
 		train = append(train, "--epochs", strconv.Itoa(epochs))
 	} // else the trainer's automatic epochs: 10, more for a small corpus (min_train_steps)
-	train = append(train, j.Variant.Args...)
-	if o.Precision == tensor.BF16 && !contains(j.Variant.Args, "--precision") {
-		train = append(train, "--precision", "bf16")
-	}
+	train = append(train, j.Variant.trainArgs(o.Precision)...)
 	eval := []string{"eval-text", "--model", dir, "--gold", filepath.Join(o.Data, j.Corpus, "test.tsv"),
 		"--paragraph", "1,10", "--threads", strconv.Itoa(o.Threads), "--format", "json"}
 	return &JobPlan{Job: j.Name(), Base: base, TrainTokens: tokens, Epochs: epochs, CapReason: reason, Train: train, Eval: eval}, nil

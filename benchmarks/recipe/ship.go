@@ -59,7 +59,7 @@ func chooseShip(o Options, so ShipOptions) ([]shipChoice, error) {
 		c := taggers[name]
 		ch := shipChoice{Name: name, Corpus: c, Folder: strings.ToLower(c) + "-" + so.Encoder}
 		for _, j := range AllJobs() {
-			if j.Encoder.Name != so.Encoder || j.Corpus != c || !j.Variant.DAPT || contains(j.Variant.Args, "--full") {
+			if j.Encoder.Name != so.Encoder || j.Corpus != c || !j.Variant.DAPT || j.Variant.Method == training.MethodFull {
 				continue
 			}
 			if status(o, j) != "done" {

@@ -120,7 +120,7 @@ func WriteTable(o Options) error {
 				caps = append(caps, j.Name()+": "+p.CapReason)
 			}
 			variant := j.Variant.Name
-			if p.Precision() == tensor.BF16 && !contains(j.Variant.Args, "--precision") {
+			if p.Precision() == tensor.BF16 && j.Variant.Precision == nil {
 				variant += " (bf16)"
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c, j.Encoder.Name, variant, ep,
