@@ -22,6 +22,7 @@ type heads struct {
 	seed         uint64
 	dropOn       bool
 	scratch      []float32 // per worker: 2·L·L
+	bf16Heads              // the bf16 path's operands (attention_bf16.go)
 }
 
 // headFunc works on one (sequence, head) pair u = bi·heads + h of the batch:
@@ -66,6 +67,9 @@ func (s *heads) startDropout(p float32, train bool, rng *uint64) {
 // (DeBERTa's XSoftmax), the rows of padded queries set to zero; dropout on P
 // and context = P·v.
 func (s *heads) attend(scale float32, zeroPadRows bool, addScores headFunc) []float32 {
+	if tensor.CurrentPrecision() == tensor.BF16 {
+		return s.attendBF16(scale, zeroPadRows, addScores)
+	}
 	B, L, H, nh, d := s.b, s.l, s.width, s.nh, s.d
 	s.scratch = grow(s.scratch, tensor.Threads()*2*L*L)
 	tensor.WithSingleThreadedBLAS(func() {
@@ -109,6 +113,10 @@ func (s *heads) attend(scale float32, zeroPadRows bool, addScores headFunc) []fl
 // depend on. dq, dk, dv are [tokens, hidden]; rows of padded queries have
 // P = 0 and so dS = 0.
 func (s *heads) attendBackward(dctx, dq, dk, dv []float32, scale float32, formQ, formK, needV bool, scoreGrad headFunc) {
+	if tensor.CurrentPrecision() == tensor.BF16 {
+		s.attendBackwardBF16(dctx, dq, dk, dv, scale, formQ, formK, needV, scoreGrad)
+		return
+	}
 	B, L, H, nh, d := s.b, s.l, s.width, s.nh, s.d
 	s.scratch = grow(s.scratch, tensor.Threads()*2*L*L)
 	tensor.WithSingleThreadedBLAS(func() {

@@ -84,6 +84,7 @@ func (l *EncoderLayer) lendScratch(next *EncoderLayer) {
 	if from, to := attentionHeads(l.Attention), attentionHeads(next.Attention); from != nil && to != nil {
 		to.q, to.k, to.v, to.ctx, to.probs, to.scratch = from.q, from.k, from.v, from.ctx, from.probs, from.scratch
 		from.q, from.k, from.v, from.ctx, from.probs, from.scratch = nil, nil, nil, nil, nil, nil
+		to.bf16Heads, from.bf16Heads = from.bf16Heads, bf16Heads{}
 	}
 }
 

@@ -125,21 +125,27 @@ struct om_mm {
 static __thread void *scratch_buf;
 static __thread size_t scratch_cap;
 
-om_mm *om_bf16_mm_create(long m, long n, long k, long sa0, long sa1, long sb0, long sb1,
-                         long ldc, float alpha, float beta, char *impl, int impllen,
+om_mm *om_bf16_mm_create(long b0, long b1, long m, long n, long k, const long *sa, const long *sb,
+                         const long *sc, float alpha, float beta, char *impl, int impllen,
                          char *err, int errlen) {
 	single_threaded();
 	om_mm *mm = calloc(1, sizeof *mm);
-	dnnl_dims_t ad = {m, k}, as = {sa0, sa1}, bd = {k, n}, bs = {sb0, sb1}, cd = {m, n}, cs = {ldc, 1};
+	/* 4-D [b0, b1, rows, cols] views, or 2-D (b0 == 0: the last two strides). */
+	int nd = b0 > 0 ? 4 : 2, o = 4 - nd;
+	dnnl_dims_t ad = {b0, b1, m, k}, bd = {b0, b1, k, n}, cd = {b0, b1, m, n}, as, bs, cs;
+	if (nd == 2) {
+		ad[0] = m, ad[1] = k, bd[0] = k, bd[1] = n, cd[0] = m, cd[1] = n;
+	}
+	for (int i = 0; i < nd; i++) as[i] = sa[o + i], bs[i] = sb[o + i], cs[i] = sc[o + i];
 	dnnl_matmul_desc_t desc;
 	dnnl_primitive_attr_t attr = NULL;
 	dnnl_post_ops_t ops = NULL;
 	dnnl_primitive_desc_t pd = NULL;
 	dnnl_status_t st;
 	const char *what = "memory descriptors";
-	if ((st = p_dnnl_memory_desc_init_by_strides(&mm->a, 2, ad, dnnl_bf16, as)) != dnnl_success ||
-	    (st = p_dnnl_memory_desc_init_by_strides(&mm->b, 2, bd, dnnl_bf16, bs)) != dnnl_success ||
-	    (st = p_dnnl_memory_desc_init_by_strides(&mm->c, 2, cd, dnnl_f32, cs)) != dnnl_success)
+	if ((st = p_dnnl_memory_desc_init_by_strides(&mm->a, nd, ad, dnnl_bf16, as)) != dnnl_success ||
+	    (st = p_dnnl_memory_desc_init_by_strides(&mm->b, nd, bd, dnnl_bf16, bs)) != dnnl_success ||
+	    (st = p_dnnl_memory_desc_init_by_strides(&mm->c, nd, cd, dnnl_f32, cs)) != dnnl_success)
 		goto fail;
 	what = "matmul descriptor";
 	if ((st = p_dnnl_matmul_desc_init(&desc, &mm->a, &mm->b, NULL, &mm->c)) != dnnl_success) goto fail;

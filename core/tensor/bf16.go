@@ -63,12 +63,17 @@ func FromBF16(dst []float32, src []uint16) {
 	C.om_bf16_to_f32(fptr(dst[:len(src)]), (*C.uint16_t)(unsafe.Pointer(&src[0])), C.long(len(src)))
 }
 
-// mmKey identifies one oneDNN matmul primitive (shapes, operand strides,
-// C's row stride, alpha and beta are baked into it).
+// mmKey identifies one oneDNN matmul primitive (batch dims b0×b1 — 0 for a
+// plain product —, shapes, operand strides, alpha and beta are baked into it).
 type mmKey struct {
-	m, n, k, sa0, sa1, sb0, sb1, ldc int
-	alpha, beta                      float32
+	b0, b1, m, n, k int
+	sa, sb, sc      Strides4
+	alpha, beta     float32
 }
+
+// Strides4 addresses a [d0, d1, rows, cols] view: element (i, j, r, c) sits
+// at i·s[0] + j·s[1] + r·s[2] + c·s[3]. Plain products use s[2] and s[3].
+type Strides4 [4]int
 
 // maxCachedPrimitives bounds the primitive cache: beyond it, products of new
 // shapes build a primitive per call and free it after.
@@ -88,8 +93,12 @@ func primitive(key mmKey) (mm *C.om_mm, owned bool) {
 		return p, false
 	}
 	var impl, msg [256]C.char
-	p := C.om_bf16_mm_create(C.long(key.m), C.long(key.n), C.long(key.k), C.long(key.sa0), C.long(key.sa1),
-		C.long(key.sb0), C.long(key.sb1), C.long(key.ldc), C.float(key.alpha), C.float(key.beta),
+	var sa, sb, sc [4]C.long
+	for i := range sa {
+		sa[i], sb[i], sc[i] = C.long(key.sa[i]), C.long(key.sb[i]), C.long(key.sc[i])
+	}
+	p := C.om_bf16_mm_create(C.long(key.b0), C.long(key.b1), C.long(key.m), C.long(key.n), C.long(key.k),
+		&sa[0], &sb[0], &sc[0], C.float(key.alpha), C.float(key.beta),
 		&impl[0], C.int(len(impl)), &msg[0], C.int(len(msg)))
 	if p == nil {
 		// oneDNN supports every plain-strided bf16 matmul; failing here is
@@ -197,7 +206,8 @@ func gemmBF16(ta, tb Transpose, m, n, k int, alpha float32, a []float32, lda int
 	ab := *ap
 	toBF16Dense(ab, a, ar, ac, lda)
 	run := func(m0, m1, n0, n1 int) {
-		key := mmKey{m: m1 - m0, n: n1 - n0, k: k, sa0: sa0, sa1: sa1, sb0: sb0, sb1: sb1, ldc: ldc, alpha: alpha, beta: beta}
+		key := mmKey{m: m1 - m0, n: n1 - n0, k: k, sa: Strides4{0, 0, sa0, sa1}, sb: Strides4{0, 0, sb0, sb1},
+			sc: Strides4{0, 0, ldc, 1}, alpha: alpha, beta: beta}
 		mm, owned := primitive(key)
 		if owned {
 			defer C.om_bf16_mm_destroy(mm)
@@ -225,5 +235,64 @@ func gemmBF16(ta, tb Transpose, m, n, k int, alpha float32, a []float32, lda int
 		if c0, c1 := lo*16, min(hi*16, n); c0 < c1 {
 			run(0, m, c0, c1)
 		}
+	})
+}
+
+// GemmBF16Batched computes, for every (i, j) of a d0×d1 batch,
+// C[i,j] = alpha·A[i,j]·B[i,j] + beta·C[i,j], with A[i,j] m×k and B[i,j]
+// k×n already in bfloat16 and C in fp32, each operand addressed by its
+// Strides4 — so the heads inside [tokens, hidden] activations and
+// transposed operands need no copies. It is attention's per-(sequence,
+// head) products as one oneDNN call per worker: d0 is split over the
+// worker threads. It panics when an operand is too short for its view.
+func GemmBF16Batched(d0, d1, m, n, k int, alpha float32, a []uint16, sa Strides4, b []uint16, sb Strides4, beta float32, c []float32, sc Strides4) {
+	if d0 == 0 || d1 == 0 || m == 0 || n == 0 || k == 0 {
+		if k == 0 && d0 > 0 && d1 > 0 && m > 0 && n > 0 {
+			panic("tensor.GemmBF16Batched: k = 0")
+		}
+		return
+	}
+	checkView := func(name string, have int, rows, cols int, s Strides4) {
+		last := (d0-1)*s[0] + (d1-1)*s[1] + (rows-1)*s[2] + (cols-1)*s[3]
+		if last >= have {
+			panic(fmt.Sprintf("tensor.GemmBF16Batched: operand %s of %dx%dx%dx%d (strides %v) needs %d values, has %d", name, d0, d1, rows, cols, s, last+1, have))
+		}
+	}
+	checkView("A", len(a), m, k, sa)
+	checkView("B", len(b), k, n, sb)
+	checkView("C", len(c), m, n, sc)
+	if err := BF16Available(); err != nil {
+		panic(fmt.Sprintf("tensor.GemmBF16Batched: %v", err))
+	}
+	run := func(lo, hi int) {
+		key := mmKey{b0: hi - lo, b1: d1, m: m, n: n, k: k, sa: sa, sb: sb, sc: sc, alpha: alpha, beta: beta}
+		mm, owned := primitive(key)
+		if owned {
+			defer C.om_bf16_mm_destroy(mm)
+		}
+		st := C.om_bf16_mm_exec(mm, (*C.uint16_t)(unsafe.Pointer(&a[lo*sa[0]])), (*C.uint16_t)(unsafe.Pointer(&b[lo*sb[0]])),
+			fptr(c[lo*sc[0]:]))
+		if st != 0 {
+			panic(fmt.Sprintf("tensor.GemmBF16Batched: oneDNN matmul %dx%dx(%dx%dx%d) failed (status %d)", hi-lo, d1, m, n, k, int(st)))
+		}
+	}
+	if Threads() <= 1 || d0 == 1 {
+		run(0, d0)
+		return
+	}
+	ParallelChunks(d0, func(_, lo, hi int) {
+		if lo < hi {
+			run(lo, hi)
+		}
+	})
+}
+
+// ToBF16Parallel is ToBF16 split over the worker threads.
+func ToBF16Parallel(dst []uint16, src []float32) {
+	if len(src) == 0 {
+		return
+	}
+	Parallel(len(src), 1<<16, func(lo, hi int) {
+		C.om_f32_to_bf16((*C.uint16_t)(unsafe.Pointer(&dst[lo])), fptr(src[lo:]), 1, C.long(hi-lo), C.long(hi-lo))
 	})
 }

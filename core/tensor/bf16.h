@@ -19,15 +19,18 @@ void om_f32_to_bf16(uint16_t *dst, const float *src, long rows, long cols, long 
 /* om_bf16_to_f32 widens n bf16 values (exact). */
 void om_bf16_to_f32(float *dst, const uint16_t *src, long n);
 
-/* om_mm is one oneDNN matmul primitive C[m,n] = alpha*op(A)*op(B) + beta*C
- * with bf16 A and B (element (i,p) of op(A) at a[i*sa0 + p*sa1], likewise B)
- * and fp32 C (row stride ldc). */
+/* om_mm is one oneDNN matmul primitive C = alpha*A*B + beta*C over 2-D
+ * [m,k]x[k,n] views or, with b0 > 0, batches of them: 4-D [b0,b1,m,k] x
+ * [b0,b1,k,n] views. A and B are bf16, C fp32; every operand is addressed
+ * by strides (element (i,j,r,c) at i*s[0] + j*s[1] + r*s[2] + c*s[3]; 2-D
+ * views use s[2], s[3]), so transposes and heads inside [tokens, hidden]
+ * activations need no copies. */
 typedef struct om_mm om_mm;
 
 /* om_bf16_mm_create builds a primitive; NULL with a message in err on failure.
  * impl receives oneDNN's implementation name (e.g. "brg:avx512_core_amx_bf16"). */
-om_mm *om_bf16_mm_create(long m, long n, long k, long sa0, long sa1, long sb0, long sb1,
-                         long ldc, float alpha, float beta, char *impl, int impllen,
+om_mm *om_bf16_mm_create(long b0, long b1, long m, long n, long k, const long *sa, const long *sb,
+                         const long *sc, float alpha, float beta, char *impl, int impllen,
                          char *err, int errlen);
 
 /* om_bf16_mm_exec runs a primitive on the calling thread; 0 or a oneDNN status. */

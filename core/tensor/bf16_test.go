@@ -201,3 +201,48 @@ func TestGemmBF16LargeBlocksInParallel(t *testing.T) {
 		}
 	}
 }
+
+// TestGemmBF16BatchedHeads: per-(sequence, head) scores q·kᵀ addressed in
+// place inside [tokens, hidden] activations (k through transposed strides)
+// equal the rounded-operand reference, on one worker and split over two.
+func TestGemmBF16BatchedHeads(t *testing.T) {
+	requireBF16(t)
+	defer SetThreads(Threads())
+	rng := rand.New(rand.NewPCG(7, 8))
+	B, nh, L, d := 3, 2, 5, 4
+	H := nh * d
+	q, k := make([]float32, B*L*H), make([]float32, B*L*H)
+	for i := range q {
+		q[i], k[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+	}
+	qb, kb := make([]uint16, len(q)), make([]uint16, len(k))
+	ToBF16Parallel(qb, q)
+	ToBF16Parallel(kb, k)
+	rq, rk := roundBF16(q), roundBF16(k)
+	for _, threads := range []int{1, 2} {
+		SetThreads(threads)
+		s := make([]float32, B*nh*L*L)
+		for i := range s {
+			s[i] = 1 // beta 1 adds it
+		}
+		GemmBF16Batched(B, nh, L, L, d, 0.5, qb, Strides4{L * H, d, H, 1}, kb, Strides4{L * H, d, 1, H}, 1, s, Strides4{nh * L * L, L * L, L, 1})
+		for bi := 0; bi < B; bi++ {
+			for h := 0; h < nh; h++ {
+				for i := 0; i < L; i++ {
+					for j := 0; j < L; j++ {
+						var want float64
+						for p := 0; p < d; p++ {
+							want += float64(rq[bi*L*H+i*H+h*d+p]) * float64(rk[bi*L*H+j*H+h*d+p])
+						}
+						want = 0.5*want + 1
+						got := s[((bi*nh+h)*L+i)*L+j]
+						require.InDelta(t, want, got, 1e-5, "threads %d seq %d head %d (%d,%d)", threads, bi, h, i, j)
+					}
+				}
+			}
+		}
+	}
+	assert.Panics(t, func() {
+		GemmBF16Batched(B, nh, L, L, d, 1, qb[:10], Strides4{L * H, d, H, 1}, kb, Strides4{L * H, d, 1, H}, 0, make([]float32, B*nh*L*L), Strides4{nh * L * L, L * L, L, 1})
+	})
+}
