@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmed/openmed/core/tensor"
+	"github.com/openmed/openmed/internal/testutil"
 )
 
 // stepLosses reads the logged training losses of metrics.jsonl.
@@ -39,10 +40,7 @@ func stepLosses(t *testing.T, dir string) []float64 {
 // not fp32's), records its precision in training_args.json, and leaves the
 // process at fp32 afterwards.
 func TestBF16TrainingTracksFP32(t *testing.T) {
-	if avx, amx := tensor.BF16CPU(); !avx && !amx {
-		t.Skip("CPU has neither AVX512-BF16 nor AMX-BF16: the bf16 path cannot run here")
-	}
-	require.NoError(t, tensor.BF16Available(), "CPU supports bf16 but oneDNN is unusable (run make setup)")
+	testutil.RequireBF16(t, tensor.BF16CPU, tensor.BF16Available)
 	base := tinyBase(t, 2, 64)
 	train := ncbiSubset(t, "train", 200)
 	dev := ncbiSubset(t, "devel", 60)

@@ -7,16 +7,14 @@ import (
 
 	"github.com/openmed/openmed/core/model"
 	"github.com/openmed/openmed/core/tensor"
+	"github.com/openmed/openmed/internal/testutil"
 )
 
 // TestMergeDropsBF16Cache: merging or unmerging changes the base weight in
 // place, so the bf16 copy of it must go: a bf16 forward after Merge equals
 // one that converts the merged weight per call.
 func TestMergeDropsBF16Cache(t *testing.T) {
-	if avx, amx := tensor.BF16CPU(); !avx && !amx {
-		t.Skip("CPU has neither AVX512-BF16 nor AMX-BF16: the bf16 path cannot run here")
-	}
-	require.NoError(t, tensor.BF16Available(), "CPU supports bf16 but oneDNN is unusable (run make setup)")
+	testutil.RequireBF16(t, tensor.BF16CPU, tensor.BF16Available)
 	restore, err := tensor.UsePrecision(tensor.BF16)
 	require.NoError(t, err)
 	defer restore()

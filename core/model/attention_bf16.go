@@ -59,32 +59,6 @@ func (s *heads) attendBF16(scale float32, zeroPadRows bool, addScores headFunc) 
 	return s.ctx
 }
 
-// softmaxDrop turns head u's scores P into probabilities in place (padded
-// keys masked; with zeroPadRows, padded queries' rows zero) and returns the
-// probabilities after dropout (worker c's scratch when dropout is on).
-func (s *heads) softmaxDrop(c, u int, P []float32, zeroPadRows bool) []float32 {
-	L := s.l
-	bi := u / s.nh
-	var km []float32
-	if s.mask != nil {
-		km = s.mask[bi*L : (bi+1)*L]
-	}
-	tensor.SoftmaxRowsSerial(P, L, L, km)
-	if zeroPadRows && km != nil {
-		for i, m := range km {
-			if m == 0 {
-				clear(P[i*L : (i+1)*L])
-			}
-		}
-	}
-	if !s.dropOn {
-		return P
-	}
-	src := s.scratch[c*2*L*L : c*2*L*L+L*L]
-	tensor.Dropout(src, P, s.probsDrop, s.seed, u*L*L)
-	return src
-}
-
 // attendBackwardBF16 is attendBackward with its products in bf16, batched
 // over every (sequence, head): dP = dctx·vᵀ, dv = P'ᵀ·dctx, dq = s·dS·k,
 // dk = s·dSᵀ·q. dq and dk are written before scoreGrad runs, which adds

@@ -8,6 +8,7 @@ import (
 
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/tensor"
+	"github.com/openmed/openmed/internal/testutil"
 )
 
 // TestBF16AttentionTracksFP32: a training step's logits and every
@@ -16,10 +17,7 @@ import (
 // for BERT and DeBERTa-v2 (c2p/p2c scores and their gradients), with
 // dropout on and padded keys — and differ from it (bf16 is in use).
 func TestBF16AttentionTracksFP32(t *testing.T) {
-	if avx, amx := tensor.BF16CPU(); !avx && !amx {
-		t.Skip("CPU has neither AVX512-BF16 nor AMX-BF16: the bf16 path cannot run here")
-	}
-	require.NoError(t, tensor.BF16Available(), "CPU supports bf16 but oneDNN is unusable (run make setup)")
+	testutil.RequireBF16(t, tensor.BF16CPU, tensor.BF16Available)
 	defer tensor.SetThreads(tensor.Threads())
 	tensor.SetThreads(2)
 	for _, js := range []string{

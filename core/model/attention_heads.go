@@ -82,28 +82,39 @@ func (s *heads) attend(scale float32, zeroPadRows bool, addScores headFunc) []fl
 				if addScores != nil {
 					addScores(c, u, h, off, P)
 				}
-				var km []float32
-				if s.mask != nil {
-					km = s.mask[bi*L : (bi+1)*L]
-				}
-				tensor.SoftmaxRowsSerial(P, L, L, km)
-				if zeroPadRows && km != nil {
-					for i, m := range km {
-						if m == 0 {
-							clear(P[i*L : (i+1)*L])
-						}
-					}
-				}
-				src := P
-				if s.dropOn {
-					src = s.scratch[c*2*L*L : c*2*L*L+L*L]
-					tensor.Dropout(src, P, s.probsDrop, s.seed, u*L*L)
-				}
+				src := s.softmaxDrop(c, u, P, zeroPadRows)
 				tensor.Sgemm(tensor.NoTrans, tensor.NoTrans, L, d, L, 1, src, L, s.v[off:], H, 0, s.ctx[off:], H)
 			}
 		})
 	})
 	return s.ctx
+}
+
+// softmaxDrop turns head u's scores P into probabilities in place (padded
+// keys masked; with zeroPadRows, padded queries' rows zero) and returns the
+// probabilities after dropout (worker c's scratch when dropout is on): the
+// step between attention's two products, in fp32 on both paths.
+func (s *heads) softmaxDrop(c, u int, P []float32, zeroPadRows bool) []float32 {
+	L := s.l
+	bi := u / s.nh
+	var km []float32
+	if s.mask != nil {
+		km = s.mask[bi*L : (bi+1)*L]
+	}
+	tensor.SoftmaxRowsSerial(P, L, L, km)
+	if zeroPadRows && km != nil {
+		for i, m := range km {
+			if m == 0 {
+				clear(P[i*L : (i+1)*L])
+			}
+		}
+	}
+	if !s.dropOn {
+		return P
+	}
+	src := s.scratch[c*2*L*L : c*2*L*L+L*L]
+	tensor.Dropout(src, P, s.probsDrop, s.seed, u*L*L)
+	return src
 }
 
 // attendBackward takes dL/dcontext to dv = P'ᵀ·dctx (P' = dropout(P)) when needV,

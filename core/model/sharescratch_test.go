@@ -7,6 +7,7 @@ import (
 
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/tensor"
+	"github.com/openmed/openmed/internal/testutil"
 )
 
 // TestShareScratchSameLogits: inference with the layers sharing one set of
@@ -72,10 +73,7 @@ func TestShareScratchSameLogits(t *testing.T) {
 // bit-identical to converting them per call (same rounding, same kernels),
 // trainable weights are never cached, and DropBF16 forgets the copy.
 func TestCacheBF16Weights(t *testing.T) {
-	if avx, amx := tensor.BF16CPU(); !avx && !amx {
-		t.Skip("CPU has neither AVX512-BF16 nor AMX-BF16: the bf16 path cannot run here")
-	}
-	require.NoError(t, tensor.BF16Available(), "CPU supports bf16 but oneDNN is unusable (run make setup)")
+	testutil.RequireBF16(t, tensor.BF16CPU, tensor.BF16Available)
 	cfg, err := checkpoint.ParseConfig([]byte(`{"model_type":"bert","vocab_size":50,"hidden_size":32,"num_hidden_layers":2,
 		"num_attention_heads":2,"intermediate_size":64,"hidden_act":"gelu","max_position_embeddings":32,"type_vocab_size":2,
 		"layer_norm_eps":1e-12,"initializer_range":0.2,"id2label":{"0":"O","1":"B-X","2":"I-X"}}`))

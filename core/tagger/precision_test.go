@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmed/openmed/core/tensor"
+	"github.com/openmed/openmed/internal/testutil"
 )
 
 // TestPrecisionBF16: bf16 refuses ONNX Runtime (no bf16 kernels) with a
@@ -17,10 +18,7 @@ func TestPrecisionBF16(t *testing.T) {
 	dir := tinyBERT(t, tinyLabels, 1)
 	_, err := Open(dir, WithBackend(BackendORT), WithPrecision(tensor.BF16))
 	require.EqualError(t, err, "tagger: precision bf16 runs on the Go engine (backend go or auto); ONNX Runtime's CPU provider has no bf16 kernels")
-	if avx, amx := tensor.BF16CPU(); !avx && !amx {
-		t.Skip("CPU has neither AVX512-BF16 nor AMX-BF16: the bf16 path cannot run here")
-	}
-	require.NoError(t, tensor.BF16Available(), "CPU supports bf16 but oneDNN is unusable (run make setup)")
+	testutil.RequireBF16(t, tensor.BF16CPU, tensor.BF16Available)
 	defer func() { require.NoError(t, tensor.SetPrecision(tensor.FP32)) }()
 
 	text := "Renal failure and breast cancer were seen with cisplatin ."

@@ -8,18 +8,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/openmed/openmed/internal/testutil"
 )
 
-// requireBF16 skips on CPUs without bf16 instructions (the path cannot run
-// there, by design) and fails when the CPU has them but oneDNN does not load
-// (make setup installs it).
-func requireBF16(t *testing.T) {
-	t.Helper()
-	if avx, amx := BF16CPU(); !avx && !amx {
-		t.Skip("CPU has neither AVX512-BF16 nor AMX-BF16: the bf16 path cannot run here")
-	}
-	require.NoError(t, BF16Available(), "CPU supports bf16 but oneDNN is unusable (run make setup)")
-}
+// requireBF16 is testutil.RequireBF16 for this package.
+func requireBF16(t *testing.T) { testutil.RequireBF16(t, BF16CPU, BF16Available) }
 
 // TestToBF16RoundsToNearestEven: ties go to the even mantissa, other values
 // to the nearest bfloat16; NaN stays NaN, infinities and signed zero are kept.
