@@ -107,9 +107,7 @@ func predictExamples(m *model.Model, exs []Example, sentLens []int, pad int32, b
 	if len(names) == 0 {
 		return nil, 0, fmt.Errorf("training: model config has no id2label")
 	}
-	was := m.Training()
-	m.SetTraining(false)
-	defer m.SetTraining(was)
+	defer m.InferenceMode()()
 	base := wordBase(sentLens)
 	pred := make([][]string, len(sentLens))
 	for i, n := range sentLens {

@@ -285,6 +285,22 @@ func (m *Model) CacheBF16Weights() {
 // unaffected. The tagger's Go engine sets it.
 func (m *Model) SetShareScratch(on bool) { m.Encoder.shareScratch = on }
 
+// InferenceMode switches to evaluation (no dropout) with shared scratch
+// buffers (SetShareScratch) until restore runs, which puts both settings
+// back: how a training loop's dev/test evaluation and held-out scoring run
+// their eval batches (32 × 256 tokens) on one layer's activations instead of
+// every layer's — BERT-base kept about 6.7 GB for the evaluation batches
+// otherwise. No Backward between the two.
+func (m *Model) InferenceMode() (restore func()) {
+	train, share := m.train, m.Encoder.shareScratch
+	m.SetTraining(false)
+	m.SetShareScratch(true)
+	return func() {
+		m.SetTraining(train)
+		m.SetShareScratch(share)
+	}
+}
+
 // Training reports whether dropout is active.
 func (m *Model) Training() bool { return m.train }
 

@@ -111,3 +111,21 @@ func TestCacheBF16Weights(t *testing.T) {
 	tr.CacheBF16()
 	require.Nil(t, tr.wbf16, "a trainable weight changes every step: never cached")
 }
+
+// TestInferenceModeRestores: InferenceMode switches dropout off and
+// sharing on, and its restore puts both back.
+func TestInferenceModeRestores(t *testing.T) {
+	cfg, err := checkpoint.ParseConfig([]byte(`{"model_type":"bert","vocab_size":50,"hidden_size":16,"num_hidden_layers":2,
+		"num_attention_heads":2,"intermediate_size":32,"hidden_act":"gelu","max_position_embeddings":32,"type_vocab_size":2,
+		"layer_norm_eps":1e-12,"initializer_range":0.2,"id2label":{"0":"O","1":"B-X"}}`))
+	require.NoError(t, err)
+	m, err := New(cfg, TokenClassification, 1)
+	require.NoError(t, err)
+	m.SetTraining(true)
+	restore := m.InferenceMode()
+	require.False(t, m.Training())
+	require.True(t, m.Encoder.shareScratch)
+	restore()
+	require.True(t, m.Training())
+	require.False(t, m.Encoder.shareScratch)
+}

@@ -110,9 +110,7 @@ func (o *mlmObjective) Step(epoch, i int) (loop.StepStats, error) {
 
 // heldOut scores the fixed held-out masks in eval mode.
 func (o *mlmObjective) heldOut() (HeldOut, error) {
-	was := o.m.Training()
-	o.m.SetTraining(false)
-	defer o.m.SetTraining(was)
+	defer o.m.InferenceMode()()
 	var sum float64
 	var n, correct int
 	for lo := 0; lo < len(o.held); lo += o.batchSize {
