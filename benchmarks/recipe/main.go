@@ -43,6 +43,9 @@ type Options struct {
 	Budget          time.Duration
 	Wait            bool
 	Out             string
+	// Archive is the repository folder keeping finished runs (archive.go);
+	// "" turns archiving off.
+	Archive string
 	// Precision is added to every train command (the lora-bf16 variant
 	// always runs in bf16).
 	Precision tensor.Precision
@@ -66,6 +69,7 @@ func main() {
 	fs.DurationVar(&o.Budget, "budget", 0, "stop starting jobs after this long (0: none)")
 	fs.BoolVar(&o.Wait, "wait", false, "keep polling (every minute) while jobs wait for their base encoder")
 	fs.TextVar(&o.Precision, "precision", tensor.FP32, "arithmetic of the runs' large products: fp32 or bf16 (--precision of openmed train)")
+	fs.StringVar(&o.Archive, "archive", "benchmarks/recipe/runs", "repository folder keeping each finished run's metrics, predictions and adapter, and the DAPT deltas (\"\": none)")
 	fs.StringVar(&o.Out, "out", "benchmarks/recipe/RESULTS.md", "table output (table)")
 	so := ShipOptions{}
 	fs.StringVar(&so.Encoder, "encoder", "bert-base-cased", "ship: the shared base encoder")
@@ -81,7 +85,9 @@ func main() {
 	case "plan":
 		err = Plan(o, os.Stdout)
 	case "table":
-		err = WriteTable(o)
+		if err = archiveFinished(o); err == nil {
+			err = WriteTable(o)
+		}
 	case "ship":
 		err = Ship(o, so)
 	default:

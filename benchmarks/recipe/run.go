@@ -59,7 +59,7 @@ func (p JobPlan) Precision() tensor.Precision {
 func status(o Options, j Job) string {
 	d := j.Dir(o.Work)
 	switch {
-	case exists(filepath.Join(d, rawTextFile)):
+	case exists(filepath.Join(resultDir(o, j), rawTextFile)):
 		return "done"
 	case !ready(o, j):
 		return "waiting for " + j.Base(o.Work)
@@ -71,10 +71,11 @@ func status(o Options, j Job) string {
 	return "to do"
 }
 
-// ready reports whether the job's base encoder exists.
+// ready reports whether the job's base encoder exists (a DAPT'd one in the
+// work folder or the archive, rebuilt from the archive when the job runs).
 func ready(o Options, j Job) bool {
 	if j.Variant.DAPT {
-		return exists(filepath.Join(j.Base(o.Work), "metrics.json"))
+		return daptMetricsPath(o, j.Encoder.Name) != ""
 	}
 	_, err := encoder.Resolve(j.Encoder.Name)
 	return err == nil
@@ -116,6 +117,9 @@ func Plan(o Options, w io.Writer) error {
 // o.Wait, workers poll every minute while jobs wait for their base.
 func Run(ctx context.Context, o Options) error {
 	start := time.Now()
+	if err := archiveFinished(o); err != nil {
+		return err
+	}
 	var mu sync.Mutex
 	taken := map[string]bool{}
 	var errs []error
@@ -186,6 +190,11 @@ func runJob(ctx context.Context, o Options, j Job) error {
 		return err
 	}
 	defer unlock()
+	if j.Variant.DAPT {
+		if err := restoreDAPT(o, j.Encoder.Name); err != nil {
+			return err
+		}
+	}
 	p, err := planJob(o, j)
 	if err != nil {
 		return err
@@ -220,7 +229,10 @@ func runJob(ctx context.Context, o Options, j Job) error {
 	if err := runTo(ctx, o, &out, log, p.Eval); err != nil {
 		return fmt.Errorf("eval-text (log %s): %w", filepath.Join(dir, logFile), err)
 	}
-	return checkpoint.WriteFileAtomic(filepath.Join(dir, rawTextFile), []byte(out.String()))
+	if err := checkpoint.WriteFileAtomic(filepath.Join(dir, rawTextFile), []byte(out.String())); err != nil {
+		return err
+	}
+	return archiveJob(o, j)
 }
 
 // planJob fixes the job's epochs (capped by time) and its two commands.

@@ -12,7 +12,6 @@ import (
 	"github.com/openmed/openmed/core/lora"
 	"github.com/openmed/openmed/core/tagger"
 	"github.com/openmed/openmed/training"
-	"github.com/openmed/openmed/training/dapt"
 )
 
 // ShipTaggers are the default tagger's adapters (issue 18): adapter name →
@@ -65,12 +64,12 @@ func chooseShip(o Options, so ShipOptions) ([]shipChoice, error) {
 			if status(o, j) != "done" {
 				continue
 			}
-			m, err := training.ReadRunMetrics(j.Dir(o.Work))
+			m, err := training.ReadRunMetrics(resultDir(o, j))
 			if err != nil {
 				return nil, err
 			}
 			if m.Dev == nil {
-				return nil, fmt.Errorf("%s: metrics.json has no dev scores", j.Dir(o.Work))
+				return nil, fmt.Errorf("%s: metrics.json has no dev scores", resultDir(o, j))
 			}
 			ch.Considered = append(ch.Considered, fmt.Sprintf("%s dev F1 %s", j.Variant.Name, pct(m.Dev.Micro.F1)))
 			if ch.Metrics == nil || m.Dev.Micro.F1 > ch.Metrics.Dev.Micro.F1 {
@@ -99,9 +98,12 @@ func Ship(o Options, so ShipOptions) error {
 	if err != nil {
 		return err
 	}
-	daptDir := filepath.Join(o.Work, "dapt-"+so.Encoder)
 	var dm daptMetrics
-	if err := readJSONFile(filepath.Join(daptDir, "metrics.json"), &dm); err != nil {
+	mp, adapter := daptMetricsPath(o, so.Encoder), daptAdapterPath(o, so.Encoder)
+	if mp == "" || adapter == "" {
+		return fmt.Errorf("ship: no DAPT run of %s in %s or %s", so.Encoder, o.Work, o.Archive)
+	}
+	if err := readJSONFile(mp, &dm); err != nil {
 		return fmt.Errorf("ship: DAPT run of %s: %w", so.Encoder, err)
 	}
 	baseAdapter := so.Encoder + "-dapt"
@@ -113,7 +115,7 @@ func Ship(o Options, so ShipOptions) error {
 		return fmt.Errorf("ship: %w", err)
 	}
 	dst := filepath.Join(so.Models, baseAdapter)
-	if err := lora.CopyAdapter(filepath.Join(daptDir, dapt.AdapterDir), dst, so.Encoder); err != nil {
+	if err := lora.CopyAdapter(adapter, dst, so.Encoder); err != nil {
 		return fmt.Errorf("ship: %w", err)
 	}
 	if err := writeCard(dst, daptCard(so.Encoder, dm)); err != nil {
@@ -121,7 +123,7 @@ func Ship(o Options, so ShipOptions) error {
 	}
 	for _, ch := range choices {
 		dst := filepath.Join(so.Models, ch.Folder)
-		if err := lora.CopyAdapter(ch.Job.Dir(o.Work), dst, so.Encoder); err != nil {
+		if err := lora.CopyAdapter(resultDir(o, ch.Job), dst, so.Encoder); err != nil {
 			return fmt.Errorf("ship %s: %w", ch.Job.Name(), err)
 		}
 		card, err := adapterCard(o, so, ch, baseAdapter)
@@ -157,7 +159,7 @@ Made by `+"`benchmarks/recipe/dapt.sh`"+`; numbers from the run's metrics.json.
 
 // adapterCard describes a shipped task adapter from its run's files.
 func adapterCard(o Options, so ShipOptions, ch shipChoice, baseAdapter string) (string, error) {
-	dir := ch.Job.Dir(o.Work)
+	dir := resultDir(o, ch.Job)
 	ac, err := checkpoint.LoadAdapterConfig(dir)
 	if err != nil {
 		return "", err

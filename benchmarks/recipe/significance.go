@@ -47,7 +47,7 @@ func sigRow(o Options, a, b Job) (string, error) {
 		return "", err
 	}
 	read := func(j Job) ([][]string, bool, error) {
-		p := filepath.Join(j.Dir(o.Work), testPredictions)
+		p := filepath.Join(resultDir(o, j), testPredictions)
 		if !exists(p) {
 			return nil, false, nil
 		}
