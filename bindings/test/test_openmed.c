@@ -472,7 +472,7 @@ static void test_search(const char *dir) {
     st = openmed_search(0, NULL, NULL, NULL, &out, &err);
     expect_status("search NULL config", st, OPENMED_BAD_INPUT, err, "config_json is NULL");
     st = openmed_search(0, "{\"base\":\"x\",\"train\":\"y\",\"output_dir\":\"z\"}", NULL, NULL, &out, &err);
-    expect_status("search without dev", st, OPENMED_BAD_INPUT, err, "\"dev\" is required");
+    expect_status("search without dev", st, OPENMED_BAD_INPUT, err, "search: dev is required");
     st = openmed_search(0, "{\"base\":\"x\",\"train\":\"y\",\"dev\":\"y\",\"output_dir\":\"z\",\"trials\":0}", NULL, NULL,
                         &out, &err);
     expect_status("search zero trials", st, OPENMED_BAD_INPUT, err, "trials");

@@ -135,7 +135,8 @@ func TestFieldErrorsSpeakFlags(t *testing.T) {
 	require.Contains(t, err.Error(), "--out "+out+" holds a finished run")
 	require.Contains(t, err.Error(), "set --overwrite to replace it")
 	for command, names := range flagOf {
-		cmd := map[string]*cobra.Command{"train": newTrainCmd(), "dapt": newDaptCmd()}[command]
+		cmd := map[string]*cobra.Command{"train": newTrainCmd(), "dapt": newDaptCmd(), "search": newSearchCmd()}[command]
+		require.NotNil(t, cmd, "flagOf names a command the test does not know: %s", command)
 		for field, flag := range names {
 			first, _, _ := strings.Cut(flag, "/")
 			require.NotNil(t, cmd.Flags().Lookup(first), "%s: %s → --%s", command, field, first)

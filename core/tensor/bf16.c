@@ -93,17 +93,36 @@ int om_bf16_load(char *err, int errlen) {
 	return rc;
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vl")))
-void om_f32_to_bf16(uint16_t *dst, const float *src, long rows, long cols, long ld) {
-	for (long i = 0; i < rows; i++) {
-		const uint32_t *s = (const uint32_t *)(src + i * ld);
-		uint16_t *o = dst + i * cols;
-		for (long j = 0; j < cols; j++) {
-			uint32_t u = s[j];
-			uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
-			o[j] = (u & 0x7fffffffu) > 0x7f800000u ? (uint16_t)((u >> 16) | 0x40u) : (uint16_t)r;
-		}
+/* Round to nearest even; NaNs stay NaNs (quiet bit set). One loop, compiled
+ * twice: with AVX-512 enabled the compiler vectorises it 16 wide, and the
+ * portable copy serves CPUs without AVX-512 (AMD Zen 2/3, older Intel),
+ * chosen once per call by __builtin_cpu_supports. */
+#define OM_F32_TO_BF16_BODY                                                                     \
+	for (long i = 0; i < rows; i++) {                                                        \
+		const uint32_t *s = (const uint32_t *)(src + i * ld);                            \
+		uint16_t *o = dst + i * cols;                                                    \
+		for (long j = 0; j < cols; j++) {                                                \
+			uint32_t u = s[j];                                                       \
+			uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;                     \
+			o[j] = (u & 0x7fffffffu) > 0x7f800000u ? (uint16_t)((u >> 16) | 0x40u)   \
+			                                       : (uint16_t)r;                    \
+		}                                                                                \
 	}
+
+__attribute__((target("avx512f,avx512bw,avx512vl")))
+static void f32_to_bf16_avx512(uint16_t *dst, const float *src, long rows, long cols, long ld) {
+	OM_F32_TO_BF16_BODY
+}
+
+static void f32_to_bf16_portable(uint16_t *dst, const float *src, long rows, long cols, long ld) {
+	OM_F32_TO_BF16_BODY
+}
+
+void om_f32_to_bf16(uint16_t *dst, const float *src, long rows, long cols, long ld) {
+	if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+		f32_to_bf16_avx512(dst, src, rows, cols, ld);
+	else
+		f32_to_bf16_portable(dst, src, rows, cols, ld);
 }
 
 void om_bf16_to_f32(float *dst, const uint16_t *src, long n) {
