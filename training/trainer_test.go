@@ -61,6 +61,14 @@ func TestResumeIsBitIdentical(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, strings.HasSuffix(ck, "step-"+pad8(stopAt)), ck)
 
+	// Resume on "another machine": a fresh folder holding only what
+	// CopyLatestCheckpoint carries over.
+	moved := t.TempDir()
+	step, err := loop.CopyLatestCheckpoint(cut.Out, moved)
+	require.NoError(t, err)
+	require.Equal(t, stopAt, step)
+	require.NoError(t, os.RemoveAll(cut.Out))
+	cut.Out = moved
 	cut.Progress = nil
 	cut.Resume = true
 	got, err := Train(context.Background(), cut)

@@ -13,6 +13,7 @@ import (
 	"github.com/openmed/openmed/core/lora"
 	"github.com/openmed/openmed/training"
 	"github.com/openmed/openmed/training/dapt"
+	"github.com/openmed/openmed/training/loop"
 )
 
 // The archive (-archive, default benchmarks/recipe/runs, inside the
@@ -27,6 +28,11 @@ import (
 // machine (lora.MergeEncoderAdapter over the cached release, the rule the
 // default tagger uses). The table, the paired tests and ship read a finished
 // job from the archive first.
+
+// interruptedDir is the folder inside a job's archive folder that keeps an
+// unfinished LoRA job's latest checkpoint (snapshot), so the job resumes on
+// another machine; archiving the finished job replaces it.
+const interruptedDir = "interrupted"
 
 // archivedJobFiles are the run files the archive keeps besides the adapter.
 var archivedJobFiles = []string{planFile, training.MetricsFile, rawTextFile, testPredictions}
@@ -84,6 +90,55 @@ func archiveFinished(o Options) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// snapshotInterrupted copies the latest checkpoint of every unfinished LoRA
+// job of the work folder into the archive (a few MB each: LoRA matrices,
+// head, AdamW moments; full fine-tuning jobs are left out), with the job's
+// plan.json, so it resumes where it stopped even on a new machine.
+func snapshotInterrupted(o Options) error {
+	if o.Archive == "" {
+		return nil
+	}
+	var errs []error
+	for _, j := range AllJobs() {
+		d := j.Dir(o.Work)
+		if j.Variant.Method == training.MethodFull || !exists(filepath.Join(d, "checkpoints")) ||
+			exists(filepath.Join(d, rawTextFile)) || exists(filepath.Join(d, training.MetricsFile)) {
+			continue
+		}
+		dst := filepath.Join(archiveDir(o, j), interruptedDir)
+		step, err := loop.CopyLatestCheckpoint(d, dst)
+		if err == nil {
+			err = copyFile(filepath.Join(d, planFile), filepath.Join(dst, planFile))
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("snapshot %s: %w", j.Name(), err))
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "recipe: %s: checkpoint of step %d kept in %s\n", j.Name(), step, dst)
+	}
+	return errors.Join(errs...)
+}
+
+// restoreInterrupted puts an archived snapshot of j back into the work
+// folder when the work folder has neither a checkpoint nor a result, and
+// reports whether it did.
+func restoreInterrupted(o Options, j Job) (bool, error) {
+	src, d := filepath.Join(archiveDir(o, j), interruptedDir), j.Dir(o.Work)
+	if o.Archive == "" || !exists(filepath.Join(src, "checkpoints")) ||
+		exists(filepath.Join(d, "checkpoints")) || exists(filepath.Join(d, training.MetricsFile)) {
+		return false, nil
+	}
+	step, err := loop.CopyLatestCheckpoint(src, d)
+	if err == nil {
+		err = copyFile(filepath.Join(src, planFile), filepath.Join(d, planFile))
+	}
+	if err != nil {
+		return false, fmt.Errorf("restore %s: %w", j.Name(), err)
+	}
+	fmt.Fprintf(os.Stderr, "recipe: %s: resuming from the archived checkpoint of step %d\n", j.Name(), step)
+	return true, nil
 }
 
 // daptName is the DAPT run's folder name, in the work folder and the archive.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,4 +98,58 @@ func TestArchiveRestore(t *testing.T) {
 	o3 := Options{Work: t.TempDir(), Archive: t.TempDir()}
 	assert.False(t, ready(o3, other))
 	assert.ErrorContains(t, restoreDAPT(o3, enc.Name), "dapt.sh")
+}
+
+// fakeCheckpoint writes a run folder's checkpoint as training/loop lays it
+// out (the bytes do not matter to copying).
+func fakeCheckpoint(t *testing.T, dir string, step int) {
+	t.Helper()
+	ck := filepath.Join(dir, "checkpoints", fmt.Sprintf("step-%08d", step))
+	require.NoError(t, os.MkdirAll(ck, 0o755))
+	for _, f := range []string{"state.json", "trainable.safetensors", "optimizer.safetensors", "best.safetensors"} {
+		require.NoError(t, os.WriteFile(filepath.Join(ck, f), []byte(f), 0o644))
+	}
+	manifest := fmt.Sprintf(`{"checkpoint":"step-%08d","step":%d}`, step, step)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "checkpoints", "latest.json"), []byte(manifest), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "metrics.jsonl"), []byte(`{"step":1}`+"\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, planFile), []byte(`{"job":"x","epochs":7}`), 0o644))
+}
+
+// An unfinished LoRA job's checkpoint goes into the archive and comes back
+// into an empty work folder on another machine; a job with its own
+// checkpoint keeps it; full fine-tuning is never snapshotted; archiving the
+// finished job drops the snapshot.
+func TestSnapshotInterrupted(t *testing.T) {
+	o := Options{Work: t.TempDir(), Archive: filepath.Join(t.TempDir(), "runs")}
+	enc := Encoders[1]
+	j := Job{Encoder: enc, Corpus: "NCBI-Disease", Variant: variant(t, "lora-mixed")}
+	full := Job{Encoder: enc, Corpus: "NCBI-Disease", Variant: variant(t, "full")}
+	fakeCheckpoint(t, j.Dir(o.Work), 150)
+	fakeCheckpoint(t, full.Dir(o.Work), 150)
+	require.NoError(t, snapshotInterrupted(o))
+	snap := filepath.Join(archiveDir(o, j), interruptedDir)
+	assert.FileExists(t, filepath.Join(snap, "checkpoints", "step-00000150", "optimizer.safetensors"))
+	assert.FileExists(t, filepath.Join(snap, planFile))
+	assert.NoDirExists(t, archiveDir(o, full), "full fine-tuning checkpoints are too large to archive")
+
+	o2 := Options{Work: t.TempDir(), Archive: o.Archive}
+	require.NoError(t, copyFile(filepath.Join(snap, planFile), filepath.Join(o.Archive, daptName(enc.Name), training.MetricsFile)))
+	assert.Equal(t, "interrupted (resumes)", status(o2, j))
+	ok, err := restoreInterrupted(o2, j)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.FileExists(t, filepath.Join(j.Dir(o2.Work), "checkpoints", "latest.json"))
+	assert.FileExists(t, filepath.Join(j.Dir(o2.Work), "checkpoints", "step-00000150", "trainable.safetensors"))
+	plan, err := os.ReadFile(filepath.Join(j.Dir(o2.Work), planFile))
+	require.NoError(t, err)
+	assert.Contains(t, string(plan), `"epochs":7`, "the job resumes with the plan it started with")
+	ok, err = restoreInterrupted(o2, j)
+	require.NoError(t, err)
+	assert.False(t, ok, "a work folder with its own checkpoint keeps it")
+
+	fixture := filepath.Join(testutil.SharedDir(t), "fixtures", "bert")
+	fakeRun(t, filepath.Join(fixture, "adapter"), j.Dir(o2.Work), 0.8, 0.8)
+	require.NoError(t, archiveJob(o2, j))
+	assert.NoDirExists(t, snap, "the finished job replaces its snapshot")
+	assert.Equal(t, "done", status(Options{Work: t.TempDir(), Archive: o.Archive}, j))
 }

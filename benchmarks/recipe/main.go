@@ -11,6 +11,7 @@
 //	go run ./benchmarks/recipe run   [-work DIR] [-workers 2] [-only GLOB] [-budget 2h]
 //	go run ./benchmarks/recipe plan  [-work DIR]
 //	go run ./benchmarks/recipe table [-work DIR] [-out benchmarks/recipe/RESULTS.md]
+//	go run ./benchmarks/recipe snapshot [-work DIR] [-archive benchmarks/recipe/runs]
 //	go run ./benchmarks/recipe ship  [-work DIR] [-encoder bert-base-cased] [-species S800] [-models models]
 //
 // ship writes the default tagger (issue 18): per adapter name the best run by
@@ -53,7 +54,7 @@ type Options struct {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: recipe run|plan|table|ship [flags]")
+		fmt.Fprintln(os.Stderr, "usage: recipe run|plan|table|snapshot|ship [flags]")
 		os.Exit(2)
 	}
 	var o Options
@@ -88,10 +89,12 @@ func main() {
 		if err = archiveFinished(o); err == nil {
 			err = WriteTable(o)
 		}
+	case "snapshot":
+		err = snapshotInterrupted(o)
 	case "ship":
 		err = Ship(o, so)
 	default:
-		err = fmt.Errorf("unknown command %q (want run, plan, table or ship)", os.Args[1])
+		err = fmt.Errorf("unknown command %q (want run, plan, table, snapshot or ship)", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "recipe:", err)

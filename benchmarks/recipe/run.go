@@ -65,7 +65,7 @@ func status(o Options, j Job) string {
 		return "waiting for " + j.Base(o.Work)
 	case exists(filepath.Join(d, training.MetricsFile)):
 		return "trained, not scored"
-	case exists(filepath.Join(d, "checkpoints")):
+	case exists(filepath.Join(d, "checkpoints")), exists(filepath.Join(archiveDir(o, j), interruptedDir, "checkpoints")):
 		return "interrupted (resumes)"
 	}
 	return "to do"
@@ -175,6 +175,9 @@ func Run(ctx context.Context, o Options) error {
 		}()
 	}
 	wg.Wait()
+	// Jobs stopped by Ctrl-C or the budget checkpointed on their way out:
+	// keep those checkpoints in the archive.
+	errs = append(errs, snapshotInterrupted(o))
 	return errors.Join(errs...)
 }
 
@@ -194,6 +197,9 @@ func runJob(ctx context.Context, o Options, j Job) error {
 		if err := restoreDAPT(o, j.Encoder.Name); err != nil {
 			return err
 		}
+	}
+	if _, err := restoreInterrupted(o, j); err != nil {
+		return err
 	}
 	p, err := planJob(o, j)
 	if err != nil {

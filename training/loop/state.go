@@ -133,6 +133,66 @@ func LatestCheckpoint(dir string) (string, error) {
 	return filepath.Join(root, m.Checkpoint), nil
 }
 
+// CopyLatestCheckpoint copies what resuming the run in folder src needs —
+// its latest complete checkpoint (the folder checkpoints/latest.json names,
+// then the manifest) and metrics.jsonl, which a resume truncates to the
+// checkpoint's length — into folder dst, so the run resumes there (another
+// machine, an archive) exactly as it would have in src. It returns the
+// checkpoint's step. The folder is copied under a temporary name and renamed
+// into place and the manifest written last, as checkpoint writes them.
+func CopyLatestCheckpoint(src, dst string) (int, error) {
+	ck, err := LatestCheckpoint(src)
+	if err != nil {
+		return 0, err
+	}
+	mb, err := os.ReadFile(filepath.Join(src, checkpointsDir, manifestFile))
+	if err != nil {
+		return 0, err
+	}
+	var m manifest
+	if err := json.Unmarshal(mb, &m); err != nil {
+		return 0, err
+	}
+	root := filepath.Join(dst, checkpointsDir)
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return 0, err
+	}
+	tmp, err := os.MkdirTemp(root, ".copy-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(tmp)
+	for _, f := range []string{stateFile, trainableFile, optimizerFile, bestFile} {
+		b, err := os.ReadFile(filepath.Join(ck, f))
+		if os.IsNotExist(err) && f == bestFile {
+			continue // no evaluation yet
+		}
+		if err != nil {
+			return 0, fmt.Errorf("copy checkpoint: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(tmp, f), b, 0o644); err != nil {
+			return 0, err
+		}
+	}
+	if err := os.RemoveAll(filepath.Join(root, m.Checkpoint)); err != nil {
+		return 0, err
+	}
+	if err := os.Rename(tmp, filepath.Join(root, m.Checkpoint)); err != nil {
+		return 0, err
+	}
+	log, err := os.ReadFile(filepath.Join(src, "metrics.jsonl"))
+	if err != nil {
+		return 0, fmt.Errorf("copy checkpoint: %w", err)
+	}
+	if err := checkpoint.WriteFileAtomic(filepath.Join(dst, "metrics.jsonl"), log); err != nil {
+		return 0, err
+	}
+	if err := checkpoint.WriteFileAtomic(filepath.Join(root, manifestFile), mb); err != nil {
+		return 0, err
+	}
+	return m.Step, nil
+}
+
 // restore loads the latest checkpoint into the loop.
 func (l *Loop) restore() error {
 	dir, err := LatestCheckpoint(l.cfg.Dir)
