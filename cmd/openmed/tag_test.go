@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -390,4 +391,17 @@ func TestTagCommandDefault(t *testing.T) {
 	require.ErrorIs(t, err, tagger.ErrNoDefaultModel)
 	assert.Contains(t, err.Error(), "not shipped")
 	t.Logf("default tagger not shipped yet (%s: %v): %v", st, miss, err)
+}
+
+// A long document lowers the GC target to longDocumentGCPercent unless the
+// user set GOGC or GOMEMLIMIT.
+func TestLongDocumentGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	longDocumentGC()
+	assert.Equal(t, longDocumentGCPercent, debug.SetGCPercent(100))
+	t.Setenv("GOGC", "100")
+	longDocumentGC()
+	assert.Equal(t, 100, debug.SetGCPercent(100), "the user's GOGC wins")
 }
