@@ -41,9 +41,14 @@ type Options struct {
 	Only            string
 	MaxEpochs       int
 	MaxMinutes      float64
-	Budget          time.Duration
-	Wait            bool
-	Out             string
+	// Rate, when positive, is the 1-thread LoRA training rate (tokens/s)
+	// the time cap assumes for new plans, measured on this host at the
+	// grid's precision; 0 takes the encoder's TokensPerSec (and
+	// bf16Speedup). Plans already written keep their epochs.
+	Rate   float64
+	Budget time.Duration
+	Wait   bool
+	Out    string
 	// Archive is the repository folder keeping finished runs (archive.go);
 	// "" turns archiving off.
 	Archive string
@@ -67,6 +72,7 @@ func main() {
 	fs.StringVar(&o.Only, "only", "", "run only jobs whose name (<encoder>/<corpus>/<variant>) matches one of these comma-separated globs, in the list's order")
 	fs.IntVar(&o.MaxEpochs, "max-epochs", 10, "num_train_epochs before the per-job time cap")
 	fs.Float64Var(&o.MaxMinutes, "max-minutes", 150, "cap a job's estimated training time (epochs = minutes·60·rate / tokens per epoch)")
+	fs.Float64Var(&o.Rate, "rate", 0, "1-thread LoRA tokens/s on this host at the grid's precision, for the time cap of new plans (0: the encoder's default)")
 	fs.DurationVar(&o.Budget, "budget", 0, "stop starting jobs after this long (0: none)")
 	fs.BoolVar(&o.Wait, "wait", false, "keep polling (every minute) while jobs wait for their base encoder")
 	fs.TextVar(&o.Precision, "precision", tensor.FP32, "arithmetic of the runs' large products: fp32 or bf16 (--precision of openmed train)")

@@ -105,3 +105,20 @@ func TestPlanPrecision(t *testing.T) {
 	assert.Equal(t, []string{"--full", "--lr", "3e-5", "--precision", "bf16"}, variant(t, "full").trainArgs(tensor.BF16))
 	assert.Equal(t, training.PackMixed, variant(t, "lora-nodapt").packing(), "no --packing: the trainer's default")
 }
+
+// TestPlanRate: the time cap's rate is the encoder's default (doubled-ish in
+// bf16) unless -rate gives this host's measured figure; threads multiply
+// it and full fine-tuning halves it.
+func TestPlanRate(t *testing.T) {
+	enc := Encoder{Name: "e", TokensPerSec: 100}
+	lora := Job{Encoder: enc, Corpus: "c", Variant: Variant{Name: "lora"}}
+	full := Job{Encoder: enc, Corpus: "c", Variant: Variant{Name: "full", Method: training.MethodFull}}
+	o := Options{Threads: 1}
+	assert.Equal(t, 100.0, planRate(o, lora))
+	assert.Equal(t, 50.0, planRate(o, full))
+	o.Precision = tensor.BF16
+	assert.Equal(t, 100*bf16Speedup, planRate(o, lora))
+	o.Rate, o.Threads = 240, 2
+	assert.Equal(t, 480.0, planRate(o, lora), "-rate replaces the default, bf16 included")
+	assert.Equal(t, 240.0, planRate(o, full))
+}

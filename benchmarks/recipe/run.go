@@ -249,14 +249,7 @@ func planJob(o Options, j Job) (*JobPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	rate := j.Encoder.TokensPerSec * float64(o.Threads)
-	if j.Variant.Method == training.MethodFull {
-		rate /= 2
-	}
-	if j.Variant.precision(o.Precision) == tensor.BF16 {
-		rate *= bf16Speedup
-	}
-	epochs, reason := epochCap(o.MaxEpochs, o.MaxMinutes, rate, tokens)
+	epochs, reason := epochCap(o.MaxEpochs, o.MaxMinutes, planRate(o, j), tokens)
 	dir := j.Dir(o.Work)
 	train := []string{"train", "--base", base, "--train", trainF,
 		"--dev", filepath.Join(o.Data, j.Corpus, "devel.tsv"), "--test", filepath.Join(o.Data, j.Corpus, "test.tsv"),
@@ -268,6 +261,24 @@ func planJob(o Options, j Job) (*JobPlan, error) {
 	eval := []string{"eval-text", "--model", dir, "--gold", filepath.Join(o.Data, j.Corpus, "test.tsv"),
 		"--paragraph", "1,10", "--threads", strconv.Itoa(o.Threads), "--format", "json"}
 	return &JobPlan{Job: j.Name(), Base: base, TrainTokens: tokens, Epochs: epochs, CapReason: reason, Train: train, Eval: eval}, nil
+}
+
+// planRate is the training rate (tokens/s) the time cap assumes for job j:
+// o.Rate where set, else the encoder's TokensPerSec (times bf16Speedup in
+// bf16), times the threads, halved for full fine-tuning.
+func planRate(o Options, j Job) float64 {
+	rate := j.Encoder.TokensPerSec
+	if j.Variant.precision(o.Precision) == tensor.BF16 {
+		rate *= bf16Speedup
+	}
+	if o.Rate > 0 {
+		rate = o.Rate
+	}
+	rate *= float64(o.Threads)
+	if j.Variant.Method == training.MethodFull {
+		rate /= 2
+	}
+	return rate
 }
 
 // bf16Speedup scales the fp32 training rate for --precision bf16: BERT-base

@@ -26,24 +26,32 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def documents(shared, n, size=1500):
+    """n documents of about size characters: consecutive sentences of the
+    ten corpora's train, then devel, then test files. Where the corpora
+    hold fewer, the list repeats from its start (say so in the output: the
+    tagger keeps no cache across documents, so a repeat costs the same)."""
     docs, cur = [], []
-    for corpus in sorted(p for p in (shared / "data").iterdir() if p.is_dir()):
-        words = []
-        for line in (corpus / "train.tsv").read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                w = line.split("\t")[0]
-                if w != "-DOCSTART-":
-                    words.append(w)
-                continue
-            if words:
-                cur.append(" ".join(words))
-                words = []
-                if sum(len(s) + 1 for s in cur) >= size:
-                    docs.append(" ".join(cur))
-                    cur = []
-                    if len(docs) == n:
-                        return docs
-    raise SystemExit("only %d documents in the corpora" % len(docs))
+    for split in ("train", "devel", "test"):
+        for corpus in sorted(p for p in (shared / "data").iterdir() if p.is_dir()):
+            words = []
+            for line in (corpus / (split + ".tsv")).read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    w = line.split("\t")[0]
+                    if w != "-DOCSTART-":
+                        words.append(w)
+                    continue
+                if words:
+                    cur.append(" ".join(words))
+                    words = []
+                    if sum(len(s) + 1 for s in cur) >= size:
+                        docs.append(" ".join(cur))
+                        cur = []
+                        if len(docs) == n:
+                            return docs, n
+    distinct = len(docs)
+    while len(docs) < n:
+        docs.append(docs[len(docs) - distinct])
+    return docs, distinct
 
 
 def spark_run(master, docs, conf=None):
@@ -109,10 +117,10 @@ def main():
     os.environ["PYSPARK_PYTHON"] = sys.executable
     import openmed
 
-    docs = documents(Path(a.shared), a.docs)
+    docs, distinct = documents(Path(a.shared), a.docs)
     toks = openmed.tokenize(docs, tokenizer=str(REPO / "models" / "openmed-small-bio"))
     n_tokens = sum(len(t["ids"]) - 2 for t in toks)
-    res = {"docs": len(docs), "tokens": n_tokens, "chars": sum(map(len, docs)), "cpu": os.cpu_count(), "runs": {}}
+    res = {"docs": len(docs), "tokens": n_tokens, "chars": sum(map(len, docs)), "distinct": distinct, "cpu": os.cpu_count(), "runs": {}}
     only = a.only.split(",")
     if "inprocess" in only:
         t0 = time.perf_counter()
@@ -140,7 +148,8 @@ def main():
 def table(res):
     n, toks = res["docs"], res["tokens"]
     base = res["runs"].get("in-process, 1 thread")
-    print("%d documents, %d tokens (%.0f tokens/document), %d CPUs\n" % (n, toks, toks / n, res["cpu"]))
+    print("%d documents (%d distinct), %d tokens (%.0f tokens/document), %d CPUs\n" % (
+        n, res.get("distinct", n), toks, toks / n, res["cpu"]))
     print("| run | cores | seconds | documents/s | documents/s/core | tokens/s/core | time×cores vs in-process | "
           "model load s (per worker) | peak RSS MB (per worker) | entities |")
     print("|---|---|---|---|---|---|---|---|---|---|")
