@@ -138,6 +138,9 @@ func NewORT(path string, opts ORTOptions) (*ORTBackend, error) {
 			return nil, fmt.Errorf("tagger: ORT allow_spinning: %w", err)
 		}
 	}
+	if err := memoryOptions(so); err != nil {
+		return nil, err
+	}
 	if err := appendDevice(so, opts.Device); err != nil {
 		return nil, err
 	}
@@ -147,6 +150,26 @@ func NewORT(path string, opts ORTOptions) (*ORTBackend, error) {
 	}
 	be.session = s
 	return be, nil
+}
+
+// memoryOptions sets how a session allocates its activations: from the
+// environment's shared arena when one is registered (registerSharedArena),
+// and without memory patterns, which ORT plans and keeps per input shape —
+// with the tagger's varying batch and window lengths they only add to the
+// peak (ORT's guidance for dynamic shapes).
+func memoryOptions(so *ort.SessionOptions) error {
+	ortEnv.Lock()
+	shared := ortEnv.sharedArena
+	ortEnv.Unlock()
+	if shared {
+		if err := so.AddSessionConfigEntry("session.use_env_allocators", "1"); err != nil {
+			return fmt.Errorf("tagger: ORT shared allocator: %w", err)
+		}
+	}
+	if err := so.SetMemPattern(false); err != nil {
+		return fmt.Errorf("tagger: ORT memory pattern: %w", err)
+	}
+	return nil
 }
 
 // appendDevice registers the execution provider for d.

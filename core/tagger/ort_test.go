@@ -260,3 +260,32 @@ func TestORTCloseWhileRunning(t *testing.T) {
 	assert.Equal(t, 200, ok+closed)
 	t.Logf("%d runs before Close, %d after", ok, closed)
 }
+
+// TestORTSharedArena: the environment registers one CPU arena and sessions
+// on it interleave without disturbing each other: two models' sessions,
+// alternated, give the logits each gives alone (HF parity is checked above).
+func TestORTSharedArena(t *testing.T) {
+	ortRequire(t)
+	ortEnv.Lock()
+	shared := ortEnv.sharedArena
+	ortEnv.Unlock()
+	require.True(t, shared, "InitORT registers the shared CPU arena")
+	bertDir, bc := ortExportFixture(t, "bert")
+	elDir, ec := ortExportFixture(t, "electra")
+	run := func(be *ORTBackend, c *ortFixtureCase) []float32 {
+		got, err := be.Logits(c.Inputs.InputIDs.rows(t), c.Inputs.AttentionMask.rows(t), c.Inputs.TokenTypeIDs.rows(t))
+		require.NoError(t, err)
+		return got.Data
+	}
+	b, err := NewORT(bertDir, ORTOptions{IntraOpThreads: 1})
+	require.NoError(t, err)
+	defer b.Close()
+	e, err := NewORT(elDir, ORTOptions{IntraOpThreads: 1, NoSpin: true})
+	require.NoError(t, err)
+	defer e.Close()
+	wantB, wantE := run(b, bc), run(e, ec)
+	for i := 0; i < 3; i++ {
+		assert.Equal(t, wantE, run(e, ec))
+		assert.Equal(t, wantB, run(b, bc))
+	}
+}
