@@ -106,8 +106,8 @@ func TestPlanPrecision(t *testing.T) {
 	assert.Equal(t, training.PackMixed, variant(t, "lora-nodapt").packing(), "no --packing: the trainer's default")
 }
 
-// TestPlanRate: the time cap's rate is the encoder's default (doubled-ish in
-// bf16) unless -rate gives this host's measured figure; threads multiply
+// TestPlanRate: the time cap's rate is the encoder's default (times
+// bf16Speedup in bf16) unless -rate gives this host's measured figure; threads multiply
 // it and full fine-tuning halves it.
 func TestPlanRate(t *testing.T) {
 	enc := Encoder{Name: "e", TokensPerSec: 100}

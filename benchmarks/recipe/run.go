@@ -267,12 +267,12 @@ func planJob(o Options, j Job) (*JobPlan, error) {
 // o.Rate where set, else the encoder's TokensPerSec (times bf16Speedup in
 // bf16), times the threads, halved for full fine-tuning.
 func planRate(o Options, j Job) float64 {
-	rate := j.Encoder.TokensPerSec
-	if j.Variant.precision(o.Precision) == tensor.BF16 {
-		rate *= bf16Speedup
-	}
-	if o.Rate > 0 {
-		rate = o.Rate
+	rate := o.Rate
+	if rate <= 0 {
+		rate = j.Encoder.TokensPerSec
+		if j.Variant.precision(o.Precision) == tensor.BF16 {
+			rate *= bf16Speedup
+		}
 	}
 	rate *= float64(o.Threads)
 	if j.Variant.Method == training.MethodFull {

@@ -144,7 +144,7 @@ func initORT(explicit string) (string, error) {
 // default tagger runs its adapters' sessions one after another, so one
 // arena holds the largest of their peaks, not the sum (ORT's "share
 // allocator between sessions"; the 4-layer default tagger on a 600 KB
-// document: 455 → 339 MB peak RSS with memory patterns off too, identical
+// document: 455 → 324 MB peak RSS with memory patterns off too, identical
 // output). A failure leaves each session its own arena.
 func registerSharedArena() error {
 	mi, err := ort.GetMemoryInfo()
