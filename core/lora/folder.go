@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/openmed/openmed/core/checkpoint"
@@ -53,18 +52,12 @@ type MergeResult struct {
 // modules_to_save either: the base's original head is not in the adapter).
 // The update is accumulated in float64 and rounded once.
 func MergeAdapter(baseDir, adapterDir, outDir string, dir MergeDirection) (*MergeResult, error) {
-	pc, at, err := checkpoint.LoadAdapter(adapterDir)
+	u, err := ReadUpdates(adapterDir)
 	if err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
 	if baseDir, err = encoder.Resolve(baseDir); err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
-	}
-	if pc.FanInFanOut {
-		return nil, fmt.Errorf("merge: %s: fan_in_fan_out=true is not supported for BERT/ELECTRA/DeBERTa Linear layers", adapterDir)
-	}
-	if pc.UseDora {
-		return nil, fmt.Errorf("merge: %s: use_dora is not supported", adapterDir)
 	}
 	cfgDir := baseDir
 	if _, err := os.Stat(filepath.Join(adapterDir, checkpoint.ConfigFile)); err == nil {
@@ -78,13 +71,7 @@ func MergeAdapter(baseDir, adapterDir, outDir string, dir MergeDirection) (*Merg
 	if err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
-	scaling := pc.Scaling()
 	res := &MergeResult{Dir: outDir, Labels: cfg.Labels()}
-	keys := make([]string, 0, len(at))
-	for k := range at {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	prefix := cfg.BasePrefix() + "."
 	lookup := func(name string) (string, *tensor.Tensor) {
 		if t := sd[name]; t != nil {
@@ -93,47 +80,30 @@ func MergeAdapter(baseDir, adapterDir, outDir string, dir MergeDirection) (*Merg
 		short := strings.TrimPrefix(name, prefix)
 		return short, sd[short]
 	}
-	for _, k := range keys {
-		name := strings.TrimPrefix(k, checkpoint.AdapterPrefix)
-		switch {
-		case strings.HasSuffix(name, ".lora_A.weight"):
-			module := strings.TrimSuffix(name, ".lora_A.weight")
-			a := at[k]
-			b := at[checkpoint.AdapterPrefix+module+".lora_B.weight"]
-			if b == nil {
-				return nil, fmt.Errorf("merge: %s: adapter has %s but no %s.lora_B.weight", adapterDir, k, module)
-			}
-			key, w := lookup(module + ".weight")
-			if w == nil {
-				return nil, fmt.Errorf("merge: %s: base %s has no %s.weight for adapter module %s", adapterDir, baseDir, module, module)
-			}
-			sign := 1.0
-			if dir == Unmerge {
-				sign = -1
-			}
-			if err := AddDelta(w, b, a, sign*scaling); err != nil {
-				return nil, fmt.Errorf("merge: %s: module %s: %w", adapterDir, module, err)
-			}
-			sd[key] = w
-			res.Modules = append(res.Modules, module)
-		case strings.HasSuffix(name, ".lora_B.weight"):
-			// consumed with its lora_A
-		case strings.Contains(name, ".lora_"):
-			return nil, fmt.Errorf("merge: %s: unsupported adapter tensor %s (LoRA biases / magnitude vectors)", adapterDir, k)
-		default:
-			if dir == Unmerge {
-				continue
-			}
+	sign := 1.0
+	if dir == Unmerge {
+		sign = -1
+	}
+	for _, up := range u.LoRA {
+		key, w := lookup(up.Module + ".weight")
+		if w == nil {
+			return nil, fmt.Errorf("merge: %s: base %s has no %s.weight for adapter module %s", adapterDir, baseDir, up.Module, up.Module)
+		}
+		if err := AddDelta(w, up.B, up.A, sign*up.Scaling); err != nil {
+			return nil, fmt.Errorf("merge: %s: module %s: %w", adapterDir, up.Module, err)
+		}
+		sd[key] = w
+		res.Modules = append(res.Modules, up.Module)
+	}
+	if dir == Merge {
+		for _, name := range u.SavedNames() {
 			key, _ := lookup(name)
 			if key == "" || sd[key] == nil {
 				key = name
 			}
-			sd[key] = at[k]
+			sd[key] = u.Saved[name]
 			res.Replaced = append(res.Replaced, name)
 		}
-	}
-	if len(res.Modules) == 0 {
-		return nil, fmt.Errorf("merge: %s: adapter has no lora_A/lora_B tensors", adapterDir)
 	}
 	// Build the model to check that the folder loads with the output config,
 	// and to write canonical HF state_dict names.

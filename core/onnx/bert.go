@@ -33,6 +33,10 @@ const maskFill = -math.MaxFloat32
 type weights struct {
 	m       map[string]*tensor.Tensor
 	missing []string
+	// shared holds the stacked LoRA updates of a shared-base graph
+	// (BuildShared) by module path; used marks those linear applied.
+	shared map[string]*sharedLoRA
+	used   map[string]bool
 }
 
 func (w *weights) get(key string, shape ...int) *tensor.Tensor {
@@ -151,13 +155,7 @@ func BuildTokenClassifier(cfg *checkpoint.Config, state map[string]*tensor.Tenso
 	}
 	w := &weights{m: state}
 	b := NewBuilder(d.prefix + "_token_classification")
-	batch, seq := Symbolic(AxisBatch), Symbolic(AxisSequence)
-	ids := b.Input(InputIDs, Int64, batch, seq)
-	mask := b.Input(AttentionMask, Int64, batch, seq)
-	var types string
-	if d.types > 0 {
-		types = b.Input(TokenTypeIDs, Int64, batch, seq)
-	}
+	ids, mask, types := tokenInputs(b, d)
 
 	x := bertEmbeddings(b, w, d, ids, types)
 	ext := extendedMask(b, mask)
@@ -165,6 +163,19 @@ func BuildTokenClassifier(cfg *checkpoint.Config, state map[string]*tensor.Tenso
 		x = bertLayer(b, w, d, l, x, ext)
 	}
 	return finishClassifier(b, w, d, string(cfg.ModelType), x)
+}
+
+// tokenInputs declares the graph inputs input_ids, attention_mask and, when
+// the encoder has token types, token_type_ids (int64 [batch_size,
+// sequence_length]); types is "" without them.
+func tokenInputs(b *Builder, d bertDims) (ids, mask, types string) {
+	batch, seq := Symbolic(AxisBatch), Symbolic(AxisSequence)
+	ids = b.Input(InputIDs, Int64, batch, seq)
+	mask = b.Input(AttentionMask, Int64, batch, seq)
+	if d.types > 0 {
+		types = b.Input(TokenTypeIDs, Int64, batch, seq)
+	}
+	return ids, mask, types
 }
 
 // finishClassifier applies the token-classification head (dropout is the
@@ -212,11 +223,20 @@ func extendedMask(b *Builder, mask string) string {
 	return b.Mul(b.Sub(b.ScalarFloat(1), m), b.ScalarFloat(maskFill))
 }
 
-// linear adds the transposed weight and bias of HF Linear module key and applies it.
+// linear adds the transposed weight and bias of HF Linear module key and
+// applies it, plus the branches' LoRA updates of key in a shared-base graph.
 func linear(b *Builder, w *weights, key string, x string, out, in int) string {
-	return b.Linear(x,
+	y := b.Linear(x,
 		b.WeightTransposed(key+".weight", w.get(key+".weight", out, in)),
 		b.Weight(key+".bias", w.get(key+".bias", out)))
+	if s := w.shared[key]; s != nil {
+		if w.used == nil {
+			w.used = map[string]bool{}
+		}
+		w.used[key] = true
+		y = addShared(b, s, key, x, y)
+	}
+	return y
 }
 
 // layerNorm applies HF LayerNorm module key.

@@ -136,13 +136,7 @@ func buildDebertaV2(cfg *checkpoint.Config, d bertDims, state map[string]*tensor
 	}
 	w := &weights{m: state}
 	b := NewBuilder("deberta_token_classification")
-	batch, seq := Symbolic(AxisBatch), Symbolic(AxisSequence)
-	ids := b.Input(InputIDs, Int64, batch, seq)
-	mask := b.Input(AttentionMask, Int64, batch, seq)
-	var types string
-	if d.types > 0 {
-		types = b.Input(TokenTypeIDs, Int64, batch, seq)
-	}
+	ids, mask, types := tokenInputs(b, d)
 
 	// Embeddings (DebertaV2Embeddings).
 	b.SetScope("/deberta/embeddings")

@@ -18,7 +18,10 @@ import (
 // change per projection, so memory ≈ base + Σ adapters (a few MB each for
 // BERT-base at r=8). With ORT each adapter is merged into its own full
 // model and session (memory ≈ (1 + #adapters) × base), in exchange for
-// ORT's speed. Pick WithBackend(BackendEngine) when many adapters must fit.
+// ORT's speed. Pick WithBackend(BackendEngine) when many adapters must fit,
+// or open them as a manifest (a folder with default.json): on ORT a
+// manifest's adapters over a BERT or ELECTRA base share one session and one
+// copy of the base (onnx.BuildShared), one run per batch serving them all.
 //
 // The tagger must have been opened on a model with weights (an HF folder or
 // an adapter folder), not a bare ONNX export.

@@ -303,16 +303,30 @@ func openSource(src Source, opts []Option) (*Tagger, error) {
 	// The first adapter opens the tagger on the base (its head becomes the
 	// default head) and is registered as an adapter without a second copy;
 	// the others are attached with AddAdapter.
-	first := filepath.Join(src.Dir, filepath.FromSlash(m.Adapters[names[0]]))
-	t, err := newTagger(first, append(append([]Option(nil), opts...), WithBaseDir(base))...)
+	// On ORT the adapters share one session over one copy of the base
+	// where the encoder family allows (openShared).
+	var adapters []namedAdapter
+	for _, n := range names {
+		adapters = append(adapters, namedAdapter{name: n, dir: filepath.Join(src.Dir, filepath.FromSlash(m.Adapters[n]))})
+	}
+	withShared := func(o *Options) { o.shared = adapters }
+	t, err := newTagger(adapters[0].dir, append(append([]Option(nil), opts...), WithBaseDir(base), withShared)...)
 	if err != nil {
 		return nil, fmt.Errorf("tagger: default tagger %s: adapter %q: %w", src.Dir, names[0], err)
 	}
 	t.mu.Lock()
-	t.heads[names[0]] = &head{name: names[0], labels: t.def.labels, be: t.def.be}
-	t.order = append(t.order, names[0])
 	t.tagWith = m.TagOptions()
 	t.src = src
+	if t.shared != nil {
+		for _, h := range t.shared {
+			t.heads[h.name] = h
+			t.order = append(t.order, h.name)
+		}
+		t.mu.Unlock()
+		return t, nil
+	}
+	t.heads[names[0]] = &head{name: names[0], labels: t.def.labels, be: t.def.be}
+	t.order = append(t.order, names[0])
 	t.mu.Unlock()
 	for _, n := range names[1:] {
 		if err := t.AddAdapter(n, filepath.Join(src.Dir, filepath.FromSlash(m.Adapters[n]))); err != nil {

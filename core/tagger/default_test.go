@@ -193,6 +193,11 @@ func TestDefaultEmbeddedEqualsExplicit(t *testing.T) {
 			// A text alone and inside a padded batch run other GEMM shapes:
 			// the reordering bound, relative to the logits.
 			sameEntities(t, got[0], one, scoreTol(t, d, texts, 0), "Tag and TagBatch agree")
+			tol := 0.0
+			if kind == BackendORT {
+				require.NotNil(t, d.shared, "the default tagger's adapters share one ORT session")
+				tol = scoreTol(t, d, texts, tinyAdapterRank)
+			}
 			counts := map[string]int{}
 			for i := range texts {
 				parts := map[string][]Entity{}
@@ -201,10 +206,14 @@ func TestDefaultEmbeddedEqualsExplicit(t *testing.T) {
 					parts[e.Adapter] = append(parts[e.Adapter], e)
 					counts[e.Adapter]++
 				}
-				// The same adapter on the same base over the same batches,
-				// same kernels: bit-identical.
-				sameEntities(t, ref["disease"][i], parts["disease"], 0, "disease part")
-				sameEntities(t, ref["chemical"][i], parts["chemical"], 0, "chemical part")
+				// The same adapter on the same base over the same batches:
+				// bit-identical on the engine; on ORT the default tagger's
+				// adapters share one graph that adds each LoRA update apart
+				// from the weight (onnx.BuildShared) while an adapter folder
+				// opened alone is merged, so the reordering bound with the
+				// LoRA path.
+				sameEntities(t, ref["disease"][i], parts["disease"], tol, "disease part")
+				sameEntities(t, ref["chemical"][i], parts["chemical"], tol, "chemical part")
 			}
 			assert.Positive(t, counts["disease"], "the union has Disease entities")
 			assert.Positive(t, counts["chemical"], "the union has Chemical entities")
@@ -212,7 +221,7 @@ func TestDefaultEmbeddedEqualsExplicit(t *testing.T) {
 			dis, err := d.TagBatch(ctx, texts, WithAdapter("disease"))
 			require.NoError(t, err)
 			for i := range texts {
-				sameEntities(t, ref["disease"][i], dis[i], 0, "WithAdapter(disease)") // same head, batches and kernels
+				sameEntities(t, ref["disease"][i], dis[i], tol, "WithAdapter(disease)") // same head and batches
 			}
 		})
 	}

@@ -27,12 +27,13 @@ const minChunkWindows = 8
 
 // WithProgress reports a long document's progress (LongDocumentBytes and
 // more) as bytes of the text done out of its length, after every chunk.
-// With several adapters each one's pass reports from 0 again.
+// With several adapters they tag the document in one pass.
 func WithProgress(fn func(doneBytes, totalBytes int)) TagOption {
 	return func(c *tagConfig) { c.progress = fn }
 }
 
-// tagLong tags one long document with one head, chunk by chunk, giving the
+// tagLong tags one long document with the heads (one entity list each, in hs
+// order), chunk by chunk — one pass for all heads — giving the
 // entities that tagging it whole gives (same windows, same predicting
 // window per token, same aggregation), up to float32 rounding of batching.
 //
@@ -50,8 +51,8 @@ func WithProgress(fn func(doneBytes, totalBytes int)) TagOption {
 // end. As a check, the next chunk's first window must have the token ids of
 // the window it restarts at (the tokenisation is the same from a word
 // boundary on); otherwise tagLong fails rather than diverge.
-func (t *Tagger) tagLong(ctx context.Context, h *head, text string, progress func(int, int)) ([]Entity, error) {
-	var out []Entity
+func (t *Tagger) tagLong(ctx context.Context, hs []*head, text string, progress func(int, int)) ([][]Entity, error) {
+	out := make([][]Entity, len(hs))
 	pos, posChar, tokBase := 0, 0, 0 // chunk start: byte, code point, global token index of its first content token
 	var want []int32                 // the ids the next chunk's first window must have
 	coreFrom := 0                    // chunk-relative byte where this chunk's core starts
@@ -62,11 +63,11 @@ func (t *Tagger) tagLong(ctx context.Context, h *head, text string, progress fun
 		}
 		end, last := cutAfter(text, pos+size)
 		chunk := text[pos:end]
-		docs, err := t.predict(ctx, h, []string{chunk})
+		docs, err := t.predictHeads(ctx, hs, []string{chunk})
 		if err != nil {
 			return nil, fmt.Errorf("tagger: at byte %d: %w", pos, err)
 		}
-		d := docs[0]
+		d := docs[0][0]
 		ws, err := tokenize.WordAlignedWindows(d.enc, t.opts.WindowLen, t.opts.Stride)
 		if err != nil {
 			return nil, err
@@ -82,16 +83,18 @@ func (t *Tagger) tagLong(ctx context.Context, h *head, text string, progress fun
 		if !last {
 			coreTo = d.enc.Offsets[ws[len(ws)-3].Start].Start
 		}
-		for _, e := range d.aggregate(t.opts.Aggregation, t.opts.IgnoreLabels, t.opts.Threshold) {
-			if e.StartByte < coreFrom || e.StartByte >= coreTo {
-				continue
+		for k := range hs {
+			for _, e := range docs[k][0].aggregate(t.opts.Aggregation, t.opts.IgnoreLabels, t.opts.Threshold) {
+				if e.StartByte < coreFrom || e.StartByte >= coreTo {
+					continue
+				}
+				e.Start, e.End = e.Start+posChar, e.End+posChar
+				e.StartByte, e.EndByte = e.StartByte+pos, e.EndByte+pos
+				if e.Index >= 0 {
+					e.Index += tokBase
+				}
+				out[k] = append(out[k], e)
 			}
-			e.Start, e.End = e.Start+posChar, e.End+posChar
-			e.StartByte, e.EndByte = e.StartByte+pos, e.EndByte+pos
-			if e.Index >= 0 {
-				e.Index += tokBase
-			}
-			out = append(out, e)
 		}
 		if progress != nil {
 			progress(pos+coreTo, len(text))

@@ -40,13 +40,15 @@ func TestTagLongEqualsWhole(t *testing.T) {
 			require.NoError(t, err)
 			whole := docs[0].aggregate(agg, tg.opts.IgnoreLabels, tg.opts.Threshold)
 			var calls, lastDone int
-			got, err := tg.tagLong(context.Background(), tg.def, text, func(done, total int) {
+			all, err := tg.tagLong(context.Background(), []*head{tg.def}, text, func(done, total int) {
 				calls++
 				assert.Equal(t, len(text), total)
 				assert.Greater(t, done, lastDone)
 				lastDone = done
 			})
 			require.NoError(t, err)
+			require.Len(t, all, 1)
+			got := all[0]
 			assert.GreaterOrEqual(t, calls, 6, "the text must cross several chunk seams")
 			assert.Equal(t, len(text), lastDone)
 			require.Greater(t, len(whole), 100)

@@ -136,6 +136,9 @@ type Options struct {
 	// BaseDir is the base model of an adapter folder when its
 	// adapter_config.json base_model_name_or_path does not resolve locally.
 	BaseDir string `json:"base,omitempty"`
+	// shared are a manifest's adapters, which ORT opens as one shared-base
+	// session when the encoder family allows (openSource, openShared).
+	shared []namedAdapter
 }
 
 // DefaultOptions returns the defaults: auto backend, CPU, aggregation

@@ -72,8 +72,12 @@ type ORTBackend struct {
 	inputs  []string // model input names, in session order
 	types   bool     // model takes token_type_ids
 	labels  int
-	threads int
-	closed  bool
+	// outputs are the logits outputs: "logits", or a shared-base graph's
+	// "logits.<adapter>" (onnx.BuildShared), with their label counts.
+	outputs   []string
+	outLabels []int
+	threads   int
+	closed    bool
 }
 
 var _ Backend = (*ORTBackend)(nil)
@@ -102,7 +106,8 @@ func ONNXModelFile(path string) (string, error) {
 // NewORT opens an ONNX token-classification model (see ONNXModelFile for path)
 // in a dynamic-shape ORT session. The model must have int64 inputs input_ids
 // and attention_mask (token_type_ids optional) and a float32 output logits
-// [batch, seq, num_labels].
+// [batch, seq, num_labels] — or, for a shared-base graph of several adapters
+// (onnx.BuildShared), one output "logits.<adapter>" each (Heads, LogitsAll).
 func NewORT(path string, opts ORTOptions) (*ORTBackend, error) {
 	file, err := ONNXModelFile(path)
 	if err != nil {
@@ -144,7 +149,7 @@ func NewORT(path string, opts ORTOptions) (*ORTBackend, error) {
 	if err := appendDevice(so, opts.Device); err != nil {
 		return nil, err
 	}
-	s, err := ort.NewDynamicAdvancedSession(file, be.inputs, []string{onnx.OutputLogits}, so)
+	s, err := ort.NewDynamicAdvancedSession(file, be.inputs, be.outputs, so)
 	if err != nil {
 		return nil, fmt.Errorf("tagger: ORT session for %s: %w", file, shortORTError(err))
 	}
@@ -213,16 +218,48 @@ func (be *ORTBackend) checkSignature(sig *onnx.Signature) error {
 			return fmt.Errorf("tagger: %s: model has no %q input", be.path, need)
 		}
 	}
-	o, ok := sig.Output(onnx.OutputLogits)
-	if !ok {
-		return fmt.Errorf("tagger: %s: model has no %q output", be.path, onnx.OutputLogits)
+	var outs []onnx.ValueInfo
+	if o, ok := sig.Output(onnx.OutputLogits); ok {
+		outs = append(outs, o)
+	} else {
+		for _, o := range sig.Outputs {
+			if strings.HasPrefix(o.Name, onnx.SharedOutputPrefix) {
+				outs = append(outs, o)
+			}
+		}
 	}
-	if o.ElemType != onnx.Float || len(o.Dims) != 3 {
-		return fmt.Errorf("tagger: %s: output logits is %v with %d axes, want FLOAT [batch, seq, num_labels]", be.path, o.ElemType, len(o.Dims))
+	if len(outs) == 0 {
+		return fmt.Errorf("tagger: %s: model has no %q output (nor a shared-base graph's %q… outputs)", be.path, onnx.OutputLogits, onnx.SharedOutputPrefix)
 	}
-	be.labels = int(o.Dims[2].Value) // 0 when symbolic: ORT allocates the output
+	for _, o := range outs {
+		if o.ElemType != onnx.Float || len(o.Dims) != 3 {
+			return fmt.Errorf("tagger: %s: output %s is %v with %d axes, want FLOAT [batch, seq, num_labels]", be.path, o.Name, o.ElemType, len(o.Dims))
+		}
+		if len(outs) > 1 && o.Dims[2].Value <= 0 {
+			return fmt.Errorf("tagger: %s: output %s has no fixed num_labels axis", be.path, o.Name)
+		}
+		be.outputs = append(be.outputs, o.Name)
+		be.outLabels = append(be.outLabels, int(o.Dims[2].Value)) // 0 when symbolic: ORT allocates the output
+	}
+	be.labels = be.outLabels[0]
 	return nil
 }
+
+// Heads names a shared-base graph's adapters in output order (nil for a
+// model with the single output "logits").
+func (be *ORTBackend) Heads() []string {
+	if len(be.outputs) == 1 && be.outputs[0] == onnx.OutputLogits {
+		return nil
+	}
+	names := make([]string, len(be.outputs))
+	for i, o := range be.outputs {
+		names[i] = strings.TrimPrefix(o, onnx.SharedOutputPrefix)
+	}
+	return names
+}
+
+// HeadLabels is the label count of each output, in Heads order.
+func (be *ORTBackend) HeadLabels() []int { return append([]int(nil), be.outLabels...) }
 
 // NumLabels is the size of the logits' last axis (0 when the model leaves it
 // symbolic; Logits then reports it in the result's shape).
@@ -239,8 +276,20 @@ func (be *ORTBackend) Threads() int { return be.threads }
 func (be *ORTBackend) Path() string { return be.path }
 
 // Logits runs the model on one batch; see Backend. It returns an error (never
-// panics) for ragged or mismatched inputs and after Close.
+// panics) for ragged or mismatched inputs and after Close. For a shared-base
+// graph it is the first adapter's logits (LogitsAll gives every adapter's
+// from the same run).
 func (be *ORTBackend) Logits(inputIDs, attentionMask, tokenTypeIDs [][]int64) (*tensor.Tensor, error) {
+	all, err := be.LogitsAll(inputIDs, attentionMask, tokenTypeIDs)
+	if err != nil {
+		return nil, err
+	}
+	return all[0], nil
+}
+
+// LogitsAll runs the model once on one batch and returns every logits
+// output, in Heads order ([batch, seq, labels] each).
+func (be *ORTBackend) LogitsAll(inputIDs, attentionMask, tokenTypeIDs [][]int64) ([]*tensor.Tensor, error) {
 	batch, seq, err := ortBatchShape(inputIDs, attentionMask, tokenTypeIDs)
 	if err != nil {
 		return nil, err
@@ -274,19 +323,34 @@ func (be *ORTBackend) Logits(inputIDs, attentionMask, tokenTypeIDs [][]int64) (*
 		values = append(values, t)
 	}
 	if be.labels == 0 {
-		return be.runAllocated(values, batch, seq)
+		out, err := be.runAllocated(values, batch, seq)
+		if err != nil {
+			return nil, err
+		}
+		return []*tensor.Tensor{out}, nil
 	}
-	// ORT writes straight into the Go tensor's buffer.
-	out := tensor.New(batch, seq, be.labels)
-	ot, err := ort.NewTensor(ort.NewShape(int64(batch), int64(seq), int64(be.labels)), out.Data)
-	if err != nil {
-		return nil, fmt.Errorf("tagger: logits buffer: %w", err)
+	// ORT writes straight into the Go tensors' buffers.
+	res := make([]*tensor.Tensor, len(be.outputs))
+	outs := make([]ort.Value, len(be.outputs))
+	defer func() {
+		for _, v := range outs {
+			if v != nil {
+				v.Destroy()
+			}
+		}
+	}()
+	for i, n := range be.outLabels {
+		res[i] = tensor.New(batch, seq, n)
+		ot, err := ort.NewTensor(ort.NewShape(int64(batch), int64(seq), int64(n)), res[i].Data)
+		if err != nil {
+			return nil, fmt.Errorf("tagger: logits buffer: %w", err)
+		}
+		outs[i] = ot
 	}
-	defer ot.Destroy()
-	if err := be.session.Run(values, []ort.Value{ot}); err != nil {
+	if err := be.session.Run(values, outs); err != nil {
 		return nil, fmt.Errorf("tagger: ORT run of %s on [%d,%d]: %w", be.path, batch, seq, shortORTError(err))
 	}
-	return out, nil
+	return res, nil
 }
 
 // runAllocated runs a model whose num_labels axis is symbolic: ORT allocates

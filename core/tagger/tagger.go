@@ -54,6 +54,9 @@ type Tagger struct {
 	tagWith []TagOption
 	// src is what Open opened (Source).
 	src Source
+	// shared are a manifest's adapters opened as one shared-base ORT
+	// session (openShared), in manifest order; nil otherwise.
+	shared []*head
 }
 
 // Source says what Open opened: where it was found and, for a manifest, the
@@ -146,6 +149,18 @@ func newTagger(modelDir string, opts ...Option) (*Tagger, error) {
 		}
 		t.def = &head{labels: labels, be: be}
 	case t.kind == BackendORT:
+		if len(o.shared) > 1 {
+			hs, err := t.openShared(o.shared)
+			if err == nil {
+				t.shared = hs
+				t.def = &head{labels: hs[0].labels, be: hs[0].be}
+				break
+			}
+			if !errors.Is(err, errSharedUnsupported) {
+				t.Close()
+				return nil, err
+			}
+		}
 		exp, err := cachedExport(o, t.baseDir, adapterDir)
 		if err != nil {
 			return nil, err
@@ -299,31 +314,33 @@ func (t *Tagger) TagBatch(ctx context.Context, texts []string, opts ...TagOption
 		batched = texts
 	}
 	out := make([][]Entity, len(texts))
-	for _, h := range heads {
-		add := func(i int, ents []Entity) {
-			if len(heads) > 1 {
-				for k := range ents {
-					ents[k].Adapter = h.name
-				}
-			}
-			out[i] = append(out[i], ents...)
-		}
-		for i, text := range texts {
-			if len(text) > LongDocumentBytes {
-				ents, err := t.tagLong(ctx, h, text, c.progress)
-				if err != nil {
-					return nil, fmt.Errorf("%s%w", docRef(i, len(texts)), err)
-				}
-				add(i, ents)
+	add := func(h *head, i int, ents []Entity) {
+		if len(heads) > 1 {
+			for k := range ents {
+				ents[k].Adapter = h.name
 			}
 		}
-		docs, err := t.predict(ctx, h, batched)
-		if err != nil {
-			return nil, err
+		out[i] = append(out[i], ents...)
+	}
+	for i, text := range texts {
+		if len(text) > LongDocumentBytes {
+			ents, err := t.tagLong(ctx, heads, text, c.progress)
+			if err != nil {
+				return nil, fmt.Errorf("%s%w", docRef(i, len(texts)), err)
+			}
+			for k, h := range heads {
+				add(h, i, ents[k])
+			}
 		}
-		for i, d := range docs {
+	}
+	docs, err := t.predictHeads(ctx, heads, batched)
+	if err != nil {
+		return nil, err
+	}
+	for k, h := range heads {
+		for i, d := range docs[k] {
 			if len(texts[i]) <= LongDocumentBytes {
-				add(i, d.aggregate(t.opts.Aggregation, t.opts.IgnoreLabels, t.opts.Threshold))
+				add(h, i, d.aggregate(t.opts.Aggregation, t.opts.IgnoreLabels, t.opts.Threshold))
 			}
 		}
 	}
@@ -351,20 +368,16 @@ func (t *Tagger) TagTokens(ctx context.Context, text string, opts ...TagOption) 
 	if err != nil {
 		return nil, err
 	}
-	docs, err := t.predict(ctx, heads[0], []string{text})
+	docs, err := t.predictHeads(ctx, heads, []string{text})
 	if err != nil {
 		return nil, err
 	}
-	words := docs[0].words()
+	words := docs[0][0].words()
 	if len(heads) == 1 {
 		return words, nil
 	}
 	var ents []Entity
-	for _, h := range heads {
-		d, err := t.predict(ctx, h, []string{text})
-		if err != nil {
-			return nil, err
-		}
+	for _, d := range docs {
 		ents = append(ents, d[0].aggregate(AggregationFirst, []string{"O"}, t.opts.Threshold)...)
 	}
 	for i := range words {
@@ -443,7 +456,22 @@ type winRef struct {
 
 // predict runs one head over the documents and returns per-token scores.
 func (t *Tagger) predict(ctx context.Context, h *head, texts []string) ([]*docScores, error) {
-	docs := make([]*docScores, len(texts))
+	docs, err := t.predictHeads(ctx, []*head{h}, texts)
+	if err != nil {
+		return nil, err
+	}
+	return docs[0], nil
+}
+
+// predictHeads runs several heads over the documents, tokenising and
+// windowing them once, and returns per-token scores per head (in hs order)
+// per document. Heads of one shared-base session (sharedHead) get their
+// logits from a single run per batch.
+func (t *Tagger) predictHeads(ctx context.Context, hs []*head, texts []string) ([][]*docScores, error) {
+	docs := make([][]*docScores, len(hs))
+	for k := range hs {
+		docs[k] = make([]*docScores, len(texts))
+	}
 	owner := make([][]int, len(texts)) // per doc, per token: the predicting window
 	var wins []winRef
 	unk := t.tok.Special().UNK
@@ -458,7 +486,9 @@ func (t *Tagger) predict(ctx context.Context, h *head, texts []string) ([]*docSc
 		if err != nil {
 			return nil, fmt.Errorf("tagger: %s%w", docRef(i, len(texts)), err)
 		}
-		docs[i] = &docScores{text: text, enc: enc, scores: make([][]float32, enc.Len()), labels: h.labels, unkID: unk}
+		for k, h := range hs {
+			docs[k][i] = &docScores{text: text, enc: enc, scores: make([][]float32, enc.Len()), labels: h.labels, unkID: unk}
+		}
 		ws, err := tokenize.WordAlignedWindows(enc, t.opts.WindowLen, t.opts.Stride)
 		if err != nil {
 			return nil, fmt.Errorf("tagger: %s%w", docRef(i, len(texts)), err)
@@ -493,36 +523,54 @@ func (t *Tagger) predict(ctx context.Context, h *head, texts []string) ([]*docSc
 				ids[r][j] = int64(t.padID())
 			}
 		}
-		t0 := time.Now()
-		logits, err := h.be.Logits(ids, mask, types)
-		t.backendNS.Add(int64(time.Since(t0)))
-		if err != nil {
-			return nil, err
-		}
-		if len(logits.Shape) != 3 || logits.Shape[0] != len(batch) || logits.Shape[1] != L || logits.Shape[2] != len(h.labels) {
-			return nil, fmt.Errorf("tagger: backend returned logits %v, want [%d %d %d]", logits.Shape, len(batch), L, len(h.labels))
-		}
-		C := logits.Shape[2]
-		for r, wr := range batch {
-			d := docs[wr.doc]
-			for src := wr.w.Start; src < wr.w.End; src++ {
-				// The training rule: each word from one window
-				// (tokenize.PredictingWindows).
-				if owner[wr.doc][src] != wr.k {
-					continue
+		shared := map[*ORTBackend][]*tensor.Tensor{} // this batch's shared-session runs
+		for k, h := range hs {
+			t0 := time.Now()
+			var logits *tensor.Tensor
+			var err error
+			if sh, ok := h.be.(*sharedHead); ok {
+				all, done := shared[sh.be]
+				if !done {
+					all, err = sh.be.LogitsAll(ids, mask, types)
+					shared[sh.be] = all
 				}
-				j := wr.pre + src - wr.w.Start
-				off := (r*L + j) * C
-				d.scores[src] = softmax(logits.Data[off : off+C])
+				if err == nil {
+					logits = all[sh.out]
+				}
+			} else {
+				logits, err = h.be.Logits(ids, mask, types)
+			}
+			t.backendNS.Add(int64(time.Since(t0)))
+			if err != nil {
+				return nil, err
+			}
+			if len(logits.Shape) != 3 || logits.Shape[0] != len(batch) || logits.Shape[1] != L || logits.Shape[2] != len(h.labels) {
+				return nil, fmt.Errorf("tagger: backend returned logits %v, want [%d %d %d]", logits.Shape, len(batch), L, len(h.labels))
+			}
+			C := logits.Shape[2]
+			for r, wr := range batch {
+				d := docs[k][wr.doc]
+				for src := wr.w.Start; src < wr.w.End; src++ {
+					// The training rule: each word from one window
+					// (tokenize.PredictingWindows).
+					if owner[wr.doc][src] != wr.k {
+						continue
+					}
+					j := wr.pre + src - wr.w.Start
+					off := (r*L + j) * C
+					d.scores[src] = softmax(logits.Data[off : off+C])
+				}
 			}
 		}
 	}
-	for i, d := range docs {
-		for k := range d.scores {
-			if d.enc.SpecialTokensMask[k] == 1 {
-				d.scores[k] = nil
-			} else if d.scores[k] == nil {
-				return nil, fmt.Errorf("tagger: document %d: token %d got no prediction (window stitching bug)", i, k)
+	for _, hd := range docs {
+		for i, d := range hd {
+			for k := range d.scores {
+				if d.enc.SpecialTokensMask[k] == 1 {
+					d.scores[k] = nil
+				} else if d.scores[k] == nil {
+					return nil, fmt.Errorf("tagger: document %d: token %d got no prediction (window stitching bug)", i, k)
+				}
 			}
 		}
 	}

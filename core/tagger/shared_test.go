@@ -1,0 +1,164 @@
+package tagger
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/openmed/openmed/core/checkpoint"
+	"github.com/openmed/openmed/core/lora"
+	"github.com/openmed/openmed/core/tokenize"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestSharedBaseORT opens a manifest of two adapters on ORT and checks that
+// they run as one shared-base session (onnx.BuildShared: one copy of the
+// base, one run per batch for both), that each adapter's logits equal those
+// of its own merged export on the same padded batches within the float32
+// reordering bound of adding the LoRA update apart from the weight, and
+// that tagging equals the Go engine's (which shares the base its own way).
+func TestSharedBaseORT(t *testing.T) {
+	ortRequire(t)
+	root := standInDefault(t)
+	cache := t.TempDir()
+	tg, err := Open(root, WithBackend(BackendORT), WithCacheDir(cache), WithThreads(1))
+	require.NoError(t, err)
+	defer tg.Close()
+	require.Len(t, tg.shared, 2, "the manifest's adapters share one session")
+	var group *ORTBackend
+	for _, name := range []string{"disease", "chemical"} {
+		sh, ok := tg.heads[name].be.(*sharedHead)
+		require.True(t, ok, "%s: %T", name, tg.heads[name].be)
+		if group == nil {
+			group = sh.be
+		}
+		assert.Same(t, group, sh.be, "one session")
+	}
+	assert.ElementsMatch(t, []string{"disease", "chemical"}, group.Heads())
+	assert.Equal(t, tg.Adapters(), group.Heads(), "manifest order")
+	assert.Equal(t, []int{3, 3}, group.HeadLabels())
+
+	// Logits against each adapter's merged export, on one padded batch.
+	texts := ncbiSentences(t, 12)
+	var ids, mask, types [][]int64
+	L := 0
+	for _, text := range texts {
+		enc, err := tg.tok.Encode(text)
+		require.NoError(t, err)
+		ws, err := tokenize.WordAlignedWindows(enc, tg.opts.WindowLen, tg.opts.Stride)
+		require.NoError(t, err)
+		w := ws[0]
+		L = max(L, w.Len())
+		row, m, ty := make([]int64, w.Len()), make([]int64, w.Len()), make([]int64, w.Len())
+		for j := range row {
+			row[j], m[j], ty[j] = int64(w.IDs[j]), 1, int64(w.TypeIDs[j])
+		}
+		ids, mask, types = append(ids, row), append(mask, m), append(types, ty)
+	}
+	for r := range ids {
+		for len(ids[r]) < L {
+			ids[r], mask[r], types[r] = append(ids[r], int64(tg.padID())), append(mask[r], 0), append(types[r], 0)
+		}
+	}
+	all, err := group.LogitsAll(ids, mask, types)
+	require.NoError(t, err)
+	require.Len(t, all, 2)
+	base := filepath.Join(root, "openmed-small-bio")
+	folders := map[string]string{"disease": "ncbi-disease-lora", "chemical": "bc5cdr-chem-lora"}
+	for i, name := range group.Heads() {
+		dir := folders[name]
+		merged := filepath.Join(t.TempDir(), "merged")
+		_, err := lora.MergeAdapter(base, filepath.Join(root, dir), merged, lora.Merge)
+		require.NoError(t, err)
+		ref, err := NewORT(cachedExportT(t, merged, cache), ORTOptions{IntraOpThreads: 1})
+		require.NoError(t, err)
+		want, err := ref.Logits(ids, mask, types)
+		require.NoError(t, err)
+		ref.Close()
+		require.Equal(t, want.Shape, all[i].Shape)
+		scale, maxDiff := 1.0, 0.0
+		for k := range want.Data {
+			scale = math.Max(scale, math.Abs(float64(want.Data[k])))
+			maxDiff = math.Max(maxDiff, math.Abs(float64(want.Data[k]-all[i].Data[k])))
+		}
+		tol := pathTol(scale, L, tinyAdapterRank)
+
+		t.Logf("%s: max |Δlogit| %.3g (tolerance %.3g)", dir, maxDiff, tol)
+		assert.LessOrEqual(t, maxDiff, tol, dir)
+		assert.Positive(t, maxDiff+1, "ran")
+	}
+
+	// Tagging: ORT shared session vs the Go engine's shared base.
+	eng, err := Open(root, WithBackend(BackendEngine), WithThreads(1))
+	require.NoError(t, err)
+	defer eng.Close()
+	tol := scoreTol(t, eng, texts, tinyAdapterRank)
+	ctx := context.Background()
+	want, err := eng.TagBatch(ctx, texts)
+	require.NoError(t, err)
+	got, err := tg.TagBatch(ctx, texts)
+	require.NoError(t, err)
+	n := 0
+	for i := range texts {
+		sameEntities(t, want[i], got[i], tol, "shared ORT vs engine")
+		n += len(want[i])
+	}
+	require.Positive(t, n, "entities to compare")
+	toks, err := tg.TagTokens(ctx, texts[0])
+	require.NoError(t, err)
+	wantToks, err := eng.TagTokens(ctx, texts[0])
+	require.NoError(t, err)
+	require.Equal(t, len(wantToks), len(toks))
+	for i := range toks {
+		assert.Equal(t, wantToks[i].Tag, toks[i].Tag, "word %d", i)
+	}
+
+	// The export is cached: a second open reuses the file.
+	matches, err := filepath.Glob(filepath.Join(cache, "onnx-shared-*", "onnx", "model.onnx"))
+	require.NoError(t, err)
+	require.Len(t, matches, 1)
+	st, err := os.Stat(matches[0])
+	require.NoError(t, err)
+	tg2, err := Open(root, WithBackend(BackendORT), WithCacheDir(cache), WithThreads(1))
+	require.NoError(t, err)
+	tg2.Close()
+	st2, err := os.Stat(matches[0])
+	require.NoError(t, err)
+	assert.Equal(t, st.ModTime(), st2.ModTime())
+}
+
+// cachedExportT is cachedExport of an HF folder into cache.
+func cachedExportT(t *testing.T, dir, cache string) string {
+	t.Helper()
+	o := DefaultOptions()
+	o.CacheDir = cache
+	exp, err := cachedExport(o, dir, "")
+	require.NoError(t, err)
+	return exp
+}
+
+// TestSharedExportUnsupported: a DeBERTa base or an adapter saving more
+// than its classifier gets errSharedUnsupported, so the tagger falls back
+// to one merged session per adapter.
+func TestSharedExportUnsupported(t *testing.T) {
+	shared := ortSharedDir(t)
+	o := DefaultOptions()
+	o.CacheDir = t.TempDir()
+	_, err := cachedSharedExport(o, filepath.Join(shared, "fixtures", "deberta_v3"), []namedAdapter{{"a", t.TempDir()}, {"b", t.TempDir()}})
+	assert.True(t, errors.Is(err, errSharedUnsupported), "%v", err)
+
+	base := tinyBERT(t, tinyLabels, 1)
+	dis := tinyAdapter(t, base, diseaseLabels, 11)
+	odd := tinyAdapter(t, base, chemicalLabels, 12)
+	pc, w, err := checkpoint.LoadAdapter(odd)
+	require.NoError(t, err)
+	w[checkpoint.AdapterPrefix+"bert.pooler.dense.weight"] = w[checkpoint.AdapterPrefix+"classifier.weight"]
+	require.NoError(t, checkpoint.SaveAdapter(odd, pc, w))
+	_, err = cachedSharedExport(o, base, []namedAdapter{{"disease", dis}, {"odd", odd}})
+	assert.True(t, errors.Is(err, errSharedUnsupported), "%v", err)
+	assert.Contains(t, err.Error(), "bert.pooler.dense.weight")
+}
