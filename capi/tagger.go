@@ -23,7 +23,8 @@ func init() { tagger.RegisterDefaultFS(models.FS) }
 // tagger.DefaultOptions so an absent key keeps the library's default.
 type taggerConfig struct {
 	// Model is an HF token-classification folder, an ONNX export, a PEFT
-	// adapter folder or a folder with a default.json manifest; "" means the
+	// adapter folder, a folder with a default.json manifest or a preset name
+	// ("default", "fast": tagger.Open); "" means the
 	// default tagger (tagger.Open(""): $OPENMED_MODEL, then the models
 	// embedded in libopenmed, then models/default.json on disk).
 	Model string `json:"model"`

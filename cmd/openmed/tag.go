@@ -74,7 +74,7 @@ Invalid UTF-8 is an error naming the document.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.model, "model", "", "model folder (HF, ONNX export, PEFT adapter or default.json folder); default $OPENMED_MODEL, else the embedded default tagger")
+	fl.StringVar(&f.model, "model", "", "model folder (HF, ONNX export, PEFT adapter or default.json folder) or preset name (default, fast); default $OPENMED_MODEL, else the embedded default tagger")
 	fl.StringVar(&f.base, "base", "", "base model of an adapter --model whose adapter_config.json path does not resolve")
 	fl.StringArrayVar(&f.adapters, "adapter", nil, "[NAME=]DIR: attach a PEFT adapter to the base (repeatable; named by its folder by default)")
 	fl.StringVar(&f.use, "use", "", "tag with this --adapter")

@@ -111,14 +111,21 @@ func (s ManifestStatus) String() string {
 // it names are there (base: config.json; adapters: adapter_config.json),
 // with the missing ones. A default.json that does not parse is an error.
 func CheckManifestFS(fsys fs.FS) (*Manifest, ManifestStatus, []string, error) {
-	data, err := fs.ReadFile(fsys, ManifestFile)
+	return CheckPresetFS(fsys, DefaultPreset)
+}
+
+// CheckPresetFS is CheckManifestFS for preset name's manifest
+// (PresetFile(name); DefaultPreset is default.json).
+func CheckPresetFS(fsys fs.FS, name string) (*Manifest, ManifestStatus, []string, error) {
+	file := presetFile(name)
+	data, err := fs.ReadFile(fsys, file)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, ManifestAbsent, nil, nil
 	}
 	if err != nil {
-		return nil, ManifestAbsent, nil, fmt.Errorf("tagger: %s: %w", ManifestFile, err)
+		return nil, ManifestAbsent, nil, fmt.Errorf("tagger: %s: %w", file, err)
 	}
-	m, err := ParseManifest(data, ManifestFile)
+	m, err := ParseManifest(data, file)
 	if err != nil {
 		return nil, ManifestAbsent, nil, err
 	}
@@ -137,12 +144,28 @@ func isManifestDir(dir string) bool {
 	return exists(filepath.Join(dir, ManifestFile)) && !exists(filepath.Join(dir, "config.json")) && !exists(filepath.Join(dir, "adapter_config.json"))
 }
 
+// presetFile is the manifest file of preset name.
+func presetFile(name string) string {
+	if name == DefaultPreset || name == "" {
+		return ManifestFile
+	}
+	return PresetFile(name)
+}
+
 // resolveDefault finds the default tagger: $OPENMED_MODEL, then the
 // registered embedded FS (when its manifest and folders are all there), then
 // models/default.json on disk beside the executable or the working directory
 // or in a parent of either. The embedded default is extracted into cache.
 func resolveDefault(cache string) (*Source, error) {
-	if p := os.Getenv(EnvModel); p != "" {
+	return resolvePreset(cache, DefaultPreset)
+}
+
+// resolvePreset finds preset name's manifest as resolveDefault finds the
+// default ($OPENMED_MODEL only for the default preset), in the embedded
+// models or the models/ folder on disk.
+func resolvePreset(cache, name string) (*Source, error) {
+	file := presetFile(name)
+	if p := os.Getenv(EnvModel); p != "" && file == ManifestFile {
 		if isManifestDir(p) {
 			m, err := loadManifestDir(p)
 			if err != nil {
@@ -157,20 +180,20 @@ func resolveDefault(cache string) (*Source, error) {
 	}
 	var notes []string
 	if fsys := registeredFS(); fsys != nil {
-		m, st, miss, err := CheckManifestFS(fsys)
+		m, st, miss, err := CheckPresetFS(fsys, name)
 		switch {
 		case err != nil:
 			return nil, fmt.Errorf("tagger: embedded default tagger: %w", err)
 		case st == ManifestComplete:
-			dir, err := extractDefault(fsys, m, cache)
+			dir, err := extractDefault(fsys, file, m, cache)
 			if err != nil {
 				return nil, err
 			}
 			return &Source{Origin: OriginEmbedded, Dir: dir, Manifest: m}, nil
 		case st == ManifestIncomplete:
-			notes = append(notes, fmt.Sprintf("the embedded %s names folders this build lacks: %s", ManifestFile, strings.Join(miss, ", ")))
+			notes = append(notes, fmt.Sprintf("the embedded %s names folders this build lacks: %s", file, strings.Join(miss, ", ")))
 		case st == ManifestNotShipped:
-			notes = append(notes, fmt.Sprintf("this build embeds %s but not its models (%s): they are not shipped yet", ManifestFile, strings.Join(miss, ", ")))
+			notes = append(notes, fmt.Sprintf("this build embeds %s but not its models (%s): they are not shipped yet", file, strings.Join(miss, ", ")))
 		}
 	}
 	var starts []string
@@ -184,22 +207,28 @@ func resolveDefault(cache string) (*Source, error) {
 	for _, s := range starts {
 		for dir := s; ; dir = filepath.Dir(dir) {
 			cand := filepath.Join(dir, "models")
-			if !seen[cand] && exists(filepath.Join(cand, ManifestFile)) {
+			if !seen[cand] && exists(filepath.Join(cand, file)) {
 				seen[cand] = true
-				m, st, miss, err := CheckManifestFS(os.DirFS(cand))
+				m, st, miss, err := CheckPresetFS(os.DirFS(cand), name)
 				switch {
 				case err != nil:
-					notes = append(notes, fmt.Sprintf("%s: %v", filepath.Join(cand, ManifestFile), err))
+					notes = append(notes, fmt.Sprintf("%s: %v", filepath.Join(cand, file), err))
 				case st == ManifestComplete:
 					return &Source{Origin: OriginDisk, Dir: cand, Manifest: m}, nil
 				default:
-					notes = append(notes, fmt.Sprintf("%s names folders that are absent (%s)", filepath.Join(cand, ManifestFile), strings.Join(miss, ", ")))
+					notes = append(notes, fmt.Sprintf("%s names folders that are absent (%s)", filepath.Join(cand, file), strings.Join(miss, ", ")))
 				}
 			}
 			if filepath.Dir(dir) == dir {
 				break
 			}
 		}
+	}
+	if file != ManifestFile {
+		if len(notes) > 0 {
+			return nil, fmt.Errorf("tagger: no usable preset %q (%s)", name, strings.Join(notes, "; "))
+		}
+		return nil, fmt.Errorf("tagger: %q is neither a model folder nor a preset (no %s in the embedded models or a models/ folder beside the executable or the working directory)", name, file)
 	}
 	if len(notes) > 0 {
 		return nil, fmt.Errorf("%w (%s)", ErrNoDefaultModel, strings.Join(notes, "; "))
@@ -245,6 +274,11 @@ func loadManifestDir(dir string) (*Manifest, error) {
 //     directory or a parent of either. Nothing found gives
 //     ErrNoDefaultModel, wrapped with what was seen (e.g. a manifest whose
 //     models are not shipped yet);
+//   - a preset name (IsPresetName, and no such file or folder in the
+//     working directory) opens that preset's manifest, PresetFile(name),
+//     found where the default is (embedded models, or models/ on disk;
+//     "default" is the default tagger, "fast" the small one kept beside a
+//     larger default);
 //   - a folder holding default.json (and no config.json) opens that
 //     manifest: the base with each adapter attached under its name (PEFT
 //     adapters on one base, as AddAdapter), Tag / TagBatch / TagTokens
@@ -269,6 +303,21 @@ func Open(model string, opts ...Option) (*Tagger, error) {
 			return nil, err
 		}
 		src, err := resolveDefault(cache)
+		if err != nil {
+			return nil, err
+		}
+		return openSource(*src, opts)
+	}
+	if IsPresetName(model) && !exists(model) {
+		o := DefaultOptions()
+		for _, f := range opts {
+			f(&o)
+		}
+		cache, err := cacheRoot(o)
+		if err != nil {
+			return nil, err
+		}
+		src, err := resolvePreset(cache, model)
 		if err != nil {
 			return nil, err
 		}

@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strings"
 )
 
 // extractedMarker is written last into an extracted default tagger folder:
@@ -29,14 +30,14 @@ type extractedFile struct {
 }
 
 // manifestFiles lists the regular files the manifest needs from fsys: the
-// manifest itself and every file under its folders, sorted by path.
-func manifestFiles(fsys fs.FS, m *Manifest) ([]extractedFile, error) {
+// manifest file itself and every file under its folders, sorted by path.
+func manifestFiles(fsys fs.FS, file string, m *Manifest) ([]extractedFile, error) {
 	var out []extractedFile
-	fi, err := fs.Stat(fsys, ManifestFile)
+	fi, err := fs.Stat(fsys, file)
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, extractedFile{Path: ManifestFile, Size: fi.Size()})
+	out = append(out, extractedFile{Path: file, Size: fi.Size()})
 	for _, dir := range m.Folders() {
 		err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
@@ -146,8 +147,11 @@ func extractionComplete(dir string, files []extractedFile) bool {
 // race uses the winner's copy). A partial or corrupted folder (missing
 // marker, missing, resized or altered file: the SHA-256 of every file is
 // checked against the marker on each open) is moved aside and replaced.
-func extractDefault(fsys fs.FS, m *Manifest, root string) (string, error) {
-	files, err := manifestFiles(fsys, m)
+//
+// file is the manifest's name in fsys (ManifestFile, or a PresetFile, whose
+// folder is named <preset>-<contentKey>).
+func extractDefault(fsys fs.FS, file string, m *Manifest, root string) (string, error) {
+	files, err := manifestFiles(fsys, file, m)
 	if err != nil {
 		return "", fmt.Errorf("tagger: embedded default tagger: %w", err)
 	}
@@ -155,7 +159,11 @@ func extractDefault(fsys fs.FS, m *Manifest, root string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("tagger: embedded default tagger: %w", err)
 	}
-	out := filepath.Join(root, "default-"+key)
+	prefix := "default-"
+	if file != ManifestFile {
+		prefix = strings.TrimSuffix(file, ".json") + "-"
+	}
+	out := filepath.Join(root, prefix+key)
 	if extractionComplete(out, files) {
 		return out, nil
 	}

@@ -17,6 +17,29 @@ import (
 // base model and which PEFT adapter folders make up the default tagger.
 const ManifestFile = "default.json"
 
+// DefaultPreset is the preset Open("") opens: models/default.json.
+const DefaultPreset = "default"
+
+// PresetFile is the manifest of preset name inside the models tree:
+// "<name>.json" (DefaultPreset is ManifestFile). A preset is another
+// manifest beside default.json over the same folders, e.g. "fast", the small
+// tagger kept when the default moved to larger encoders (issue 18).
+func PresetFile(name string) string { return name + ".json" }
+
+// IsPresetName reports whether s can name a preset: lower-case letters,
+// digits and '-', starting with a letter (so never a path).
+func IsPresetName(s string) bool {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 // TagWith is how the default tagger tags: with all its adapters (the union
 // of their typed entities, as WithAllAdapters) or with one named adapter.
 type TagWith string

@@ -341,9 +341,9 @@ func TestDefaultVerifyCost(t *testing.T) {
 	m, _, _, err := CheckManifestFS(fsys)
 	require.NoError(t, err)
 	cache := t.TempDir()
-	dir, err := extractDefault(fsys, m, cache)
+	dir, err := extractDefault(fsys, ManifestFile, m, cache)
 	require.NoError(t, err)
-	files, err := manifestFiles(fsys, m)
+	files, err := manifestFiles(fsys, ManifestFile, m)
 	require.NoError(t, err)
 	var total int64
 	for _, f := range files {
@@ -366,7 +366,7 @@ func TestDefaultVerifyCost(t *testing.T) {
 	})
 	verMin, verMed := stat(func() { require.True(t, extractionComplete(dir, files)) })
 	openMin, openMed := stat(func() {
-		d, err := extractDefault(fsys, m, cache)
+		d, err := extractDefault(fsys, ManifestFile, m, cache)
 		require.NoError(t, err)
 		require.Equal(t, dir, d)
 	})

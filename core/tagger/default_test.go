@@ -293,7 +293,7 @@ func TestDefaultExtractOnce(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			dirs[i], errs[i] = extractDefault(os.DirFS(root), m, fresh)
+			dirs[i], errs[i] = extractDefault(os.DirFS(root), ManifestFile, m, fresh)
 		}(i)
 	}
 	wg.Wait()
@@ -397,4 +397,63 @@ func TestDefaultResolutionOrder(t *testing.T) {
 	assert.Len(t, d.DefaultTagOptions(), 1)
 	d.Close()
 	assert.False(t, strings.HasPrefix(d.Source().Dir, os.Getenv(omcache.Env)), "an explicit manifest folder is not copied")
+}
+
+// TestPresets: a preset is another manifest beside default.json, opened by
+// name from the embedded models (extracted into its own cache folder) or
+// from models/ on disk; an unknown name says it is neither a folder nor a
+// preset, and a local folder of that name wins over the preset.
+func TestPresets(t *testing.T) {
+	root := standInDefault(t)
+	require.NoError(t, os.WriteFile(filepath.Join(root, PresetFile("fast")),
+		[]byte(`{"base": "openmed-small-bio", "adapters": {"disease": "ncbi-disease-lora"}, "tag_with": "all"}`), 0o644))
+	ctx := context.Background()
+	text := "Cisplatin-induced nephrotoxicity was observed."
+
+	cache := isolateDefault(t, root)
+	fast, err := Open("fast", WithBackend(BackendEngine))
+	require.NoError(t, err)
+	assert.Equal(t, OriginEmbedded, fast.Source().Origin)
+	assert.Regexp(t, regexp.MustCompile(`^fast-[0-9a-f]{12}$`), filepath.Base(fast.Source().Dir))
+	assert.Equal(t, cache, filepath.Dir(fast.Source().Dir))
+	assert.Equal(t, []string{"disease"}, fast.Adapters())
+	got, err := fast.Tag(ctx, text)
+	require.NoError(t, err)
+	fast.Close()
+	def, err := Open("default", WithBackend(BackendEngine))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"chemical", "disease"}, def.Adapters(), "\"default\" is default.json")
+	all, err := def.Tag(ctx, text)
+	require.NoError(t, err)
+	def.Close()
+	var dis []Entity
+	for _, e := range all {
+		if e.Adapter == "disease" {
+			e.Adapter = ""
+			dis = append(dis, e)
+		}
+	}
+	sameEntities(t, dis, got, 0, "the fast preset's disease adapter is the default's")
+
+	_, err = Open("nonesuch", WithBackend(BackendEngine))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `"nonesuch" is neither a model folder nor a preset`)
+	assert.Contains(t, err.Error(), "nonesuch.json")
+
+	// On disk: models/fast.json above the working directory.
+	isolateDefault(t, nil)
+	work := t.TempDir()
+	require.NoError(t, os.Symlink(root, filepath.Join(work, "models")))
+	sub := filepath.Join(work, "sub")
+	require.NoError(t, os.MkdirAll(sub, 0o755))
+	t.Chdir(sub)
+	disk, err := Open("fast", WithBackend(BackendEngine))
+	require.NoError(t, err)
+	assert.Equal(t, OriginDisk, disk.Source().Origin)
+	disk.Close()
+	// A folder named like a preset in the working directory is a model folder.
+	require.NoError(t, os.Mkdir(filepath.Join(sub, "fast"), 0o755))
+	_, err = Open("fast", WithBackend(BackendEngine))
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "preset")
 }

@@ -236,10 +236,10 @@ def load(model=None, adapters=None, backend="auto", device="cpu", threads=0, agg
     """Load a tagger.
 
     ``model`` is an HF token-classification folder, an ONNX export, a PEFT
-    adapter folder or a folder with a default.json manifest (None: the
-    default tagger — $OPENMED_MODEL, else the models embedded in libopenmed:
-    openmed-small-bio with its Disease and Chemical LoRA adapters, tagging
-    with both; each entity then names its "adapter"). ``adapters`` (a folder or a
+    adapter folder, a folder with a default.json manifest or a preset name
+    ("default"; "fast", the small tagger) (None: the default tagger —
+    $OPENMED_MODEL, else the models embedded in libopenmed, tagging with
+    all its adapters; each entity then names its "adapter"). ``adapters`` (a folder or a
     list) are PEFT LoRA adapters attached to it. ``backend`` is "ort" (ONNX
     Runtime), "go" (openmed's engine) or "auto" (ORT when its library loads);
     ``device`` "cpu" or "cuda"; ``aggregation`` HF's aggregation_strategy
@@ -271,6 +271,17 @@ _taggers = {}
 _taggers_lock = threading.Lock()
 
 
+def _model_key(model):
+    """The tagger cache's key for ``model``: None, a preset name (no path
+    separator, not a file or folder here) as given, else the absolute path."""
+    if model is None:
+        return None
+    m = os.fspath(model)
+    if os.sep not in m and not os.path.exists(m) and m.replace("-", "").isalnum() and m.islower():
+        return "preset:" + m
+    return os.path.abspath(m)
+
+
 def tag(text_or_texts, model=None, adapters=None, aggregation=None, threshold=0.0, backend="auto",
         device="cpu", threads=0, **options):
     """Tag one text (-> list of entity dicts shaped like HF's pipeline
@@ -280,7 +291,7 @@ def tag(text_or_texts, model=None, adapters=None, aggregation=None, threshold=0.
     ``openmed.tag("Cisplatin-induced nephrotoxicity was observed.")`` returns
     the union of its Disease and Chemical entities."""
     adapters = _paths(adapters)
-    key = (os.path.abspath(os.fspath(model)) if model is not None else None,
+    key = (_model_key(model),
            tuple(adapters), backend, device, int(threads), aggregation,
            float(threshold), json.dumps(options, sort_keys=True))
     with _taggers_lock:

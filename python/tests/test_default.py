@@ -171,3 +171,31 @@ def test_readme_one_liner(tmp_path):
         assert e["entity_group"] in ("Disease", "Chemical"), e
         assert e["adapter"] in ("disease", "disease-cdr", "chemical"), e
         assert "Cisplatin-induced nephrotoxicity was observed."[e["start"]:e["end"]] == e["word"], e
+
+
+def test_preset_by_name(default_dir, monkeypatch, tmp_path):
+    """model="fast" opens the fast.json preset beside default.json, found
+    where the default is (the models embedded in libopenmed, else models/
+    above the working directory, set up here): its Disease adapter's
+    entities are the default's Disease part."""
+    work = tmp_path / "work"
+    shutil.copytree(default_dir, work / "models")
+    with open(work / "models" / "fast.json", "w") as f:
+        json.dump({"base": "openmed-small-bio", "adapters": {"disease": "ncbi-disease-lora"}, "tag_with": "all"}, f)
+    monkeypatch.delenv("OPENMED_MODEL", raising=False)
+    monkeypatch.setenv("OPENMED_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(work)
+    fast = openmed.load("fast", backend="go")
+    default = openmed.load("default", backend="go")
+
+    def disease(ents):  # a one-adapter tagger's entities carry no "adapter"
+        return [(e["start"], e["end"], e["entity_group"]) for e in ents if e.get("adapter", "disease") == "disease"]
+    try:
+        got = disease(fast.tag(TEXT))
+        assert got, "the fast preset finds the Disease entities"
+        assert got == disease(default.tag(TEXT))
+    finally:
+        fast.close()
+        default.close()
+    with pytest.raises(openmed.OpenMedError, match="neither a model folder nor a preset"):
+        openmed.load("nonesuch", backend="go")
