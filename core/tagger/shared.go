@@ -20,9 +20,21 @@ import (
 type namedAdapter struct{ name, dir string }
 
 // errSharedUnsupported: the adapters cannot share one graph (an encoder
-// family or an adapter layout BuildShared does not take); the tagger falls
-// back to one merged session per adapter.
+// family or an adapter layout BuildShared does not take), or sharing would
+// cost too much time (SharedMaxLoRACost); the tagger falls back to one
+// merged session per adapter.
 var errSharedUnsupported = errors.New("no shared-base graph")
+
+// SharedMaxLoRACost is the largest share of the encoder's Linear
+// multiply-adds that unmerged LoRA updates may add before a manifest's
+// adapters stop sharing one ORT session: a shared session adds every update
+// at run time (merged sessions fold it into the weights), and low-rank GEMMs
+// run far below peak. Measured on the small default tagger (2026-12-06,
+// onnxruntime 1.31, 8×256 windows, 1 thread): r 32 on query/key/value/dense
+// at hidden 256 adds 18.8 % of the multiply-adds and made the shared session
+// 1.29× slower than three merged ones (1.07× with the updates left out: the
+// tiling alone); r 16 on query/value of BERT-base adds 0.7 %.
+const SharedMaxLoRACost = 0.10
 
 // sharedHead is one adapter's output of a shared-base ORT session
 // (onnx.BuildShared). predictHeads runs the session once per batch for all
@@ -91,6 +103,19 @@ func cachedSharedExport(o Options, base string, adapters []namedAdapter) (string
 	if cfg.ModelType != checkpoint.ModelBERT && cfg.ModelType != checkpoint.ModelElectra {
 		return "", fmt.Errorf("tagger: %s is %s: %w", base, cfg.ModelType, errSharedUnsupported)
 	}
+	// The cost rule first (the adapters are small; the base is not read):
+	// a cached export is used only while the rule allows it.
+	updates := make([]*lora.Updates, len(adapters))
+	for k, a := range adapters {
+		u, err := lora.ReadUpdates(a.dir)
+		if err != nil {
+			return "", fmt.Errorf("tagger: adapter %q: %w", a.name, err)
+		}
+		updates[k] = u
+	}
+	if c := loraCost(cfg, updates); c > SharedMaxLoRACost {
+		return "", fmt.Errorf("tagger: the adapters' LoRA updates add %.1f%% to the encoder's multiply-adds (more than %.0f%%): %w", 100*c, 100*SharedMaxLoRACost, errSharedUnsupported)
+	}
 	root, err := cacheRoot(o)
 	if err != nil {
 		return "", err
@@ -112,7 +137,7 @@ func cachedSharedExport(o Options, base string, adapters []namedAdapter) (string
 	if exists(file) {
 		return out, nil
 	}
-	branches, state, err := sharedBranches(cfg, base, adapters)
+	branches, state, err := sharedBranches(cfg, base, adapters, updates)
 	if err != nil {
 		return "", err
 	}
@@ -137,7 +162,7 @@ func cachedSharedExport(o Options, base string, adapters []namedAdapter) (string
 // sharedBranches reads the base's canonical state_dict (through the model, as
 // MergeAdapter writes merged folders) and each adapter's LoRA updates and
 // classifier.
-func sharedBranches(cfg *checkpoint.Config, base string, adapters []namedAdapter) ([]onnx.Branch, map[string]*tensor.Tensor, error) {
+func sharedBranches(cfg *checkpoint.Config, base string, adapters []namedAdapter, updates []*lora.Updates) ([]onnx.Branch, map[string]*tensor.Tensor, error) {
 	sd, err := checkpoint.LoadWeights(base)
 	if err != nil {
 		return nil, nil, fmt.Errorf("tagger: %w", err)
@@ -157,11 +182,8 @@ func sharedBranches(cfg *checkpoint.Config, base string, adapters []namedAdapter
 	state := m.StateDict()
 	prefix := cfg.BasePrefix() + "."
 	var branches []onnx.Branch
-	for _, a := range adapters {
-		u, err := lora.ReadUpdates(a.dir)
-		if err != nil {
-			return nil, nil, fmt.Errorf("tagger: adapter %q: %w", a.name, err)
-		}
+	for k, a := range adapters {
+		u := updates[k]
 		br := onnx.Branch{Name: a.name, LoRA: map[string]onnx.LoRAUpdate{}}
 		for _, up := range u.LoRA {
 			module := up.Module
@@ -186,4 +208,22 @@ func sharedBranches(cfg *checkpoint.Config, base string, adapters []namedAdapter
 		branches = append(branches, br)
 	}
 	return branches, state, nil
+}
+
+// loraCost is the multiply-adds the adapters' unmerged updates add per
+// token, r·(in+out) each, over those of the K encoders' Linear layers
+// (attention q, k, v, output: hidden² each; feed-forward: 2·hidden·intermediate).
+func loraCost(cfg *checkpoint.Config, adapters []*lora.Updates) float64 {
+	h, i := float64(cfg.HiddenSize), float64(cfg.IntermediateSize)
+	base := float64(len(adapters)*cfg.NumHiddenLayers) * (4*h*h + 2*h*i)
+	added := 0.0
+	for _, a := range adapters {
+		for _, u := range a.LoRA {
+			added += float64(u.A.Shape[0] * (u.A.Shape[1] + u.B.Shape[0]))
+		}
+	}
+	if base == 0 {
+		return 0
+	}
+	return added / base
 }

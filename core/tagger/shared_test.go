@@ -6,10 +6,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/lora"
+	"github.com/openmed/openmed/core/tensor"
 	"github.com/openmed/openmed/core/tokenize"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -161,4 +163,55 @@ func TestSharedExportUnsupported(t *testing.T) {
 	_, err = cachedSharedExport(o, base, []namedAdapter{{"disease", dis}, {"odd", odd}})
 	assert.True(t, errors.Is(err, errSharedUnsupported), "%v", err)
 	assert.Contains(t, err.Error(), "bert.pooler.dense.weight")
+}
+
+// TestSharedCostFallback: adapters whose unmerged updates would add more
+// than SharedMaxLoRACost of the multiply-adds do not share a session; the
+// manifest opens with one merged session per adapter and tags the same.
+func TestSharedCostFallback(t *testing.T) {
+	ortRequire(t)
+	root := standInDefault(t)
+	for _, dir := range []string{"ncbi-disease-lora", "bc5cdr-chem-lora"} {
+		// rank 16 on query/value: 2·16·64 per layer over 4·32² + 2·32·64 = 25 %
+		p := filepath.Join(root, dir)
+		pc, w, err := checkpoint.LoadAdapter(p)
+		require.NoError(t, err)
+		for k, v := range w {
+			switch {
+			case strings.HasSuffix(k, ".lora_A.weight"):
+				w[k] = tensor.New(16, v.Shape[1])
+				copy(w[k].Data, v.Data)
+			case strings.HasSuffix(k, ".lora_B.weight"):
+				nb := tensor.New(v.Shape[0], 16)
+				for o := 0; o < v.Shape[0]; o++ {
+					copy(nb.Data[o*16:o*16+v.Shape[1]], v.Data[o*v.Shape[1]:(o+1)*v.Shape[1]])
+				}
+				w[k] = nb
+			}
+		}
+		pc.R, pc.LoraAlpha = 16, 2*16 // scaling 2, as r 4 α 8: the same update
+		require.NoError(t, checkpoint.SaveAdapter(p, pc, w))
+	}
+	u, err := lora.ReadUpdates(filepath.Join(root, "ncbi-disease-lora"))
+	require.NoError(t, err)
+	cfg, err := checkpoint.LoadConfig(filepath.Join(root, "openmed-small-bio"))
+	require.NoError(t, err)
+	assert.InDelta(t, 0.25, loraCost(cfg, []*lora.Updates{u, u}), 1e-9)
+
+	tg, err := Open(root, WithBackend(BackendORT), WithCacheDir(t.TempDir()), WithThreads(1))
+	require.NoError(t, err)
+	defer tg.Close()
+	assert.Nil(t, tg.shared, "too costly to share: merged sessions")
+	eng, err := Open(root, WithBackend(BackendEngine), WithThreads(1))
+	require.NoError(t, err)
+	defer eng.Close()
+	texts := ncbiSentences(t, 6)
+	tol := scoreTol(t, eng, texts, 16)
+	want, err := eng.TagBatch(context.Background(), texts)
+	require.NoError(t, err)
+	got, err := tg.TagBatch(context.Background(), texts)
+	require.NoError(t, err)
+	for i := range texts {
+		sameEntities(t, want[i], got[i], tol, "merged sessions vs engine")
+	}
 }
