@@ -52,6 +52,9 @@ type Options struct {
 	// Archive is the repository folder keeping finished runs (archive.go);
 	// "" turns archiving off.
 	Archive string
+	// SmallResults is benchmarks/reproduce/RESULTS.md, whose pre-trained
+	// small DeBERTa rows are best-of-breed candidates (breed.go).
+	SmallResults string
 	// Precision is added to every train command (the lora-bf16 variant
 	// always runs in bf16).
 	Precision tensor.Precision
@@ -76,6 +79,7 @@ func main() {
 	fs.DurationVar(&o.Budget, "budget", 0, "stop starting jobs after this long (0: none)")
 	fs.BoolVar(&o.Wait, "wait", false, "keep polling (every minute) while jobs wait for their base encoder")
 	fs.TextVar(&o.Precision, "precision", tensor.FP32, "arithmetic of the runs' large products: fp32 or bf16 (--precision of openmed train)")
+	fs.StringVar(&o.SmallResults, "small-results", "benchmarks/reproduce/RESULTS.md", "the reproduction's results, whose pre-trained small DeBERTa rows join the best-of-breed table (\"\": none)")
 	fs.StringVar(&o.Archive, "archive", "benchmarks/recipe/runs", "repository folder keeping each finished run's metrics, predictions and adapter, and the DAPT deltas (\"\": none)")
 	fs.StringVar(&o.Out, "out", "benchmarks/recipe/RESULTS.md", "table output (table)")
 	so := ShipOptions{}

@@ -86,6 +86,7 @@ func WriteTable(o Options) error {
 	b.WriteString("CoNLL = the trainer's sentence-level evaluation on the test file; raw text = `openmed eval-text` (raw text in, default settings, exact character spans), per sentence and per 10-sentence paragraph.\n\n")
 	b.WriteString("| corpus | encoder | variant | epochs | dev F1 | test F1 (CoNLL) | raw text, sentences | raw text, paragraphs | paper | BERT-base (BLURB) |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	var caps, cmds []string
+	var rows []breedRow
 	for _, c := range Corpora {
 		for _, j := range AllJobs() {
 			if j.Corpus != c {
@@ -126,6 +127,7 @@ func WriteTable(o Options) error {
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c, j.Encoder.Name, variant, ep,
 				pct(dev), pct(test), pct(sent), pct(para), anchor(paperF1, c), anchor(blurbBERTBase, c))
+			rows = append(rows, breedRow{corpus: c, encoder: j.Encoder.Name, variant: variant, dev: dev, test: test, sent: sent, para: para})
 			if len(p.Train) > 0 {
 				cmds = append(cmds, "openmed "+strings.Join(p.Train, " "))
 			}
@@ -138,6 +140,11 @@ func WriteTable(o Options) error {
 			fmt.Fprintf(&b, "- %s\n", c)
 		}
 	}
+	small, err := readSmallDeBERTa(o.SmallResults)
+	if err != nil {
+		return err
+	}
+	writeBestOfBreed(&b, append(rows, small...), o.SmallResults)
 	var sig []string
 	for _, c := range Corpora {
 		for _, pr := range pairs(c) {
