@@ -37,6 +37,18 @@ type weights struct {
 	// (BuildShared) by module path; used marks those linear applied.
 	shared map[string]*sharedLoRA
 	used   map[string]bool
+	// names renames the initializers of some modules (a merged branch's
+	// own weights in a shared graph: "<branch>/<module>"); others keep
+	// their state_dict key and are shared.
+	names map[string]string
+}
+
+// name is the initializer name of module key's weights.
+func (w *weights) name(key string) string {
+	if n, ok := w.names[key]; ok {
+		return n
+	}
+	return key
 }
 
 func (w *weights) get(key string, shape ...int) *tensor.Tensor {
@@ -226,9 +238,10 @@ func extendedMask(b *Builder, mask string) string {
 // linear adds the transposed weight and bias of HF Linear module key and
 // applies it, plus the branches' LoRA updates of key in a shared-base graph.
 func linear(b *Builder, w *weights, key string, x string, out, in int) string {
+	n := w.name(key)
 	y := b.Linear(x,
-		b.WeightTransposed(key+".weight", w.get(key+".weight", out, in)),
-		b.Weight(key+".bias", w.get(key+".bias", out)))
+		b.WeightTransposed(n+".weight", w.get(key+".weight", out, in)),
+		b.Weight(n+".bias", w.get(key+".bias", out)))
 	if s := w.shared[key]; s != nil {
 		if w.used == nil {
 			w.used = map[string]bool{}

@@ -23,11 +23,15 @@ type Builder struct {
 	scope  string
 	seq    int
 	err    error
+	// weights remembers each weight initializer's source tensor, so a
+	// weight added again under the same name from the same tensor (a base
+	// weight several branches of a shared graph read) is one initializer.
+	weights map[string]*tensor.Tensor
 }
 
 // NewBuilder starts an empty graph called name.
 func NewBuilder(name string) *Builder {
-	return &Builder{graph: Graph{Name: name}, names: map[string]bool{}, consts: map[string]string{}}
+	return &Builder{graph: Graph{Name: name}, names: map[string]bool{}, consts: map[string]string{}, weights: map[string]*tensor.Tensor{}}
 }
 
 // Err is the first error the builder met, if any.
@@ -104,12 +108,17 @@ func (b *Builder) Initializer(t *TensorProto) string {
 }
 
 // Weight adds a float32 weight as an initializer named after its Hugging Face
-// state_dict key, with the tensor's own shape.
+// state_dict key, with the tensor's own shape. The same name and tensor
+// again return the existing initializer.
 func (b *Builder) Weight(name string, t *tensor.Tensor) string {
 	if t == nil {
 		b.fail("missing weight %q", name)
 		return name
 	}
+	if b.weights[name] == t {
+		return name
+	}
+	b.weights[name] = t
 	return b.Initializer(FloatTensor(name, t.Data, dims64(t.Shape)...))
 }
 
@@ -125,6 +134,10 @@ func (b *Builder) WeightTransposed(name string, t *tensor.Tensor) string {
 		b.fail("weight %q: want 2-D [out,in], got shape %v", name, t.Shape)
 		return name + ".T"
 	}
+	if b.weights[name+".T"] == t {
+		return name + ".T"
+	}
+	b.weights[name+".T"] = t
 	rows, cols := t.Shape[0], t.Shape[1]
 	out := make([]float32, len(t.Data))
 	for r := 0; r < rows; r++ {

@@ -26,8 +26,13 @@ type LoRAUpdate struct {
 type Branch struct {
 	// Name names the branch's output (SharedOutputName).
 	Name string
-	// LoRA maps module paths to their updates.
+	// LoRA maps module paths to their updates, added at run time over the
+	// shared base weights (BuildShared's tiled form).
 	LoRA map[string]LoRAUpdate
+	// Weights maps state_dict keys to this branch's own values (its LoRA
+	// merged into the weights it touches: BuildShared's per-branch form);
+	// the keys it does not name are the base's, shared.
+	Weights map[string]*tensor.Tensor
 	// Classifier is classifier.weight [num_labels, hidden]; ClassifierBias
 	// is classifier.bias [num_labels].
 	Classifier, ClassifierBias *tensor.Tensor
@@ -50,22 +55,32 @@ type sharedLoRA struct {
 }
 
 // BuildShared builds one graph that runs several LoRA adapters of one base
-// (the paper's swappable adapters) over a single copy of the base weights:
-// the embeddings are computed once, the hidden states are tiled to K·batch
-// rows (branch k owns rows k·batch … k·batch+batch−1), every Linear runs its
-// base weight once over all rows and adds each branch's own LoRA update with
-// a batched MatMul over the K blocks, and each branch's head reads its block.
-// The result equals K merged exports (BuildTokenClassifier of each
-// merge_and_unload) up to float32 rounding of where the update is added,
-// while the weights are held once instead of K times.
+// (the paper's swappable adapters) in one ONNX Runtime session, with the
+// embeddings computed once and every weight the adapters leave alone held
+// once. Two forms, chosen by the branches:
 //
-// Inputs are those of BuildTokenClassifier; there is one output per branch,
-// SharedOutputName(branch.Name), float32 [batch_size, sequence_length,
-// num_labels of the branch]. cfg gives the encoder's sizes (its id2label is
-// not used) and state the base's canonical state_dict (no head needed).
-// BERT and ELECTRA only: DeBERTa's attention reuses the query/key
-// projections on the relative-position embeddings, which a per-branch
-// update would have to follow; the caller falls back to merged exports.
+//   - tiled (branches carry LoRA): the hidden states are tiled to K·batch
+//     rows (branch k owns rows k·batch … k·batch+batch−1), every Linear runs
+//     its base weight once over all rows and adds each branch's own update
+//     with a batched MatMul over the K blocks, and each branch's head reads
+//     its block. All layer weights are held once; each update costs
+//     r·(in+out) multiply-adds per token at run time.
+//   - per-branch (branches carry Weights, their LoRA merged in): each
+//     branch runs its own encoder stack over the shared embeddings, with its
+//     merged weights and the base's for the rest (one initializer each). No
+//     run-time cost over separate merged models; the embeddings and the
+//     untouched weights are held once.
+//
+// Either way the result equals K merged exports (BuildTokenClassifier of
+// each merge_and_unload) up to float32 rounding of where the update is
+// added. Inputs are those of BuildTokenClassifier; there is one output per
+// branch, SharedOutputName(branch.Name), float32 [batch_size,
+// sequence_length, num_labels of the branch]. cfg gives the encoder's sizes
+// (its id2label is not used) and state the base's canonical state_dict (no
+// head needed). BERT and ELECTRA only: DeBERTa's attention reuses the
+// query/key projections on the relative-position embeddings, which a
+// per-branch update would have to follow; the caller falls back to merged
+// exports.
 func BuildShared(cfg *checkpoint.Config, state map[string]*tensor.Tensor, branches []Branch) (*Builder, error) {
 	if cfg == nil {
 		return nil, fmt.Errorf("onnx: nil config")
@@ -76,6 +91,14 @@ func BuildShared(cfg *checkpoint.Config, state map[string]*tensor.Tensor, branch
 	if cfg.ModelType != checkpoint.ModelBERT && cfg.ModelType != checkpoint.ModelElectra {
 		return nil, fmt.Errorf("onnx: shared-base export supports %q and %q, not %q", checkpoint.ModelBERT, checkpoint.ModelElectra, cfg.ModelType)
 	}
+	tiled, perBranch := false, false
+	for _, br := range branches {
+		tiled = tiled || len(br.LoRA) > 0
+		perBranch = perBranch || len(br.Weights) > 0
+	}
+	if tiled && perBranch {
+		return nil, fmt.Errorf("onnx: shared-base export: branches carry both LoRA updates and merged weights; use one form")
+	}
 	c := *cfg
 	c.ID2Label = map[int]string{0: "O"} // sizes only; each branch has its own head
 	d, err := bertDimsFrom(&c)
@@ -83,14 +106,36 @@ func BuildShared(cfg *checkpoint.Config, state map[string]*tensor.Tensor, branch
 		return nil, err
 	}
 	w := &weights{m: state}
-	if w.shared, err = stackBranches(branches, state); err != nil {
-		return nil, err
-	}
-	K := int64(len(branches))
 	b := NewBuilder(d.prefix + "_token_classification_shared")
 	ids, mask, types := tokenInputs(b, d)
 	x := bertEmbeddings(b, w, d, ids, types)
 	ext := extendedMask(b, mask)
+	if perBranch {
+		for _, br := range branches {
+			wk, err := branchWeights(state, br)
+			if err != nil {
+				return nil, err
+			}
+			h := x
+			for l := 0; l < d.layers; l++ {
+				h = bertLayer(b, wk, d, l, h, ext)
+			}
+			if err := wk.err(string(cfg.ModelType)); err != nil {
+				return nil, err
+			}
+			if err := branchHead(b, d, br, ids, h); err != nil {
+				return nil, err
+			}
+		}
+		if err := w.err(string(cfg.ModelType)); err != nil {
+			return nil, err
+		}
+		return b, b.Err()
+	}
+	if w.shared, err = stackBranches(branches, state); err != nil {
+		return nil, err
+	}
+	K := int64(len(branches))
 	b.SetScope("/branches")
 	x = b.Op("Tile", []string{x, b.ConstInt64([]int64{K, 1, 1}, 3)})
 	ext = b.Op("Tile", []string{ext, b.ConstInt64([]int64{K, 1, 1, 1}, 4)})
@@ -109,24 +154,54 @@ func BuildShared(cfg *checkpoint.Config, state map[string]*tensor.Tensor, branch
 	}
 	blocks := b.Reshape(x, K, -1, int64(d.hidden)) // [K, batch·seq, hidden]
 	for k, br := range branches {
-		b.SetScope("/" + br.Name + "/classifier")
-		if br.Classifier == nil || br.ClassifierBias == nil || len(br.Classifier.Shape) != 2 || br.Classifier.Shape[1] != d.hidden ||
-			len(br.ClassifierBias.Shape) != 1 || br.ClassifierBias.Shape[0] != br.Classifier.Shape[0] {
-			return nil, fmt.Errorf("onnx: shared-base export: branch %q: want classifier.weight [num_labels %d] and classifier.bias [num_labels]", br.Name, d.hidden)
-		}
-		labels := br.Classifier.Shape[0]
 		h := b.Gather(blocks, b.ScalarInt64(int64(k)), 0) // [batch·seq, hidden]
-		logits := b.Linear(h,
-			b.WeightTransposed(br.Name+"/classifier.weight", br.Classifier),
-			b.Weight(br.Name+"/classifier.bias", br.ClassifierBias))
-		shape := b.Op("Concat", []string{b.Shape(ids), b.ConstInt64([]int64{int64(labels)}, 1)}, IntAttr("axis", 0))
-		logits = b.Op("Reshape", []string{logits, shape})
-		b.Output(logits, SharedOutputName(br.Name), Float, Symbolic(AxisBatch), Symbolic(AxisSequence), Fixed(int64(labels)))
+		if err := branchHead(b, d, br, ids, h); err != nil {
+			return nil, err
+		}
 	}
 	if err := w.err(string(cfg.ModelType)); err != nil {
 		return nil, err
 	}
 	return b, b.Err()
+}
+
+// branchWeights is the weights view of one per-branch branch: the base's
+// state with the branch's own values, which get initializer names
+// "<branch>/<key>".
+func branchWeights(state map[string]*tensor.Tensor, br Branch) (*weights, error) {
+	m := make(map[string]*tensor.Tensor, len(state))
+	for k, v := range state {
+		m[k] = v
+	}
+	names := map[string]string{}
+	for key, v := range br.Weights {
+		base := state[key]
+		if base == nil || v == nil || !equalShape(base.Shape, v.Shape) {
+			return nil, fmt.Errorf("onnx: shared-base export: branch %q: weight %s does not replace a base weight of the same shape", br.Name, key)
+		}
+		m[key] = v
+		module := strings.TrimSuffix(strings.TrimSuffix(key, ".weight"), ".bias")
+		names[module] = br.Name + "/" + module
+	}
+	return &weights{m: m, names: names}, nil
+}
+
+// branchHead applies branch br's classifier to h ([batch, seq, hidden] or
+// [batch·seq, hidden]) and declares its output [batch, seq, labels].
+func branchHead(b *Builder, d bertDims, br Branch, ids, h string) error {
+	b.SetScope("/" + br.Name + "/classifier")
+	if br.Classifier == nil || br.ClassifierBias == nil || len(br.Classifier.Shape) != 2 || br.Classifier.Shape[1] != d.hidden ||
+		len(br.ClassifierBias.Shape) != 1 || br.ClassifierBias.Shape[0] != br.Classifier.Shape[0] {
+		return fmt.Errorf("onnx: shared-base export: branch %q: want classifier.weight [num_labels %d] and classifier.bias [num_labels]", br.Name, d.hidden)
+	}
+	labels := br.Classifier.Shape[0]
+	logits := b.Linear(h,
+		b.WeightTransposed(br.Name+"/classifier.weight", br.Classifier),
+		b.Weight(br.Name+"/classifier.bias", br.ClassifierBias))
+	shape := b.Op("Concat", []string{b.Shape(ids), b.ConstInt64([]int64{int64(labels)}, 1)}, IntAttr("axis", 0))
+	logits = b.Op("Reshape", []string{logits, shape})
+	b.Output(logits, SharedOutputName(br.Name), Float, Symbolic(AxisBatch), Symbolic(AxisSequence), Fixed(int64(labels)))
+	return nil
 }
 
 // stackBranches checks each branch's updates against the base weights and

@@ -20,16 +20,17 @@ import (
 type namedAdapter struct{ name, dir string }
 
 // errSharedUnsupported: the adapters cannot share one graph (an encoder
-// family or an adapter layout BuildShared does not take), or sharing would
-// cost too much time (SharedMaxLoRACost); the tagger falls back to one
-// merged session per adapter.
+// family or an adapter layout BuildShared does not take); the tagger falls
+// back to one merged session per adapter.
 var errSharedUnsupported = errors.New("no shared-base graph")
 
 // SharedMaxLoRACost is the largest share of the encoder's Linear
 // multiply-adds that unmerged LoRA updates may add before a manifest's
-// adapters stop sharing one ORT session: a shared session adds every update
-// at run time (merged sessions fold it into the weights), and low-rank GEMMs
-// run far below peak. Measured on the small default tagger (2026-12-06,
+// shared ORT session stops adding them at run time over one copy of the
+// weights (onnx.BuildShared's tiled form) and runs each adapter's own
+// merged copies of the weights it touches instead (the per-branch form,
+// sharing the embeddings and the untouched weights): low-rank GEMMs run far
+// below peak. Measured on the small default tagger (2026-12-06,
 // onnxruntime 1.31, 8×256 windows, 1 thread): r 32 on query/key/value/dense
 // at hidden 256 adds 18.8 % of the multiply-adds and made the shared session
 // 1.29× slower than three merged ones (1.07× with the updates left out: the
@@ -56,10 +57,11 @@ func (h *sharedHead) Logits(ids, mask, types [][]int64) (*tensor.Tensor, error) 
 // Close does nothing: the tagger closes the shared session once.
 func (h *sharedHead) Close() error { return nil }
 
-// openShared opens a manifest's adapters on ORT as one session over one copy
-// of the base (the paper's swappable adapters, onnx.BuildShared): memory ≈
-// base + Σ adapters instead of #adapters × base, and one run per batch
-// computes every adapter's logits. It returns the heads in the manifest's
+// openShared opens a manifest's adapters on ORT as one session over one base
+// (the paper's swappable adapters, onnx.BuildShared): in the tiled form
+// memory ≈ base + Σ adapters instead of #adapters × base; in the per-branch
+// form (SharedMaxLoRACost) the embeddings and untouched weights are held
+// once; either way one run per batch computes every adapter's logits. It returns the heads in the manifest's
 // order, or errSharedUnsupported (wrapped) when the adapters cannot share a
 // graph.
 func (t *Tagger) openShared(adapters []namedAdapter) ([]*head, error) {
@@ -113,9 +115,7 @@ func cachedSharedExport(o Options, base string, adapters []namedAdapter) (string
 		}
 		updates[k] = u
 	}
-	if c := loraCost(cfg, updates); c > SharedMaxLoRACost {
-		return "", fmt.Errorf("tagger: the adapters' LoRA updates add %.1f%% to the encoder's multiply-adds (more than %.0f%%): %w", 100*c, 100*SharedMaxLoRACost, errSharedUnsupported)
-	}
+	merge := loraCost(cfg, updates) > SharedMaxLoRACost
 	root, err := cacheRoot(o)
 	if err != nil {
 		return "", err
@@ -130,14 +130,14 @@ func cachedSharedExport(o Options, base string, adapters []namedAdapter) (string
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256([]byte(key + "\x00" + strings.Join(names, "\x00")))
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00merged=%v", key, strings.Join(names, "\x00"), merge)))
 	key = hex.EncodeToString(sum[:])[:24]
 	out := filepath.Join(root, "onnx-shared-"+key)
 	file := filepath.Join(out, filepath.FromSlash(checkpoint.ONNXModelPath))
 	if exists(file) {
 		return out, nil
 	}
-	branches, state, err := sharedBranches(cfg, base, adapters, updates)
+	branches, state, err := sharedBranches(cfg, base, adapters, updates, merge)
 	if err != nil {
 		return "", err
 	}
@@ -162,7 +162,7 @@ func cachedSharedExport(o Options, base string, adapters []namedAdapter) (string
 // sharedBranches reads the base's canonical state_dict (through the model, as
 // MergeAdapter writes merged folders) and each adapter's LoRA updates and
 // classifier.
-func sharedBranches(cfg *checkpoint.Config, base string, adapters []namedAdapter, updates []*lora.Updates) ([]onnx.Branch, map[string]*tensor.Tensor, error) {
+func sharedBranches(cfg *checkpoint.Config, base string, adapters []namedAdapter, updates []*lora.Updates, merge bool) ([]onnx.Branch, map[string]*tensor.Tensor, error) {
 	sd, err := checkpoint.LoadWeights(base)
 	if err != nil {
 		return nil, nil, fmt.Errorf("tagger: %w", err)
@@ -184,13 +184,25 @@ func sharedBranches(cfg *checkpoint.Config, base string, adapters []namedAdapter
 	var branches []onnx.Branch
 	for k, a := range adapters {
 		u := updates[k]
-		br := onnx.Branch{Name: a.name, LoRA: map[string]onnx.LoRAUpdate{}}
+		br := onnx.Branch{Name: a.name, LoRA: map[string]onnx.LoRAUpdate{}, Weights: map[string]*tensor.Tensor{}}
 		for _, up := range u.LoRA {
 			module := up.Module
 			if state[module+".weight"] == nil && state[prefix+module+".weight"] != nil {
 				module = prefix + module
 			}
-			br.LoRA[module] = onnx.LoRAUpdate{A: up.A, B: up.B, Scaling: up.Scaling}
+			if !merge {
+				br.LoRA[module] = onnx.LoRAUpdate{A: up.A, B: up.B, Scaling: up.Scaling}
+				continue
+			}
+			w := state[module+".weight"]
+			if w == nil {
+				return nil, nil, fmt.Errorf("tagger: adapter %q: the base has no %s.weight", a.name, module)
+			}
+			merged := &tensor.Tensor{Shape: append([]int(nil), w.Shape...), Data: append([]float32(nil), w.Data...)}
+			if err := lora.AddDelta(merged, up.B, up.A, up.Scaling); err != nil {
+				return nil, nil, fmt.Errorf("tagger: adapter %q: module %s: %w", a.name, module, err)
+			}
+			br.Weights[module+".weight"] = merged
 		}
 		for _, n := range u.SavedNames() {
 			switch strings.TrimPrefix(n, prefix) {

@@ -165,10 +165,12 @@ func TestSharedExportUnsupported(t *testing.T) {
 	assert.Contains(t, err.Error(), "bert.pooler.dense.weight")
 }
 
-// TestSharedCostFallback: adapters whose unmerged updates would add more
-// than SharedMaxLoRACost of the multiply-adds do not share a session; the
-// manifest opens with one merged session per adapter and tags the same.
-func TestSharedCostFallback(t *testing.T) {
+// TestSharedPerBranch: adapters whose unmerged updates would add more than
+// SharedMaxLoRACost of the multiply-adds still share one session, in
+// BuildShared's per-branch form (each adapter's merged copies of the weights
+// it touches, the embeddings and the rest shared): logits equal the merged
+// exports', and tagging equals the Go engine's.
+func TestSharedPerBranch(t *testing.T) {
 	ortRequire(t)
 	root := standInDefault(t)
 	for _, dir := range []string{"ncbi-disease-lora", "bc5cdr-chem-lora"} {
@@ -198,10 +200,36 @@ func TestSharedCostFallback(t *testing.T) {
 	require.NoError(t, err)
 	assert.InDelta(t, 0.25, loraCost(cfg, []*lora.Updates{u, u}), 1e-9)
 
-	tg, err := Open(root, WithBackend(BackendORT), WithCacheDir(t.TempDir()), WithThreads(1))
+	cache := t.TempDir()
+	tg, err := Open(root, WithBackend(BackendORT), WithCacheDir(cache), WithThreads(1))
 	require.NoError(t, err)
 	defer tg.Close()
-	assert.Nil(t, tg.shared, "too costly to share: merged sessions")
+	require.Len(t, tg.shared, 2, "one session, per-branch form")
+	group := tg.shared[0].be.(*sharedHead).be
+	ids := [][]int64{{2, 1000, 1001, 1002, 3}, {2, 1500, 3, 0, 0}}
+	mask := [][]int64{{1, 1, 1, 1, 1}, {1, 1, 1, 0, 0}}
+	all, err := group.LogitsAll(ids, mask, nil)
+	require.NoError(t, err)
+	folders := map[string]string{"disease": "ncbi-disease-lora", "chemical": "bc5cdr-chem-lora"}
+	for i, name := range group.Heads() {
+		merged := filepath.Join(t.TempDir(), "merged")
+		_, err := lora.MergeAdapter(filepath.Join(root, "openmed-small-bio"), filepath.Join(root, folders[name]), merged, lora.Merge)
+		require.NoError(t, err)
+		ref, err := NewORT(cachedExportT(t, merged, cache), ORTOptions{IntraOpThreads: 1})
+		require.NoError(t, err)
+		want, err := ref.Logits(ids, mask, nil)
+		require.NoError(t, err)
+		ref.Close()
+		scale, maxDiff := 1.0, 0.0
+		for k := range want.Data {
+			scale = math.Max(scale, math.Abs(float64(want.Data[k])))
+			maxDiff = math.Max(maxDiff, math.Abs(float64(want.Data[k]-all[i].Data[k])))
+		}
+		// The same merged weights and shapes: only kernel choices differ.
+		tol := pathTol(scale, 5, 0)
+		t.Logf("%s: max |Δlogit| %.3g (tolerance %.3g)", name, maxDiff, tol)
+		assert.LessOrEqual(t, maxDiff, tol, name)
+	}
 	eng, err := Open(root, WithBackend(BackendEngine), WithThreads(1))
 	require.NoError(t, err)
 	defer eng.Close()
@@ -212,6 +240,6 @@ func TestSharedCostFallback(t *testing.T) {
 	got, err := tg.TagBatch(context.Background(), texts)
 	require.NoError(t, err)
 	for i := range texts {
-		sameEntities(t, want[i], got[i], tol, "merged sessions vs engine")
+		sameEntities(t, want[i], got[i], tol, "per-branch session vs engine")
 	}
 }
