@@ -114,7 +114,8 @@ int openmed_encoders_install(const char *request_json, char **out_json, char **e
 /* Opens a tagger. config_json (every key optional; "{}" opens the default
  * tagger: $OPENMED_MODEL, else the models embedded in libopenmed):
  *   {"model": "dir"            HF token-classification folder, ONNX export,
- *                              PEFT adapter folder or default.json folder,
+ *                              PEFT adapter folder, default.json folder
+ *                              or preset name ("default", "fast"),
  *    "adapters": ["dir",..]    PEFT adapters attached, named by folder name,
  *    "base": "dir"             base of an adapter "model" (or encoder name),
  *    "backend": "auto"|"ort"|"go", "device": "cpu"|"cuda", "threads": 0,
