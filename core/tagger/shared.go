@@ -61,9 +61,10 @@ func (h *sharedHead) Close() error { return nil }
 // (the paper's swappable adapters, onnx.BuildShared): in the tiled form
 // memory ≈ base + Σ adapters instead of #adapters × base; in the per-branch
 // form (SharedMaxLoRACost) the embeddings and untouched weights are held
-// once; either way one run per batch computes every adapter's logits. It returns the heads in the manifest's
-// order, or errSharedUnsupported (wrapped) when the adapters cannot share a
-// graph.
+// once; either way one run per batch computes every adapter's logits (so
+// tagging with one adapter of the manifest, WithAdapter, costs the run of
+// all). It returns the heads in the manifest's order, or
+// errSharedUnsupported (wrapped) when the adapters cannot share a graph.
 func (t *Tagger) openShared(adapters []namedAdapter) ([]*head, error) {
 	exp, err := cachedSharedExport(t.opts, t.baseDir, adapters)
 	if err != nil {
