@@ -128,7 +128,10 @@ type Options struct {
 	// ONNX Runtime keeps a batch's activations per session: at 8 windows a
 	// 0.5 MB document with the default tagger's three adapters peaks at
 	// 515 MB RSS against 1,017 MB at 32, at the same speed (measured
-	// 2026-12-06; benchmarks/RESULTS.md, long documents).
+	// 2026-12-06; benchmarks/RESULTS.md, long documents). A tiled
+	// shared-base session (several adapters in one ORT session, openShared)
+	// runs each window once per adapter, so it takes BatchSize/#adapters
+	// windows per call (at least one).
 	BatchSize int `json:"batch_size"`
 	// CacheDir holds on-the-fly ONNX exports keyed by content hash (default
 	// $OPENMED_CACHE or the user cache dir + /openmed).

@@ -66,9 +66,12 @@ func (h *sharedHead) Close() error { return nil }
 // all). It returns the heads in the manifest's order, or
 // errSharedUnsupported (wrapped) when the adapters cannot share a graph.
 func (t *Tagger) openShared(adapters []namedAdapter) ([]*head, error) {
-	exp, err := cachedSharedExport(t.opts, t.baseDir, adapters)
+	exp, tiled, err := cachedSharedExport(t.opts, t.baseDir, adapters)
 	if err != nil {
 		return nil, err
+	}
+	if tiled {
+		t.tiledRows = len(adapters)
 	}
 	be, err := t.openORT(exp)
 	if err != nil {
@@ -97,14 +100,15 @@ func (t *Tagger) openShared(adapters []namedAdapter) ([]*head, error) {
 }
 
 // cachedSharedExport writes (once) the shared-base ONNX graph of base and the
-// adapters into the cache, keyed by the folders' content and the names.
-func cachedSharedExport(o Options, base string, adapters []namedAdapter) (string, error) {
+// adapters into the cache, keyed by the folders' content and the names, and
+// says whether it is the tiled form (each batch row runs once per adapter).
+func cachedSharedExport(o Options, base string, adapters []namedAdapter) (dir string, tiled bool, err error) {
 	cfg, err := checkpoint.LoadConfig(base)
 	if err != nil {
-		return "", fmt.Errorf("tagger: %w", err)
+		return "", false, fmt.Errorf("tagger: %w", err)
 	}
 	if cfg.ModelType != checkpoint.ModelBERT && cfg.ModelType != checkpoint.ModelElectra {
-		return "", fmt.Errorf("tagger: %s is %s: %w", base, cfg.ModelType, errSharedUnsupported)
+		return "", false, fmt.Errorf("tagger: %s is %s: %w", base, cfg.ModelType, errSharedUnsupported)
 	}
 	// The cost rule first (the adapters are small; the base is not read):
 	// a cached export is used only while the rule allows it.
@@ -112,14 +116,14 @@ func cachedSharedExport(o Options, base string, adapters []namedAdapter) (string
 	for k, a := range adapters {
 		u, err := lora.ReadUpdates(a.dir)
 		if err != nil {
-			return "", fmt.Errorf("tagger: adapter %q: %w", a.name, err)
+			return "", false, fmt.Errorf("tagger: adapter %q: %w", a.name, err)
 		}
 		updates[k] = u
 	}
 	merge := loraCost(cfg, updates) > SharedMaxLoRACost
 	root, err := cacheRoot(o)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	dirs := []string{base}
 	var names []string
@@ -129,35 +133,35 @@ func cachedSharedExport(o Options, base string, adapters []namedAdapter) (string
 	}
 	key, err := hashFolders(dirs...)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00merged=%v", key, strings.Join(names, "\x00"), merge)))
 	key = hex.EncodeToString(sum[:])[:24]
 	out := filepath.Join(root, "onnx-shared-"+key)
 	file := filepath.Join(out, filepath.FromSlash(checkpoint.ONNXModelPath))
 	if exists(file) {
-		return out, nil
+		return out, !merge, nil
 	}
 	branches, state, err := sharedBranches(cfg, base, adapters, updates, merge)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	b, err := onnx.BuildShared(cfg, state, branches)
 	if err != nil {
-		return "", fmt.Errorf("tagger: shared-base export of %s: %w", base, err)
+		return "", false, fmt.Errorf("tagger: shared-base export of %s: %w", base, err)
 	}
 	m, err := b.Model("openmed", "dev", onnx.KeyValue{Key: "model_type", Value: string(cfg.ModelType)},
 		onnx.KeyValue{Key: "openmed_adapters", Value: strings.Join(names, ",")})
 	if err != nil {
-		return "", fmt.Errorf("tagger: shared-base export of %s: %w", base, err)
+		return "", false, fmt.Errorf("tagger: shared-base export of %s: %w", base, err)
 	}
 	if err := os.MkdirAll(root, 0o755); err != nil {
-		return "", fmt.Errorf("tagger: cache: %w", err)
+		return "", false, fmt.Errorf("tagger: cache: %w", err)
 	}
 	if err := onnx.WriteModel(file, m); err != nil { // atomic: a partial file is never seen
-		return "", fmt.Errorf("tagger: cache: %w", err)
+		return "", false, fmt.Errorf("tagger: cache: %w", err)
 	}
-	return out, nil
+	return out, !merge, nil
 }
 
 // sharedBranches reads the base's canonical state_dict (through the model, as

@@ -43,6 +43,7 @@ func TestSharedBaseORT(t *testing.T) {
 	assert.ElementsMatch(t, []string{"disease", "chemical"}, group.Heads())
 	assert.Equal(t, tg.Adapters(), group.Heads(), "manifest order")
 	assert.Equal(t, []int{3, 3}, group.HeadLabels())
+	assert.Equal(t, 2, tg.tiledRows, "tiled form: the batch size is divided among the adapters")
 
 	// Logits against each adapter's merged export, on one padded batch.
 	texts := ncbiSentences(t, 12)
@@ -150,7 +151,7 @@ func TestSharedExportUnsupported(t *testing.T) {
 	shared := ortSharedDir(t)
 	o := DefaultOptions()
 	o.CacheDir = t.TempDir()
-	_, err := cachedSharedExport(o, filepath.Join(shared, "fixtures", "deberta_v3"), []namedAdapter{{"a", t.TempDir()}, {"b", t.TempDir()}})
+	_, _, err := cachedSharedExport(o, filepath.Join(shared, "fixtures", "deberta_v3"), []namedAdapter{{"a", t.TempDir()}, {"b", t.TempDir()}})
 	assert.True(t, errors.Is(err, errSharedUnsupported), "%v", err)
 
 	base := tinyBERT(t, tinyLabels, 1)
@@ -160,7 +161,7 @@ func TestSharedExportUnsupported(t *testing.T) {
 	require.NoError(t, err)
 	w[checkpoint.AdapterPrefix+"bert.pooler.dense.weight"] = w[checkpoint.AdapterPrefix+"classifier.weight"]
 	require.NoError(t, checkpoint.SaveAdapter(odd, pc, w))
-	_, err = cachedSharedExport(o, base, []namedAdapter{{"disease", dis}, {"odd", odd}})
+	_, _, err = cachedSharedExport(o, base, []namedAdapter{{"disease", dis}, {"odd", odd}})
 	assert.True(t, errors.Is(err, errSharedUnsupported), "%v", err)
 	assert.Contains(t, err.Error(), "bert.pooler.dense.weight")
 }
@@ -205,6 +206,7 @@ func TestSharedPerBranch(t *testing.T) {
 	require.NoError(t, err)
 	defer tg.Close()
 	require.Len(t, tg.shared, 2, "one session, per-branch form")
+	assert.Zero(t, tg.tiledRows, "per-branch form: batches as usual")
 	group := tg.shared[0].be.(*sharedHead).be
 	ids := [][]int64{{2, 1000, 1001, 1002, 3}, {2, 1500, 3, 0, 0}}
 	mask := [][]int64{{1, 1, 1, 1, 1}, {1, 1, 1, 0, 0}}

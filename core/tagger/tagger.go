@@ -57,6 +57,11 @@ type Tagger struct {
 	// shared are a manifest's adapters opened as one shared-base ORT
 	// session (openShared), in manifest order; nil otherwise.
 	shared []*head
+	// tiledRows is the number of adapters of a tiled shared session (each
+	// window runs once per adapter in one batch), 0 otherwise: predictHeads
+	// divides the batch size by it, so a run holds about BatchSize windows'
+	// activations whatever the number of adapters.
+	tiledRows int
 }
 
 // Source says what Open opened: where it was found and, for a manifest, the
@@ -507,6 +512,9 @@ func (t *Tagger) predictHeads(ctx context.Context, hs []*head, texts []string) (
 	// Length buckets: longest first, so each batch pads to a similar length.
 	sort.SliceStable(wins, func(a, b int) bool { return wins[a].w.Len() > wins[b].w.Len() })
 	bs := t.opts.BatchSize
+	if t.tiledRows > 1 && slices.ContainsFunc(hs, func(h *head) bool { _, ok := h.be.(*sharedHead); return ok }) {
+		bs = max(1, bs/t.tiledRows)
+	}
 	for s := 0; s < len(wins); s += bs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
