@@ -293,22 +293,14 @@ func loadManifestDir(dir string) (*Manifest, error) {
 //
 // Tagger.Source says which.
 func Open(model string, opts ...Option) (*Tagger, error) {
-	if model == "" {
-		o := DefaultOptions()
-		for _, f := range opts {
-			f(&o)
-		}
-		cache, err := cacheRoot(o)
-		if err != nil {
-			return nil, err
-		}
-		src, err := resolveDefault(cache)
-		if err != nil {
-			return nil, err
-		}
-		return openSource(*src, opts)
+	preset := ""
+	switch {
+	case model == "":
+		preset = DefaultPreset
+	case IsPresetName(model) && !exists(model):
+		preset = model
 	}
-	if IsPresetName(model) && !exists(model) {
+	if preset != "" {
 		o := DefaultOptions()
 		for _, f := range opts {
 			f(&o)
@@ -317,7 +309,7 @@ func Open(model string, opts ...Option) (*Tagger, error) {
 		if err != nil {
 			return nil, err
 		}
-		src, err := resolvePreset(cache, model)
+		src, err := resolvePreset(cache, preset)
 		if err != nil {
 			return nil, err
 		}
