@@ -2,7 +2,8 @@ package lora
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/openmed/openmed/core/checkpoint"
@@ -52,12 +53,7 @@ func ReadUpdates(dir string) (*Updates, error) {
 		return nil, fmt.Errorf("%s: use_dora is not supported", dir)
 	}
 	u := &Updates{Config: pc, Saved: map[string]*tensor.Tensor{}}
-	keys := make([]string, 0, len(at))
-	for k := range at {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(at)) {
 		name := strings.TrimPrefix(k, checkpoint.AdapterPrefix)
 		switch {
 		case strings.HasSuffix(name, ".lora_A.weight"):
@@ -82,11 +78,4 @@ func ReadUpdates(dir string) (*Updates, error) {
 }
 
 // SavedNames lists the modules_to_save tensors' names, sorted.
-func (u *Updates) SavedNames() []string {
-	names := make([]string, 0, len(u.Saved))
-	for n := range u.Saved {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func (u *Updates) SavedNames() []string { return slices.Sorted(maps.Keys(u.Saved)) }

@@ -92,7 +92,12 @@ func BuildShared(cfg *checkpoint.Config, state map[string]*tensor.Tensor, branch
 		return nil, fmt.Errorf("onnx: shared-base export supports %q and %q, not %q", checkpoint.ModelBERT, checkpoint.ModelElectra, cfg.ModelType)
 	}
 	tiled, perBranch := false, false
-	for _, br := range branches {
+	seen := map[string]bool{}
+	for k, br := range branches {
+		if br.Name == "" || seen[br.Name] {
+			return nil, fmt.Errorf("onnx: shared-base export: branch %d: empty or repeated name %q", k, br.Name)
+		}
+		seen[br.Name] = true
 		tiled = tiled || len(br.LoRA) > 0
 		perBranch = perBranch || len(br.Weights) > 0
 	}
@@ -208,13 +213,8 @@ func branchHead(b *Builder, d bertDims, br Branch, ids, h string) error {
 // stacks them per module.
 func stackBranches(branches []Branch, state map[string]*tensor.Tensor) (map[string]*sharedLoRA, error) {
 	out := map[string]*sharedLoRA{}
-	seen := map[string]bool{}
 	K := len(branches)
-	for k, br := range branches {
-		if br.Name == "" || seen[br.Name] {
-			return nil, fmt.Errorf("onnx: shared-base export: branch %d: empty or repeated name %q", k, br.Name)
-		}
-		seen[br.Name] = true
+	for _, br := range branches {
 		for module, u := range br.LoRA {
 			w := state[module+".weight"]
 			if w == nil || len(w.Shape) != 2 {

@@ -369,8 +369,8 @@ func openSource(src Source, opts []Option) (*Tagger, error) {
 	t.heads[names[0]] = &head{name: names[0], labels: t.def.labels, be: t.def.be}
 	t.order = append(t.order, names[0])
 	t.mu.Unlock()
-	for _, n := range names[1:] {
-		if err := t.AddAdapter(n, filepath.Join(src.Dir, filepath.FromSlash(m.Adapters[n]))); err != nil {
+	for _, a := range adapters[1:] {
+		if err := t.AddAdapter(a.name, a.dir); err != nil {
 			t.Close()
 			return nil, fmt.Errorf("tagger: default tagger %s: %w", src.Dir, err)
 		}

@@ -71,9 +71,9 @@ type ORTBackend struct {
 	path    string
 	inputs  []string // model input names, in session order
 	types   bool     // model takes token_type_ids
-	labels  int
 	// outputs are the logits outputs: "logits", or a shared-base graph's
-	// "logits.<adapter>" (onnx.BuildShared), with their label counts.
+	// "logits.<adapter>" (onnx.BuildShared), with their label counts (0:
+	// a symbolic axis, only for a single "logits").
 	outputs   []string
 	outLabels []int
 	threads   int
@@ -241,7 +241,6 @@ func (be *ORTBackend) checkSignature(sig *onnx.Signature) error {
 		be.outputs = append(be.outputs, o.Name)
 		be.outLabels = append(be.outLabels, int(o.Dims[2].Value)) // 0 when symbolic: ORT allocates the output
 	}
-	be.labels = be.outLabels[0]
 	return nil
 }
 
@@ -263,7 +262,7 @@ func (be *ORTBackend) HeadLabels() []int { return append([]int(nil), be.outLabel
 
 // NumLabels is the size of the logits' last axis (0 when the model leaves it
 // symbolic; Logits then reports it in the result's shape).
-func (be *ORTBackend) NumLabels() int { return be.labels }
+func (be *ORTBackend) NumLabels() int { return be.outLabels[0] }
 
 // UsesTokenTypes reports whether the model takes token_type_ids (BERT and
 // ELECTRA do; DeBERTa-v3 with type_vocab_size 0 does not).
@@ -322,7 +321,7 @@ func (be *ORTBackend) LogitsAll(inputIDs, attentionMask, tokenTypeIDs [][]int64)
 		}
 		values = append(values, t)
 	}
-	if be.labels == 0 {
+	if be.outLabels[0] == 0 {
 		out, err := be.runAllocated(values, batch, seq)
 		if err != nil {
 			return nil, err

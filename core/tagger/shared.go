@@ -203,7 +203,7 @@ func sharedBranches(cfg *checkpoint.Config, base string, adapters []namedAdapter
 			if w == nil {
 				return nil, nil, fmt.Errorf("tagger: adapter %q: the base has no %s.weight", a.name, module)
 			}
-			merged := &tensor.Tensor{Shape: append([]int(nil), w.Shape...), Data: append([]float32(nil), w.Data...)}
+			merged := w.Clone()
 			if err := lora.AddDelta(merged, up.B, up.A, up.Scaling); err != nil {
 				return nil, nil, fmt.Errorf("tagger: adapter %q: module %s: %w", a.name, module, err)
 			}
