@@ -271,17 +271,6 @@ _taggers = {}
 _taggers_lock = threading.Lock()
 
 
-def _model_key(model):
-    """The tagger cache's key for ``model``: None, a preset name (no path
-    separator, not a file or folder here) as given, else the absolute path."""
-    if model is None:
-        return None
-    m = os.fspath(model)
-    if os.sep not in m and not os.path.exists(m) and m.replace("-", "").isalnum() and m.islower():
-        return "preset:" + m
-    return os.path.abspath(m)
-
-
 def tag(text_or_texts, model=None, adapters=None, aggregation=None, threshold=0.0, backend="auto",
         device="cpu", threads=0, **options):
     """Tag one text (-> list of entity dicts shaped like HF's pipeline
@@ -291,7 +280,9 @@ def tag(text_or_texts, model=None, adapters=None, aggregation=None, threshold=0.
     ``openmed.tag("Cisplatin-induced nephrotoxicity was observed.")`` returns
     the union of its Disease and Chemical entities."""
     adapters = _paths(adapters)
-    key = (_model_key(model),
+    # The absolute path also keys a preset name ("fast") by the working
+    # directory, where a folder of that name would win (tagger.Open).
+    key = (os.path.abspath(os.fspath(model)) if model is not None else None,
            tuple(adapters), backend, device, int(threads), aggregation,
            float(threshold), json.dumps(options, sort_keys=True))
     with _taggers_lock:
