@@ -3,8 +3,8 @@
 # issue 18 will ship them: peak RSS and wall time of `openmed tag` over 25
 # NCBI-Disease test abstracts (10 sentences each) at one thread, ONNX Runtime
 # (the adapters share one session, onnx.BuildShared) vs the Go engine in fp32
-# and bf16. The five adapters are copies of the archived NCBI-Disease
-# lora-mixed run (the shapes are what matters; the finished adapters replace
+# and bf16, and the small `fast` preset for scale. The five adapters are
+# copies of the archived NCBI-Disease lora-mixed run (the shapes are what matters; the finished adapters replace
 # them when the grid ships). Needs bert-base-cased in the encoder cache
 # (ENCODERS=bert-base-cased make encoders) and bin/openmed (make build).
 #
@@ -45,19 +45,22 @@ for line in open("../shared/data/NCBI-Disease/test.tsv", encoding="utf-8"):
 open(sys.argv[1], "w", encoding="utf-8").write("\n".join(docs[:25]) + "\n")
 PY
 CACHE=(--cache "$TMP/cache") # exports and merges; the encoder cache stays $OPENMED_CACHE
-bin/openmed tag "${CACHE[@]}" --threads 1 --model "$M" --text "warm-up: exports and merges into the cache" > /dev/null
+for warm in "$M" fast; do
+  bin/openmed tag "${CACHE[@]}" --threads 1 --model "$warm" --text "warm-up: exports and merges into the cache" > /dev/null
+done
 /usr/bin/time -f "ort open + one sentence: %e s, %M KB peak RSS" bin/openmed tag "${CACHE[@]}" --threads 1 --model "$M" --text "Famotidine-associated delirium." > /dev/null
 for r in $(seq "$ROUNDS"); do
-  for mode in ort go-fp32 go-bf16; do
+  for mode in ort go-fp32 go-bf16 fast; do
     case $mode in
-      ort) args=() ;;
-      go-fp32) args=(--backend go) ;;
-      go-bf16) args=(--backend go --precision bf16) ;;
+      ort) args=(--model "$M") ;;
+      go-fp32) args=(--model "$M" --backend go) ;;
+      go-bf16) args=(--model "$M" --backend go --precision bf16) ;;
+      fast) args=(--model fast) ;; # the small tagger preset, for scale
     esac
     if [ "$mode" = go-bf16 ] && ! grep -q avx512_bf16 /proc/cpuinfo && ! grep -q amx_bf16 /proc/cpuinfo; then
       echo "go-bf16: skipped (no AVX512-BF16/AMX)"; continue
     fi
-    /usr/bin/time -f "$mode round $r: %e s, %M KB peak RSS" bin/openmed tag "${CACHE[@]}" --threads 1 "${args[@]}" --model "$M" --input "$TMP/abs25.txt" --format jsonl > "$TMP/$mode.jsonl"
+    /usr/bin/time -f "$mode round $r: %e s, %M KB peak RSS" bin/openmed tag "${CACHE[@]}" --threads 1 "${args[@]}" --input "$TMP/abs25.txt" --format jsonl > "$TMP/$mode.jsonl"
   done
 done
 python3 - "$TMP" <<'PY'
