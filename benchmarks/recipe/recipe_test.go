@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,6 +105,37 @@ func TestPlanPrecision(t *testing.T) {
 	assert.Equal(t, []string{"--packing", "documents"}, variant(t, "lora").trainArgs(tensor.FP32))
 	assert.Equal(t, []string{"--full", "--lr", "3e-5", "--precision", "bf16"}, variant(t, "full").trainArgs(tensor.BF16))
 	assert.Equal(t, training.PackMixed, variant(t, "lora-nodapt").packing(), "no --packing: the trainer's default")
+}
+
+// TestContinueOnHost: a grid job that started in bf16 continues in fp32
+// where bf16 is unavailable, recording the switch and the checkpoint step;
+// the lora-bf16 variant refuses; nothing changes where bf16 runs.
+func TestContinueOnHost(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "checkpoints"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "checkpoints", "latest.json"), []byte(`{"checkpoint":"step-00000975","step":975}`), 0o644))
+	noBF16 := errors.New("no bf16 here")
+	job := Job{Encoder: Encoder{Name: "e"}, Corpus: "c", Variant: variant(t, "lora-mixed")}
+	bf16Plan := func() *JobPlan {
+		return &JobPlan{Train: append([]string{"train"}, job.Variant.trainArgs(tensor.BF16)...)}
+	}
+
+	p := bf16Plan()
+	require.NoError(t, continueOnHost(p, job, dir, nil))
+	assert.Equal(t, tensor.BF16, p.Precision(), "a bf16 host keeps the plan")
+	assert.Empty(t, p.Switched)
+
+	require.NoError(t, continueOnHost(p, job, dir, noBF16))
+	assert.Equal(t, tensor.FP32, p.Precision())
+	require.Len(t, p.Switched, 1)
+	assert.Contains(t, p.Switched[0], "bf16 → fp32 from step 975")
+	assert.Contains(t, p.Switched[0], "no bf16 here")
+	require.NoError(t, continueOnHost(p, job, dir, noBF16))
+	assert.Len(t, p.Switched, 1, "an fp32 plan is not switched again")
+
+	own := Job{Encoder: Encoder{Name: "e"}, Corpus: "c", Variant: variant(t, "lora-bf16")}
+	p = &JobPlan{Train: append([]string{"train"}, own.Variant.trainArgs(tensor.FP32)...)}
+	assert.ErrorIs(t, continueOnHost(p, own, dir, noBF16), noBF16, "lora-bf16 is bf16 by definition")
 }
 
 // TestPlanRate: the time cap's rate is the encoder's default (times

@@ -22,6 +22,7 @@ import (
 	"github.com/openmed/openmed/core/tensor"
 	"github.com/openmed/openmed/core/tokenize"
 	"github.com/openmed/openmed/training"
+	"github.com/openmed/openmed/training/loop"
 )
 
 // Files a job writes into its run folder besides `openmed train`'s own.
@@ -41,6 +42,10 @@ type JobPlan struct {
 	CapReason   string   `json:"cap_reason,omitempty"`
 	Train       []string `json:"train_command"`
 	Eval        []string `json:"eval_command"`
+	// Switched records each change of the train command's precision on
+	// resume (see continueOnHost): a bf16 run resumed on a host without
+	// bf16 kernels continues in fp32 from the same fp32 master weights.
+	Switched []string `json:"precision_switches,omitempty"`
 }
 
 // Precision is the --precision of the train command (fp32 when absent).
@@ -212,6 +217,9 @@ func runJob(ctx context.Context, o Options, j Job) error {
 		if data, err := os.ReadFile(filepath.Join(dir, planFile)); err == nil && json.Unmarshal(data, &old) == nil && len(old.Train) > 0 {
 			p = &old
 		}
+		if err := continueOnHost(p, j, dir, tensor.BF16Available()); err != nil {
+			return err
+		}
 	}
 	if err := writeJSON(filepath.Join(dir, planFile), p); err != nil {
 		return err
@@ -239,6 +247,32 @@ func runJob(ctx context.Context, o Options, j Job) error {
 		return err
 	}
 	return archiveJob(o, j)
+}
+
+// continueOnHost adapts an interrupted plan to this host: when the run
+// started in bf16 and bf16Err says this CPU has no bf16 kernels, the grid's
+// job continues in fp32 (the checkpoint's master weights and optimizer
+// state are fp32 either way) and the plan records the switch, which the
+// table shows. A variant whose point is bf16 (lora-bf16) cannot continue
+// here and says so.
+func continueOnHost(p *JobPlan, j Job, dir string, bf16Err error) error {
+	if bf16Err == nil || p.Precision() != tensor.BF16 {
+		return nil
+	}
+	if j.Variant.Precision != nil {
+		return fmt.Errorf("%s: %w", j.Name(), bf16Err)
+	}
+	for i := range p.Train {
+		if p.Train[i] == "--precision" && i+1 < len(p.Train) {
+			p.Train[i+1] = tensor.FP32.String()
+		}
+	}
+	step := "its last checkpoint"
+	if n, err := loop.LatestStep(dir); err == nil {
+		step = fmt.Sprintf("step %d", n)
+	}
+	p.Switched = append(p.Switched, fmt.Sprintf("bf16 → fp32 from %s on %s (%v)", step, time.Now().UTC().Format("2006-01-02"), bf16Err))
+	return nil
 }
 
 // planJob fixes the job's epochs (capped by time) and its two commands.

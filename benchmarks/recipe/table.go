@@ -85,7 +85,7 @@ func WriteTable(o Options) error {
 	b.WriteString("\n## Fine-tuning (test micro-F1 %)\n\n")
 	b.WriteString("CoNLL = the trainer's sentence-level evaluation on the test file; raw text = `openmed eval-text` (raw text in, default settings, exact character spans), per sentence and per 10-sentence paragraph.\n\n")
 	b.WriteString("| corpus | encoder | variant | epochs | dev F1 | test F1 (CoNLL) | raw text, sentences | raw text, paragraphs | paper | BERT-base (BLURB) |\n|---|---|---|---|---|---|---|---|---|---|\n")
-	var caps, cmds []string
+	var caps, cmds, switches []string
 	var rows []breedRow
 	for _, c := range Corpora {
 		for _, j := range AllJobs() {
@@ -122,7 +122,13 @@ func WriteTable(o Options) error {
 				caps = append(caps, j.Name()+": "+p.CapReason)
 			}
 			variant := j.Variant.Name
-			if p.Precision() == tensor.BF16 && j.Variant.Precision == nil {
+			switch {
+			case len(p.Switched) > 0:
+				variant += " (bf16→fp32)"
+				for _, sw := range p.Switched {
+					switches = append(switches, j.Name()+": "+sw)
+				}
+			case p.Precision() == tensor.BF16 && j.Variant.Precision == nil:
 				variant += " (bf16)"
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c, j.Encoder.Name, variant, ep,
@@ -133,7 +139,13 @@ func WriteTable(o Options) error {
 			}
 		}
 	}
-	b.WriteString("\nepochs: best/run. Variants: `lora` = LoRA r 16 α 32 on query/value over the DAPT'd encoder, document windows (the paper's method); `lora-mixed` = the same on document windows and every sentence alone (the trainer's default); ablations with the trainer's default packing (mixed; runs made before the switch: documents): `lora-nodapt` = LoRA on the released encoder; `full` = full fine-tuning (lr 3e-5) of the DAPT'd encoder; `lora-all` = LoRA on every linear layer (query, key, value, dense); `lora-bf16` = `lora` with the Linear products in bf16 (`--precision bf16`, AMX; fp32 master weights); \"(bf16)\" marks runs made with the grid's `-precision bf16` (from 2026-12-06, after `lora-bf16` tracked `lora` on NCBI-Disease).\n")
+	b.WriteString("\nepochs: best/run. Variants: `lora` = LoRA r 16 α 32 on query/value over the DAPT'd encoder, document windows (the paper's method); `lora-mixed` = the same on document windows and every sentence alone (the trainer's default); ablations with the trainer's default packing (mixed; runs made before the switch: documents): `lora-nodapt` = LoRA on the released encoder; `full` = full fine-tuning (lr 3e-5) of the DAPT'd encoder; `lora-all` = LoRA on every linear layer (query, key, value, dense); `lora-bf16` = `lora` with the Linear products in bf16 (`--precision bf16`, AMX; fp32 master weights); \"(bf16)\" marks runs made with the grid's `-precision bf16` (from 2026-12-06, after `lora-bf16` tracked `lora` on NCBI-Disease); \"(bf16→fp32)\" marks such a run resumed in fp32 on a host without bf16 kernels (same fp32 master weights and optimizer state).\n")
+	if len(switches) > 0 {
+		b.WriteString("\nPrecision switches:\n\n")
+		for _, s := range switches {
+			fmt.Fprintf(&b, "- %s\n", s)
+		}
+	}
 	if len(caps) > 0 {
 		b.WriteString("\n\\* epochs capped by time:\n\n")
 		for _, c := range caps {

@@ -12,38 +12,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${1:-2}
-RUN=benchmarks/recipe/runs/bert-base-cased/NCBI-Disease/lora-mixed
-DAPT=benchmarks/recipe/runs/dapt-bert-base-cased/dapt_adapter
-[ -f "$RUN/adapter_model.safetensors" ] || { echo "shared.sh: $RUN has no adapter (run the recipe grid)" >&2; exit 1; }
+. benchmarks/tagger/bertmanifest.sh
 export OPENMED_ORT_LIB=${OPENMED_ORT_LIB:-$PWD/third_party/onnxruntime/libonnxruntime.so.1}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 M=$TMP/m5
-mkdir -p "$M"
-cp -r "$DAPT" "$M/bert-base-cased-dapt"
-for n in disease disease-cdr chemical gene species; do
-  mkdir "$M/$n"
-  cp "$RUN"/{adapter_config.json,adapter_model.safetensors,config.json,special_tokens_map.json,tokenizer_config.json,vocab.txt} "$M/$n/"
-done
-cat > "$M/default.json" <<'JSON'
-{"base_encoder": "bert-base-cased", "base_adapter": "bert-base-cased-dapt",
- "adapters": {"disease": "disease", "disease-cdr": "disease-cdr", "chemical": "chemical", "gene": "gene", "species": "species"},
- "tag_with": "all"}
-JSON
-python3 - "$TMP/abs25.txt" <<'PY'
-import sys
-docs, cur, words = [], [], []
-for line in open("../shared/data/NCBI-Disease/test.tsv", encoding="utf-8"):
-    line = line.strip()
-    if not line:
-        if words:
-            cur.append(" ".join(words)); words = []
-        if len(cur) >= 10:
-            docs.append(" ".join(cur)); cur = []
-        continue
-    words.append(line.split("\t")[0])
-open(sys.argv[1], "w", encoding="utf-8").write("\n".join(docs[:25]) + "\n")
-PY
+bert_manifest "$M" disease disease-cdr chemical gene species
+python3 benchmarks/tagger/abstracts.py "$TMP/abs25.txt"
 CACHE=(--cache "$TMP/cache") # exports and merges; the encoder cache stays $OPENMED_CACHE
 for warm in "$M" fast; do
   bin/openmed tag "${CACHE[@]}" --threads 1 --model "$warm" --text "warm-up: exports and merges into the cache" > /dev/null

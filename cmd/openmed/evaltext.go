@@ -81,7 +81,7 @@ adapters (the default tagger tags with all).`,
 	fl.IntSliceVar(&paragraphs, "paragraph", []int{1, 10}, "sentences per text (repeat or comma-separate)")
 	fl.StringVar(&backend, "backend", "auto", "auto, ort or go")
 	fl.Var(textFlag{&precision}, "precision", tagPrecisionUsage)
-	fl.IntVar(&threads, "threads", 0, "ONNX Runtime intra-op threads (0 = one per core)")
+	fl.IntVar(&threads, "threads", 0, "threads: ONNX Runtime intra-op threads, or the Go engine's (0 = one per core)")
 	fl.StringVar(&format, "format", "text", "text or json")
 	_ = cmd.MarkFlagRequired("gold")
 	return cmd

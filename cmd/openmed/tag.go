@@ -29,7 +29,7 @@ type tagFlags struct {
 	inputs, adapters, ignore                                           []string
 	threshold                                                          float32
 	overlap                                                            string
-	window, stride, batch, threads                                     int
+	window, stride, batch, batchTokens, threads                        int
 	allAdapters, quiet                                                 bool
 	precision                                                          tensor.Precision
 }
@@ -81,7 +81,7 @@ Invalid UTF-8 is an error naming the document.`,
 	fl.BoolVar(&f.allAdapters, "all-adapters", false, "tag with every --adapter and return the union")
 	fl.StringVar(&f.backend, "backend", "auto", "auto (ORT if available, else go), ort or go")
 	fl.StringVar(&f.device, "device", "cpu", "ONNX Runtime device: cpu or cuda")
-	fl.IntVar(&f.threads, "threads", 0, "ONNX Runtime intra-op threads (0 = one per core)")
+	fl.IntVar(&f.threads, "threads", 0, "threads: ONNX Runtime intra-op threads, or the Go engine's (0 = one per core)")
 	fl.Var(textFlag{&f.precision}, "precision", tagPrecisionUsage)
 	fl.StringVar(&f.aggregation, "aggregation", tagger.DefaultOptions().Aggregation.String(), "none, simple, first, average or max (HF aggregation_strategy; first matches training: labels sit on a word's first sub-token)")
 	fl.StringSliceVar(&f.ignore, "ignore-labels", []string{"O"}, "labels to drop (HF ignore_labels); --ignore-labels= keeps all")
@@ -90,6 +90,7 @@ Invalid UTF-8 is an error naming the document.`,
 	fl.IntVar(&f.window, "window", 0, "window length in tokens, up to max_position_embeddings (0 = 256, capped at it)")
 	fl.IntVar(&f.stride, "stride", 50, "tokens shared by consecutive windows")
 	fl.IntVar(&f.batch, "batch-size", tagger.DefaultOptions().BatchSize, "windows per model call")
+	fl.IntVar(&f.batchTokens, "batch-tokens", tagger.DefaultOptions().BatchTokens, "padded tokens per model call (windows × length; 0 = sized by the encoder's width, 512 for BERT-base; -1 = no cap)")
 	fl.StringVar(&f.format, "format", "json", "json, jsonl, conll or brat")
 	fl.StringArrayVar(&f.text, "text", nil, "text to tag (repeatable: one document each)")
 	fl.StringArrayVar(&f.inputs, "input", nil, "input file (repeatable; - is stdin)")
@@ -146,7 +147,7 @@ func runTag(cmd *cobra.Command, f tagFlags) error {
 	}
 	tg, err := tagger.Open(f.model, tagger.WithBackend(backend), tagger.WithDevice(device), tagger.WithThreads(f.threads), tagger.WithPrecision(f.precision),
 		tagger.WithAggregation(agg), tagger.WithIgnoreLabels(ignore...), tagger.WithThreshold(f.threshold),
-		tagger.WithOverlap(overlap), tagger.WithWindow(f.window, f.stride), tagger.WithBatchSize(f.batch), tagger.WithCacheDir(f.cache), tagger.WithBaseDir(f.base))
+		tagger.WithOverlap(overlap), tagger.WithWindow(f.window, f.stride), tagger.WithBatchSize(f.batch), tagger.WithBatchTokens(f.batchTokens), tagger.WithCacheDir(f.cache), tagger.WithBaseDir(f.base))
 	if err != nil {
 		return err
 	}
@@ -179,19 +180,20 @@ func runTag(cmd *cobra.Command, f tagFlags) error {
 	bar := newTagBar(cmd.ErrOrStderr(), f.quiet || len(f.inputs) == 0 && format != tagger.FormatJSONL, len(docs))
 	results := make([]tagger.Document, len(docs))
 	var toks [][]tagger.Token
-	for i, d := range docs {
-		if format == tagger.FormatCoNLL {
+	for i := 0; i < len(docs); {
+		d := docs[i]
+		switch {
+		case format == tagger.FormatCoNLL:
 			tk, err := tg.TagTokens(ctx, d.text, topts...)
 			if err != nil {
 				return fmt.Errorf("%s: %w", d.name, err)
 			}
 			toks = append(toks, tk)
-		} else {
+			i++
+		case len(d.text) > tagger.LongDocumentBytes:
+			longDocumentGC()
 			opts := topts
-			if len(d.text) > tagger.LongDocumentBytes {
-				longDocumentGC()
-			}
-			if len(d.text) > tagger.LongDocumentBytes && !f.quiet {
+			if !f.quiet {
 				opts = append(append([]tagger.TagOption(nil), topts...), tagger.WithProgress(longProgress(cmd.ErrOrStderr(), d.name)))
 			}
 			ents, err := tg.Tag(ctx, d.text, opts...)
@@ -199,6 +201,16 @@ func runTag(cmd *cobra.Command, f tagFlags) error {
 				return fmt.Errorf("%s: %w", d.name, err)
 			}
 			results[i] = tagger.Document{Text: d.text, Entities: ents}
+			i++
+		default:
+			n, err := tagGroup(ctx, tg, docs[i:], results[i:], topts)
+			if err != nil {
+				return err
+			}
+			if bar != nil {
+				_ = bar.Add(n - 1)
+			}
+			i += n
 		}
 		if bar != nil {
 			_ = bar.Add(1)
@@ -209,6 +221,43 @@ func runTag(cmd *cobra.Command, f tagFlags) error {
 		fmt.Fprintln(cmd.ErrOrStderr())
 	}
 	return writeTagOutput(cmd, f, format, docs, results, toks)
+}
+
+// groupBytes bounds the text of the documents tagGroup passes to one
+// TagBatch call.
+const groupBytes = 256 << 10
+
+// tagGroup tags the leading documents of docs that are not long — as many as
+// fit in groupBytes, at least one — with one TagBatch call, so the tagger
+// batches their windows by length across documents (one abstract alone is a
+// full window and a short tail), writes their results and returns how many
+// it took. When the call fails for a reason other than cancellation, it
+// tags them one by one to name the failing document.
+func tagGroup(ctx context.Context, tg *tagger.Tagger, docs []tagDoc, results []tagger.Document, opts []tagger.TagOption) (int, error) {
+	n, size := 0, 0
+	for n < len(docs) && len(docs[n].text) <= tagger.LongDocumentBytes && (n == 0 || size+len(docs[n].text) <= groupBytes) {
+		size += len(docs[n].text)
+		n++
+	}
+	texts := make([]string, n)
+	for k := range texts {
+		texts[k] = docs[k].text
+	}
+	ents, err := tg.TagBatch(ctx, texts, opts...)
+	if err != nil && ctx.Err() == nil {
+		for k := range texts {
+			if _, err1 := tg.Tag(ctx, texts[k], opts...); err1 != nil {
+				return 0, fmt.Errorf("%s: %w", docs[k].name, err1)
+			}
+		}
+	}
+	if err != nil {
+		return 0, err
+	}
+	for k := range texts {
+		results[k] = tagger.Document{Text: texts[k], Entities: ents[k]}
+	}
+	return n, nil
 }
 
 // longDocumentGCPercent is the Go GC target the CLI sets for the rest of

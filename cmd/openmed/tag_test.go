@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -404,4 +405,33 @@ func TestLongDocumentGC(t *testing.T) {
 	t.Setenv("GOGC", "100")
 	longDocumentGC()
 	assert.Equal(t, 100, debug.SetGCPercent(100), "the user's GOGC wins")
+}
+
+// TestTagGroupsDocuments: JSONL documents are tagged in groups (one TagBatch
+// call) with the same spans as one call each, and a bad document inside a
+// group is still named by its line.
+func TestTagGroupsDocuments(t *testing.T) {
+	model := fixtureTagger(t)
+	lines := []string{"aspirin in mice", "renal failure with cancer of the patients and aspirin in mice .", "the cancer", "patients with renal failure"}
+	grouped, err := runTagCmd(t, strings.Join(lines, "\n")+"\n", "--model", model, "--format", "jsonl", "--ignore-labels=")
+	require.NoError(t, err)
+	got := strings.Split(strings.TrimSpace(grouped), "\n")
+	require.Len(t, got, len(lines))
+	spans := func(l string) []cliEntity {
+		var d struct{ Entities []cliEntity }
+		require.NoError(t, json.Unmarshal([]byte(l), &d))
+		return d.Entities // spans and labels: batching may change the scores' last float32 digits
+	}
+	total := 0
+	for i, l := range lines {
+		one, err := runTagCmd(t, l+"\n", "--model", model, "--format", "jsonl", "--ignore-labels=")
+		require.NoError(t, err)
+		assert.Equal(t, spans(strings.TrimSpace(one)), spans(got[i]), "line %d", i+1)
+		total += len(spans(got[i]))
+	}
+	assert.Positive(t, total, "the fixture tags something")
+	bad := append(slices.Clone(lines[:2]), "bad \xff", lines[3])
+	_, err = runTagCmd(t, strings.Join(bad, "\n")+"\n", "--model", model, "--format", "jsonl")
+	assert.ErrorContains(t, err, "stdin:3")
+	assert.ErrorContains(t, err, "UTF-8")
 }

@@ -99,7 +99,10 @@ type Options struct {
 	Device Device `json:"device"`
 	// ORTLibrary overrides the libonnxruntime.so.1 search.
 	ORTLibrary string `json:"ort_library,omitempty"`
-	// Threads is ORT's intra-op thread count (0 = one per core).
+	// Threads is ORT's intra-op thread count, or on the Go engine its
+	// thread count, which is process-wide (tensor.SetThreads, as the trainer
+	// sets it): the last tagger opened with Threads > 0 sets it. 0 = one per
+	// core ($OPENMED_THREADS for the engine).
 	Threads int `json:"threads"`
 	// Precision is the Go engine's arithmetic for the large products:
 	// fp32 (default) or bf16 (oneDNN on CPUs with AVX512-BF16 or AMX;
@@ -133,6 +136,14 @@ type Options struct {
 	// runs each window once per adapter, so it takes BatchSize/#adapters
 	// windows per call (at least one).
 	BatchSize int `json:"batch_size"`
+	// BatchTokens caps a backend call's padded tokens (windows × the
+	// batch's window length), so short sentences share a call up to
+	// BatchSize while full 256-token windows run a few at a time, which is
+	// faster on the CPU (batchEnd); a window longer than the cap runs alone.
+	// 0 (the default) sizes the cap by the encoder's width,
+	// batchActivations / hidden_size: 512 tokens for BERT-base (768), 1,536
+	// for the 256-wide small tagger; a negative value means no cap.
+	BatchTokens int `json:"batch_tokens"`
 	// CacheDir holds on-the-fly ONNX exports keyed by content hash (default
 	// $OPENMED_CACHE or the user cache dir + /openmed).
 	CacheDir string `json:"cache_dir,omitempty"`
@@ -147,10 +158,34 @@ type Options struct {
 // DefaultOptions returns the defaults: auto backend, CPU, aggregation
 // first (only a word's first sub-token carries a trained label, so no entity
 // starts or ends inside a word; issue 18), ignore ["O"], windows 256/50
-// (auto-capped), batch 8.
+// (auto-capped), batches of 8 windows capped by the encoder's width.
 func DefaultOptions() Options {
 	return Options{Aggregation: AggregationFirst, IgnoreLabels: []string{"O"},
 		WindowLen: 0, Stride: tokenize.DefaultStride, BatchSize: 8}
+}
+
+// batchActivations is the default cap of a backend call's tokens × hidden
+// size (Options.BatchTokens 0): two 256-token windows of a 768-wide
+// encoder. Measured with benchmarks/tagger/batchsize.sh (2026-12-07, AMD
+// EPYC AVX2, idle): BERT-base over 25 abstracts, 1 thread, ORT 26.3 s at
+// 8 windows capped to 512 tokens vs 32.5 s uncapped and 25.9 s one window
+// a call; the 256-wide small tagger on a 100 KB document (Go engine, 2
+// threads) 8.1 s uncapped vs 9.8 s capped at 512 tokens, hence a cap
+// that grows as the width shrinks.
+const batchActivations = 512 * 768
+
+// batchTokens resolves Options.BatchTokens for an encoder of the given
+// hidden size: the cap in tokens, or 0 for none.
+func (o Options) batchTokens(hidden int) int {
+	switch {
+	case o.BatchTokens < 0:
+		return 0
+	case o.BatchTokens > 0:
+		return o.BatchTokens
+	case hidden <= 0:
+		return 0
+	}
+	return max(1, batchActivations/hidden)
 }
 
 // Option adjusts Options (functional options).
@@ -168,7 +203,8 @@ func WithORTLibrary(path string) Option { return func(o *Options) { o.ORTLibrary
 // WithPrecision sets the Go engine's arithmetic (Options.Precision).
 func WithPrecision(p tensor.Precision) Option { return func(o *Options) { o.Precision = p } }
 
-// WithThreads sets ORT's intra-op threads.
+// WithThreads sets the threads (Options.Threads): ORT's intra-op threads, or
+// the Go engine's.
 func WithThreads(n int) Option { return func(o *Options) { o.Threads = n } }
 
 // WithAggregation sets the aggregation strategy.
@@ -193,6 +229,10 @@ func WithWindow(length, stride int) Option {
 
 // WithBatchSize sets the windows per backend call.
 func WithBatchSize(n int) Option { return func(o *Options) { o.BatchSize = n } }
+
+// WithBatchTokens sets the padded tokens per backend call
+// (Options.BatchTokens; 0: sized by the encoder's width, negative: no cap).
+func WithBatchTokens(n int) Option { return func(o *Options) { o.BatchTokens = n } }
 
 // WithCacheDir sets where on-the-fly exports go.
 func WithCacheDir(dir string) Option { return func(o *Options) { o.CacheDir = dir } }

@@ -62,6 +62,8 @@ type Tagger struct {
 	// divides the batch size by it, so a run holds about BatchSize windows'
 	// activations whatever the number of adapters.
 	tiledRows int
+	// batchTokens is the resolved Options.BatchTokens (0: no cap).
+	batchTokens int
 }
 
 // Source says what Open opened: where it was found and, for a manifest, the
@@ -104,7 +106,7 @@ func newTagger(modelDir string, opts ...Option) (*Tagger, error) {
 	if len(labels) == 0 {
 		return nil, fmt.Errorf("tagger: %s: config.json has no id2label", modelDir)
 	}
-	t := &Tagger{opts: o, heads: map[string]*head{}}
+	t := &Tagger{opts: o, heads: map[string]*head{}, batchTokens: o.batchTokens(cfg.HiddenSize)}
 	adapterDir := ""
 	switch kind {
 	case checkpoint.FolderAdapter:
@@ -145,6 +147,9 @@ func newTagger(modelDir string, opts ...Option) (*Tagger, error) {
 	}
 	if t.kind == BackendEngine && o.Device != DeviceCPU {
 		return nil, fmt.Errorf("tagger: device %s needs the ORT backend; the Go engine runs on the CPU", o.Device)
+	}
+	if t.kind == BackendEngine && o.Threads > 0 {
+		tensor.SetThreads(o.Threads) // process-wide, as the trainer sets it
 	}
 	switch {
 	case t.kind == BackendORT && kind == checkpoint.FolderONNX:
@@ -511,15 +516,20 @@ func (t *Tagger) predictHeads(ctx context.Context, hs []*head, texts []string) (
 	}
 	// Length buckets: longest first, so each batch pads to a similar length.
 	sort.SliceStable(wins, func(a, b int) bool { return wins[a].w.Len() > wins[b].w.Len() })
-	bs := t.opts.BatchSize
+	bs, tokens := t.opts.BatchSize, t.batchTokens
 	if t.tiledRows > 1 && slices.ContainsFunc(hs, func(h *head) bool { _, ok := h.be.(*sharedHead); return ok }) {
-		bs = max(1, bs/t.tiledRows)
+		// a tiled session runs each window once per adapter
+		bs, tokens = max(1, bs/t.tiledRows), tokens/t.tiledRows
+		if t.batchTokens > 0 {
+			tokens = max(1, tokens)
+		}
 	}
-	for s := 0; s < len(wins); s += bs {
+	for s, e := 0, 0; s < len(wins); s = e {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		batch := wins[s:min(s+bs, len(wins))]
+		e = batchEnd(wins, s, bs, tokens)
+		batch := wins[s:e]
 		L := batch[0].w.Len()
 		ids, mask, types := make([][]int64, len(batch)), make([][]int64, len(batch)), make([][]int64, len(batch))
 		for r, wr := range batch {
@@ -584,6 +594,33 @@ func (t *Tagger) predictHeads(ctx context.Context, hs []*head, texts []string) (
 	}
 	return docs, nil
 }
+
+// batchEnd returns the end of the batch that starts at wins[s] (wins sorted
+// longest first): at most bs windows and, when tokens > 0, at most tokens
+// padded positions (windows × the batch's length; the first window always
+// runs), ending before the first window whose padding to the batch's length
+// would exceed maxPad of it. A padded position costs about what a real token
+// does, so one abstract — a full 256-token window and a short tail — runs as
+// two calls instead of padding the tail to 256; and large batches of full
+// windows were slower than small ones on the CPU (BERT-base, 25 abstracts,
+// 1 thread: batch 1 28.3 s, 8 windows 30.4 s; benchmarks/tagger/batchsize.sh),
+// while sentences of similar length still share a call.
+func batchEnd(wins []winRef, s, bs, tokens int) int {
+	L := wins[s].w.Len()
+	e := s + 1
+	for e < len(wins) && e-s < bs && L-wins[e].w.Len() <= maxPad(L) && (tokens <= 0 || (e-s+1)*L <= tokens) {
+		e++
+	}
+	return e
+}
+
+// maxPad is the most padding a window may take to join a batch of length L:
+// a quarter of L, and at least minPad so short sentences batch freely.
+func maxPad(L int) int { return max(minPad, L/4) }
+
+// minPad: windows shorter than the batch's by at most this many tokens
+// always join it.
+const minPad = 16
 
 // docRef names text i of n in an error: nothing for a single text (the
 // caller names it, e.g. by its file and line), else "text i of n: " counted

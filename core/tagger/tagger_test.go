@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openmed/openmed/core/tensor"
 	"github.com/openmed/openmed/core/tokenize"
 	"github.com/openmed/openmed/internal/testutil"
 	"github.com/openmed/openmed/internal/testutil/tinymodel"
@@ -276,4 +277,61 @@ func probDist(a, b []float32) float64 {
 		m = math.Max(m, math.Abs(float64(a[i]-b[i])))
 	}
 	return m
+}
+
+// TestBatchEnd: batches of windows sorted longest first hold at most bs
+// windows and the token cap's padded positions, and stop before a window
+// that would be padded by more than a quarter of the batch's length (at
+// least minPad tokens): one abstract's full window and short tail run apart,
+// sentences of similar length together.
+func TestBatchEnd(t *testing.T) {
+	wins := func(lens ...int) []winRef {
+		out := make([]winRef, len(lens))
+		for i, n := range lens {
+			out[i].w = tokenize.Window{Encoding: &tokenize.Encoding{IDs: make([]int32, n)}}
+		}
+		return out
+	}
+	tokens := 0
+	ends := func(ws []winRef, bs int) []int {
+		var out []int
+		for s := 0; s < len(ws); s = batchEnd(ws, s, bs, tokens) {
+			out = append(out, batchEnd(ws, s, bs, tokens))
+		}
+		return out
+	}
+	assert.Equal(t, []int{1, 2}, ends(wins(256, 94), 8), "a full window and a short tail: two calls")
+	assert.Equal(t, []int{3, 5}, ends(wins(256, 256, 200, 94, 90), 8), "200 is within 64 of 256")
+	assert.Equal(t, []int{8, 10}, ends(wins(40, 38, 35, 30, 28, 25, 24, 24, 30, 30), 8), "sentences within minPad batch up to bs")
+	assert.Equal(t, []int{3, 5}, ends(wins(40, 38, 35, 12, 8), 8), "a much shorter sentence starts a new batch")
+	assert.Equal(t, []int{1, 2, 3}, ends(wins(5, 5, 5), 1), "bs 1: one window per call")
+	tokens = 512
+	assert.Equal(t, []int{2, 4, 5}, ends(wins(256, 256, 250, 240, 230), 8), "two full windows fit 512 tokens")
+	assert.Equal(t, []int{1, 2}, ends(wins(600, 590), 8), "a window over the cap runs alone")
+	assert.Equal(t, []int{8, 10}, ends(wins(40, 38, 35, 30, 28, 25, 24, 24, 30, 30), 8), "8 sentences of 40 fit")
+
+	o := DefaultOptions()
+	assert.Equal(t, 512, o.batchTokens(768), "BERT-base: two full windows")
+	assert.Equal(t, 1536, o.batchTokens(256), "a narrower encoder batches more")
+	o.BatchTokens = 300
+	assert.Equal(t, 300, o.batchTokens(768))
+	o.BatchTokens = -1
+	assert.Zero(t, o.batchTokens(768), "negative: no cap")
+}
+
+// TestEngineThreads: WithThreads sets the Go engine's (process-wide) thread
+// count, as --threads promises on the CLI; 0 leaves it alone.
+func TestEngineThreads(t *testing.T) {
+	before := tensor.Threads()
+	t.Cleanup(func() { tensor.SetThreads(before) })
+	dir := tinyBERT(t, tinyLabels, 1)
+	want := before%3 + 1 // differs from before
+	tg, err := Open(dir, WithBackend(BackendEngine), WithThreads(want))
+	require.NoError(t, err)
+	tg.Close()
+	assert.Equal(t, want, tensor.Threads())
+	tg, err = Open(dir, WithBackend(BackendEngine))
+	require.NoError(t, err)
+	tg.Close()
+	assert.Equal(t, want, tensor.Threads(), "Threads 0 keeps the count")
 }

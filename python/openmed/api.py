@@ -246,7 +246,8 @@ def load(model=None, adapters=None, backend="auto", device="cpu", threads=0, agg
     ("none", "simple", "first", "average", "max"; None: the library's
     default, "first", which matches training); ``threshold`` drops
     entities scoring below it. Other options: ignore_labels, window_length,
-    stride, batch_size, cache_dir, ort_library, overlap ("same-type", the
+    stride, batch_size, batch_tokens (padded tokens per model call; 0: sized
+    by the encoder's width), cache_dir, ort_library, overlap ("same-type", the
     default: with several adapters only same-type overlaps collapse to the
     higher score; "any": across types too, a flat entity list).
     """

@@ -115,22 +115,38 @@ func (l *Loop) checkpoint(wall0 float64, start time.Time, progress func(Progress
 
 // LatestCheckpoint returns the folder named by dir's checkpoint manifest.
 func LatestCheckpoint(dir string) (string, error) {
+	m, _, err := readManifest(dir)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, checkpointsDir, m.Checkpoint), nil
+}
+
+// LatestStep returns the optimiser step of dir's latest complete checkpoint.
+func LatestStep(dir string) (int, error) {
+	m, _, err := readManifest(dir)
+	return m.Step, err
+}
+
+// readManifest reads and checks dir's checkpoint manifest, returning it
+// parsed and as written.
+func readManifest(dir string) (manifest, []byte, error) {
 	root := filepath.Join(dir, checkpointsDir)
 	b, err := os.ReadFile(filepath.Join(root, manifestFile))
 	if err != nil {
 		if os.IsNotExist(err) {
-			return "", fmt.Errorf("%s: no checkpoint to resume from (%s missing)", dir, filepath.Join(checkpointsDir, manifestFile))
+			return manifest{}, nil, fmt.Errorf("%s: no checkpoint to resume from (%s missing)", dir, filepath.Join(checkpointsDir, manifestFile))
 		}
-		return "", err
+		return manifest{}, nil, err
 	}
 	var m manifest
 	if err := json.Unmarshal(b, &m); err != nil {
-		return "", fmt.Errorf("%s: %w", filepath.Join(root, manifestFile), err)
+		return manifest{}, nil, fmt.Errorf("%s: %w", filepath.Join(root, manifestFile), err)
 	}
 	if m.Checkpoint == "" || strings.ContainsAny(m.Checkpoint, `/\`) {
-		return "", fmt.Errorf("%s: bad checkpoint name %q", filepath.Join(root, manifestFile), m.Checkpoint)
+		return manifest{}, nil, fmt.Errorf("%s: bad checkpoint name %q", filepath.Join(root, manifestFile), m.Checkpoint)
 	}
-	return filepath.Join(root, m.Checkpoint), nil
+	return m, b, nil
 }
 
 // CopyLatestCheckpoint copies what resuming the run in folder src needs —
@@ -141,18 +157,11 @@ func LatestCheckpoint(dir string) (string, error) {
 // checkpoint's step. The folder is copied under a temporary name and renamed
 // into place and the manifest written last, as checkpoint writes them.
 func CopyLatestCheckpoint(src, dst string) (int, error) {
-	ck, err := LatestCheckpoint(src)
+	m, mb, err := readManifest(src)
 	if err != nil {
 		return 0, err
 	}
-	mb, err := os.ReadFile(filepath.Join(src, checkpointsDir, manifestFile))
-	if err != nil {
-		return 0, err
-	}
-	var m manifest
-	if err := json.Unmarshal(mb, &m); err != nil {
-		return 0, err
-	}
+	ck := filepath.Join(src, checkpointsDir, m.Checkpoint)
 	root := filepath.Join(dst, checkpointsDir)
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return 0, err
