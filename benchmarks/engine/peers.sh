@@ -17,6 +17,10 @@
 # dir). Takes 30-50 minutes on 2 vCPUs; run it on an idle machine.
 #
 #   bash benchmarks/engine/peers.sh                  # STEPS=3 WARMUP=2
+#   WORKLOADS="bert-lora bert-full" bash benchmarks/engine/peers.sh
+#
+# PRECISIONS defaults to "fp32 bf16" where the CPU has AVX512-BF16 or AMX,
+# else "fp32" (the bf16 path needs those kernels); WORKLOADS to all three.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 STEPS=${STEPS:-3}
@@ -25,34 +29,55 @@ STEPS=${STEPS:-3}
 ATTENTION=${ATTENTION:-sdpa}
 WARMUP=${WARMUP:-2}
 OUT=${OUT:-$(mktemp -d)}
+if grep -q -w -E 'avx512_bf16|amx_bf16' /proc/cpuinfo; then
+	PRECISIONS=${PRECISIONS:-fp32 bf16}
+else
+	PRECISIONS=${PRECISIONS:-fp32}
+fi
+WORKLOADS=${WORKLOADS:-bert-lora bert-full deberta-lora}
+want() { [[ " $WORKLOADS " == *" $1 "* ]]; }
+PEER_PRECISION=$(echo $PRECISIONS | tr ' ' ',')
 mkdir -p "$OUT"
 PEER=$(bash scripts/peers_env.sh | tail -1)
 echo "== $(date -u +%FT%TZ) load: $(cut -d' ' -f1-3 /proc/loadavg); CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-); flags: $(grep -o -w -E 'avx512f|avx512_bf16|amx_bf16|amx_tile' /proc/cpuinfo | sort -u | tr '\n' ' ')" | tee "$OUT/host.txt" >&2
 go build -o "$OUT/engine" ./benchmarks/engine
 go build -o "$OUT/deberta" ./benchmarks/engine/deberta
-/usr/bin/python3 benchmarks/engine/peer_deberta.py prepare --out "$OUT/deberta-run" --seed 0 >&2
+if want deberta-lora; then
+	/usr/bin/python3 benchmarks/engine/peer_deberta.py prepare --out "$OUT/deberta-run" --seed 0 >&2
+fi
 
 : >"$OUT/ours.jsonl"
-for prec in fp32 bf16; do
+for prec in $PRECISIONS; do
 	for t in 1 2; do
+		# the BERT LoRA run also measures the GEMM peak, which the table needs
 		echo "== openmed BERT-base LoRA, $prec, $t thread(s)" >&2
 		"$OUT/engine" --precision "$prec" --threads "$t" --steps "$STEPS" --warmup "$WARMUP" --json |
 			sed 's/^{/{"workload":"bert-lora",/' >>"$OUT/ours.jsonl"
-		echo "== openmed BERT-base full, $prec, $t thread(s)" >&2
-		"$OUT/engine" --full --precision "$prec" --threads "$t" --steps "$STEPS" --warmup "$WARMUP" --peak 0 --json |
-			sed 's/^{/{"workload":"bert-full",/' >>"$OUT/ours.jsonl"
-		echo "== openmed DeBERTa-v3-base LoRA, $prec, $t thread(s)" >&2
-		"$OUT/deberta" --dir "$OUT/deberta-run" --precision "$prec" --threads "$t" --steps "$STEPS" --warmup "$WARMUP" --json |
-			sed 's/^{/{"workload":"deberta-lora",/' >>"$OUT/ours.jsonl"
+		if want bert-full; then
+			echo "== openmed BERT-base full, $prec, $t thread(s)" >&2
+			"$OUT/engine" --full --precision "$prec" --threads "$t" --steps "$STEPS" --warmup "$WARMUP" --peak 0 --json |
+				sed 's/^{/{"workload":"bert-full",/' >>"$OUT/ours.jsonl"
+		fi
+		if want deberta-lora; then
+			echo "== openmed DeBERTa-v3-base LoRA, $prec, $t thread(s)" >&2
+			"$OUT/deberta" --dir "$OUT/deberta-run" --precision "$prec" --threads "$t" --steps "$STEPS" --warmup "$WARMUP" --json |
+				sed 's/^{/{"workload":"deberta-lora",/' >>"$OUT/ours.jsonl"
+		fi
 	done
 done
 
-echo "== peer: BERT-base LoRA" >&2
-"$PEER" benchmarks/engine/peer_hf.py --arch bert --mode lora --attention "$ATTENTION" --steps "$STEPS" --warmup "$WARMUP" >"$OUT/peer_bert_lora.jsonl"
-echo "== peer: BERT-base full" >&2
-"$PEER" benchmarks/engine/peer_hf.py --arch bert --mode full --attention sdpa --steps "$STEPS" --warmup "$WARMUP" >"$OUT/peer_bert_full.jsonl"
-echo "== peer: DeBERTa-v3-base LoRA (eager attention: transformers has no sdpa for DebertaV2)" >&2
-"$PEER" benchmarks/engine/peer_hf.py --arch deberta --mode lora --attention eager --steps "$STEPS" --warmup "$WARMUP" >"$OUT/peer_deberta_lora.jsonl"
+if want bert-lora; then
+	echo "== peer: BERT-base LoRA" >&2
+	"$PEER" benchmarks/engine/peer_hf.py --arch bert --mode lora --attention "$ATTENTION" --precision "$PEER_PRECISION" --steps "$STEPS" --warmup "$WARMUP" >"$OUT/peer_bert_lora.jsonl"
+fi
+if want bert-full; then
+	echo "== peer: BERT-base full" >&2
+	"$PEER" benchmarks/engine/peer_hf.py --arch bert --mode full --attention sdpa --precision "$PEER_PRECISION" --steps "$STEPS" --warmup "$WARMUP" >"$OUT/peer_bert_full.jsonl"
+fi
+if want deberta-lora; then
+	echo "== peer: DeBERTa-v3-base LoRA (eager attention: transformers has no sdpa for DebertaV2)" >&2
+	"$PEER" benchmarks/engine/peer_hf.py --arch deberta --mode lora --attention eager --precision "$PEER_PRECISION" --steps "$STEPS" --warmup "$WARMUP" >"$OUT/peer_deberta_lora.jsonl"
+fi
 echo "== $(date -u +%FT%TZ) load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/host.txt" >&2
 
 /usr/bin/python3 - "$OUT" <<'PYEOF'
@@ -61,7 +86,8 @@ out = sys.argv[1]
 ours = [json.loads(l) for l in open(os.path.join(out, "ours.jsonl")) if l.strip()]
 peers = {}
 for wl, f in (("bert-lora", "peer_bert_lora.jsonl"), ("bert-full", "peer_bert_full.jsonl"), ("deberta-lora", "peer_deberta_lora.jsonl")):
-    rows = [json.loads(l) for l in open(os.path.join(out, f)) if l.strip()]
+    path = os.path.join(out, f)
+    rows = [json.loads(l) for l in open(path) if l.strip()] if os.path.exists(path) else []
     peers[wl] = [r for r in rows if "median_s" in r]
     for r in rows:
         if "error" in r:
