@@ -194,3 +194,16 @@ def test_tag_argument_errors_say_what_to_do(ner_model):
     t.close()
     with pytest.raises(ValueError, match="closed Tagger"):
         t.tag("renal failure")
+
+
+def test_batch_options_keep_entities(ner_model, texts, go_tagger):
+    """batch_size / batch_tokens (tagger.Options, shared JSON) reach the Go
+    tagger and change only how windows share model calls, not the entities."""
+    ref = go_tagger.tag(texts)
+    for opts in ({"batch_size": 1}, {"batch_tokens": -1, "batch_size": 32}, {"batch_tokens": 64}):
+        with openmed.load(ner_model[0], backend="go", **opts) as t:
+            got = t.tag(texts)
+        for a, b in zip(got, ref):
+            _same(a, b)
+    with pytest.raises(Exception, match="batch_size"):
+        openmed.load(ner_model[0], backend="go", batch_size=-1)
