@@ -56,7 +56,13 @@ type Result struct {
 	SgemmN         int       `json:"sgemm_n,omitempty"`
 	SgemmGFLOPS    float64   `json:"sgemm_peak_gflops,omitempty"`
 	PctOfPeak      float64   `json:"pct_of_sgemm_peak,omitempty"`
-	PeakRSSMB      float64   `json:"peak_rss_mb"`
+	// ShapeGFLOPS is the throughput of one encoder layer's Linear products
+	// at the step's own shapes (forward and input gradient, as the engine
+	// calls them: tensor.GemmParallel), the ceiling a step made of them can
+	// reach on this host; PctOfShapePeak is the step's share of it.
+	ShapeGFLOPS    float64 `json:"shape_peak_gflops,omitempty"`
+	PctOfShapePeak float64 `json:"pct_of_shape_peak,omitempty"`
+	PeakRSSMB      float64 `json:"peak_rss_mb"`
 	// CPUSPerStep is the process CPU time (user+system) per timed step: on a
 	// shared machine it shows the work done independently of waiting.
 	CPUSPerStep float64 `json:"cpu_s_per_step"`
@@ -104,6 +110,7 @@ func main() {
 	fmt.Printf("  step work       %.1f GFLOP -> %.1f GFLOP/s\n", res.StepGFLOP, res.AchievedGFLOPS)
 	if res.SgemmN > 0 {
 		fmt.Printf("  sgemm %d^3 peak %.1f GFLOP/s -> %.1f%% of peak\n", res.SgemmN, res.SgemmGFLOPS, res.PctOfPeak)
+		fmt.Printf("  layer GEMMs     %.1f GFLOP/s at the step's shapes -> %.1f%% of that\n", res.ShapeGFLOPS, res.PctOfShapePeak)
 	}
 	fmt.Printf("  CPU per step    %.3f s (user+system)\n", res.CPUSPerStep)
 	fmt.Printf("  peak RSS        %.0f MB\n", res.PeakRSSMB)
@@ -124,6 +131,7 @@ func run(o options) (*Result, error) {
 	if o.peakN > 0 {
 		res.SgemmN = o.peakN
 		res.SgemmGFLOPS = sgemmPeak(o.peakN)
+		res.ShapeGFLOPS = shapePeak(o.batch*o.seq, o.hidden, o.ffn)
 	}
 	id2label := map[int]string{}
 	for i := 0; i < o.labels; i++ {
@@ -213,6 +221,9 @@ func run(o options) (*Result, error) {
 	if res.SgemmGFLOPS > 0 {
 		res.PctOfPeak = 100 * res.AchievedGFLOPS / res.SgemmGFLOPS
 	}
+	if res.ShapeGFLOPS > 0 {
+		res.PctOfShapePeak = 100 * res.AchievedGFLOPS / res.ShapeGFLOPS
+	}
 	res.PeakRSSMB = benchutil.ProcStatusMB("VmHWM")
 	res.Kernel = tensor.BF16Kernel()
 	return res, nil
@@ -243,6 +254,41 @@ func sgemmPeak(n int) float64 {
 		}
 	}
 	tensor.SetGoGemmSplit(os.Getenv(tensor.GemmSplitEnv) != "openblas")
+	return best
+}
+
+// shapePeak times one encoder layer's Linear products at the step's shapes
+// — for N tokens, hidden H and FFN F: the four H→H projections, H→F and
+// F→H, forward (Y = X·Wᵀ) and input gradient (dX = dY·W) — through
+// tensor.GemmParallel as the engine runs them, and returns the best of three
+// rounds in GFLOP/s.
+func shapePeak(n, h, f int) float64 {
+	type shape struct{ in, out int }
+	shapes := []shape{{h, h}, {h, h}, {h, h}, {h, h}, {h, f}, {f, h}}
+	x := make([]float32, n*max(h, f))
+	y := make([]float32, n*max(h, f))
+	w := make([]float32, h*f)
+	for i := range x {
+		x[i] = float32(i%7) * 0.01
+	}
+	for i := range w {
+		w[i] = float32(i%5) * 0.01
+	}
+	round := func() float64 {
+		flops := 0.0
+		t0 := time.Now()
+		for _, sh := range shapes {
+			tensor.GemmParallel(tensor.NoTrans, tensor.Trans, n, sh.out, sh.in, 1, x, sh.in, w, sh.in, 0, y, sh.out)
+			tensor.GemmParallel(tensor.NoTrans, tensor.NoTrans, n, sh.in, sh.out, 1, y, sh.out, w, sh.in, 0, x, sh.in)
+			flops += 4 * float64(n) * float64(sh.in) * float64(sh.out)
+		}
+		return flops / time.Since(t0).Seconds() / 1e9
+	}
+	round() // warm-up
+	best := 0.0
+	for i := 0; i < 3; i++ {
+		best = max(best, round())
+	}
 	return best
 }
 
