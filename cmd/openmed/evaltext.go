@@ -43,7 +43,11 @@ adapters (the default tagger tags with all).`,
 			if err != nil {
 				return err
 			}
-			tg, err := tagger.Open(model, tagger.WithBackend(be), tagger.WithThreads(threads), tagger.WithPrecision(precision))
+			openOpts := []tagger.Option{tagger.WithBackend(be), tagger.WithThreads(threads), tagger.WithPrecision(precision)}
+			if use != "" {
+				openOpts = append(openOpts, tagger.WithUse(use)) // a manifest opens that adapter alone
+			}
+			tg, err := tagger.Open(model, openOpts...)
 			if err != nil {
 				return err
 			}

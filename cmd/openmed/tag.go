@@ -77,7 +77,7 @@ Invalid UTF-8 is an error naming the document.`,
 	fl.StringVar(&f.model, "model", "", "model folder (HF, ONNX export, PEFT adapter or default.json folder) or preset name (default, fast); default $OPENMED_MODEL, else the embedded default tagger")
 	fl.StringVar(&f.base, "base", "", "base model of an adapter --model whose adapter_config.json path does not resolve")
 	fl.StringArrayVar(&f.adapters, "adapter", nil, "[NAME=]DIR: attach a PEFT adapter to the base (repeatable; named by its folder by default)")
-	fl.StringVar(&f.use, "use", "", "tag with this --adapter")
+	fl.StringVar(&f.use, "use", "", "tag with this adapter (of --adapter, or of the default tagger or a manifest, which then opens it alone)")
 	fl.BoolVar(&f.allAdapters, "all-adapters", false, "tag with every --adapter and return the union")
 	fl.StringVar(&f.backend, "backend", "auto", "auto (ORT if available, else go), ort or go")
 	fl.StringVar(&f.device, "device", "cpu", "ONNX Runtime device: cpu or cuda")
@@ -145,9 +145,14 @@ func runTag(cmd *cobra.Command, f tagFlags) error {
 			ignore = append(ignore, l)
 		}
 	}
-	tg, err := tagger.Open(f.model, tagger.WithBackend(backend), tagger.WithDevice(device), tagger.WithThreads(f.threads), tagger.WithPrecision(f.precision),
+	openOpts := []tagger.Option{tagger.WithBackend(backend), tagger.WithDevice(device), tagger.WithThreads(f.threads), tagger.WithPrecision(f.precision),
 		tagger.WithAggregation(agg), tagger.WithIgnoreLabels(ignore...), tagger.WithThreshold(f.threshold),
-		tagger.WithOverlap(overlap), tagger.WithWindow(f.window, f.stride), tagger.WithBatchSize(f.batch), tagger.WithBatchTokens(f.batchTokens), tagger.WithCacheDir(f.cache), tagger.WithBaseDir(f.base))
+		tagger.WithOverlap(overlap), tagger.WithWindow(f.window, f.stride), tagger.WithBatchSize(f.batch), tagger.WithBatchTokens(f.batchTokens), tagger.WithCacheDir(f.cache), tagger.WithBaseDir(f.base)}
+	if f.use != "" && len(f.adapters) == 0 {
+		// a manifest (the default tagger) opens that adapter alone
+		openOpts = append(openOpts, tagger.WithUse(f.use))
+	}
+	tg, err := tagger.Open(f.model, openOpts...)
 	if err != nil {
 		return err
 	}

@@ -340,7 +340,14 @@ func openSource(src Source, opts []Option) (*Tagger, error) {
 	if err != nil {
 		return nil, err
 	}
-	names := m.AdapterNames()
+	o := DefaultOptions()
+	for _, f := range opts {
+		f(&o)
+	}
+	names, err := m.use(o.Use)
+	if err != nil {
+		return nil, fmt.Errorf("tagger: default tagger %s: %w", src.Dir, err)
+	}
 	// The first adapter opens the tagger on the base (its head becomes the
 	// default head) and is registered as an adapter without a second copy;
 	// the others are attached with AddAdapter.
@@ -357,6 +364,9 @@ func openSource(src Source, opts []Option) (*Tagger, error) {
 	}
 	t.mu.Lock()
 	t.tagWith = m.TagOptions()
+	if len(o.Use) > 0 {
+		t.tagWith = []TagOption{WithAllAdapters()}
+	}
 	t.src = src
 	if t.shared != nil {
 		for _, h := range t.shared {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/openmed/openmed/core/checkpoint"
@@ -202,6 +203,28 @@ func (m *Manifest) TagOptions() []TagOption {
 		return []TagOption{WithAllAdapters()}
 	}
 	return []TagOption{WithAdapter(string(m.TagWith))}
+}
+
+// use returns the adapter names to open: all (AdapterNames) when names is
+// empty, else names in the manifest's order, each checked to be one of its
+// adapters.
+func (m *Manifest) use(names []string) ([]string, error) {
+	all := m.AdapterNames()
+	if len(names) == 0 {
+		return all, nil
+	}
+	for _, n := range names {
+		if _, ok := m.Adapters[n]; !ok {
+			return nil, fmt.Errorf("use: no adapter named %q (has %v)", n, all)
+		}
+	}
+	var out []string
+	for _, n := range all {
+		if slices.Contains(names, n) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }
 
 // missingFolders lists the manifest's folders that fsys lacks, each with the

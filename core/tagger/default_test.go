@@ -227,6 +227,45 @@ func TestDefaultEmbeddedEqualsExplicit(t *testing.T) {
 	}
 }
 
+// TestDefaultUse: WithUse opens only the named adapters of the default
+// tagger, which then tag alone (on ORT a single merged session instead of
+// the shared one), with the entities of that adapter opened explicitly; an
+// unknown name is an error naming the manifest's adapters.
+func TestDefaultUse(t *testing.T) {
+	root := standInDefault(t)
+	texts := append(ncbiSentences(t, 8), "Cisplatin-induced nephrotoxicity was observed.")
+	ctx := context.Background()
+	for _, kind := range []BackendKind{BackendEngine, BackendORT} {
+		t.Run(kind.String(), func(t *testing.T) {
+			if kind == BackendORT {
+				ortRequire(t)
+			}
+			isolateDefault(t, root)
+			tg, err := Open(filepath.Join(root, "bc5cdr-chem-lora"), WithBackend(kind), WithBaseDir(filepath.Join(root, "openmed-small-bio")), WithThreads(1))
+			require.NoError(t, err)
+			ref, err := tg.TagBatch(ctx, texts)
+			require.NoError(t, err)
+			tg.Close()
+			d, err := Open("", WithBackend(kind), WithThreads(1), WithUse("chemical"))
+			require.NoError(t, err)
+			defer d.Close()
+			assert.Equal(t, []string{"chemical"}, d.Adapters())
+			assert.Nil(t, d.shared, "one adapter: no shared session")
+			got, err := d.TagBatch(ctx, texts)
+			require.NoError(t, err)
+			n := 0
+			for i := range texts {
+				sameEntities(t, ref[i], got[i], 0, "chemical alone")
+				n += len(got[i])
+			}
+			assert.Positive(t, n)
+			_, err = Open("", WithBackend(kind), WithUse("nope"))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), `no adapter named "nope" (has [chemical disease])`)
+		})
+	}
+}
+
 // TestDefaultExtractOnce: the embedded files are extracted once (a second
 // open reuses the folder untouched); a truncated file or a missing marker
 // is detected and re-extracted; concurrent extractions agree.

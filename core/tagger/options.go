@@ -144,6 +144,12 @@ type Options struct {
 	// batchActivations / hidden_size: 512 tokens for BERT-base (768), 1,536
 	// for the 256-wide small tagger; a negative value means no cap.
 	BatchTokens int `json:"batch_tokens"`
+	// Use opens only these adapters of a manifest (the default tagger, a
+	// preset or a folder holding default.json; default: all of them), so
+	// tagging with one of the default tagger's adapters runs that one alone
+	// instead of every branch of the shared session. Such a tagger tags
+	// with all it opened. Ignored for a model folder.
+	Use []string `json:"use,omitempty"`
 	// CacheDir holds on-the-fly ONNX exports keyed by content hash (default
 	// $OPENMED_CACHE or the user cache dir + /openmed).
 	CacheDir string `json:"cache_dir,omitempty"`
@@ -226,6 +232,9 @@ func WithOverlap(v Overlap) Option { return func(o *Options) { o.Overlap = v } }
 func WithWindow(length, stride int) Option {
 	return func(o *Options) { o.WindowLen, o.Stride = length, stride }
 }
+
+// WithUse opens only the named adapters of a manifest (Options.Use).
+func WithUse(names ...string) Option { return func(o *Options) { o.Use = names } }
 
 // WithBatchSize sets the windows per backend call.
 func WithBatchSize(n int) Option { return func(o *Options) { o.BatchSize = n } }

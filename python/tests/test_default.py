@@ -117,6 +117,20 @@ def test_default_is_union(default_dir, monkeypatch, tmp_path):
         _same(only, _by_adapter(one)["disease"])
 
 
+def test_default_use_opens_one_adapter(default_dir, monkeypatch, tmp_path):
+    """use=[name] (tagger.Options.Use) opens one adapter of a default.json
+    folder, which then tags alone with that adapter's entities."""
+    monkeypatch.setenv("OPENMED_CACHE", str(tmp_path / "cache"))
+    with openmed.load(default_dir, backend="go", ignore_labels=[]) as t:
+        ref = t.tag(TEXT, adapter="chemical")
+    with openmed.load(default_dir, backend="go", ignore_labels=[], use=["chemical"]) as t:
+        got = t.tag(TEXT)
+    assert got and all("adapter" not in e for e in got), "one adapter: no adapter field"
+    _same(got, ref)
+    with pytest.raises(openmed.OpenMedError, match='no adapter named "nope"'):
+        openmed.load(default_dir, backend="go", use=["nope"])
+
+
 def test_default_missing_adapter(default_dir, monkeypatch, tmp_path):
     """A manifest naming an absent adapter folder fails with its name."""
     broken = tmp_path / "models"
