@@ -122,10 +122,16 @@ int openmed_encoders_install(const char *request_json, char **out_json, char **e
  *    "aggregation": "first"    default; or "none", "simple", "average", "max",
  *    "threshold": 0.0, "ignore_labels": ["O"],
  *    "window_length": 0 (256, capped by the model), "stride": 50,
- *    "batch_size": 32, "cache_dir": "", "ort_library": "",
+ *    "batch_size": 8 (windows per model call),
+ *    "batch_tokens": 0 (padded tokens per call; 0: 512 x 768 / the
+ *                    encoder's width, negative: no cap),
+ *    "use": ["name",..]        open only these adapters of a default.json
+ *                              tagger (default: all),
+ *    "cache_dir": "", "ort_library": "",
  *    "overlap": "same-type"|"any"}
  *   "overlap" resolves overlapping entities when tagging with several
- *   adapters: only within a type (default) or across types (a flat list). */
+ *   adapters: only within a type (default) or across types (a flat list);
+ *   "threads" is ONNX Runtime's, or the Go engine's (process-wide). */
 int openmed_tagger_open(const char *config_json, uint64_t *handle, char **err);
 
 /* Closes a tagger handle. */
