@@ -496,3 +496,19 @@ func TestPresets(t *testing.T) {
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "preset")
 }
+
+// TestManifestUse: use keeps the manifest's order whatever the order asked,
+// all adapters when none is named, and names the manifest's adapters when
+// one is unknown.
+func TestManifestUse(t *testing.T) {
+	m := &Manifest{Adapters: map[string]string{"gene": "g", "chemical": "c", "disease": "d"}}
+	got, err := m.use(nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"chemical", "disease", "gene"}, got)
+	got, err = m.use([]string{"gene", "chemical"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"chemical", "gene"}, got)
+	_, err = m.use([]string{"gene", "species"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `no adapter named "species" (has [chemical disease gene])`)
+}
