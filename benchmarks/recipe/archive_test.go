@@ -115,7 +115,8 @@ func fakeCheckpoint(t *testing.T, dir string, step int) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, planFile), []byte(`{"job":"x","epochs":7}`), 0o644))
 }
 
-// An unfinished LoRA job's checkpoint goes into the archive and comes back
+// An unfinished LoRA job's checkpoint goes into the archive (a newer one
+// replacing it) and comes back
 // into an empty work folder on another machine; a job with its own
 // checkpoint keeps it; full fine-tuning is never snapshotted; archiving the
 // finished job drops the snapshot.
@@ -131,6 +132,10 @@ func TestSnapshotInterrupted(t *testing.T) {
 	assert.FileExists(t, filepath.Join(snap, "checkpoints", "step-00000150", "optimizer.safetensors"))
 	assert.FileExists(t, filepath.Join(snap, planFile))
 	assert.NoDirExists(t, archiveDir(o, full), "full fine-tuning checkpoints are too large to archive")
+	fakeCheckpoint(t, j.Dir(o.Work), 175)
+	require.NoError(t, snapshotInterrupted(o))
+	assert.FileExists(t, filepath.Join(snap, "checkpoints", "step-00000175", "optimizer.safetensors"))
+	assert.NoDirExists(t, filepath.Join(snap, "checkpoints", "step-00000150"), "a newer snapshot replaces the older step")
 
 	o2 := Options{Work: t.TempDir(), Archive: o.Archive}
 	require.NoError(t, copyFile(filepath.Join(snap, planFile), filepath.Join(o.Archive, daptName(enc.Name), training.MetricsFile)))
@@ -139,7 +144,7 @@ func TestSnapshotInterrupted(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, ok)
 	assert.FileExists(t, filepath.Join(j.Dir(o2.Work), "checkpoints", "latest.json"))
-	assert.FileExists(t, filepath.Join(j.Dir(o2.Work), "checkpoints", "step-00000150", "trainable.safetensors"))
+	assert.FileExists(t, filepath.Join(j.Dir(o2.Work), "checkpoints", "step-00000175", "trainable.safetensors"))
 	plan, err := os.ReadFile(filepath.Join(j.Dir(o2.Work), planFile))
 	require.NoError(t, err)
 	assert.Contains(t, string(plan), `"epochs":7`, "the job resumes with the plan it started with")

@@ -103,12 +103,7 @@ func (l *Loop) checkpoint(wall0 float64, start time.Time, progress func(Progress
 	if err := checkpoint.WriteFileAtomic(filepath.Join(root, manifestFile), mb); err != nil {
 		return fmt.Errorf("checkpoint manifest: %w", err)
 	}
-	entries, _ := os.ReadDir(root)
-	for _, e := range entries {
-		if e.IsDir() && e.Name() != name && (strings.HasPrefix(e.Name(), "step-") || strings.HasPrefix(e.Name(), ".tmp-")) {
-			_ = os.RemoveAll(filepath.Join(root, e.Name()))
-		}
-	}
+	pruneCheckpoints(root, name)
 	progress(Progress{Phase: PhaseCheckpoint, Checkpoint: final})
 	return nil
 }
@@ -199,7 +194,19 @@ func CopyLatestCheckpoint(src, dst string) (int, error) {
 	if err := checkpoint.WriteFileAtomic(filepath.Join(root, manifestFile), mb); err != nil {
 		return 0, err
 	}
+	pruneCheckpoints(root, m.Checkpoint)
 	return m.Step, nil
+}
+
+// pruneCheckpoints removes the checkpoint folders under root other than keep
+// (older steps, unfinished temporary copies), once the manifest names keep.
+func pruneCheckpoints(root, keep string) {
+	entries, _ := os.ReadDir(root)
+	for _, e := range entries {
+		if e.IsDir() && e.Name() != keep && (strings.HasPrefix(e.Name(), "step-") || strings.HasPrefix(e.Name(), ".tmp-") || strings.HasPrefix(e.Name(), ".copy-")) {
+			_ = os.RemoveAll(filepath.Join(root, e.Name()))
+		}
+	}
 }
 
 // restore loads the latest checkpoint into the loop.
