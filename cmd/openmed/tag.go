@@ -185,8 +185,9 @@ func runTag(cmd *cobra.Command, f tagFlags) error {
 	bar := newTagBar(cmd.ErrOrStderr(), f.quiet || len(f.inputs) == 0 && format != tagger.FormatJSONL, len(docs))
 	results := make([]tagger.Document, len(docs))
 	var toks [][]tagger.Token
-	for i := 0; i < len(docs); {
+	for i, n := 0, 1; i < len(docs); i += n {
 		d := docs[i]
+		n = 1
 		switch {
 		case format == tagger.FormatCoNLL:
 			tk, err := tg.TagTokens(ctx, d.text, topts...)
@@ -194,7 +195,6 @@ func runTag(cmd *cobra.Command, f tagFlags) error {
 				return fmt.Errorf("%s: %w", d.name, err)
 			}
 			toks = append(toks, tk)
-			i++
 		case len(d.text) > tagger.LongDocumentBytes:
 			longDocumentGC()
 			opts := topts
@@ -206,19 +206,14 @@ func runTag(cmd *cobra.Command, f tagFlags) error {
 				return fmt.Errorf("%s: %w", d.name, err)
 			}
 			results[i] = tagger.Document{Text: d.text, Entities: ents}
-			i++
 		default:
-			n, err := tagGroup(ctx, tg, docs[i:], results[i:], topts)
-			if err != nil {
+			var err error
+			if n, err = tagGroup(ctx, tg, docs[i:], results[i:], topts); err != nil {
 				return err
 			}
-			if bar != nil {
-				_ = bar.Add(n - 1)
-			}
-			i += n
 		}
 		if bar != nil {
-			_ = bar.Add(1)
+			_ = bar.Add(n)
 		}
 	}
 	if bar != nil {

@@ -301,11 +301,7 @@ func Open(model string, opts ...Option) (*Tagger, error) {
 		preset = model
 	}
 	if preset != "" {
-		o := DefaultOptions()
-		for _, f := range opts {
-			f(&o)
-		}
-		cache, err := cacheRoot(o)
+		cache, err := cacheRoot(buildOptions(opts))
 		if err != nil {
 			return nil, err
 		}
@@ -336,13 +332,10 @@ func openSource(src Source, opts []Option) (*Tagger, error) {
 		return t, nil
 	}
 	m := src.Manifest
-	base, err := manifestBase(src, opts)
+	o := buildOptions(opts)
+	base, err := manifestBase(src, o)
 	if err != nil {
 		return nil, err
-	}
-	o := DefaultOptions()
-	for _, f := range opts {
-		f(&o)
 	}
 	names, err := m.use(o.Use)
 	if err != nil {
@@ -392,12 +385,8 @@ func openSource(src Source, opts []Option) (*Tagger, error) {
 // or the cached pinned encoder (checked against its pinned sha256), with the
 // base adapter merged in (once, into the cache, keyed by the base and the
 // adapter's files).
-func manifestBase(src Source, opts []Option) (string, error) {
+func manifestBase(src Source, o Options) (string, error) {
 	m := src.Manifest
-	o := DefaultOptions()
-	for _, f := range opts {
-		f(&o)
-	}
 	base := filepath.Join(src.Dir, filepath.FromSlash(m.Base))
 	if m.BaseEncoder != "" {
 		p, _ := encoder.Lookup(m.BaseEncoder)

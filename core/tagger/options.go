@@ -197,6 +197,15 @@ func (o Options) batchTokens(hidden int) int {
 // Option adjusts Options (functional options).
 type Option func(*Options)
 
+// buildOptions applies opts, in order, to DefaultOptions.
+func buildOptions(opts []Option) Options {
+	o := DefaultOptions()
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
 // WithBackend selects the backend.
 func WithBackend(b BackendKind) Option { return func(o *Options) { o.Backend = b } }
 

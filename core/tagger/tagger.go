@@ -87,10 +87,7 @@ type head struct {
 
 // newTagger opens a named model folder (see Open).
 func newTagger(modelDir string, opts ...Option) (*Tagger, error) {
-	o := DefaultOptions()
-	for _, f := range opts {
-		f(&o)
-	}
+	o := buildOptions(opts)
 	kind, err := checkpoint.ClassifyFolder(modelDir)
 	if err != nil {
 		return nil, fmt.Errorf("tagger: %w", err)
@@ -519,9 +516,9 @@ func (t *Tagger) predictHeads(ctx context.Context, hs []*head, texts []string) (
 	bs, tokens := t.opts.BatchSize, t.batchTokens
 	if t.tiledRows > 1 && slices.ContainsFunc(hs, func(h *head) bool { _, ok := h.be.(*sharedHead); return ok }) {
 		// a tiled session runs each window once per adapter
-		bs, tokens = max(1, bs/t.tiledRows), tokens/t.tiledRows
-		if t.batchTokens > 0 {
-			tokens = max(1, tokens)
+		bs = max(1, bs/t.tiledRows)
+		if tokens > 0 { // 0 stays "no cap"
+			tokens = max(1, tokens/t.tiledRows)
 		}
 	}
 	for s, e := 0, 0; s < len(wins); s = e {
