@@ -12,7 +12,7 @@
 //	go run ./benchmarks/recipe plan  [-work DIR]
 //	go run ./benchmarks/recipe table [-work DIR] [-out benchmarks/recipe/RESULTS.md]
 //	go run ./benchmarks/recipe snapshot [-work DIR] [-archive benchmarks/recipe/runs]
-//	go run ./benchmarks/recipe ship  [-work DIR] [-encoder bert-base-cased] [-species S800] [-models models]
+//	go run ./benchmarks/recipe ship  [-work DIR] [-encoder bert-base-cased] [-species S800] [-models models] [-names disease,chemical,...]
 //
 // ship writes the default tagger (issue 18): per adapter name the best run by
 // dev F1 on the encoder's DAPT'd base, the DAPT adapter, cards, default.json.
@@ -27,6 +27,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/openmed/openmed/core/cache"
@@ -86,6 +87,10 @@ func main() {
 	fs.StringVar(&so.Encoder, "encoder", "bert-base-cased", "ship: the shared base encoder")
 	fs.StringVar(&so.Species, "species", "S800", "ship: corpus of the species adapter (S800 or Linnaeus)")
 	fs.StringVar(&so.Models, "models", "models", "ship: folder the default tagger is written to")
+	fs.Func("names", "ship: comma-separated adapter names to ship (default: all of "+strings.Join(sortedKeys(ShipTaggers), ", ")+")", func(v string) error {
+		so.Names = strings.Split(v, ",")
+		return nil
+	})
 	_ = fs.Parse(os.Args[2:])
 	var err error
 	switch os.Args[1] {

@@ -29,6 +29,10 @@ type ShipOptions struct {
 	Species string
 	// Models is the folder the default tagger is written to (models/).
 	Models string
+	// Names are the ShipTaggers names to ship; empty ships all of them. A
+	// subset ships the adapters whose runs have finished while the others
+	// still train (the default.json then names only those).
+	Names []string
 }
 
 // shipChoice is one adapter's pick: the job with the best dev F1 among the
@@ -51,6 +55,17 @@ func chooseShip(o Options, so ShipOptions) ([]shipChoice, error) {
 	}
 	if so.Species != "" {
 		taggers["species"] = so.Species
+	}
+	if len(so.Names) > 0 {
+		picked := map[string]string{}
+		for _, n := range so.Names {
+			c, ok := taggers[n]
+			if !ok {
+				return nil, fmt.Errorf("ship: -names: no adapter %q (want some of %s)", n, strings.Join(sortedKeys(taggers), ", "))
+			}
+			picked[n] = c
+		}
+		taggers = picked
 	}
 	var out []shipChoice
 	var missing []string

@@ -57,11 +57,25 @@ func TestShip(t *testing.T) {
 	assert.Contains(t, err.Error(), "species (bert-base-cased/S800/lora)")
 	assert.NoDirExists(t, so.Models, "nothing written before every adapter has a run")
 
-	fakeRun(t, adapter, Job{Encoder: enc, Corpus: "S800", Variant: Variants[0]}.Dir(o.Work), 0.7, 0.7)
-	require.NoError(t, Ship(o, so))
-	b, err := os.ReadFile(filepath.Join(so.Models, tagger.ManifestFile))
+	// -names: a subset ships while S800 still trains; an unknown name errors.
+	sub := so
+	sub.Models = filepath.Join(t.TempDir(), "models")
+	sub.Names = []string{"disease", "nope"}
+	assert.ErrorContains(t, Ship(o, sub), `no adapter "nope"`)
+	sub.Names = []string{"chemical", "disease"}
+	require.NoError(t, Ship(o, sub))
+	b, err := os.ReadFile(filepath.Join(sub.Models, tagger.ManifestFile))
 	require.NoError(t, err)
 	m, err := tagger.ParseManifest(b, tagger.ManifestFile)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"chemical", "disease"}, m.AdapterNames())
+	assert.NoDirExists(t, filepath.Join(sub.Models, "s800-bert-base-cased"))
+
+	fakeRun(t, adapter, Job{Encoder: enc, Corpus: "S800", Variant: Variants[0]}.Dir(o.Work), 0.7, 0.7)
+	require.NoError(t, Ship(o, so))
+	b, err = os.ReadFile(filepath.Join(so.Models, tagger.ManifestFile))
+	require.NoError(t, err)
+	m, err = tagger.ParseManifest(b, tagger.ManifestFile)
 	require.NoError(t, err)
 	assert.Equal(t, "bert-base-cased", m.BaseEncoder)
 	assert.Equal(t, "bert-base-cased-dapt", m.BaseAdapter)

@@ -315,7 +315,7 @@ func defaultManifestDir(t *testing.T) string {
 func TestTagCommandDefault(t *testing.T) {
 	root := defaultManifestDir(t)
 	text := "Renal failure in mice — aspirin, cancer patients."
-	t.Setenv("OPENMED_CACHE", t.TempDir())
+	testutil.TempCache(t)
 	t.Setenv("OPENMED_MODEL", root)
 	got, err := runTagCmd(t, "", text, "--format", "jsonl", "--ignore-labels=")
 	require.NoError(t, err, got)
@@ -376,8 +376,11 @@ func TestTagCommandDefault(t *testing.T) {
 	assert.Contains(t, conll, "aspirin\t")
 
 	// The embedded default (package models).
-	_, st, miss, err := tagger.CheckManifestFS(models.FS)
+	em, st, miss, err := tagger.CheckManifestFS(models.FS)
 	require.NoError(t, err)
+	if st == tagger.ManifestComplete && em.BaseEncoder != "" {
+		testutil.EncoderCache(t, em.BaseEncoder)
+	}
 	t.Chdir(t.TempDir())
 	out, err := runTagCmd(t, "", "Famotidine-associated delirium in a patient with cisplatin-induced nephrotoxicity.")
 	if st == tagger.ManifestComplete {
