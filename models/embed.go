@@ -1,8 +1,9 @@
 // Package models embeds the models/ folder of the repository — the default
-// tagger's manifest (default.json) and, once `make reproduce` has shipped
-// them, the folders it names (openmed-small-bio, ncbi-disease-lora,
-// bc5cdr-disease-lora, bc5cdr-chem-lora) — so the openmed CLI and libopenmed carry their default
-// tagger and work from any working directory.
+// tagger's manifest (default.json: LoRA adapters and the DAPT delta of
+// bert-base-cased, whose weights come from the encoder cache), the fast
+// preset (fast.json: the small encoder pre-trained here and its adapters)
+// and the folders they name — so the openmed CLI and libopenmed carry their
+// taggers and work from any working directory (see models/README.md).
 //
 // core/tagger does not import this package (the library stays free of the
 // weights): binaries pass FS to tagger.RegisterDefaultFS. While the model

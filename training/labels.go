@@ -2,8 +2,11 @@ package training
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
+	"strings"
 
+	"github.com/openmed/openmed/core/checkpoint"
 	"github.com/openmed/openmed/core/corpus"
 	"github.com/openmed/openmed/core/scheme"
 )
@@ -122,4 +125,58 @@ func sortedKeys(m map[string]int) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// RetypedLabels returns names with every untyped tag ("B", "I", as in S800)
+// given the entity type typ ("B-Species", "I-Species"). It is an error when
+// typ is not an entity type, when no tag is untyped, or when the result is
+// not a label set (a retyped tag collides with a typed one).
+func RetypedLabels(names []string, typ string) ([]string, error) {
+	if typ == "" || strings.ContainsAny(typ, " \t\r\n") || !scheme.ValidTag(scheme.MakeTag(scheme.PrefixB, typ)) {
+		return nil, fmt.Errorf("%q is not an entity type", typ)
+	}
+	out := append([]string(nil), names...)
+	changed := false
+	for i, n := range out {
+		p, t, ok := scheme.ParseTag(n)
+		if !ok {
+			return nil, fmt.Errorf("label %q is not a BIO tag", n)
+		}
+		if p != scheme.PrefixO && t == "" {
+			out[i], changed = scheme.MakeTag(p, typ), true
+		}
+	}
+	if !changed {
+		return nil, fmt.Errorf("no untyped labels in %v", names)
+	}
+	if _, err := NewLabelSet(out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// RetypeLabels gives the untyped tags of a run folder's head (RetypedLabels)
+// the entity type typ in its config.json (id2label, label2id) and
+// labels.json, so a tagger reports entities of that type instead of an empty
+// entity_group. Class ids and weights are unchanged. Errors name the file.
+func RetypeLabels(dir, typ string) error {
+	path := filepath.Join(dir, checkpoint.ConfigFile)
+	cfg, err := checkpoint.LoadConfig(path)
+	if err != nil {
+		return err
+	}
+	names, err := RetypedLabels(cfg.Labels(), typ)
+	if err != nil {
+		return fmt.Errorf("training: retype %s: %w", path, err)
+	}
+	ls, err := NewLabelSet(names)
+	if err != nil {
+		return fmt.Errorf("training: retype %s: %w", path, err)
+	}
+	cfg.ID2Label, cfg.Label2ID = ls.ID2Label(), ls.Label2ID()
+	if err := cfg.Save(path); err != nil {
+		return err
+	}
+	return WriteJSON(filepath.Join(dir, "labels.json"), map[string]any{
+		"id2label": ls.ID2Label(), "label2id": ls.Label2ID(), "labels": ls.Names})
 }

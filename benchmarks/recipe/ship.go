@@ -21,6 +21,10 @@ import (
 var ShipTaggers = map[string]string{"disease": "NCBI-Disease", "disease-cdr": "BC5CDR-Disease",
 	"chemical": "BC5CDR-Chem", "gene": "BC2GM", "species": "S800"}
 
+// UntypedCorpora are the corpora whose tags carry no entity type (S800's bare
+// B/I), with the type their shipped adapter reports (training.RetypeLabels).
+var UntypedCorpora = map[string]string{"S800": "Species"}
+
 // ShipOptions say what `recipe ship` writes.
 type ShipOptions struct {
 	// Encoder is the shared base (an Encoders name).
@@ -121,6 +125,17 @@ func Ship(o Options, so ShipOptions) error {
 	if err := readJSONFile(mp, &dm); err != nil {
 		return fmt.Errorf("ship: DAPT run of %s: %w", so.Encoder, err)
 	}
+	for _, ch := range choices {
+		if typ, ok := UntypedCorpora[ch.Corpus]; ok {
+			cfg, err := checkpoint.LoadConfig(filepath.Join(resultDir(o, ch.Job), checkpoint.ConfigFile))
+			if err != nil {
+				return fmt.Errorf("ship %s: %w", ch.Job.Name(), err)
+			}
+			if _, err := training.RetypedLabels(cfg.Labels(), typ); err != nil {
+				return fmt.Errorf("ship %s: %s labels: %w", ch.Job.Name(), ch.Corpus, err)
+			}
+		}
+	}
 	baseAdapter := so.Encoder + "-dapt"
 	m := &tagger.Manifest{BaseEncoder: so.Encoder, BaseAdapter: baseAdapter, Adapters: map[string]string{}, TagWith: tagger.TagWithAll}
 	for _, ch := range choices {
@@ -140,6 +155,11 @@ func Ship(o Options, so ShipOptions) error {
 		dst := filepath.Join(so.Models, ch.Folder)
 		if err := lora.CopyAdapter(resultDir(o, ch.Job), dst, so.Encoder); err != nil {
 			return fmt.Errorf("ship %s: %w", ch.Job.Name(), err)
+		}
+		if typ, ok := UntypedCorpora[ch.Corpus]; ok {
+			if err := training.RetypeLabels(dst, typ); err != nil {
+				return fmt.Errorf("ship %s: %w", ch.Job.Name(), err)
+			}
 		}
 		card, err := adapterCard(o, so, ch, baseAdapter)
 		if err != nil {
@@ -198,6 +218,10 @@ func adapterCard(o Options, so ShipOptions, ch shipChoice, baseAdapter string) (
 	if m.Test != nil {
 		test = pct(m.Test.Micro.F1)
 	}
+	retyped := ""
+	if typ, ok := UntypedCorpora[ch.Corpus]; ok {
+		retyped = fmt.Sprintf("\n%s's tags carry no entity type (B/I); the shipped head reports them as %s (labels renamed, weights unchanged).\n", ch.Corpus, typ)
+	}
 	return fmt.Sprintf(`# %s
 
 The default tagger's %q adapter: %s NER, a PEFT LoRA adapter (r %d, α %g on %s, classifier in
@@ -210,13 +234,13 @@ modules_to_save) fine-tuned on %s + [%s](../%s/) (the DAPT delta), chosen by dev
 
 Raw-text columns: `+"`openmed eval-text`"+` (raw text in, default settings, exact character spans).
 %d epochs (best %d), %d steps, %.0f minutes, %d trainable parameters.
-
+%s
 Use it through default.json (base %s + %s); alone on %s it lacks the DAPT delta.
 
 Command: `+"`openmed %s`"+`
 `, ch.Folder, ch.Name, ch.Corpus, ac.R, ac.LoraAlpha, strings.Join(ac.TargetModules, "/"), so.Encoder, baseAdapter, baseAdapter,
 		strings.Join(ch.Considered, ", "), pct(m.Dev.Micro.F1), test, raw("1"), raw("10"),
-		m.Epochs, m.BestEpoch, m.Steps, m.WallSeconds/60, m.TrainableParams,
+		m.Epochs, m.BestEpoch, m.Steps, m.WallSeconds/60, m.TrainableParams, retyped,
 		so.Encoder, baseAdapter, so.Encoder, strings.Join(p.Train, " ")), nil
 }
 

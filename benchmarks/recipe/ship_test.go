@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -29,6 +30,11 @@ func fakeRun(t *testing.T, adapter, dir string, dev, test float64) {
 	write("metrics.json", fmt.Sprintf(`{"dev":{"micro":{"f1":%g}},"test":{"micro":{"f1":%g}},"epochs":3,"steps":30}`, dev, test))
 	write(planFile, `{"job":"x","train_command":["train","--base","b"]}`)
 	write(rawTextFile, `{"paragraph":{"1":{"f1":0.5},"10":{"f1":0.49}}}`)
+	labels := `{"0":"O","1":"B-Disease","2":"I-Disease"}`
+	if strings.Contains(dir, "S800") {
+		labels = `{"0":"O","1":"B","2":"I"}` // untyped, as S800's tags
+	}
+	write(checkpoint.ConfigFile, `{"model_type":"bert","id2label":`+labels+`}`)
 }
 
 // Ship picks each adapter by dev F1 on the shared DAPT'd base (never by
@@ -97,6 +103,12 @@ func TestShip(t *testing.T) {
 	card, err := os.ReadFile(filepath.Join(so.Models, m.BaseAdapter, "README.md"))
 	require.NoError(t, err)
 	assert.Contains(t, string(card), "8.31 before, 6.14 after (-26.1%)")
+	sp, err := checkpoint.LoadConfig(filepath.Join(so.Models, m.Adapters["species"], checkpoint.ConfigFile))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"O", "B-Species", "I-Species"}, sp.Labels(), "S800's untyped tags ship as Species")
+	card, err = os.ReadFile(filepath.Join(so.Models, m.Adapters["species"], "README.md"))
+	require.NoError(t, err)
+	assert.Contains(t, string(card), "reports them as Species")
 	ac, err := checkpoint.LoadAdapterConfig(filepath.Join(so.Models, m.Adapters["gene"]))
 	require.NoError(t, err)
 	assert.Equal(t, "bert-base-cased", ac.BaseModelNameOrPath)

@@ -49,10 +49,13 @@ first, average, max). Offsets are Unicode code points.
 export), a PEFT adapter folder (merged onto its base and exported into the
 cache) or a folder with a default.json manifest (a base plus named
 adapters). Without --model the default tagger is used: $OPENMED_MODEL, else
-the models embedded in this binary (models/default.json: openmed-small-bio
-with the ncbi-disease-lora, bc5cdr-disease-lora and bc5cdr-chem-lora
-adapters, tagging Disease and Chemical; extracted once into $OPENMED_CACHE or the user cache), else
-models/default.json beside the binary or the working directory.
+the models embedded in this binary (models/default.json: LoRA adapters
+named disease, disease-cdr and chemical, …, over bert-base-cased from the
+encoder cache with its DAPT delta merged in — 'openmed encoders install
+bert-base-cased' once, make setup does it; see models/README.md; extracted
+once into $OPENMED_CACHE or the user cache), else models/default.json beside
+the binary or the working directory. --model fast is the small CPU-trained
+tagger (models/fast.json), far faster.
 --adapter [NAME=]DIR attaches adapters to the same base (named by their
 folder unless NAME= is given). Without --use, attached adapters are used —
 one alone, several together (the union of their typed entities), as the C
