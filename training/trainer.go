@@ -163,7 +163,10 @@ func Train(ctx context.Context, cfg Config) (*Result, error) {
 		res.TrainablePercent = 100 * float64(res.TrainableParams) / float64(res.TotalParams)
 	}
 	if dev != nil {
-		if res.Dev, err = Evaluate(m, dev, pad, cfg.EvalBatchSize); err != nil {
+		// The loop's best evaluation ran on exactly these (restored) weights.
+		if r, ok := lr.BestDetail.(*EvalResult); ok && r != nil {
+			res.Dev = r
+		} else if res.Dev, err = Evaluate(m, dev, pad, cfg.EvalBatchSize); err != nil {
 			return nil, err
 		}
 	}
@@ -247,7 +250,7 @@ func (o *tokenObjective) Evaluate() (*loop.EvalStats, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &loop.EvalStats{Score: r.Default.Micro.F1, Fields: map[string]float64{
+	return &loop.EvalStats{Score: r.Default.Micro.F1, Detail: r, Fields: map[string]float64{
 		"dev_f1": r.Default.Micro.F1, "dev_precision": r.Default.Micro.Precision, "dev_recall": r.Default.Micro.Recall,
 		"dev_strict_f1": r.Strict.Micro.F1, "dev_macro_f1": r.Default.Macro.F1, "dev_loss": r.Loss,
 	}}, nil

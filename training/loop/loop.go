@@ -46,6 +46,11 @@ type StepStats struct {
 type EvalStats struct {
 	Score  float64            `json:"score"`
 	Fields map[string]float64 `json:"fields"`
+	// Detail is the objective's full evaluation (e.g. the dev predictions),
+	// handed back as Result.BestDetail when this evaluation is the best, so
+	// the caller need not evaluate the restored best weights again. It is
+	// not kept in History or checkpoints.
+	Detail any `json:"-"`
 }
 
 // Config configures a Loop (HF TrainingArguments names in comments).
@@ -100,6 +105,10 @@ type Result struct {
 	BestEpoch int
 	// EarlyStopped reports that patience ran out.
 	EarlyStopped bool
+	// BestDetail is the best evaluation's EvalStats.Detail when that
+	// evaluation ran in this session (nil after a resume past it: evaluate
+	// the restored weights then).
+	BestDetail any
 	// History has one entry per evaluation.
 	History []EvalStats
 	// Wall is the training wall time over all sessions (resumes add up).
@@ -193,8 +202,10 @@ type Loop struct {
 	sched  optim.Schedule
 	st     loopState
 	best   map[string][]float32
-	log    *os.File
-	lorae  []*lora.Linear
+	// bestDetail is the Detail of the best evaluation of this session.
+	bestDetail any
+	log        *os.File
+	lorae      []*lora.Linear
 }
 
 // Run trains obj with AdamW, warm-up + schedule, gradient accumulation
@@ -474,7 +485,7 @@ func (l *Loop) run(ctx context.Context) (*Result, error) {
 	}
 	cfg.Model.SetTraining(false)
 	res := &Result{Epochs: l.st.Epoch, Steps: l.st.Step, BestScore: l.st.BestScore, BestEpoch: l.st.BestEpoch,
-		EarlyStopped: l.st.EarlyStopped, History: l.st.History, Tokens: l.st.Tokens,
+		EarlyStopped: l.st.EarlyStopped, BestDetail: l.bestDetail, History: l.st.History, Tokens: l.st.Tokens,
 		Wall: time.Duration((wall0 + time.Since(start).Seconds()) * float64(time.Second))}
 	if trainTime > 0 {
 		res.TokensPerSec = float64(sessTokens) / trainTime.Seconds()
@@ -500,10 +511,13 @@ func (l *Loop) evaluate(epoch int, line map[string]any) (*EvalStats, error) {
 	if ev == nil {
 		return nil, nil
 	}
-	l.st.History = append(l.st.History, *ev)
+	h := *ev
+	h.Detail = nil
+	l.st.History = append(l.st.History, h)
 	if !l.st.HasBest || ev.Score > l.st.BestScore {
 		l.st.HasBest, l.st.BestScore, l.st.BestEpoch, l.st.BadEvals = true, ev.Score, epoch, 0
 		l.snapshotBest()
+		l.bestDetail = ev.Detail
 	} else {
 		l.st.BadEvals++
 		if l.cfg.Patience > 0 && l.st.BadEvals >= l.cfg.Patience && l.st.Step >= l.cfg.MinSteps {
