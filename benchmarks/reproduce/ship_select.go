@@ -90,7 +90,7 @@ func shipSection(o Options) string {
 	}
 	var b strings.Builder
 	sh := o.FT.Ship
-	fmt.Fprintf(&b, "\n### Shipped taggers\n\nmodels/ ships, per corpus, the LoRA run from the pre-trained encoder with the higher **dev** F1: "+
+	fmt.Fprintf(&b, "\n### Shipped taggers\n\nThe small tagger (models/fast.json, the `fast` preset; the default tagger is now BERT-base, benchmarks/recipe) ships, per corpus, the LoRA run from the pre-trained encoder with the higher **dev** F1: "+
 		"the grid's `lora-pretrained` (paper recipe) or `lora-ship` (r %d, α %g on %s, lr %g, ≤ %d epochs, ≤ %.0f min).\n\n",
 		sh.R, sh.Alpha, strings.Join(sh.Targets, "/"), sh.LR, sh.MaxEpochs, sh.MaxMinutes)
 	b.WriteString("| corpus | run | dev F1 | test P | test R | test F1 | strict test F1 | epochs (best) | trainable params | shipped |\n|---|---|---|---|---|---|---|---|---|---|\n")
