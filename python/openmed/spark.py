@@ -11,7 +11,9 @@ its partitions' Arrow batches ``batch_size`` documents at a time with
 by tasks, not by threads inside one task.
 
 The model reaches the workers in one of three ways:
-  * ``model=None``: the default tagger embedded in libopenmed (nothing to ship);
+  * ``model=None``: the default tagger embedded in libopenmed (nothing to ship;
+    its base encoder must be in each worker's encoder cache), or a preset name
+    such as ``"fast"`` (embedded too);
   * a folder on a path every worker sees (a shared or cluster file system);
   * an archive (``.tar.gz``, ``.tgz``, ``.tar`` or ``.zip`` of a model folder):
     shipped with ``SparkContext.addArchive`` and unpacked once per executor.
@@ -189,8 +191,9 @@ def tag_dataframe(df, model=None, text_col="text", id_col=None, batch_size=DEFAU
     """Return ``df`` with an ``entities`` column (see ENTITY_TYPE) holding
     each document's entities, as ``openmed.tag`` finds them in-process.
 
-    ``model``: None (the default tagger), a model folder every worker can
-    read, or an archive of one (.tar.gz/.tgz/.tar/.zip; see pack_model),
+    ``model``: None (the default tagger), a preset name embedded in
+    libopenmed ("default", "fast": a bare name that is not a path), a model
+    folder every worker can read, or an archive of one (.tar.gz/.tgz/.tar/.zip; see pack_model),
     which is shipped to the executors with SparkContext.addArchive.
     ``text_col`` names the string column to tag (null texts get null
     entities). With ``id_col`` the result keeps only that column and
@@ -214,7 +217,9 @@ def tag_dataframe(df, model=None, text_col="text", id_col=None, batch_size=DEFAU
         raise ValueError("openmed.spark: threads_per_task must be ≥ 1, got %r" % (threads_per_task,))
 
     link = None
-    if model is not None:
+    if isinstance(model, str) and model and os.sep not in model and "/" not in model and not os.path.exists(model):
+        pass  # a preset name: each worker's openmed.load resolves it (and names the presets if unknown)
+    elif model is not None:
         model = os.path.abspath(os.fspath(model))
         if _is_archive(model):
             link = _archive_link(model)
