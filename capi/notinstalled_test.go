@@ -34,4 +34,5 @@ func TestDefaultBaseNotInstalled(t *testing.T) {
 	assert.Equal(t, StatusNotAvailable, statusOf(err))
 	assert.Contains(t, err.Error(), `openmed.install_encoders("bert-base-cased")`)
 	assert.Contains(t, err.Error(), "openmed encoders install bert-base-cased")
+	assert.Contains(t, err.Error(), `model="fast"`, "the no-download alternative")
 }

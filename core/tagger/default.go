@@ -392,7 +392,7 @@ func manifestBase(src Source, o Options) (string, error) {
 		p, _ := encoder.Lookup(m.BaseEncoder)
 		dir, err := encoder.Resolve(m.BaseEncoder)
 		if err != nil {
-			return "", fmt.Errorf("tagger: default tagger %s: its base encoder %s is not installed (run `openmed encoders install %s` or `make encoders`; in Python openmed.install_encoders(%q)): %w", src.Dir, m.BaseEncoder, m.BaseEncoder, m.BaseEncoder, err)
+			return "", fmt.Errorf("tagger: default tagger %s: its base encoder %s is not installed (run `openmed encoders install %s` or `make encoders`; in Python openmed.install_encoders(%q); the small tagger needs no download: --model fast, model=\"fast\"): %w", src.Dir, m.BaseEncoder, m.BaseEncoder, m.BaseEncoder, err)
 		}
 		info, err := encoder.ReadInfo(dir)
 		if err != nil {
