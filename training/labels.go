@@ -127,11 +127,21 @@ func sortedKeys(m map[string]int) []string {
 	return out
 }
 
-// RetypedLabels returns names with every untyped tag ("B", "I", as in S800)
-// given the entity type typ ("B-Species", "I-Species"). It is an error when
-// typ is not an entity type, when no tag is untyped, or when the result is
-// not a label set (a retyped tag collides with a typed one).
-func RetypedLabels(names []string, typ string) ([]string, error) {
+// LabelsFile is a run folder's label inventory (id2label, label2id and the
+// labels in class order), written beside config.json.
+const LabelsFile = "labels.json"
+
+// writeLabels writes ls as dir's LabelsFile.
+func writeLabels(dir string, ls *LabelSet) error {
+	return WriteJSON(filepath.Join(dir, LabelsFile), map[string]any{
+		"id2label": ls.ID2Label(), "label2id": ls.Label2ID(), "labels": ls.Names})
+}
+
+// RetypedLabels returns the label set of names with every untyped tag ("B",
+// "I", as in S800) given the entity type typ ("B-Species", "I-Species"). It
+// is an error when typ is not an entity type, when no tag is untyped, or when
+// the result is not a label set (a retyped tag collides with a typed one).
+func RetypedLabels(names []string, typ string) (*LabelSet, error) {
 	if typ == "" || strings.ContainsAny(typ, " \t\r\n") || !scheme.ValidTag(scheme.MakeTag(scheme.PrefixB, typ)) {
 		return nil, fmt.Errorf("%q is not an entity type", typ)
 	}
@@ -149,15 +159,12 @@ func RetypedLabels(names []string, typ string) ([]string, error) {
 	if !changed {
 		return nil, fmt.Errorf("no untyped labels in %v", names)
 	}
-	if _, err := NewLabelSet(out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return NewLabelSet(out)
 }
 
 // RetypeLabels gives the untyped tags of a run folder's head (RetypedLabels)
 // the entity type typ in its config.json (id2label, label2id) and
-// labels.json, so a tagger reports entities of that type instead of an empty
+// LabelsFile, so a tagger reports entities of that type instead of an empty
 // entity_group. Class ids and weights are unchanged. Errors name the file.
 func RetypeLabels(dir, typ string) error {
 	path := filepath.Join(dir, checkpoint.ConfigFile)
@@ -165,11 +172,7 @@ func RetypeLabels(dir, typ string) error {
 	if err != nil {
 		return err
 	}
-	names, err := RetypedLabels(cfg.Labels(), typ)
-	if err != nil {
-		return fmt.Errorf("training: retype %s: %w", path, err)
-	}
-	ls, err := NewLabelSet(names)
+	ls, err := RetypedLabels(cfg.Labels(), typ)
 	if err != nil {
 		return fmt.Errorf("training: retype %s: %w", path, err)
 	}
@@ -177,6 +180,5 @@ func RetypeLabels(dir, typ string) error {
 	if err := cfg.Save(path); err != nil {
 		return err
 	}
-	return WriteJSON(filepath.Join(dir, "labels.json"), map[string]any{
-		"id2label": ls.ID2Label(), "label2id": ls.Label2ID(), "labels": ls.Names})
+	return writeLabels(dir, ls)
 }

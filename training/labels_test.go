@@ -20,7 +20,7 @@ func TestRetypeLabels(t *testing.T) {
 	cfg, err := checkpoint.ParseConfig([]byte(`{"model_type":"bert","hidden_size":8,"id2label":{"0":"O","1":"B","2":"I"},"label2id":{"O":0,"B":1,"I":2}}`))
 	require.NoError(t, err)
 	require.NoError(t, cfg.Save(filepath.Join(dir, checkpoint.ConfigFile)))
-	require.NoError(t, WriteJSON(filepath.Join(dir, "labels.json"), map[string]any{"labels": []string{"O", "B", "I"}}))
+	require.NoError(t, WriteJSON(filepath.Join(dir, LabelsFile), map[string]any{"labels": []string{"O", "B", "I"}}))
 
 	assert.ErrorContains(t, RetypeLabels(dir, "two words"), "not an entity type")
 	require.NoError(t, RetypeLabels(dir, "Species"))
@@ -32,7 +32,7 @@ func TestRetypeLabels(t *testing.T) {
 	var lj struct {
 		Labels []string `json:"labels"`
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "labels.json"))
+	b, err := os.ReadFile(filepath.Join(dir, LabelsFile))
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(b, &lj))
 	assert.Equal(t, []string{"O", "B-Species", "I-Species"}, lj.Labels)

@@ -79,8 +79,7 @@ func writeOutputs(cfg Config, tokDir string, res *Result) error {
 	if err := m.Config.Save(filepath.Join(out, checkpoint.ConfigFile)); err != nil {
 		return err
 	}
-	if err := WriteJSON(filepath.Join(out, "labels.json"), map[string]any{
-		"id2label": res.Labels.ID2Label(), "label2id": res.Labels.Label2ID(), "labels": res.Labels.Names}); err != nil {
+	if err := writeLabels(out, res.Labels); err != nil {
 		return err
 	}
 	if _, err := tokenize.CopyFiles(tokDir, out); err != nil {

@@ -46,12 +46,16 @@ type shipChoice struct {
 	Job                  Job
 	Metrics              *training.RunMetrics
 	Considered           []string
+	// Retype is the entity type the shipped head gives the corpus's untyped
+	// tags (UntypedCorpora), "" for typed corpora.
+	Retype string
 }
 
 // chooseShip picks, for every ShipTaggers name, the finished job on
 // so.Encoder's DAPT'd base with an adapter output (LoRA variants) and the
 // best dev micro-F1 (the paper's best-of-breed rule on one shared base: the
-// test split plays no part). Every name must have a candidate.
+// test split plays no part). Every name must have a candidate, and an
+// untyped corpus's pick must have labels that RetypeLabels can type.
 func chooseShip(o Options, so ShipOptions) ([]shipChoice, error) {
 	taggers := map[string]string{}
 	for n, c := range ShipTaggers {
@@ -99,6 +103,16 @@ func chooseShip(o Options, so ShipOptions) ([]shipChoice, error) {
 			missing = append(missing, fmt.Sprintf("%s (%s/%s/lora)", name, so.Encoder, c))
 			continue
 		}
+		if typ, ok := UntypedCorpora[c]; ok {
+			cfg, err := checkpoint.LoadConfig(filepath.Join(resultDir(o, ch.Job), checkpoint.ConfigFile))
+			if err != nil {
+				return nil, fmt.Errorf("ship %s: %w", ch.Job.Name(), err)
+			}
+			if _, err := training.RetypedLabels(cfg.Labels(), typ); err != nil {
+				return nil, fmt.Errorf("ship %s: %s labels: %w", ch.Job.Name(), c, err)
+			}
+			ch.Retype = typ
+		}
 		out = append(out, ch)
 	}
 	if len(missing) > 0 {
@@ -125,17 +139,6 @@ func Ship(o Options, so ShipOptions) error {
 	if err := readJSONFile(mp, &dm); err != nil {
 		return fmt.Errorf("ship: DAPT run of %s: %w", so.Encoder, err)
 	}
-	for _, ch := range choices {
-		if typ, ok := UntypedCorpora[ch.Corpus]; ok {
-			cfg, err := checkpoint.LoadConfig(filepath.Join(resultDir(o, ch.Job), checkpoint.ConfigFile))
-			if err != nil {
-				return fmt.Errorf("ship %s: %w", ch.Job.Name(), err)
-			}
-			if _, err := training.RetypedLabels(cfg.Labels(), typ); err != nil {
-				return fmt.Errorf("ship %s: %s labels: %w", ch.Job.Name(), ch.Corpus, err)
-			}
-		}
-	}
 	baseAdapter := so.Encoder + "-dapt"
 	m := &tagger.Manifest{BaseEncoder: so.Encoder, BaseAdapter: baseAdapter, Adapters: map[string]string{}, TagWith: tagger.TagWithAll}
 	for _, ch := range choices {
@@ -156,8 +159,8 @@ func Ship(o Options, so ShipOptions) error {
 		if err := lora.CopyAdapter(resultDir(o, ch.Job), dst, so.Encoder); err != nil {
 			return fmt.Errorf("ship %s: %w", ch.Job.Name(), err)
 		}
-		if typ, ok := UntypedCorpora[ch.Corpus]; ok {
-			if err := training.RetypeLabels(dst, typ); err != nil {
+		if ch.Retype != "" {
+			if err := training.RetypeLabels(dst, ch.Retype); err != nil {
 				return fmt.Errorf("ship %s: %w", ch.Job.Name(), err)
 			}
 		}
@@ -219,8 +222,8 @@ func adapterCard(o Options, so ShipOptions, ch shipChoice, baseAdapter string) (
 		test = pct(m.Test.Micro.F1)
 	}
 	retyped := ""
-	if typ, ok := UntypedCorpora[ch.Corpus]; ok {
-		retyped = fmt.Sprintf("\n%s's tags carry no entity type (B/I); the shipped head reports them as %s (labels renamed, weights unchanged).\n", ch.Corpus, typ)
+	if ch.Retype != "" {
+		retyped = fmt.Sprintf("\n%s's tags carry no entity type (B/I); the shipped head reports them as %s (labels renamed, weights unchanged).\n", ch.Corpus, ch.Retype)
 	}
 	return fmt.Sprintf(`# %s
 
